@@ -1,0 +1,144 @@
+/**
+ * Every setting of `mau` in one place: each is a flag, an environment variable (MAU_*) and a default,
+ * in that order of precedence (oclif applies it). Secrets are environment- or file-only, so they never
+ * show in `ps`, shell history or `--help`, and `redact` keeps them out of logs, errors and JSON.
+ */
+import {Flags} from '@oclif/core'
+import {readFileSync} from 'node:fs'
+import {configError} from './errors.js'
+
+export const DEFAULTS = {
+  mysqlUrl: 'mysql://root@127.0.0.1:3306/test',
+  kafkaBrokers: '127.0.0.1:9092',
+  kafkaTopic: 'user-events',
+  kafkaGroup: 'mau-persister',
+  timezone: 'UTC',
+  batchSize: 5000,
+  aheadMonths: 3,
+} as const
+
+export function isValidTimezone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', {timeZone: zone})
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const mysqlFlags = {
+  'mysql-url': Flags.string({
+    env: 'MAU_MYSQL_URL',
+    default: DEFAULTS.mysqlUrl,
+    summary: 'MySQL connection URL (mysql://user@host:port/database).',
+    description: 'The password may be in the URL, or in MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE (a mounted secret), which win in that order.',
+    helpGroup: 'MYSQL',
+  }),
+}
+
+export const timezoneFlag = {
+  timezone: Flags.string({
+    env: 'MAU_TIMEZONE',
+    default: DEFAULTS.timezone,
+    summary: 'IANA time zone that decides which month an event belongs to.',
+    async parse(input) {
+      if (!isValidTimezone(input)) {
+        throw configError(`Unknown time zone "${input}": expected an IANA name such as UTC or Asia/Tokyo.`)
+      }
+      return input
+    },
+  }),
+}
+
+/** Splits "a,b, c" into ["a","b","c"], dropping empties; used for lists given in one env var. */
+export function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+export const kafkaFlags = {
+  brokers: Flags.string({
+    env: 'MAU_KAFKA_BROKERS',
+    default: DEFAULTS.kafkaBrokers,
+    summary: 'Kafka bootstrap brokers, comma-separated host:port.',
+    helpGroup: 'KAFKA',
+    async parse(input) {
+      const brokers = splitList(input)
+      const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b))
+      if (brokers.length === 0 || bad !== undefined) {
+        throw configError(`Invalid Kafka broker "${bad ?? input}": expected host:port, comma-separated.`)
+      }
+      return input
+    },
+  }),
+}
+
+export interface MysqlSettings {
+  host: string
+  port: number
+  user: string
+  password?: string
+  database: string
+  /** The URL with any password replaced by ***, safe to print. */
+  display: string
+}
+
+export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env): MysqlSettings {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw configError(`Invalid MySQL URL "${redact(url)}": expected mysql://user[:password]@host[:port]/database.`)
+  }
+  if (parsed.protocol !== 'mysql:') {
+    throw configError(`Invalid MySQL URL "${redact(url)}": the scheme must be mysql://.`)
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  if (!database) {
+    throw configError(`MySQL URL "${redact(url)}" names no database: expected mysql://user@host:port/database.`)
+  }
+  let password = parsed.password ? decodeURIComponent(parsed.password) : undefined
+  if (env.MAU_MYSQL_PASSWORD) password = env.MAU_MYSQL_PASSWORD
+  if (env.MAU_MYSQL_PASSWORD_FILE) password = readSecretFile(env.MAU_MYSQL_PASSWORD_FILE, 'MAU_MYSQL_PASSWORD_FILE')
+  registerSecret(password)
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username || 'root'),
+    password,
+    database,
+    display: redact(url),
+  }
+}
+
+/** Reads a mounted secret; a trailing newline (as `kubectl create secret --from-file` keeps) is not part of it. */
+export function readSecretFile(path: string, variable: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+  } catch (error) {
+    throw configError(`${variable} points to "${path}", which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`)
+  }
+}
+
+const secrets = new Set<string>()
+
+/** Every secret read is registered, so that `redact` can scrub it wherever it would otherwise be printed. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) secrets.add(value)
+}
+
+/** Hides URL passwords and every registered secret in a string. */
+export function redact(text: string): string {
+  let out = text.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')
+  for (const secret of secrets) out = out.split(secret).join('***')
+  return out
+}
+
+export const aheadMonthsFlag = {
+  'ahead-months': Flags.integer({
+    env: 'MAU_PARTITIONS_AHEAD',
+    default: DEFAULTS.aheadMonths,
+    min: 0,
+    max: 24,
+    summary: 'Months after the current one that get their own partition in advance.',
+  }),
+}

@@ -1,0 +1,62 @@
+import {Errors} from '@oclif/core'
+
+/**
+ * Exit codes are part of the interface: Kubernetes Jobs and CronJobs act on them
+ * (podFailurePolicy stops retrying on CONFIG, backoff retries on UNAVAILABLE).
+ */
+export const ExitCode = {
+  OK: 0,
+  /** The command ran and found a problem (a check failed, a delivery failed). */
+  FAILED: 1,
+  /** Bad flags, environment or input: retrying will not help. */
+  CONFIG: 2,
+  /** Another run holds the named lock. */
+  LOCKED: 3,
+  /** MySQL, Kafka or another service could not be reached: worth retrying. */
+  UNAVAILABLE: 4,
+  /** The schema is not what this version expects (not migrated, or an applied migration was edited). */
+  SCHEMA: 5,
+} as const
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+/** An error an operator can act on: what went wrong, the exit code, and what to do next. */
+export class MauError extends Errors.CLIError {
+  readonly exitCode: ExitCodeValue
+
+  constructor(message: string, opts: {exit?: ExitCodeValue; code?: string; suggestions?: string[]} = {}) {
+    const exit = opts.exit ?? ExitCode.FAILED
+    super(message, {exit, code: opts.code, suggestions: opts.suggestions})
+    this.name = 'MauError'
+    this.exitCode = exit
+  }
+}
+
+export function configError(message: string, suggestions?: string[]): MauError {
+  return new MauError(message, {exit: ExitCode.CONFIG, code: 'BAD_CONFIG', suggestions})
+}
+
+/** mysql2 and kafkajs surface connection failures with these codes; everything else is not transient. */
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED', 'PROTOCOL_SEQUENCE_TIMEOUT',
+])
+
+export function isTransient(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false
+  const e = error as {code?: unknown; fatal?: unknown; retriable?: unknown; cause?: unknown}
+  if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true
+  if (e.fatal === true) return true
+  if (e.retriable === true) return true
+  return e.cause ? isTransient(e.cause) : false
+}
+
+/** Wraps a service failure so the exit code says "retry later" and the message names the service. */
+export function unavailable(service: string, target: string, error: unknown): MauError {
+  const reason = error instanceof Error ? error.message : String(error)
+  return new MauError(`${service} at ${target} is unavailable: ${reason}`, {
+    exit: ExitCode.UNAVAILABLE,
+    code: `${service.toUpperCase()}_UNAVAILABLE`,
+    suggestions: [`Check that ${service} is running and reachable, then retry (locally: npm run services:start).`],
+  })
+}

@@ -1,0 +1,87 @@
+/**
+ * Months as the `mau` table keys them: "YYYYMM", zero-padded, in a configured IANA time zone.
+ * The month of an event comes from its last_seen instant, never from the consumer's wall clock.
+ */
+import dayjs from 'dayjs'
+import timezone from 'dayjs/plugin/timezone.js'
+import utc from 'dayjs/plugin/utc.js'
+import {configError} from './errors.js'
+
+dayjs.extend(utc)
+dayjs.extend(timezone)
+
+export type YearMonth = string
+
+const YEARMONTH = /^(\d{4})-?(\d{2})$/
+
+/** Accepts YYYYMM or YYYY-MM; returns YYYYMM or throws a clear configuration error. */
+export function parseYearMonth(input: string): YearMonth {
+  const m = YEARMONTH.exec(input.trim())
+  const month = m ? Number(m[2]) : 0
+  if (!m || month < 1 || month > 12 || Number(m[1]) < 1970) {
+    throw configError(`Invalid month "${input}": expected YYYYMM or YYYY-MM, such as 202212 or 2022-12.`)
+  }
+  return `${m[1]}${m[2]}`
+}
+
+export function isYearMonth(value: string): boolean {
+  const m = /^(\d{4})(\d{2})$/.exec(value)
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 12 && Number(m[1]) >= 1970
+}
+
+export function addMonths(ym: YearMonth, n: number): YearMonth {
+  const index = Number(ym.slice(0, 4)) * 12 + Number(ym.slice(4, 6)) - 1 + n
+  return `${String(Math.floor(index / 12)).padStart(4, '0')}${String((index % 12) + 1).padStart(2, '0')}`
+}
+
+/** Whole months from a to b (b - a). */
+export function monthsBetween(a: YearMonth, b: YearMonth): number {
+  const idx = (ym: YearMonth) => Number(ym.slice(0, 4)) * 12 + Number(ym.slice(4, 6))
+  return idx(b) - idx(a)
+}
+
+export function monthOf(unixSeconds: number, zone: string): YearMonth {
+  return dayjs.unix(unixSeconds).tz(zone).format('YYYYMM')
+}
+
+export function currentMonth(zone: string, now: Date = new Date()): YearMonth {
+  return monthOf(Math.floor(now.getTime() / 1000), zone)
+}
+
+/** [start, end) of a month in unix seconds, exact even where DST moves midnight. */
+export function monthBounds(ym: YearMonth, zone: string): {start: number; end: number} {
+  return {start: firstSecondOf(ym, zone), end: firstSecondOf(addMonths(ym, 1), zone)}
+}
+
+/** Binary search for the first second whose month (in zone) is >= ym; zone offsets are within ±1 day of UTC. */
+function firstSecondOf(ym: YearMonth, zone: string): number {
+  const utcMidnight = Date.UTC(Number(ym.slice(0, 4)), Number(ym.slice(4, 6)) - 1, 1) / 1000
+  let lo = utcMidnight - 2 * 86400
+  let hi = utcMidnight + 2 * 86400
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (monthOf(mid, zone) >= ym) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/**
+ * Maps event times to months at consumer speed: the zone conversion runs once per month seen,
+ * after which an event is two comparisons.
+ */
+export class MonthResolver {
+  private readonly ranges: {start: number; end: number; ym: YearMonth}[] = []
+
+  constructor(readonly zone: string) {}
+
+  resolve(unixSeconds: number): YearMonth {
+    for (const r of this.ranges) {
+      if (unixSeconds >= r.start && unixSeconds < r.end) return r.ym
+    }
+    const ym = monthOf(unixSeconds, this.zone)
+    this.ranges.unshift({...monthBounds(ym, this.zone), ym})
+    if (this.ranges.length > 24) this.ranges.pop()
+    return ym
+  }
+}
