@@ -1,9 +1,24 @@
 import {defineConfig} from 'vitest/config'
 
+// Unit tests need nothing. Integration tests (*.int.test.ts) talk to the real MariaDB and Kafka broker,
+// which the global setup starts with the project's own scripts; a service that cannot start fails the run.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    reporters: ['default', ['json', {outputFile: '.cache/test-results.json'}]],
+    projects: [
+      {test: {name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.int.test.ts']}},
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.int.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          maxWorkers: 2,
+          sequence: {groupOrder: 1},
+        },
+      },
+    ],
   },
 })

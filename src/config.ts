@@ -72,6 +72,22 @@ export const kafkaFlags = {
   }),
 }
 
+/** A repeatable flag is an array when given on the command line but one string when it comes from its env var. */
+export function listOf(value: string | string[] | undefined): string[] {
+  return (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap(splitList)
+}
+
+export const topicFlags = {
+  topic: Flags.string({
+    env: 'MAU_KAFKA_TOPICS',
+    default: [DEFAULTS.kafkaTopic],
+    multiple: true,
+    delimiter: ',',
+    summary: 'Kafka topic of user events; repeat the flag, or comma-separate in MAU_KAFKA_TOPICS.',
+    helpGroup: 'KAFKA',
+  }),
+}
+
 export interface MysqlSettings {
   host: string
   port: number
@@ -140,5 +156,13 @@ export const aheadMonthsFlag = {
     min: 0,
     max: 24,
     summary: 'Months after the current one that get their own partition in advance.',
+  }),
+}
+
+export const migrationsDirFlag = {
+  'migrations-dir': Flags.directory({
+    env: 'MAU_MIGRATIONS_DIR',
+    hidden: true,
+    summary: 'Folder of migration files (defaults to the migrations/ shipped with mau).',
   }),
 }

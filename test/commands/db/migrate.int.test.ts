@@ -1,0 +1,60 @@
+import {spawnSync} from 'node:child_process'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {createTestDatabase, type TestDatabase} from '../../helpers/services.js'
+
+// Runs the built CLI (npm test builds first) as an operator would.
+function mau(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync('node', ['bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, ...env}})
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+let db: TestDatabase
+beforeAll(async () => {
+  db = await createTestDatabase()
+})
+afterAll(async () => {
+  await db.drop()
+})
+
+describe('mau db migrate', () => {
+  it('prints the applied versions as JSON, then applies nothing on a second run', () => {
+    const first = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url})
+    expect(first.code).toBe(0)
+    expect(JSON.parse(first.stdout).applied.map((m: {version: number}) => m.version)).toEqual([1, 2])
+    const second = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url})
+    expect(JSON.parse(second.stdout).applied).toEqual([])
+  })
+
+  it('lets a flag win over its environment variable', () => {
+    const fromEnv = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url, MAU_TIMEZONE: 'Mars/Olympus'})
+    expect(fromEnv.code).toBe(2)
+    expect(fromEnv.stdout).toContain('Unknown time zone \\"Mars/Olympus\\"')
+    const flagWins = mau(['db', 'migrate', '--json', '--timezone', 'Asia/Tokyo'], {MAU_MYSQL_URL: db.url, MAU_TIMEZONE: 'Mars/Olympus'})
+    expect(flagWins.code).toBe(0)
+  })
+
+  it('exits 2 on refused credentials without printing the password', () => {
+    const url = db.url.replace('root@', 'root:Sup3rSecretPw@')
+    const r = mau(['db', 'status', '--json'], {MAU_MYSQL_URL: url})
+    expect(r.code).toBe(2)
+    expect(JSON.parse(r.stdout).error.code).toBe('MYSQL_ACCESS_DENIED')
+    expect(r.stdout + r.stderr).not.toContain('Sup3rSecretPw')
+    const viaEnv = mau(['db', 'status'], {MAU_MYSQL_URL: db.url, MAU_MYSQL_PASSWORD: 'An0therSecretPw'})
+    expect(viaEnv.code).toBe(2)
+    expect(viaEnv.stdout + viaEnv.stderr).not.toContain('An0therSecretPw')
+  })
+
+  it('exits 4 when MySQL cannot be reached', () => {
+    const r = mau(['db', 'status', '--json', '--mysql-url', 'mysql://root@127.0.0.1:1/test'])
+    expect(r.code).toBe(4)
+    expect(JSON.parse(r.stdout).error.message).toMatch(/MySQL at mysql:\/\/root@127.0.0.1:1\/test is unavailable/)
+  })
+})
+
+describe('mau --help', () => {
+  it('lists the command topics', () => {
+    const r = mau(['--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/db\s+Apply and inspect the schema/)
+  })
+})

@@ -1,0 +1,71 @@
+/**
+ * Real services for integration tests. Each test gets its own database and topics (random names), so
+ * runs and parallel files never collide; nothing here skips: a missing service is a failing test.
+ */
+import {randomBytes} from 'node:crypto'
+import mysql from 'mysql2/promise'
+import {Kafka, logLevel, type Admin} from 'kafkajs'
+import {resolveMysql, type MysqlSettings} from '../../src/config.js'
+
+export const MYSQL_ROOT_URL = process.env.MAU_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
+export const KAFKA_BROKERS = (process.env.MAU_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+
+export const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
+
+export interface TestDatabase {
+  settings: MysqlSettings
+  url: string
+  drop: () => Promise<void>
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const root = resolveMysql(MYSQL_ROOT_URL)
+  const name = uniqueName('mau_test')
+  let conn
+  try {
+    conn = await mysql.createConnection({host: root.host, port: root.port, user: root.user, password: root.password})
+  } catch (error) {
+    throw new Error(`MariaDB is not reachable at ${root.display} (${(error as Error).message}); run npm run services:start`)
+  }
+  await conn.query(`CREATE DATABASE \`${name}\``)
+  await conn.end()
+  const url = MYSQL_ROOT_URL.replace(/\/[^/]*$/, `/${name}`)
+  return {
+    settings: resolveMysql(url),
+    url,
+    async drop() {
+      const c = await mysql.createConnection({host: root.host, port: root.port, user: root.user, password: root.password})
+      await c.query(`DROP DATABASE IF EXISTS \`${name}\``)
+      await c.end()
+    },
+  }
+}
+
+export function kafka(clientId = 'mau-test'): Kafka {
+  return new Kafka({clientId, brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING, retry: {retries: 3}})
+}
+
+export async function connectAdmin(): Promise<Admin> {
+  const admin = kafka('mau-test-admin').admin()
+  try {
+    await admin.connect()
+  } catch (error) {
+    throw new Error(`Kafka is not reachable at ${KAFKA_BROKERS.join(',')} (${(error as Error).message}); run npm run services:start`)
+  }
+  return admin
+}
+
+export async function createTopic(partitions = 1): Promise<{topic: string; drop: () => Promise<void>}> {
+  const admin = await connectAdmin()
+  const topic = uniqueName('mau-test').replace(/_/g, '-')
+  await admin.createTopics({topics: [{topic, numPartitions: partitions}], waitForLeaders: true})
+  await admin.disconnect()
+  return {
+    topic,
+    async drop() {
+      const a = await connectAdmin()
+      await a.deleteTopics({topics: [topic]}).catch(() => undefined)
+      await a.disconnect()
+    },
+  }
+}
