@@ -166,3 +166,33 @@ export const migrationsDirFlag = {
     summary: 'Folder of migration files (defaults to the migrations/ shipped with mau).',
   }),
 }
+
+export const consumeFlags = {
+  group: Flags.string({
+    env: 'MAU_KAFKA_GROUP',
+    default: DEFAULTS.kafkaGroup,
+    summary: 'Kafka consumer group; its own, so the existing pipeline\'s groups are untouched.',
+    helpGroup: 'KAFKA',
+  }),
+  format: Flags.option({options: ['json', 'protobuf'] as const, env: 'MAU_EVENT_FORMAT', default: 'json' as const, summary: 'Encoding of the messages.'})(),
+  'batch-size': Flags.integer({
+    env: 'MAU_BATCH_SIZE',
+    default: DEFAULTS.batchSize,
+    min: 1,
+    max: 100_000,
+    summary: 'Most messages per MySQL transaction.',
+  }),
+  concurrency: Flags.integer({env: 'MAU_CONCURRENCY', default: 2, min: 1, max: 32, summary: 'Partitions processed at once, each in its own transaction.'}),
+  'stop-at-end': Flags.boolean({
+    env: 'MAU_STOP_AT_END',
+    default: false,
+    summary: 'Exit 0 once every partition reaches the high-water mark it had at start (backfills, tests, benchmarks).',
+  }),
+  'metrics-port': Flags.integer({env: 'MAU_METRICS_PORT', min: 1, max: 65_535, summary: 'Serve Prometheus /metrics, /healthz and /readyz on this port.'}),
+  'stall-seconds': Flags.integer({
+    env: 'MAU_STALL_SECONDS',
+    default: 300,
+    min: 10,
+    summary: '/healthz fails after this long without progress while there is lag.',
+  }),
+}

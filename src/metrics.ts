@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics and Kubernetes probes for the long-running consumer.
+ * /healthz fails when the consumer crashed for good, or has made no progress for `stallSeconds` while
+ * there is lag (a stuck consumer that a restart would fix); /readyz passes once it has joined its group.
+ */
+import {createServer, type Server} from 'node:http'
+import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client'
+
+export class ConsumerMetrics {
+  readonly registry = new Registry()
+  readonly consumed = new Counter({name: 'mau_events_consumed_total', help: 'Kafka messages read and applied', labelNames: ['topic'], registers: [this.registry]})
+  readonly skipped = new Counter({name: 'mau_events_redelivered_total', help: 'Messages skipped because their offset was already applied', labelNames: ['topic'], registers: [this.registry]})
+  readonly rows = new Counter({name: 'mau_rows_upserted_total', help: 'Aggregated rows upserted into mau', registers: [this.registry]})
+  readonly deadLettered = new Counter({name: 'mau_events_dead_lettered_total', help: 'Messages set aside in mau_dead_letter', labelNames: ['topic', 'reason'], registers: [this.registry]})
+  readonly batchSeconds = new Histogram({
+    name: 'mau_batch_duration_seconds',
+    help: 'Time to decode and persist one batch (one MySQL transaction)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+  readonly lag = new Gauge({name: 'mau_consumer_lag', help: 'Messages behind the high-water mark, per partition', labelNames: ['topic', 'partition'], registers: [this.registry]})
+  readonly dbRetries = new Counter({name: 'mau_db_retries_total', help: 'Batch transactions retried after a transient MySQL error', registers: [this.registry]})
+
+  constructor() {
+    collectDefaultMetrics({register: this.registry, prefix: 'mau_'})
+  }
+}
+
+export class Health {
+  crashed: string | null = null
+  joined = false
+  private lastProgress = Date.now()
+  private readonly lagByPartition = new Map<string, number>()
+
+  constructor(private readonly stallSeconds: number) {}
+
+  progress(): void {
+    this.lastProgress = Date.now()
+  }
+
+  setLag(key: string, lag: number): void {
+    this.lagByPartition.set(key, lag)
+  }
+
+  get totalLag(): number {
+    let sum = 0
+    for (const v of this.lagByPartition.values()) sum += v
+    return sum
+  }
+
+  live(): {ok: boolean; reason: string} {
+    if (this.crashed) return {ok: false, reason: `consumer crashed: ${this.crashed}`}
+    const idle = (Date.now() - this.lastProgress) / 1000
+    if (this.totalLag > 0 && idle > this.stallSeconds) return {ok: false, reason: `no progress for ${Math.round(idle)}s with lag ${this.totalLag}`}
+    return {ok: true, reason: 'ok'}
+  }
+
+  ready(): {ok: boolean; reason: string} {
+    const live = this.live()
+    if (!live.ok) return live
+    return this.joined ? {ok: true, reason: 'ok'} : {ok: false, reason: 'not yet joined the consumer group'}
+  }
+}
+
+export async function serveMetrics(port: number, metrics: ConsumerMetrics, health: Health): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (body) => res.writeHead(200, {'content-type': metrics.registry.contentType}).end(body),
+        (error: Error) => res.writeHead(500).end(error.message),
+      )
+      return
+    }
+    if (path === '/healthz' || path === '/readyz') {
+      const state = path === '/healthz' ? health.live() : health.ready()
+      res.writeHead(state.ok ? 200 : 503, {'content-type': 'text/plain'}).end(`${state.reason}\n`)
+      return
+    }
+    res.writeHead(404).end('not found\n')
+  })
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, resolve))
+  return server
+}
