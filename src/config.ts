@@ -188,6 +188,13 @@ export const consumeFlags = {
     default: false,
     summary: 'Exit 0 once every partition reaches the high-water mark it had at start (backfills, tests, benchmarks).',
   }),
+  'session-timeout': Flags.integer({
+    env: 'MAU_KAFKA_SESSION_TIMEOUT_MS',
+    default: 30_000,
+    min: 6_000,
+    summary: 'Kafka group session timeout (ms): how long a dead replica holds its partitions.',
+    helpGroup: 'KAFKA',
+  }),
   'metrics-port': Flags.integer({env: 'MAU_METRICS_PORT', min: 1, max: 65_535, summary: 'Serve Prometheus /metrics, /healthz and /readyz on this port.'}),
   'stall-seconds': Flags.integer({
     env: 'MAU_STALL_SECONDS',

@@ -23,6 +23,7 @@ export interface ConsumeOptions {
   stopAtEnd: boolean
   /** Partitions processed at once, each in its own transaction. */
   concurrency: number
+  sessionTimeoutMs?: number
 }
 
 export interface ConsumeSummary {
@@ -79,7 +80,7 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
 
   const consumer = kafka.consumer({
     groupId: opts.group,
-    sessionTimeout: 30_000,
+    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxWaitTimeInMs: 500,

@@ -54,6 +54,7 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
           batchSize: flags['batch-size'],
           stopAtEnd: flags['stop-at-end'],
           concurrency: flags.concurrency,
+          sessionTimeoutMs: flags['session-timeout'],
         },
         {db, log, metrics, health, signal: controller.signal, onProgress: progress?.update},
       )

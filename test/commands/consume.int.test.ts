@@ -1,0 +1,87 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import type {RowDataPacket} from 'mysql2/promise'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {encode, rng, sampleEvents, Truth} from '../../bench/sample-events.js'
+import {migrate} from '../../src/migrate.js'
+import {produce, query, readRows} from '../helpers/consume.js'
+import {createTestDatabase, createTopic, type TestDatabase} from '../helpers/services.js'
+
+// The built CLI in child processes, killed and stopped as Kubernetes would.
+let db: TestDatabase
+let topic: {topic: string; drop: () => Promise<void>}
+
+beforeEach(async () => {
+  db = await createTestDatabase()
+  await migrate(db.settings)
+})
+afterEach(async () => {
+  await topic.drop()
+  await db.drop()
+})
+
+function start(args: string[]): {child: ChildProcess; exit: Promise<{code: number | null; signal: string | null; stdout: string}>} {
+  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic.topic, '--group', 'mau-crash', '--batch-size', '500', '--session-timeout', '6000', ...args], {
+    env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'warn'},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  child.stdout!.on('data', (d) => (stdout += d))
+  child.stderr!.resume()
+  const exit = new Promise<{code: number | null; signal: string | null; stdout: string}>((resolve) => child.on('exit', (code, signal) => resolve({code, signal, stdout})))
+  return {child, exit}
+}
+
+const appliedSoFar = async () => {
+  const [r] = await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau')
+  return Number(r?.n)
+}
+
+describe('mau consume under kill -9', () => {
+  it('ends with exactly the ground truth after being killed at random points and restarted', async () => {
+    topic = await createTopic(3)
+    const events = [...sampleEvents({events: 60_000, users: 5_000, namespaces: 4, from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 0, 1) / 1000, seed: 7})]
+    const truth = new Truth('UTC')
+    for (const e of events) truth.add(e)
+    await produce(topic.topic, events.map((e) => encode(e, 'json')), 3)
+
+    const random = rng(Date.now())
+    const killedAt: number[] = []
+    for (let i = 0; i < 5; i++) {
+      const before = await appliedSoFar()
+      const {child, exit} = start(['--stop-at-end'])
+      // Kill only once this process is writing, at a random moment of it: mid-batch, mid-commit or between.
+      while ((await appliedSoFar()) === before && child.exitCode === null) await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => setTimeout(r, random() * 150))
+      child.kill('SIGKILL')
+      await exit
+      killedAt.push(await appliedSoFar())
+    }
+    const last = start(['--stop-at-end', '--json'])
+    const result = await last.exit
+    expect(result.code).toBe(0)
+
+    expect(killedAt.filter((n) => n > 0 && n < 60_000).length).toBeGreaterThanOrEqual(4) // the kills landed mid-stream
+    expect(await readRows(db.settings)).toEqual(truth.rows)
+    const offsets = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(next_offset) AS SIGNED) AS n FROM mau_consumer_offset')
+    expect(offsets[0]?.n).toBe(60_000)
+  })
+})
+
+describe('mau consume on SIGTERM', () => {
+  it('stops cleanly within the grace period, exits 0 and leaves rows and offsets consistent', async () => {
+    topic = await createTopic(2)
+    const events = [...sampleEvents({events: 30_000, users: 3_000, namespaces: 3, from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 0, 1) / 1000, seed: 9})]
+    await produce(topic.topic, events.map((e) => encode(e, 'json')), 2)
+    const {child, exit} = start(['--json'])
+    const deadline = Date.now() + 30_000
+    while ((await appliedSoFar()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    const sentAt = Date.now()
+    child.kill('SIGTERM')
+    const result = await exit
+    expect(Date.now() - sentAt).toBeLessThan(30_000)
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({stoppedBy: 'signal'})
+    const offsets = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(GREATEST(next_offset, 0)) AS SIGNED) AS n FROM mau_consumer_offset')
+    expect(await appliedSoFar()).toBe(offsets[0]?.n)
+  })
+})
