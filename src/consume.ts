@@ -9,7 +9,7 @@ import {createKafka} from './kafka.js'
 import type {Logger} from './log.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {MonthResolver} from './month.js'
-import {persistBatch, prepareBatch, storedOffsets, type BatchResult, type PartitionRef} from './persist.js'
+import {persistBatch, prepareBatch, storedOffsets, type BatchResult, type PartitionRef, type PreparedBatch} from './persist.js'
 import type {Db} from './store.js'
 
 export interface ConsumeOptions {
@@ -82,7 +82,9 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
     groupId: opts.group,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
-    maxBytesPerPartition: 4 * 1024 * 1024,
+    // Fetch buffers dominate memory: 1 MB a partition (~8,000 events) keeps RSS low at no cost in throughput (bench/results).
+    maxBytesPerPartition: 1024 * 1024,
+    maxBytes: 8 * 1024 * 1024,
     maxWaitTimeInMs: 500,
   })
   let fatal: Error | null = null
@@ -102,8 +104,7 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
     if (!payload.restart) health.crashed = payload.error.message
   })
 
-  const persistWithRetry = async (ref: PartitionRef, messages: EachBatchPayload['batch']['messages'], p: EachBatchPayload): Promise<BatchResult> => {
-    const prepared = prepareBatch(messages, decode, Math.floor(Date.now() / 1000))
+  const persistWithRetry = async (ref: PartitionRef, prepared: PreparedBatch, p: EachBatchPayload): Promise<BatchResult> => {
     for (let delay = 250; ; delay = Math.min(delay * 2, 30_000)) {
       try {
         return await persistBatch(db, ref, prepared, months, Math.floor(Date.now() / 1000))
@@ -119,28 +120,42 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
     }
   }
 
+  /**
+   * Chunks of one partition are written strictly one after another; the next chunk is decoded while
+   * the previous one's transaction is in flight, so node and MySQL work at the same time.
+   */
   const eachBatch = async (p: EachBatchPayload) => {
     const {batch} = p
     const ref = {group: opts.group, topic: batch.topic, partition: batch.partition}
-    for (let i = 0; i < batch.messages.length; i += opts.batchSize) {
-      if (stopping || !p.isRunning() || p.isStale()) return
-      const chunk = batch.messages.slice(i, i + opts.batchSize)
-      const timer = metrics.batchSeconds.startTimer()
+    let inFlight: {write: Promise<BatchResult>; lastOffset: string; timer: () => number} | null = null
+    const settle = async () => {
+      if (!inFlight) return true
+      const {write, lastOffset, timer} = inFlight
+      inFlight = null
       let result: BatchResult
       try {
-        result = await persistWithRetry(ref, chunk, p)
+        result = await write
       } catch (error) {
-        if (error instanceof Abandoned) return
+        if (error instanceof Abandoned) return false
         fatal = error as Error
         stop()
         throw error
       }
       timer()
-      p.resolveOffset(chunk.at(-1)!.offset)
+      p.resolveOffset(lastOffset)
       record(ref, result, Number(batch.highWatermark))
       await p.heartbeat()
+      return true
     }
-    await p.commitOffsetsIfNecessary()
+    for (let i = 0; i < batch.messages.length; i += opts.batchSize) {
+      if (stopping || !p.isRunning() || p.isStale()) break
+      const chunk = batch.messages.slice(i, i + opts.batchSize)
+      const prepared = prepareBatch(chunk, decode, months, Math.floor(Date.now() / 1000))
+      if (!(await settle())) return
+      const timer = metrics.batchSeconds.startTimer()
+      inFlight = {write: persistWithRetry(ref, prepared, p), lastOffset: chunk.at(-1)!.offset, timer}
+    }
+    if (await settle()) await p.commitOffsetsIfNecessary()
   }
 
   const record = (ref: PartitionRef, r: BatchResult, highWatermark: number) => {

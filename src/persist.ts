@@ -45,6 +45,9 @@ export interface PreparedBatch {
   lastOffset: number
   /** Every message with its offset, so that ones already applied (redelivered) can be dropped inside the transaction. */
   decoded: {offset: number; result: Decoded; payload: Buffer | null}[]
+  /** The whole batch aggregated; recomputed inside the transaction only if part of it was already applied. */
+  rows: Row[]
+  deadLetters: DeadLetter[]
 }
 
 export interface BatchResult {
@@ -55,14 +58,17 @@ export interface BatchResult {
   nextOffset: number
 }
 
-/** Decoding is pure CPU work, done before the transaction so the transaction stays short. */
-export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: number) => Decoded, nowSeconds: number): PreparedBatch {
+/**
+ * Decoding and aggregating are pure CPU work, done before the transaction: the transaction stays short,
+ * and the consumer can prepare the next batch while MySQL writes this one.
+ */
+export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: number) => Decoded, months: MonthResolver, nowSeconds: number): PreparedBatch {
   const decoded = messages.map((m) => ({
     offset: Number(m.offset),
     payload: m.value,
     result: m.value === null ? ({ok: false, rejection: {code: 'decode', message: 'message has no value (tombstone)'}} as const) : decode(m.value, nowSeconds),
   }))
-  return {firstOffset: decoded[0]?.offset ?? 0, lastOffset: decoded.at(-1)?.offset ?? -1, decoded}
+  return {firstOffset: decoded[0]?.offset ?? 0, lastOffset: decoded.at(-1)?.offset ?? -1, decoded, ...aggregate(decoded, months)}
 }
 
 /** Sums events per row key; sorted by primary key so that concurrent transactions lock rows in one order. */
@@ -155,10 +161,10 @@ export async function persistBatch(db: Db, ref: PartitionRef, batch: PreparedBat
   await ensureOffsetRow(db, ref, nowSeconds)
   return inTransaction(db, async (conn) => {
     const stored = await lockStoredOffset(conn, ref)
-    const fresh = batch.decoded.filter((d) => d.offset >= stored)
+    const fresh = stored > batch.firstOffset ? batch.decoded.filter((d) => d.offset >= stored) : batch.decoded
     const skipped = batch.decoded.length - fresh.length
     if (fresh.length === 0) return {applied: 0, skipped, rowsUpserted: 0, deadLetters: [], nextOffset: stored}
-    const {rows, deadLetters} = aggregate(fresh, months)
+    const {rows, deadLetters} = skipped > 0 ? aggregate(fresh, months) : batch
     await upsertRows(conn, rows)
     await insertDeadLetters(conn, ref, deadLetters, nowSeconds)
     await storeOffset(conn, ref, batch.lastOffset + 1, nowSeconds)

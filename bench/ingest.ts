@@ -1,0 +1,160 @@
+/**
+ * npm run bench:ingest [-- --events N --partitions P --baseline-events M]
+ * Produces N realistic user events to the real local Kafka, consumes them with `mau consume --stop-at-end`
+ * (the built CLI, in its own process) into a fresh MariaDB database, checks the result against ground
+ * truth, and in the same run times the design's one-upsert-per-event writer on the same events.
+ * Writes bench/results/ingest.md.
+ */
+import {spawn} from 'node:child_process'
+import {readFileSync, writeFileSync, mkdirSync} from 'node:fs'
+import {cpus, totalmem} from 'node:os'
+import {parseArgs} from 'node:util'
+import type {RowDataPacket} from 'mysql2/promise'
+import {migrate} from '../src/migrate.js'
+import {MonthResolver} from '../src/month.js'
+import {openConnection} from '../src/store.js'
+import {encode, sampleEvents, Truth, type SampleEvent} from './sample-events.js'
+import {createTestDatabase, createTopic, kafka} from '../test/helpers/services.js'
+
+const {values: args} = parseArgs({
+  options: {
+    events: {type: 'string', default: '1000000'},
+    partitions: {type: 'string', default: '4'},
+    'baseline-events': {type: 'string', default: '20000'},
+    'batch-size': {type: 'string', default: '5000'},
+    concurrency: {type: 'string', default: '2'},
+  },
+})
+const N = Number(args.events)
+const PARTITIONS = Number(args.partitions)
+const BASELINE_N = Number(args['baseline-events'])
+
+const log = (msg: string) => console.error(`[bench:ingest] ${msg}`)
+const zone = 'UTC'
+const from = Date.UTC(2022, 11, 1) / 1000
+const to = Date.UTC(2023, 0, 1) / 1000
+const sample = {events: N, users: 200_000, namespaces: 50, from, to, seed: 2022}
+
+async function main() {
+  const db = await createTestDatabase()
+  const topic = await createTopic(PARTITIONS)
+  try {
+    await migrate(db.settings, {timezone: zone})
+    log(`producing ${N} events to ${topic.topic} (${PARTITIONS} partitions)`)
+    const truth = new Truth(zone)
+    const producer = kafka('mau-bench').producer({allowAutoTopicCreation: false})
+    await producer.connect()
+    let batch: {value: Buffer; partition: number}[] = []
+    let i = 0
+    const produceStart = Date.now()
+    for (const e of sampleEvents(sample)) {
+      truth.add(e)
+      batch.push({value: encode(e, 'json'), partition: i++ % PARTITIONS})
+      if (batch.length === 10_000) {
+        await producer.send({topic: topic.topic, acks: -1, messages: batch})
+        batch = []
+      }
+    }
+    if (batch.length) await producer.send({topic: topic.topic, acks: -1, messages: batch})
+    await producer.disconnect()
+    const produceSeconds = (Date.now() - produceStart) / 1000
+
+    log('consuming with mau consume --stop-at-end')
+    const consumed = await runConsumer(db.url, topic.topic)
+    const check = await verify(db.settings, truth)
+    log(`consumed ${consumed.summary.consumed} in ${consumed.wallSeconds.toFixed(2)}s wall; peak RSS ${consumed.peakRssMb} MB; ${check}`)
+
+    log(`baseline: one INSERT ... ON DUPLICATE KEY UPDATE per event, autocommit, ${BASELINE_N} events`)
+    const baseline = await perEventBaseline(db.settings, [...sampleEvents({...sample, events: BASELINE_N, seed: 7})])
+
+    const endToEnd = N / consumed.wallSeconds
+    const lines = [
+      `# bench:ingest`,
+      ``,
+      `Run: ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version},`,
+      `MariaDB ${await serverVersion(db.settings)} (defaults), Kafka 3.9.1 single node on loopback, all on this one machine.`,
+      ``,
+      `Events: ${N} JSON user events, ${sample.namespaces} environments (60% in one), Zipf-skewed over ${sample.users} users, 3 sources, one month;`,
+      `topic with ${PARTITIONS} partitions; mau consume --batch-size ${args['batch-size']} --concurrency ${args.concurrency} --stop-at-end.`,
+      ``,
+      `| measure | value |`,
+      `| --- | --- |`,
+      `| produce (setup, not part of the target) | ${produceSeconds.toFixed(1)} s |`,
+      `| consume, wall clock from process start to exit (incl. start-up and group join) | ${consumed.wallSeconds.toFixed(2)} s |`,
+      `| **end-to-end events/s** (events / wall clock) | **${Math.round(endToEnd).toLocaleString('en-US')}** |`,
+      `| events/s while consuming (mau's own summary, after the group join) | ${consumed.summary.eventsPerSecond.toLocaleString('en-US')} |`,
+      `| rows upserted (aggregated per batch) | ${consumed.summary.rowsUpserted.toLocaleString('en-US')} (${Math.round(consumed.summary.rowsUpserted / consumed.wallSeconds).toLocaleString('en-US')} rows/s) |`,
+      `| distinct rows in mau at the end | ${truth.rows.size.toLocaleString('en-US')} |`,
+      `| peak RSS of the consumer process (VmHWM) | ${consumed.peakRssMb} MB |`,
+      `| result check against ground truth | ${check} |`,
+      `| baseline: one upsert per event, autocommit (${BASELINE_N} events) | ${Math.round(baseline).toLocaleString('en-US')} events/s |`,
+      `| **speed-up over the baseline** (end-to-end vs baseline) | **${(endToEnd / baseline).toFixed(1)}x** |`,
+      ``,
+      `Targets (issue 3): >= 100,000 events/s end to end; >= 50x the per-event baseline; peak RSS < 300 MB.`,
+    ]
+    mkdirSync('bench/results', {recursive: true})
+    writeFileSync('bench/results/ingest.md', `${lines.join('\n')}\n`)
+    console.log(lines.join('\n'))
+  } finally {
+    await topic.drop()
+    await db.drop()
+  }
+}
+
+async function runConsumer(url: string, topic: string) {
+  const started = Date.now()
+  const child = spawn(
+    'node',
+    ['bin/run.js', 'consume', '--topic', topic, '--group', 'mau-bench', '--stop-at-end', '--json', '--batch-size', args['batch-size']!, '--concurrency', args.concurrency!],
+    {env: {...process.env, MAU_MYSQL_URL: url, MAU_LOG_LEVEL: 'warn'}, stdio: ['ignore', 'pipe', 'inherit']},
+  )
+  let stdout = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  let peakKb = 0
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
+      if (m) peakKb = Math.max(peakKb, Number(m[1]))
+    } catch {}
+  }, 50)
+  const code = await new Promise<number | null>((r) => child.on('exit', r))
+  clearInterval(poll)
+  if (code !== 0) throw new Error(`mau consume exited ${code}`)
+  return {summary: JSON.parse(stdout), wallSeconds: (Date.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024)}
+}
+
+async function verify(settings: Parameters<typeof openConnection>[0], truth: Truth): Promise<string> {
+  const conn = await openConnection(settings)
+  const [[r]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n, CAST(SUM(event_count) AS SIGNED) AS events FROM mau')
+  await conn.end()
+  const ok = Number(r?.n) === truth.rows.size && Number(r?.events) === truth.events
+  if (!ok) throw new Error(`result differs from ground truth: ${r?.n} rows / ${r?.events} events, expected ${truth.rows.size} / ${truth.events}`)
+  return `exact (${truth.rows.size} rows, ${truth.events} events)`
+}
+
+/** The original design's writer: one autocommitted upsert per event. */
+async function perEventBaseline(settings: Parameters<typeof openConnection>[0], events: SampleEvent[]): Promise<number> {
+  const conn = await openConnection(settings)
+  await conn.query('CREATE TABLE mau_baseline LIKE mau')
+  const months = new MonthResolver(zone)
+  const started = Date.now()
+  for (const e of events) {
+    await conn.query(
+      'INSERT INTO mau_baseline (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?) ON DUPLICATE KEY UPDATE event_count = event_count + 1, updated_at = VALUES(updated_at)',
+      [e.environment_namespace, months.resolve(e.last_seen), e.source_id, e.user_id, e.last_seen, e.last_seen],
+    )
+  }
+  const rate = events.length / ((Date.now() - started) / 1000)
+  await conn.end()
+  return rate
+}
+
+async function serverVersion(settings: Parameters<typeof openConnection>[0]): Promise<string> {
+  const conn = await openConnection(settings)
+  const [[r]] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v')
+  await conn.end()
+  return String(r?.v)
+}
+
+await main()
+process.exit(0)
