@@ -35,6 +35,6 @@ describe('listDeadLetters', () => {
   it('filters by topic and time, and counts all matches beyond the limit', async () => {
     const r = await listDeadLetters(pool, {limit: 1, topic: 'events', since: 1_670_000_001})
     expect(r.total).toBe(1)
-    expect(r.entries[0]).toMatchObject({offset: 9, reason: 'decode: not a valid protobuf', createdAt: '2022-12-03T20:26:40.000Z'})
+    expect(r.entries[0]).toMatchObject({offset: 9, reason: 'decode: not a valid protobuf', createdAt: '2022-12-03T20:40:00.000Z'})
   })
 })
