@@ -77,9 +77,13 @@ function sourceName(value: unknown): Parsed<string> {
   if (chars(value) > MAX_SOURCE) return {ok: false, message: `source_id is ${chars(value)} characters: expected at most ${MAX_SOURCE}`}
   if (/^\d+$/.test(value)) return sourceName(Number(value))
   if (!/^[A-Za-z0-9_.-]+$/.test(value)) return {ok: false, message: `source_id ${show(value)} has characters other than letters, digits, _ . -`}
-  // Known names are stored in their canonical upper case; a newer SDK's name is kept as sent.
-  const upper = value.toUpperCase()
-  return {ok: true, value: (SOURCE_IDS as readonly string[]).includes(upper) ? upper : value}
+  return {ok: true, value: canonicalSource(value)}
+}
+
+/** Known names are stored in their canonical upper case; a newer SDK's name is kept as sent. */
+export function canonicalSource(name: string): string {
+  const upper = name.toUpperCase()
+  return (SOURCE_IDS as readonly string[]).includes(upper) ? upper : name
 }
 
 function seconds(value: unknown, now: number): Parsed<number> {
