@@ -1,0 +1,37 @@
+/** A TCP proxy to a real service that a test can cut (drop every connection, refuse new ones) and restore. */
+import {createServer, connect, type Server, type Socket} from 'node:net'
+
+export class CuttableProxy {
+  private server: Server | null = null
+  private readonly sockets = new Set<Socket>()
+  port = 0
+
+  constructor(private readonly target: {host: string; port: number}) {}
+
+  async start(port = 0): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.target.port, this.target.host)
+      for (const s of [client, upstream]) {
+        this.sockets.add(s)
+        s.on('close', () => this.sockets.delete(s))
+        s.on('error', () => undefined)
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve))
+    this.port = (this.server.address() as {port: number}).port
+  }
+
+  async cut(): Promise<void> {
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()))
+  }
+
+  async restore(): Promise<void> {
+    await this.start(this.port)
+  }
+
+  async stop(): Promise<void> {
+    await this.cut().catch(() => undefined)
+  }
+}
