@@ -15,6 +15,7 @@ export const DEFAULTS = {
   timezone: 'UTC',
   batchSize: 5000,
   aheadMonths: 3,
+  retainMonths: 13,
 } as const
 
 export function isValidTimezone(zone: string): boolean {
@@ -201,5 +202,25 @@ export const consumeFlags = {
     default: 300,
     min: 10,
     summary: '/healthz fails after this long without progress while there is lag.',
+  }),
+}
+
+export const retentionFlags = {
+  'retain-months': Flags.integer({
+    env: 'MAU_PARTITIONS_RETAIN',
+    default: DEFAULTS.retainMonths,
+    min: 0,
+    max: 120,
+    summary: 'Months kept, the current one included (13: last year\'s same month stays comparable). The current and previous month are never dropped.',
+  }),
+}
+
+export const lockWaitFlag = {
+  'lock-wait': Flags.integer({
+    env: 'MAU_LOCK_WAIT_SECONDS',
+    default: 10,
+    min: 0,
+    max: 3600,
+    summary: 'Seconds to wait for another run\'s lock before exiting 3.',
   }),
 }

@@ -8,7 +8,8 @@ import type {Connection, RowDataPacket} from 'mysql2/promise'
 import type {MysqlSettings} from './config.js'
 import {ExitCode, MauError} from './errors.js'
 import {currentMonth} from './month.js'
-import {createPartitionsSql, monthsToCreate, readPartitions} from './partitions.js'
+import {plan, readPartitions} from './partitions.js'
+import {applyPlan} from './rotate.js'
 import {asServiceError, openConnection, withNamedLock} from './store.js'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url))
@@ -108,13 +109,11 @@ async function appliedChecksums(conn: Connection): Promise<Map<number, string>> 
   return new Map(rows.map((r) => [Number(r.version), String(r.md5)]))
 }
 
-/** Gives the current month and `ahead` following months their own partition, if they lack one. */
-export async function ensureMonthPartitions(conn: Connection, zone: string, ahead: number): Promise<string[]> {
-  const existing = await readPartitions(conn)
-  const months = monthsToCreate(existing, currentMonth(zone), ahead)
-  const sql = createPartitionsSql(existing, months)
-  if (sql) await conn.query(sql)
-  return months.map((m) => `p${m}`)
+/** Gives the current month and `ahead` following months their own partition, if they lack one; drops nothing. */
+async function ensureMonthPartitions(conn: Connection, zone: string, ahead: number): Promise<string[]> {
+  const p = plan({existing: await readPartitions(conn), current: currentMonth(zone), aheadMonths: ahead, retainMonths: null})
+  await applyPlan(conn, p)
+  return p.create.map((m) => `p${m}`)
 }
 
 function migrationError(error: unknown, settings: MysqlSettings): Error {

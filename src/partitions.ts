@@ -1,20 +1,48 @@
 /**
- * The monthly partitions of `mau`: pYYYYMM holds months below its bound, pmax catches the rest.
- * Partition names and bounds are built only from validated YYYYMM values, never from input text.
+ * The monthly partitions of `mau`: pYYYYMM holds the months below its bound, pmax catches the rest.
+ * `plan` is pure: from the partitions that exist and today's month it derives what to split, add and drop.
+ * Partition names and bounds in SQL come only from validated YYYYMM values, never from input text.
  */
 import type {RowDataPacket} from 'mysql2/promise'
 import {addMonths, isYearMonth, type YearMonth} from './month.js'
 
 type Queryable = {query: <T extends RowDataPacket[]>(sql: string, values?: unknown[]) => Promise<[T, unknown]>}
 
+export const MAXVALUE = 'MAXVALUE'
+
 export interface Partition {
   name: string
-  /** The month this partition is named for, or null for pmax and foreign names. */
+  /** The month this partition is named for (pYYYYMM), or null for pmax and names mau did not make. */
   month: YearMonth | null
-  /** Exclusive upper bound ("202301"), or "MAXVALUE". */
+  /** Exclusive upper bound ("202301"), or MAXVALUE. */
   lessThan: string
+  /** Estimates from information_schema (InnoDB samples them). */
   rows: number
   bytes: number
+}
+
+export type Action =
+  | {kind: 'split'; partition: string; create: YearMonth[]; rows: number; sql: string}
+  | {kind: 'add'; create: YearMonth[]; addsCatchAll: boolean; sql: string}
+  | {kind: 'drop'; partitions: string[]; rows: number; sql: string}
+
+export interface PlanInput {
+  existing: Partition[]
+  current: YearMonth
+  aheadMonths: number
+  /** Months kept, the current one included; null keeps everything (db migrate). */
+  retainMonths: number | null
+  table?: string
+}
+
+export interface Plan {
+  current: YearMonth
+  /** The oldest month kept: partitions whose every row is older are dropped. */
+  keepFrom: YearMonth | null
+  create: YearMonth[]
+  drop: string[]
+  actions: Action[]
+  warnings: string[]
 }
 
 export function partitionName(month: YearMonth): string {
@@ -22,8 +50,12 @@ export function partitionName(month: YearMonth): string {
   return `p${month}`
 }
 
-function partitionDefinition(month: YearMonth): string {
-  return `PARTITION ${partitionName(month)} VALUES LESS THAN ('${addMonths(month, 1)}')`
+const definition = (month: YearMonth) => `PARTITION ${partitionName(month)} VALUES LESS THAN ('${addMonths(month, 1)}')`
+const boundSql = (p: Partition) => (p.lessThan === MAXVALUE ? 'MAXVALUE' : `'${validBound(p.lessThan)}'`)
+
+function validBound(bound: string): string {
+  if (!isYearMonth(bound)) throw new Error(`refusing to build a partition bound from "${bound}"`)
+  return bound
 }
 
 export async function readPartitions(db: Queryable, table = 'mau'): Promise<Partition[]> {
@@ -48,23 +80,48 @@ export async function readPartitions(db: Queryable, table = 'mau'): Promise<Part
   })
 }
 
-/** Months from `from` through `from + ahead` that lie above every existing monthly partition. */
-export function monthsToCreate(existing: Partition[], from: YearMonth, ahead: number): YearMonth[] {
-  const highest = existing.filter((p) => p.lessThan !== 'MAXVALUE').map((p) => p.lessThan).sort().at(-1)
-  const wanted: YearMonth[] = []
-  for (let i = 0; i <= ahead; i++) {
-    const month = addMonths(from, i)
-    if (highest === undefined || addMonths(month, 1) > highest) wanted.push(month)
-  }
-  return wanted
-}
+export function plan(input: PlanInput): Plan {
+  const table = input.table ?? 'mau'
+  const {existing, current} = input
+  const warnings: string[] = []
+  const actions: Action[] = []
 
-/** The one ALTER that adds these months: split pmax when it exists (rows in it move to their month), else append. */
-export function createPartitionsSql(existing: Partition[], months: YearMonth[], table = 'mau'): string | null {
-  if (months.length === 0) return null
-  const defs = months.map(partitionDefinition)
-  if (existing.some((p) => p.name === 'pmax')) {
-    return `ALTER TABLE ${table} REORGANIZE PARTITION pmax INTO (${[...defs, 'PARTITION pmax VALUES LESS THAN (MAXVALUE)'].join(', ')})`
+  // A month has its own partition when some partition ends right after it.
+  const wanted = Array.from({length: input.aheadMonths + 1}, (_, i) => addMonths(current, i))
+  const missing = wanted.filter((m) => !existing.some((p) => p.lessThan === addMonths(m, 1)))
+
+  // Each missing month is carved out of the partition that holds it now (pmax, or the one after a gap).
+  const bySplit = new Map<Partition, YearMonth[]>()
+  const beyondEnd: YearMonth[] = []
+  for (const m of missing) {
+    const covering = existing.find((p) => p.lessThan > m)
+    if (!covering) beyondEnd.push(m)
+    else if (covering.month === null && covering.lessThan !== MAXVALUE) warnings.push(`${m} lies in partition ${covering.name}, which mau did not create; left as it is`)
+    else bySplit.set(covering, [...(bySplit.get(covering) ?? []), m])
   }
-  return `ALTER TABLE ${table} ADD PARTITION (${defs.join(', ')})`
+  for (const [p, months] of bySplit) {
+    const into = [...months.map(definition), `PARTITION ${p.name} VALUES LESS THAN (${boundSql(p)})`]
+    actions.push({kind: 'split', partition: p.name, create: months, rows: p.rows, sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${p.name} INTO (${into.join(', ')})`})
+  }
+  const hasCatchAll = existing.some((p) => p.lessThan === MAXVALUE)
+  if (beyondEnd.length > 0 || !hasCatchAll) {
+    const defs = [...beyondEnd.map(definition), ...(hasCatchAll ? [] : ['PARTITION pmax VALUES LESS THAN (MAXVALUE)'])]
+    actions.push({kind: 'add', create: beyondEnd, addsCatchAll: !hasCatchAll, sql: `ALTER TABLE ${table} ADD PARTITION (${defs.join(', ')})`})
+  }
+
+  let keepFrom: YearMonth | null = null
+  const drop: Partition[] = []
+  if (input.retainMonths !== null) {
+    // Whatever the flags say, the current and the previous month stay.
+    const byRetention = addMonths(current, -(Math.max(input.retainMonths, 1) - 1))
+    const previous = addMonths(current, -1)
+    keepFrom = byRetention < previous ? byRetention : previous
+    // Only partitions mau named, and only when every row they can hold is older than keepFrom.
+    drop.push(...existing.filter((p) => p.month !== null && p.lessThan !== MAXVALUE && validBound(p.lessThan) <= keepFrom!))
+  }
+  if (drop.length > 0) {
+    const names = drop.map((p) => partitionName(p.month!))
+    actions.push({kind: 'drop', partitions: names, rows: drop.reduce((a, p) => a + p.rows, 0), sql: `ALTER TABLE ${table} DROP PARTITION ${names.join(', ')}`})
+  }
+  return {current, keepFrom, create: missing, drop: drop.map((p) => p.name), actions, warnings}
 }
