@@ -1,13 +1,11 @@
 import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {encode, sampleEvents, Truth} from '../bench/sample-events.js'
 import {resolveMysql} from '../src/config.js'
 import {consume} from '../src/consume.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
-import {migrate} from '../src/migrate.js'
 import {openPool} from '../src/store.js'
-import {produce, query, readRows} from './helpers/consume.js'
+import {produceSample, query, readRows} from './helpers/consume.js'
 import {CuttableProxy} from './helpers/proxy.js'
 import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
 
@@ -16,8 +14,7 @@ let topic: {topic: string; drop: () => Promise<void>}
 let proxy: CuttableProxy
 
 beforeEach(async () => {
-  db = await createTestDatabase()
-  await migrate(db.settings)
+  db = await createTestDatabase({migrated: true})
   proxy = new CuttableProxy({host: db.settings.host, port: db.settings.port})
   await proxy.start()
 })
@@ -30,10 +27,7 @@ afterEach(async () => {
 describe('mau consume when MySQL goes away', () => {
   it('pauses, retries, and resumes by itself without losing or double-counting an event', async () => {
     topic = await createTopic(2)
-    const events = [...sampleEvents({events: 40_000, users: 4_000, namespaces: 3, from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 0, 1) / 1000, seed: 11})]
-    const truth = new Truth('UTC')
-    for (const e of events) truth.add(e)
-    await produce(topic.topic, events.map((e) => encode(e, 'json')), 2)
+    const truth = await produceSample(topic.topic, 2, {events: 40_000, users: 4_000, namespaces: 3, seed: 11})
 
     const viaProxy = resolveMysql(db.url.replace(`:${db.settings.port}/`, `:${proxy.port}/`))
     const pool = openPool(viaProxy)

@@ -1,15 +1,14 @@
 import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {encode, sampleEvents, Truth, type SampleEvent} from '../bench/sample-events.js'
+import {encode, type SampleEvent} from '../bench/sample-events.js'
 import {consume, type ConsumeOptions} from '../src/consume.js'
 import {decodeJson, encodeProtobuf} from '../src/events.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
-import {migrate} from '../src/migrate.js'
 import {MonthResolver} from '../src/month.js'
 import {persistBatch, prepareBatch} from '../src/persist.js'
 import {openPool, type Db} from '../src/store.js'
-import {produce, query, readRows} from './helpers/consume.js'
+import {generate, produce, produceSample, query, readRows} from './helpers/consume.js'
 import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
 
 let db: TestDatabase
@@ -17,8 +16,7 @@ let pool: Db
 let topic: {topic: string; drop: () => Promise<void>}
 
 beforeEach(async () => {
-  db = await createTestDatabase()
-  await migrate(db.settings)
+  db = await createTestDatabase({migrated: true})
   pool = openPool(db.settings)
 })
 afterEach(async () => {
@@ -34,20 +32,13 @@ async function run(opts: Partial<ConsumeOptions> = {}) {
   )
 }
 
+// Two months, so that batches hold rows of both.
 const MONTH = {from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 1, 1) / 1000}
-
-function generate(n: number, zone = 'UTC'): {events: SampleEvent[]; truth: Truth} {
-  const events = [...sampleEvents({events: n, users: 2000, namespaces: 5, ...MONTH, seed: n})]
-  const truth = new Truth(zone)
-  for (const e of events) truth.add(e)
-  return {events, truth}
-}
 
 describe('mau consume', () => {
   it('counts JSON events exactly across partitions, with first and last seen', async () => {
     topic = await createTopic(3)
-    const {events, truth} = generate(20_000)
-    await produce(topic.topic, events.map((e) => encode(e, 'json')), 3)
+    const truth = await produceSample(topic.topic, 3, {events: 20_000, ...MONTH})
     const summary = await run()
     expect(summary).toMatchObject({consumed: 20_000, deadLettered: 0, stoppedBy: 'end-of-topics'})
     expect(await readRows(db.settings)).toEqual(truth.rows)
@@ -56,7 +47,7 @@ describe('mau consume', () => {
 
   it('counts protobuf events exactly, bare and wrapped in the client Event', async () => {
     topic = await createTopic(2)
-    const {events, truth} = generate(5_000)
+    const {events, truth} = generate({events: 5_000, ...MONTH})
     const bare = (e: SampleEvent) => encodeProtobuf({environmentNamespace: e.environment_namespace, userId: e.user_id, sourceId: ['UNKNOWN', 'ANDROID', 'IOS', 'WEB'].indexOf(e.source_id), lastSeen: e.last_seen})
     await produce(topic.topic, events.map((e, i) => (i % 2 ? encode(e, 'protobuf') : bare(e))), 2)
     await run({format: 'protobuf'})
@@ -108,8 +99,7 @@ describe('mau consume', () => {
 
   it('counts nothing twice when the whole topic is delivered again', async () => {
     topic = await createTopic(2)
-    const {events, truth} = generate(3_000)
-    await produce(topic.topic, events.map((e) => encode(e, 'json')), 2)
+    const truth = await produceSample(topic.topic, 2, {events: 3_000, ...MONTH})
     await run()
     // A new Kafka group has no committed offsets and starts from the beginning: only MySQL's offsets stop a double count.
     await query(db.settings, "UPDATE mau_consumer_offset SET consumer_group = 'mau-test-2'")

@@ -1,6 +1,5 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {countByScan, toCsv} from '../src/count.js'
-import {migrate} from '../src/migrate.js'
 import {openPool, type Db} from '../src/store.js'
 import {query} from './helpers/consume.js'
 import {createTestDatabase, type TestDatabase} from './helpers/services.js'
@@ -8,8 +7,7 @@ import {createTestDatabase, type TestDatabase} from './helpers/services.js'
 let db: TestDatabase
 let pool: Db
 beforeEach(async () => {
-  db = await createTestDatabase()
-  await migrate(db.settings)
+  db = await createTestDatabase({migrated: true})
   pool = openPool(db.settings)
   const rows = [
     ['prod', '202212', 'IOS', 'alice', 3],

@@ -1,6 +1,5 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {listDeadLetters} from '../src/deadletter.js'
-import {migrate} from '../src/migrate.js'
 import {openPool, type Db} from '../src/store.js'
 import {query} from './helpers/consume.js'
 import {createTestDatabase, type TestDatabase} from './helpers/services.js'
@@ -8,8 +7,7 @@ import {createTestDatabase, type TestDatabase} from './helpers/services.js'
 let db: TestDatabase
 let pool: Db
 beforeEach(async () => {
-  db = await createTestDatabase()
-  await migrate(db.settings)
+  db = await createTestDatabase({migrated: true})
   pool = openPool(db.settings)
   const insert = 'INSERT INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'
   await query(db.settings, insert, ['g', 'events', 0, 5, 'decode: not valid JSON', Buffer.from('{oops'), 1_670_000_000])

@@ -1,6 +1,5 @@
 import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {migrate} from '../src/migrate.js'
 import {addMonths, currentMonth} from '../src/month.js'
 import {listPartitions, rotate, type RotateOptions} from '../src/rotate.js'
 import {openConnection} from '../src/store.js'
@@ -9,8 +8,7 @@ import {createTestDatabase, type TestDatabase} from './helpers/services.js'
 
 let db: TestDatabase
 beforeEach(async () => {
-  db = await createTestDatabase()
-  await migrate(db.settings, {aheadMonths: 3})
+  db = await createTestDatabase({migrated: true})
 })
 afterEach(async () => {
   await db.drop()

@@ -1,9 +1,8 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {encode, rng, sampleEvents, Truth} from '../../bench/sample-events.js'
-import {migrate} from '../../src/migrate.js'
-import {produce, query, readRows} from '../helpers/consume.js'
+import {rng} from '../../bench/sample-events.js'
+import {produceSample, query, readRows} from '../helpers/consume.js'
 import {createTestDatabase, createTopic, type TestDatabase} from '../helpers/services.js'
 
 // The built CLI in child processes, killed and stopped as Kubernetes would.
@@ -11,8 +10,7 @@ let db: TestDatabase
 let topic: {topic: string; drop: () => Promise<void>}
 
 beforeEach(async () => {
-  db = await createTestDatabase()
-  await migrate(db.settings)
+  db = await createTestDatabase({migrated: true})
 })
 afterEach(async () => {
   await topic.drop()
@@ -39,10 +37,7 @@ const appliedSoFar = async () => {
 describe('mau consume under kill -9', () => {
   it('ends with exactly the ground truth after being killed at random points and restarted', async () => {
     topic = await createTopic(3)
-    const events = [...sampleEvents({events: 60_000, users: 5_000, namespaces: 4, from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 0, 1) / 1000, seed: 7})]
-    const truth = new Truth('UTC')
-    for (const e of events) truth.add(e)
-    await produce(topic.topic, events.map((e) => encode(e, 'json')), 3)
+    const truth = await produceSample(topic.topic, 3, {events: 60_000, users: 5_000, namespaces: 4, seed: 7})
 
     const random = rng(Date.now())
     const killedAt: number[] = []
@@ -70,8 +65,7 @@ describe('mau consume under kill -9', () => {
 describe('mau consume on SIGTERM', () => {
   it('stops cleanly within the grace period, exits 0 and leaves rows and offsets consistent', async () => {
     topic = await createTopic(2)
-    const events = [...sampleEvents({events: 30_000, users: 3_000, namespaces: 3, from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 0, 1) / 1000, seed: 9})]
-    await produce(topic.topic, events.map((e) => encode(e, 'json')), 2)
+    await produceSample(topic.topic, 2, {events: 30_000, users: 3_000, namespaces: 3, seed: 9})
     const {child, exit} = start(['--json'])
     const deadline = Date.now() + 30_000
     while ((await appliedSoFar()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))

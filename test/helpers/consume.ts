@@ -1,8 +1,27 @@
 /** Producing to the real broker and reading `mau` back, for the consumer's integration tests. */
 import type {RowDataPacket} from 'mysql2/promise'
+import {encode, sampleEvents, Truth, type SampleEvent, type SampleOptions} from '../../bench/sample-events.js'
 import type {MysqlSettings} from '../../src/config.js'
 import {openConnection} from '../../src/store.js'
 import {kafka} from './services.js'
+
+/** December 2022, the month most consumer tests generate events in. */
+export const DECEMBER_2022 = {from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 0, 1) / 1000}
+
+/** Sample events with the rows `mau` must end up holding for them (months cut in `zone`). */
+export function generate(o: Partial<SampleOptions> & {events: number}, zone = 'UTC'): {events: SampleEvent[]; truth: Truth} {
+  const events = [...sampleEvents({users: 2_000, namespaces: 5, ...DECEMBER_2022, seed: o.events, ...o})]
+  const truth = new Truth(zone)
+  for (const e of events) truth.add(e)
+  return {events, truth}
+}
+
+/** Generates sample events, produces them as JSON spread over the partitions, returns the ground truth. */
+export async function produceSample(topic: string, partitions: number, o: Partial<SampleOptions> & {events: number}): Promise<Truth> {
+  const {events, truth} = generate(o)
+  await produce(topic, events.map((e) => encode(e, 'json')), partitions)
+  return truth
+}
 
 export async function produce(topic: string, values: (Buffer | string | null)[], partitions = 1): Promise<void> {
   const producer = kafka('mau-test-producer').producer()

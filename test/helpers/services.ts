@@ -6,6 +6,7 @@ import {randomBytes} from 'node:crypto'
 import mysql from 'mysql2/promise'
 import {Kafka, logLevel, type Admin} from 'kafkajs'
 import {resolveMysql, type MysqlSettings} from '../../src/config.js'
+import {migrate} from '../../src/migrate.js'
 
 export const MYSQL_ROOT_URL = process.env.MAU_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
 export const KAFKA_BROKERS = (process.env.MAU_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
@@ -18,7 +19,8 @@ export interface TestDatabase {
   drop: () => Promise<void>
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A new, empty database of its own; with `migrated`, the schema is applied (UTC months). */
+export async function createTestDatabase(opts: {migrated?: boolean} = {}): Promise<TestDatabase> {
   const root = resolveMysql(MYSQL_ROOT_URL)
   const name = uniqueName('mau_test')
   let conn
@@ -30,6 +32,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await conn.query(`CREATE DATABASE \`${name}\``)
   await conn.end()
   const url = MYSQL_ROOT_URL.replace(/\/[^/]*$/, `/${name}`)
+  if (opts.migrated) await migrate(resolveMysql(url))
   return {
     settings: resolveMysql(url),
     url,

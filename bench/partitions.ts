@@ -1,0 +1,101 @@
+/**
+ * npm run bench:partitions [-- --rows N]
+ * Fills one month's partition with N rows (default 5,000,000), copies the table, then in the same run
+ * times `rotate` dropping that month against `DELETE FROM ... WHERE yearmonth = ?` on the copy, and the
+ * time `rotate` takes to split a pmax holding N/5 rows. Writes bench/results/partitions.md.
+ */
+import {writeFileSync, mkdirSync} from 'node:fs'
+import {cpus} from 'node:os'
+import {parseArgs} from 'node:util'
+import type {RowDataPacket} from 'mysql2/promise'
+import {migrate} from '../src/migrate.js'
+import {addMonths, currentMonth} from '../src/month.js'
+import {rotate} from '../src/rotate.js'
+import {openConnection} from '../src/store.js'
+import {createTestDatabase} from '../test/helpers/services.js'
+
+const {values: args} = parseArgs({options: {rows: {type: 'string', default: '5000000'}}})
+const N = Number(args.rows)
+const log = (m: string) => console.error(`[bench:partitions] ${m}`)
+const at = (m: string) => new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(4)) - 1, 15))
+
+const db = await createTestDatabase()
+const conn = await openConnection(db.settings)
+const count = async (sql: string, values: unknown[] = []) => Number((await conn.query<RowDataPacket[]>(sql, values))[0][0]?.n)
+const timed = async (fn: () => Promise<unknown>) => {
+  const t = process.hrtime.bigint()
+  await fn()
+  return Number(process.hrtime.bigint() - t) / 1e6
+}
+try {
+  const now = currentMonth('UTC')
+  const expired = addMonths(now, -14)
+  await migrate(db.settings)
+  await rotate(db.settings, {timezone: 'UTC', retainMonths: 24, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(expired)})
+
+  // Rows generated inside the server (a 5,000-row number table crossed with itself): fast, no client traffic.
+  await conn.query('CREATE TABLE bench_n (n INT PRIMARY KEY)')
+  for (let i = 0; i < 5000; i += 1000) await conn.query(`INSERT INTO bench_n VALUES ${Array.from({length: 1000}, (_, j) => `(${i + j})`).join(',')}`)
+  const fill = (month: string, rows: number, table = 'mau') =>
+    conn.query(
+      `INSERT INTO ${table} (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at)
+       SELECT CONCAT('env-', a.n % 20), ?, ELT(1 + b.n % 3, 'ANDROID', 'IOS', 'WEB'), CONCAT('user-', a.n, '-', b.n), 1 + b.n % 7, 0, 0
+         FROM bench_n a JOIN bench_n b ON b.n < ?`,
+      [month, Math.ceil(rows / 5000)],
+    )
+  log(`filling p${expired} with ${N} rows`)
+  const fillMs = await timed(() => fill(expired, N))
+  await fill(now, 10_000)
+  const rows = await count('SELECT COUNT(*) AS n FROM mau WHERE yearmonth = ?', [expired])
+  log(`copying into mau_copy (same partitions) for DELETE`)
+  await conn.query('CREATE TABLE mau_copy LIKE mau')
+  await conn.query('INSERT INTO mau_copy SELECT * FROM mau')
+  const keptBefore = await count('SELECT COUNT(*) AS n FROM mau WHERE yearmonth = ?', [now])
+
+  log('rotate (drops the expired month)')
+  let dropped: string[] = []
+  const dropMs = await timed(async () => {
+    dropped = (await rotate(db.settings, {timezone: 'UTC', retainMonths: 13, aheadMonths: 3, dryRun: false, lockWaitSeconds: 10})).plan.drop
+  })
+  const keptAfter = await count('SELECT COUNT(*) AS n FROM mau WHERE yearmonth = ?', [now])
+  const left = await count('SELECT COUNT(*) AS n FROM mau WHERE yearmonth = ?', [expired])
+  log('DELETE on the copy')
+  const deleteMs = await timed(() => conn.query('DELETE FROM mau_copy WHERE yearmonth = ?', [expired]))
+
+  const future = addMonths(now, 6)
+  const pmaxRows = Math.round(N / 5)
+  log(`splitting a pmax that holds ${pmaxRows} rows of ${future}`)
+  await fill(future, pmaxRows)
+  let splitMs = 0
+  const splitTotal = await timed(async () => {
+    const r = await rotate(db.settings, {timezone: 'UTC', retainMonths: 13, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(future)})
+    splitMs = r.executed.find((e) => e.kind === 'split')?.ms ?? 0
+  })
+  const inOwn = await count(`SELECT COUNT(*) AS n FROM mau PARTITION (p${future}) WHERE yearmonth = ?`, [future])
+  const [[version]] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v')
+
+  const lines = [
+    '# bench:partitions',
+    '',
+    `Run: ${new Date().toISOString()} on ${cpus().length} cores, MariaDB ${version?.v} (defaults: 128 MB buffer pool), node ${process.version}.`,
+    '',
+    '| measure | value |',
+    '| --- | --- |',
+    `| rows in the expired month's partition p${expired} | ${rows.toLocaleString('en-US')} (filled in ${(fillMs / 1000).toFixed(1)} s) |`,
+    `| **mau partitions rotate**, dropping it (${dropped.join(', ')}), whole command incl. lock and plan | **${dropMs.toFixed(0)} ms** |`,
+    `| DELETE FROM mau_copy WHERE yearmonth = '${expired}' on an identical copy | ${(deleteMs / 1000).toFixed(1)} s |`,
+    `| rows of the expired month left after rotate | ${left} |`,
+    `| rows of the kept month ${now} before / after rotate | ${keptBefore} / ${keptAfter} |`,
+    `| rotate splitting a pmax that holds ${pmaxRows.toLocaleString('en-US')} rows of ${future} (the REORGANIZE alone) | ${(splitTotal / 1000).toFixed(1)} s (${(splitMs / 1000).toFixed(1)} s) |`,
+    `| rows of ${future} in p${future} afterwards | ${inOwn.toLocaleString('en-US')} |`,
+    '',
+    'Target (issue 5): the drop under 1 second.',
+  ]
+  mkdirSync('bench/results', {recursive: true})
+  writeFileSync('bench/results/partitions.md', `${lines.join('\n')}\n`)
+  console.log(lines.join('\n'))
+} finally {
+  await conn.end()
+  await db.drop()
+}
+process.exit(0)
