@@ -3,7 +3,7 @@
  * MySQL's stored offsets are the truth; Kafka's committed offsets follow them, only for lag tooling.
  */
 import type {Consumer, EachBatchPayload} from 'kafkajs'
-import {ExitCode, MauError, isTransient} from './errors.js'
+import {ExitCode, MauError, isTransient, unavailable} from './errors.js'
 import {decoder, type EventFormat} from './events.js'
 import {createKafka} from './kafka.js'
 import type {Logger} from './log.js'
@@ -75,7 +75,7 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
     }
   }
 
-  const targets = opts.stopAtEnd ? await highWaterMarks(kafka, opts.topics) : null
+  const targets = opts.stopAtEnd ? await highWaterMarks(kafka, opts.topics).catch((error) => Promise.reject(unavailable('Kafka', opts.brokers, error))) : null
   const reachedEnd = () => targets !== null && [...targets].every(([k, high]) => high.high <= high.low || (nextOffsets.get(k) ?? -1) >= high.high)
 
   const consumer = kafka.consumer({

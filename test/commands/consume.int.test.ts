@@ -1,4 +1,4 @@
-import {spawn, type ChildProcess} from 'node:child_process'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {rng} from '../../bench/sample-events.js'
@@ -7,18 +7,19 @@ import {createTestDatabase, createTopic, type TestDatabase} from '../helpers/ser
 
 // The built CLI in child processes, killed and stopped as Kubernetes would.
 let db: TestDatabase
-let topic: {topic: string; drop: () => Promise<void>}
+let topic: {topic: string; drop: () => Promise<void>} | undefined
 
 beforeEach(async () => {
   db = await createTestDatabase({migrated: true})
 })
 afterEach(async () => {
-  await topic.drop()
+  await topic?.drop()
+  topic = undefined
   await db.drop()
 })
 
 function start(args: string[]): {child: ChildProcess; exit: Promise<{code: number | null; signal: string | null; stdout: string}>} {
-  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic.topic, '--group', 'mau-crash', '--batch-size', '500', '--session-timeout', '6000', ...args], {
+  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic!.topic, '--group', 'mau-crash', '--batch-size', '500', '--session-timeout', '6000', ...args], {
     env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'warn'},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -77,5 +78,24 @@ describe('mau consume on SIGTERM', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({stoppedBy: 'signal'})
     const offsets = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(GREATEST(next_offset, 0)) AS SIGNED) AS n FROM mau_consumer_offset')
     expect(await appliedSoFar()).toBe(offsets[0]?.n)
+  })
+})
+
+describe('mau consume when a service is missing', () => {
+  it('exits 4 naming Kafka when the brokers cannot be reached', () => {
+    const r = spawnSync('node', ['bin/run.js', 'consume', '--brokers', '127.0.0.1:1', '--stop-at-end', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url}})
+    expect(r.status).toBe(4)
+    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'KAFKA_UNAVAILABLE', message: expect.stringContaining('Kafka at 127.0.0.1:1 is unavailable')})
+  })
+
+  it('exits 5 and says to migrate when the schema is missing', async () => {
+    const empty = await createTestDatabase()
+    try {
+      const r = spawnSync('node', ['bin/run.js', 'consume', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: empty.url}})
+      expect(r.status).toBe(5)
+      expect(JSON.parse(r.stdout).error.suggestions).toEqual(['Run `mau db migrate`.'])
+    } finally {
+      await empty.drop()
+    }
   })
 })
