@@ -1,12 +1,6 @@
-import {spawnSync} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {mau} from '../../helpers/cli.js'
 import {createTestDatabase, type TestDatabase} from '../../helpers/services.js'
-
-// Runs the built CLI (npm test builds first) as an operator would.
-function mau(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync('node', ['bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, ...env}})
-  return {code: r.status, stdout: r.stdout, stderr: r.stderr}
-}
 
 let db: TestDatabase
 beforeAll(async () => {
