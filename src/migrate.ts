@@ -8,8 +8,7 @@ import type {Connection, RowDataPacket} from 'mysql2/promise'
 import type {MysqlSettings} from './config.js'
 import {ExitCode, MauError} from './errors.js'
 import {currentMonth} from './month.js'
-import {plan, readPartitions} from './partitions.js'
-import {applyPlan} from './rotate.js'
+import {applyPlans, planTables} from './rotate.js'
 import {asServiceError, openConnection, withNamedLock} from './store.js'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url))
@@ -73,7 +72,7 @@ export async function migrate(settings: MysqlSettings, opts: MigrateOptions = {}
         throw migrationError(error, settings)
       }
       const latest = await pg.getMaxVersion()
-      const partitionsCreated = await ensureMonthPartitions(conn, opts.timezone ?? 'UTC', opts.aheadMonths ?? 3)
+      const partitionsCreated = await ensureMonthPartitions(conn, settings, opts.timezone ?? 'UTC', opts.aheadMonths ?? 3)
       return {database: settings.database, applied: applied.map(info), version: await pg.getDatabaseVersion(), latest, partitionsCreated}
     })
   } catch (error) {
@@ -110,10 +109,10 @@ async function appliedChecksums(conn: Connection): Promise<Map<number, string>> 
 }
 
 /** Gives the current month and `ahead` following months their own partition, if they lack one; drops nothing. */
-async function ensureMonthPartitions(conn: Connection, zone: string, ahead: number): Promise<string[]> {
-  const p = plan({existing: await readPartitions(conn), current: currentMonth(zone), aheadMonths: ahead, retainMonths: null})
-  await applyPlan(conn, p)
-  return p.create.map((m) => `p${m}`)
+async function ensureMonthPartitions(conn: Connection, settings: MysqlSettings, zone: string, ahead: number): Promise<string[]> {
+  const plans = await planTables(conn, settings, {current: currentMonth(zone), aheadMonths: ahead, retainMonths: null})
+  await applyPlans(conn, plans)
+  return plans[0]!.create.map((m) => `p${m}`)
 }
 
 function migrationError(error: unknown, settings: MysqlSettings): Error {

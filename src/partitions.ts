@@ -10,6 +10,9 @@ type Queryable = {query: <T extends RowDataPacket[]>(sql: string, values?: unkno
 
 export const MAXVALUE = 'MAXVALUE'
 
+/** Tables partitioned by month, kept in step: the rows, and the users-per-month index the summary needs. */
+export const MANAGED_TABLES = ['mau', 'mau_user_month'] as const
+
 export interface Partition {
   name: string
   /** The month this partition is named for (pYYYYMM), or null for pmax and names mau did not make. */
@@ -41,6 +44,8 @@ export interface Plan {
   keepFrom: YearMonth | null
   create: YearMonth[]
   drop: string[]
+  /** Every row below this month is gone once the drops ran (dropped partitions are a prefix of the table). */
+  droppedBelow: YearMonth | null
   actions: Action[]
   warnings: string[]
 }
@@ -123,5 +128,6 @@ export function plan(input: PlanInput): Plan {
     const names = drop.map((p) => partitionName(p.month!))
     actions.push({kind: 'drop', partitions: names, rows: drop.reduce((a, p) => a + p.rows, 0), sql: `ALTER TABLE ${table} DROP PARTITION ${names.join(', ')}`})
   }
-  return {current, keepFrom, create: missing, drop: drop.map((p) => p.name), actions, warnings}
+  const droppedBelow = drop.length > 0 ? validBound(drop.at(-1)!.lessThan) : null
+  return {current, keepFrom, create: missing, drop: drop.map((p) => p.name), droppedBelow, actions, warnings}
 }

@@ -1,16 +1,18 @@
 /**
  * Writes a batch of Kafka messages into MySQL exactly once. Inside one transaction:
  *   1. lock this partition's stored offset (SELECT ... FOR UPDATE) and skip messages already applied,
- *   2. upsert the batch aggregated per (environment, month, source, user),
+ *   2. upsert the batch aggregated per (environment, month, source, user), and add what it changed to
+ *      the month's summary counters (mau_summary),
  *   3. set aside rejected messages in mau_dead_letter,
  *   4. advance the stored offset.
  * A crash anywhere rolls all four back; a redelivered or concurrently processed batch finds the offset
  * already advanced and applies nothing twice.
  */
-import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
+import type {PoolConnection, ResultSetHeader, RowDataPacket} from 'mysql2/promise'
+import type {MysqlSettings} from './config.js'
 import type {Decoded, Rejection} from './events.js'
 import type {MonthResolver} from './month.js'
-import {type Db, inTransaction} from './store.js'
+import {type Db, inTransaction, openPool} from './store.js'
 
 export interface Message {
   offset: string
@@ -96,22 +98,95 @@ export function aggregate(items: PreparedBatch['decoded'], months: MonthResolver
   return {rows: sorted, deadLetters}
 }
 
-/** Rows per INSERT: a 1,000-row statement stays far below max_allowed_packet (~300 bytes a row). */
-const ROWS_PER_STATEMENT = 1000
-
 // VALUES() is deprecated in MySQL 8.0.20+ but still works there, and MariaDB has no `AS new` alias: this is the form both accept.
-const UPSERT_SQL_HEAD = 'INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at) VALUES '
-const UPSERT_SQL_TAIL =
+const UPSERT_ROWS =
+  'INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at) VALUES {rows}' +
   ' ON DUPLICATE KEY UPDATE event_count = event_count + VALUES(event_count),' +
   ' created_at = LEAST(created_at, VALUES(created_at)), updated_at = GREATEST(updated_at, VALUES(updated_at))'
+const INSERT_USERS = 'INSERT IGNORE INTO mau_user_month (environment_namespace, yearmonth, user_id) VALUES {rows}'
+const UPSERT_SUMMARY =
+  'INSERT INTO mau_summary (yearmonth, environment_namespace, source_id, users, events) VALUES {rows}' +
+  ' ON DUPLICATE KEY UPDATE users = users + VALUES(users), events = events + VALUES(events)'
+const placeholders = (n: number, width: number) => Array.from({length: n}, () => `(${Array.from({length: width}, () => '?').join(',')})`).join(',')
 
-export async function upsertRows(conn: PoolConnection, rows: Row[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT)
-    const values: unknown[] = []
-    for (const r of chunk) values.push(r.environmentNamespace, r.yearmonth, r.sourceId, r.userId, r.count, r.firstSeen, r.lastSeen)
-    await conn.query(UPSERT_SQL_HEAD + chunk.map(() => '(?,?,?,?,?,?,?)').join(',') + UPSERT_SQL_TAIL, values)
+/** source_id '' in mau_summary: the environment-month over all sources. */
+export const ALL_SOURCES = ''
+
+/** How a batch moves mau_summary: users new to the (environment, month, source), and events. */
+export interface SummaryDelta {
+  environmentNamespace: string
+  yearmonth: string
+  sourceId: string
+  users: number
+  events: number
+}
+
+interface Statement {
+  sql: string
+  values: unknown[]
+  rows: number
+  /** Turns the statement's affectedRows into a summary delta. */
+  delta: (affectedRows: number) => SummaryDelta
+}
+
+/** Statements per round trip; with ~300 bytes a row this stays well below max_allowed_packet. */
+const ROWS_PER_ROUND_TRIP = 5000
+
+/**
+ * Upserts the rows, one statement per (environment, month, source), and records each user in
+ * mau_user_month, one statement per (environment, month). affectedRows then says exactly how many users
+ * were new: an upsert reports 1 per inserted row and 2 per updated one (mysql2 sets FOUND_ROWS, and the
+ * update always changes event_count); INSERT IGNORE reports the rows it inserted. A concurrent
+ * transaction inserting the same key waits for ours, then sees it: no user is ever new twice.
+ */
+export async function writeRows(conn: PoolConnection, rows: Row[]): Promise<SummaryDelta[]> {
+  const statements: Statement[] = []
+  const groupBy = (key: (r: Row) => string) => {
+    const groups = new Map<string, Row[]>()
+    for (const r of rows) {
+      const k = key(r)
+      const group = groups.get(k)
+      if (group) group.push(r)
+      else groups.set(k, [r])
+    }
+    return [...groups.values()]
   }
+  for (const group of groupBy((r) => `${r.environmentNamespace}\u0000${r.yearmonth}\u0000${r.sourceId}`)) {
+    const {environmentNamespace, yearmonth, sourceId} = group[0]!
+    const values = group.flatMap((r) => [r.environmentNamespace, r.yearmonth, r.sourceId, r.userId, r.count, r.firstSeen, r.lastSeen])
+    const events = group.reduce((a, r) => a + r.count, 0)
+    statements.push({sql: UPSERT_ROWS.replace('{rows}', placeholders(group.length, 7)), values, rows: group.length, delta: (affected) => ({environmentNamespace, yearmonth, sourceId, users: 2 * group.length - affected, events})})
+  }
+  for (const group of groupBy((r) => `${r.environmentNamespace}\u0000${r.yearmonth}`)) {
+    const {environmentNamespace, yearmonth} = group[0]!
+    const users = [...new Set(group.map((r) => r.userId))]
+    const events = group.reduce((a, r) => a + r.count, 0)
+    statements.push({
+      sql: INSERT_USERS.replace('{rows}', placeholders(users.length, 3)),
+      values: users.flatMap((u) => [environmentNamespace, yearmonth, u]),
+      rows: users.length,
+      delta: (affected) => ({environmentNamespace, yearmonth, sourceId: ALL_SOURCES, users: affected, events}),
+    })
+  }
+  const deltas: SummaryDelta[] = []
+  for (let i = 0; i < statements.length; ) {
+    const trip: Statement[] = []
+    for (let size = 0; i < statements.length && (trip.length === 0 || size < ROWS_PER_ROUND_TRIP); i++) {
+      trip.push(statements[i]!)
+      size += statements[i]!.rows
+    }
+    const [result] = await conn.query(trip.map((t) => t.sql).join(';\n'), trip.flatMap((t) => t.values))
+    const headers = (trip.length === 1 ? [result] : result) as ResultSetHeader[]
+    trip.forEach((t, j) => deltas.push(t.delta(headers[j]!.affectedRows)))
+  }
+  return deltas
+}
+
+async function addToSummary(conn: PoolConnection, deltas: SummaryDelta[]): Promise<void> {
+  if (deltas.length === 0) return
+  // Sorted by the table's key, so that consumers of different partitions lock summary rows in one order.
+  const sorted = [...deltas].sort((a, b) => (`${a.yearmonth}\u0000${a.environmentNamespace}\u0000${a.sourceId}` < `${b.yearmonth}\u0000${b.environmentNamespace}\u0000${b.sourceId}` ? -1 : 1))
+  await conn.query(UPSERT_SUMMARY.replace('{rows}', placeholders(sorted.length, 5)), sorted.flatMap((d) => [d.yearmonth, d.environmentNamespace, d.sourceId, d.users, d.events]))
 }
 
 /** -1 in next_offset: the partition is known but nothing was applied yet. */
@@ -165,7 +240,7 @@ export async function persistBatch(db: Db, ref: PartitionRef, batch: PreparedBat
     const skipped = batch.decoded.length - fresh.length
     if (fresh.length === 0) return {applied: 0, skipped, rowsUpserted: 0, deadLetters: [], nextOffset: stored}
     const {rows, deadLetters} = skipped > 0 ? aggregate(fresh, months) : batch
-    await upsertRows(conn, rows)
+    await addToSummary(conn, await writeRows(conn, rows))
     await insertDeadLetters(conn, ref, deadLetters, nowSeconds)
     await storeOffset(conn, ref, batch.lastOffset + 1, nowSeconds)
     return {applied: fresh.length, skipped, rowsUpserted: rows.length, deadLetters, nextOffset: batch.lastOffset + 1}
@@ -180,4 +255,9 @@ export async function storedOffsets(db: Db, group: string, topics: string[]): Pr
     [group, ...topics],
   )
   return new Map(rows.filter((r) => Number(r.next_offset) !== NOTHING_APPLIED).map((r) => [`${r.topic}:${r.kafka_partition}`, Number(r.next_offset)]))
+}
+
+/** The consumer's pool: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */
+export function openWriterPool(settings: MysqlSettings, connections: number): Db {
+  return openPool(settings, {connectionLimit: connections, multipleStatements: true})
 }

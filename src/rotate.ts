@@ -3,7 +3,7 @@ import type {Connection} from 'mysql2/promise'
 import type {MysqlSettings} from './config.js'
 import {ExitCode, MauError} from './errors.js'
 import {addMonths, currentMonth, type YearMonth} from './month.js'
-import {plan, readPartitions, MAXVALUE, type Action, type Partition, type Plan} from './partitions.js'
+import {MANAGED_TABLES, MAXVALUE, plan, readPartitions, type Action, type Partition, type Plan} from './partitions.js'
 import {asServiceError, openConnection, withNamedLock} from './store.js'
 
 export interface RotateOptions {
@@ -25,26 +25,41 @@ export interface ExecutedAction {
 
 export interface RotateResult {
   dryRun: boolean
+  /** The plan for `mau`; mau_user_month follows the same months. */
   plan: Plan
+  /** Every statement planned, for all tables, in order (what --dry-run prints). */
+  statements: string[]
   executed: ExecutedAction[]
 }
 
-async function loadPartitions(conn: Connection, settings: MysqlSettings): Promise<Partition[]> {
-  const existing = await readPartitions(conn)
+async function loadPartitions(conn: Connection, settings: MysqlSettings, table = 'mau'): Promise<Partition[]> {
+  const existing = await readPartitions(conn, table)
   if (existing.length === 0) {
-    throw new MauError(`Table mau in ${settings.database} is missing or not partitioned.`, {exit: ExitCode.SCHEMA, code: 'SCHEMA_MISSING', suggestions: ['Run `mau db migrate`.']})
+    throw new MauError(`Table ${table} in ${settings.database} is missing or not partitioned.`, {exit: ExitCode.SCHEMA, code: 'SCHEMA_MISSING', suggestions: ['Run `mau db migrate`.']})
   }
   return existing
 }
 
-/** Applies the actions in order; also used by `db migrate`, which only creates. */
-export async function applyPlan(conn: Connection, p: Plan): Promise<ExecutedAction[]> {
+/** Plans every month-partitioned table against the same month; `db migrate` passes retainMonths null. */
+export async function planTables(conn: Connection, settings: MysqlSettings, o: {current: YearMonth; aheadMonths: number; retainMonths: number | null}): Promise<Plan[]> {
+  const plans: Plan[] = []
+  for (const table of MANAGED_TABLES) plans.push(plan({existing: await loadPartitions(conn, settings, table), ...o, table}))
+  return plans
+}
+
+/** Summary rows of months whose partitions are gone. */
+const summaryCleanup = (p: Plan) => (p.droppedBelow ? `DELETE FROM mau_summary WHERE yearmonth < '${p.droppedBelow}'` : null)
+
+/** Applies the actions in order, each timed. */
+export async function applyPlans(conn: Connection, plans: Plan[]): Promise<ExecutedAction[]> {
   const executed: ExecutedAction[] = []
-  for (const a of p.actions) {
+  for (const a of plans.flatMap((p) => p.actions)) {
     const started = Date.now()
     await conn.query(a.sql)
     executed.push({kind: a.kind, sql: a.sql, rows: a.kind === 'add' ? 0 : a.rows, ms: Date.now() - started})
   }
+  const cleanup = summaryCleanup(plans[0]!)
+  if (cleanup) await conn.query(cleanup)
   return executed
 }
 
@@ -52,9 +67,9 @@ export async function rotate(settings: MysqlSettings, o: RotateOptions): Promise
   const conn = await openConnection(settings)
   try {
     return await withNamedLock(conn, `mau.partitions.${settings.database}`, o.lockWaitSeconds, async () => {
-      const existing = await loadPartitions(conn, settings)
-      const p = plan({existing, current: currentMonth(o.timezone, o.now), aheadMonths: o.aheadMonths, retainMonths: o.retainMonths})
-      return {dryRun: o.dryRun, plan: p, executed: o.dryRun ? [] : await applyPlan(conn, p)}
+      const plans = await planTables(conn, settings, {current: currentMonth(o.timezone, o.now), aheadMonths: o.aheadMonths, retainMonths: o.retainMonths})
+      const statements = [...plans.flatMap((p) => p.actions.map((a) => a.sql)), summaryCleanup(plans[0]!)].filter((x): x is string => x !== null)
+      return {dryRun: o.dryRun, plan: plans[0]!, statements, executed: o.dryRun ? [] : await applyPlans(conn, plans)}
     })
   } catch (error) {
     throw asServiceError(error, settings)

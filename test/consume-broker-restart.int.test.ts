@@ -4,9 +4,9 @@ import type {RowDataPacket} from 'mysql2/promise'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {encode} from '../bench/sample-events.js'
 import {consume} from '../src/consume.js'
+import {openWriterPool} from '../src/persist.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
-import {openPool} from '../src/store.js'
 import {generate, query, readRows} from './helpers/consume.js'
 import {createTestDatabase, uniqueName, type TestDatabase} from './helpers/services.js'
 
@@ -41,7 +41,7 @@ describe('mau consume across a Kafka broker restart', () => {
     }
     await producer.disconnect()
 
-    const pool = openPool(db.settings)
+    const pool = openWriterPool(db.settings, 4)
     const run = consume(
       {brokers: BROKERS, topics: [topic], group: 'mau-restart', format: 'json', timezone: 'UTC', batchSize: 200, stopAtEnd: true, concurrency: 1},
       {db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},

@@ -2,9 +2,9 @@ import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {resolveMysql} from '../src/config.js'
 import {consume} from '../src/consume.js'
+import {openWriterPool} from '../src/persist.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
-import {openPool} from '../src/store.js'
 import {produceSample, query, readRows} from './helpers/consume.js'
 import {CuttableProxy} from './helpers/proxy.js'
 import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
@@ -30,7 +30,7 @@ describe('mau consume when MySQL goes away', () => {
     const truth = await produceSample(topic.topic, 2, {events: 40_000, users: 4_000, namespaces: 3, seed: 11})
 
     const viaProxy = resolveMysql(db.url.replace(`:${db.settings.port}/`, `:${proxy.port}/`))
-    const pool = openPool(viaProxy)
+    const pool = openWriterPool(viaProxy, 4)
     const metrics = new ConsumerMetrics()
     const run = consume(
       {brokers: '127.0.0.1:9092', topics: [topic.topic], group: 'mau-outage', format: 'json', timezone: 'UTC', batchSize: 500, stopAtEnd: true, concurrency: 2},

@@ -2,12 +2,13 @@ import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {encode, type SampleEvent} from '../bench/sample-events.js'
 import {consume, type ConsumeOptions} from '../src/consume.js'
+import {checkSummary} from '../src/count.js'
 import {decodeJson, encodeProtobuf} from '../src/events.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
 import {MonthResolver} from '../src/month.js'
-import {persistBatch, prepareBatch} from '../src/persist.js'
-import {openPool, type Db} from '../src/store.js'
+import {openWriterPool, persistBatch, prepareBatch} from '../src/persist.js'
+import type {Db} from '../src/store.js'
 import {generate, produce, produceSample, query, readRows} from './helpers/consume.js'
 import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
 
@@ -17,7 +18,7 @@ let topic: {topic: string; drop: () => Promise<void>}
 
 beforeEach(async () => {
   db = await createTestDatabase({migrated: true})
-  pool = openPool(db.settings)
+  pool = openWriterPool(db.settings, 4)
 })
 afterEach(async () => {
   await pool.end()
@@ -43,6 +44,7 @@ describe('mau consume', () => {
     expect(summary).toMatchObject({consumed: 20_000, deadLettered: 0, stoppedBy: 'end-of-topics'})
     expect(await readRows(db.settings)).toEqual(truth.rows)
     expect(summary.partitions.map((p) => p.nextOffset).reduce((a, b) => a + b)).toBe(20_000)
+    for (const month of ['202212', '202301']) expect(await checkSummary(pool, month)).toMatchObject({ok: true, differences: []})
   })
 
   it('counts protobuf events exactly, bare and wrapped in the client Event', async () => {
@@ -106,6 +108,7 @@ describe('mau consume', () => {
     const again = await run({group: 'mau-test-2'})
     expect(again.consumed).toBe(0)
     expect(await readRows(db.settings)).toEqual(truth.rows)
+    for (const month of ['202212', '202301']) expect((await checkSummary(pool, month)).ok).toBe(true)
   })
 })
 
@@ -131,5 +134,6 @@ describe('persistBatch', () => {
     expect(results.map((r) => r.applied).sort()).toEqual([0, 4])
     const [total] = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(event_count) AS SIGNED) AS n FROM mau')
     expect(total?.n).toBe(4)
+    expect((await checkSummary(pool, '202212')).ok).toBe(true)
   })
 })

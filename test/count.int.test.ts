@@ -1,5 +1,8 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {countByScan, toCsv} from '../src/count.js'
+import {checkSummary, count, countByScan, rebuildSummary, toCsv} from '../src/count.js'
+import {decodeJson} from '../src/events.js'
+import {MonthResolver} from '../src/month.js'
+import {openWriterPool, persistBatch, prepareBatch} from '../src/persist.js'
 import {openPool, type Db} from '../src/store.js'
 import {query} from './helpers/consume.js'
 import {createTestDatabase, type TestDatabase} from './helpers/services.js'
@@ -62,5 +65,53 @@ describe('countByScan', () => {
   it('renders CSV with per-source lines on request', async () => {
     const csv = toCsv(await countByScan(pool, {month: '202212', namespaces: ['dev']}), true)
     expect(csv).toBe('month,environment_namespace,source_id,users,events\n202212,dev,,1,7\n202212,dev,WEB,1,7\n202212,,,1,7\n')
+  })
+})
+
+describe('summary counters kept by the consumer', () => {
+  const ref = {group: 'g', topic: 't', partition: 0}
+  const now = Math.floor(Date.now() / 1000)
+  const event = (user: string, source: string, ns = 'prod') => JSON.stringify({environment_namespace: ns, user_id: user, source_id: source, last_seen: Date.UTC(2022, 11, 5) / 1000})
+  const apply = async (values: string[], first = 0) => {
+    const writer = openWriterPool(db.settings, 2)
+    const messages = values.map((v, i) => ({offset: String(first + i), value: Buffer.from(v)}))
+    await persistBatch(writer, ref, prepareBatch(messages, decodeJson, new MonthResolver('UTC'), now), new MonthResolver('UTC'), now)
+    await writer.end()
+  }
+
+  it('count a user on two sources once in users and once in each source, across batches', async () => {
+    await apply([event('zoe', 'IOS'), event('zoe', 'IOS')])
+    await apply([event('zoe', 'ANDROID'), event('yan', 'WEB')], 2)
+    const c = await count(pool, {month: '202212', namespaces: ['prod']})
+    // prod already had alice and bob from the scan fixture, but only consumed rows reach the summary
+    expect(c.environments).toEqual([
+      {
+        environment_namespace: 'prod',
+        users: 2,
+        events: 4,
+        sources: [
+          {source_id: 'ANDROID', users: 1, events: 1},
+          {source_id: 'IOS', users: 1, events: 2},
+          {source_id: 'WEB', users: 1, events: 1},
+        ],
+      },
+    ])
+    expect((await count(pool, {month: '202212', namespaces: ['prod'], sources: ['IOS']})).environments[0]).toMatchObject({users: 1, events: 2})
+  })
+
+  it('are repaired by rebuild after being corrupted, and check names every difference', async () => {
+    await apply([event('zoe', 'IOS'), event('yan', 'WEB', 'dev')])
+    await rebuildSummary(pool, '202212') // the fixture's rows were inserted behind the consumer's back
+    expect((await checkSummary(pool, '202212')).ok).toBe(true)
+    await query(db.settings, "UPDATE mau_summary SET users = users + 5 WHERE environment_namespace = 'prod' AND source_id = ''")
+    await query(db.settings, "DELETE FROM mau_summary WHERE environment_namespace = 'dev' AND source_id = 'WEB'")
+    const broken = await checkSummary(pool, '202212')
+    expect(broken.ok).toBe(false)
+    expect(broken.differences).toEqual([
+      {environment_namespace: 'dev', source_id: 'WEB', summary: null, scan: {users: 2, events: 8}},
+      {environment_namespace: 'prod', source_id: '', summary: {users: 8, events: 7}, scan: {users: 3, events: 7}},
+    ])
+    expect(await rebuildSummary(pool, '202212')).toEqual({month: '202212', rows: 5}) // dev: all, WEB; prod: all, ANDROID, IOS
+    expect((await checkSummary(pool, '202212')).ok).toBe(true)
   })
 })

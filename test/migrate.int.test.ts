@@ -20,8 +20,8 @@ afterEach(async () => {
 describe('migrate', () => {
   it('applies every migration once, then nothing', async () => {
     const first = await migrate(db.settings)
-    expect(first.applied.map((m) => m.version)).toEqual([1, 2])
-    expect(first.version).toBe(2)
+    expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3])
+    expect(first.version).toBe(3)
     const second = await migrate(db.settings)
     expect(second.applied).toEqual([])
     expect(second.partitionsCreated).toEqual([])
@@ -47,7 +47,7 @@ describe('migrate', () => {
 
   it('lets two concurrent runs apply each migration exactly once', async () => {
     const [a, b] = await Promise.all([migrate(db.settings), migrate(db.settings)])
-    expect([...a.applied, ...b.applied].map((m) => m.version).sort()).toEqual([1, 2])
+    expect([...a.applied, ...b.applied].map((m) => m.version).sort()).toEqual([1, 2, 3])
   })
 
   it('refuses to run when an applied migration was edited, and status names it', async () => {
@@ -65,7 +65,7 @@ describe('migrate', () => {
 
   it('reports pending migrations before the first run', async () => {
     const s = await status(db.settings)
-    expect(s).toMatchObject({version: 0, latest: 2})
-    expect(s.pending.map((m) => m.version)).toEqual([1, 2])
+    expect(s).toMatchObject({version: 0, latest: 3})
+    expect(s.pending.map((m) => m.version)).toEqual([1, 2, 3])
   })
 })

@@ -4,7 +4,8 @@ import {consume, type ConsumeSummary} from '../consume.js'
 import {createLogger} from '../log.js'
 import {ConsumerMetrics, Health, serveMetrics} from '../metrics.js'
 import {table} from '../render.js'
-import {asServiceError, openPool} from '../store.js'
+import {openWriterPool} from '../persist.js'
+import {asServiceError} from '../store.js'
 
 /** Kubernetes waits 30 s after SIGTERM before SIGKILL; stop well within it. */
 const SHUTDOWN_DEADLINE_MS = 25_000
@@ -26,7 +27,7 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
     const log = createLogger('mau-consume')
     const metrics = new ConsumerMetrics()
     const health = new Health(flags['stall-seconds'])
-    const db = openPool(settings, {connectionLimit: flags.concurrency + 2})
+    const db = openWriterPool(settings, flags.concurrency + 2)
     const controller = new AbortController()
     const onSignal = (sig: NodeJS.Signals) => {
       log.info({signal: sig}, 'stopping: finishing the batch in flight')

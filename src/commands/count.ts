@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {listOf, mysqlFlags, resolveMysql, timezoneFlag} from '../config.js'
 import {MauCommand} from '../command.js'
-import {countByScan, toCsv, type MauCount} from '../count.js'
+import {count, toCsv, type MauCount} from '../count.js'
 import {canonicalSource} from '../events.js'
 import {currentMonth, parseYearMonth} from '../month.js'
 import {table} from '../render.js'
@@ -10,7 +10,8 @@ import {asServiceError, openPool} from '../store.js'
 export default class Count extends MauCommand<MauCount> {
   static override summary = 'Monthly active users and events, per environment and source.'
   static override description = `users counts distinct user ids across all sources (one person on iOS and Android is one user);
-each source line counts users within that source. The total sums environments.`
+each source line counts users within that source. The total sums environments. Reads the summary counters the
+consumer keeps (instant); --scan computes the same from the rows, as does a --source filter naming several sources.`
   static override examples = ['<%= config.bin %> count --month 202212', '<%= config.bin %> count --month 2022-12 --namespace prod --by source', '<%= config.bin %> count --csv']
   static override flags = {
     ...mysqlFlags,
@@ -20,6 +21,7 @@ each source line counts users within that source. The total sums environments.`
     source: Flags.string({multiple: true, summary: 'Only these sources, e.g. IOS (repeatable).'}),
     by: Flags.option({options: ['source'] as const, summary: 'Break each environment down by source.'})(),
     csv: Flags.boolean({summary: 'Print CSV instead of a table.', exclusive: ['json']}),
+    scan: Flags.boolean({summary: 'Compute from the raw rows instead of the summary counters (slow on a large month; to cross-check).'}),
   }
 
   async run(): Promise<MauCount> {
@@ -29,7 +31,8 @@ each source line counts users within that source. The total sums environments.`
     const db = openPool(settings, {connectionLimit: 2})
     let result: MauCount
     try {
-      result = await this.spin(`Counting ${month}`, () => countByScan(db, {month, namespaces: listOf(flags.namespace), sources: listOf(flags.source).map(canonicalSource)}))
+      const filter = {month, namespaces: listOf(flags.namespace), sources: listOf(flags.source).map(canonicalSource)}
+      result = await this.spin(`Counting ${month}`, () => count(db, filter, {scan: flags.scan}))
     } catch (error) {
       throw asServiceError(error, settings)
     } finally {

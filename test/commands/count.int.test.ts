@@ -1,4 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {rebuildSummary} from '../../src/count.js'
+import {openPool} from '../../src/store.js'
 import {mau} from '../helpers/cli.js'
 import {query} from '../helpers/consume.js'
 import {createTestDatabase, type TestDatabase} from '../helpers/services.js'
@@ -9,6 +11,10 @@ beforeAll(async () => {
   const insert = 'INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0)'
   await query(db.settings, insert, ['prod', '202212', 'IOS', 'alice', 3])
   await query(db.settings, insert, ['prod', '202212', 'ANDROID', 'alice', 2])
+  // Rows written behind the consumer's back: the summary learns of them by a rebuild.
+  const pool = openPool(db.settings)
+  await rebuildSummary(pool, '202212')
+  await pool.end()
 })
 afterAll(async () => {
   await db.drop()

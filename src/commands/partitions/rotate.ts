@@ -31,8 +31,8 @@ and a second run waits --lock-wait seconds, then exits 3. Re-running does nothin
       }),
     )
     for (const w of result.plan.warnings) this.warn(w)
-    if (result.plan.actions.length === 0) this.log(`Nothing to do: ${result.plan.current} and the coming months have partitions, none expired (keeping from ${result.plan.keepFrom}).`)
-    if (result.dryRun) for (const a of result.plan.actions) this.log(`${a.sql};`)
+    if (result.statements.length === 0) this.log(`Nothing to do: ${result.plan.current} and the coming months have partitions, none expired (keeping from ${result.plan.keepFrom}).`)
+    if (result.dryRun) for (const sql of result.statements) this.log(`${sql};`)
     for (const e of result.executed) this.log(`${e.kind.padEnd(5)} ${e.ms} ms${e.rows ? ` (~${e.rows} rows)` : ''}: ${e.sql}`)
     return result
   }

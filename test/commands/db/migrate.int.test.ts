@@ -14,7 +14,7 @@ describe('mau db migrate', () => {
   it('prints the applied versions as JSON, then applies nothing on a second run', () => {
     const first = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url})
     expect(first.code).toBe(0)
-    expect(JSON.parse(first.stdout).applied.map((m: {version: number}) => m.version)).toEqual([1, 2])
+    expect(JSON.parse(first.stdout).applied.map((m: {version: number}) => m.version)).toEqual([1, 2, 3])
     const second = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url})
     expect(JSON.parse(second.stdout).applied).toEqual([])
   })
