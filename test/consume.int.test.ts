@@ -2,7 +2,7 @@ import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {encode, type SampleEvent} from '../bench/sample-events.js'
 import {consume, type ConsumeOptions} from '../src/consume.js'
-import {checkSummary} from '../src/count.js'
+import {checkSummary, rebuildSummary} from '../src/count.js'
 import {decodeJson, encodeProtobuf} from '../src/events.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
@@ -26,7 +26,7 @@ afterEach(async () => {
   await db.drop()
 })
 
-async function run(opts: Partial<ConsumeOptions> = {}) {
+async function runConsumer(opts: Partial<ConsumeOptions> = {}) {
   return consume(
     {brokers: '127.0.0.1:9092', topics: [topic.topic], group: 'mau-test', format: 'json', timezone: 'UTC', batchSize: 1000, stopAtEnd: true, concurrency: 2, ...opts},
     {db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},
@@ -40,7 +40,7 @@ describe('mau consume', () => {
   it('counts JSON events exactly across partitions, with first and last seen', async () => {
     topic = await createTopic(3)
     const truth = await produceSample(topic.topic, 3, {events: 20_000, ...MONTH})
-    const summary = await run()
+    const summary = await runConsumer()
     expect(summary).toMatchObject({consumed: 20_000, deadLettered: 0, stoppedBy: 'end-of-topics'})
     expect(await readRows(db.settings)).toEqual(truth.rows)
     expect(summary.partitions.map((p) => p.nextOffset).reduce((a, b) => a + b)).toBe(20_000)
@@ -52,7 +52,7 @@ describe('mau consume', () => {
     const {events, truth} = generate({events: 5_000, ...MONTH})
     const bare = (e: SampleEvent) => encodeProtobuf({environmentNamespace: e.environment_namespace, userId: e.user_id, sourceId: ['UNKNOWN', 'ANDROID', 'IOS', 'WEB'].indexOf(e.source_id), lastSeen: e.last_seen})
     await produce(topic.topic, events.map((e, i) => (i % 2 ? encode(e, 'protobuf') : bare(e))), 2)
-    await run({format: 'protobuf'})
+    await runConsumer({format: 'protobuf'})
     expect(await readRows(db.settings)).toEqual(truth.rows)
   })
 
@@ -61,7 +61,7 @@ describe('mau consume', () => {
     const newYearTokyo = Date.UTC(2022, 11, 31, 15) / 1000 // 2023-01-01 00:00 in Tokyo
     const at = (t: number, user: string) => JSON.stringify({environment_namespace: 'ns', user_id: user, source_id: 'IOS', last_seen: t})
     await produce(topic.topic, [at(newYearTokyo - 1, 'before'), at(newYearTokyo, 'after'), at(newYearTokyo + 3600, 'after')])
-    await run({timezone: 'Asia/Tokyo'})
+    await runConsumer({timezone: 'Asia/Tokyo'})
     const rows = await query<RowDataPacket>(db.settings, 'SELECT user_id, yearmonth, event_count FROM mau ORDER BY user_id')
     expect(rows.map((r) => ({...r}))).toEqual([
       {user_id: 'after', yearmonth: '202301', event_count: 2},
@@ -88,7 +88,7 @@ describe('mau consume', () => {
     const values: (string | null)[] = []
     for (const [payload] of bad) values.push(JSON.stringify(good), payload)
     await produce(topic.topic, values)
-    const summary = await run()
+    const summary = await runConsumer()
     expect(summary).toMatchObject({consumed: values.length, deadLettered: bad.length})
     const dead = await query<RowDataPacket>(db.settings, 'SELECT kafka_offset, reason, payload FROM mau_dead_letter ORDER BY kafka_offset')
     expect(dead.map((d) => Number(d.kafka_offset))).toEqual(bad.map((_, i) => 2 * i + 1))
@@ -102,13 +102,31 @@ describe('mau consume', () => {
   it('counts nothing twice when the whole topic is delivered again', async () => {
     topic = await createTopic(2)
     const truth = await produceSample(topic.topic, 2, {events: 3_000, ...MONTH})
-    await run()
+    await runConsumer()
     // A new Kafka group has no committed offsets and starts from the beginning: only MySQL's offsets stop a double count.
     await query(db.settings, "UPDATE mau_consumer_offset SET consumer_group = 'mau-test-2'")
-    const again = await run({group: 'mau-test-2'})
+    const again = await runConsumer({group: 'mau-test-2'})
     expect(again.consumed).toBe(0)
     expect(await readRows(db.settings)).toEqual(truth.rows)
     for (const month of ['202212', '202301']) expect((await checkSummary(pool, month)).ok).toBe(true)
+  })
+})
+
+describe('summary rebuild while consuming', () => {
+  it('leaves the summary exact when rebuilt again and again during consumption', async () => {
+    topic = await createTopic(2)
+    await produceSample(topic.topic, 2, {events: 30_000, ...MONTH})
+    const run = runConsumer({batchSize: 100, concurrency: 2})
+    const applied = async () => Number((await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau'))[0]?.n)
+    // Rebuild only during the first half: a rebuild that lost a concurrent batch's part must not be healed by a later one.
+    let rebuilds = 0
+    while ((await applied()) < 15_000) {
+      await rebuildSummary(pool, '202212')
+      rebuilds++
+    }
+    await run
+    expect(rebuilds).toBeGreaterThan(3)
+    for (const month of ['202212', '202301']) expect(await checkSummary(pool, month)).toMatchObject({ok: true, differences: []})
   })
 })
 
