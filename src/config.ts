@@ -18,7 +18,7 @@ export const DEFAULTS = {
   retainMonths: 13,
 } as const
 
-export function isValidTimezone(zone: string): boolean {
+function isValidTimezone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', {timeZone: zone})
     return true
@@ -128,7 +128,7 @@ export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 /** Reads a mounted secret; a trailing newline (as `kubectl create secret --from-file` keeps) is not part of it. */
-export function readSecretFile(path: string, variable: string): string {
+function readSecretFile(path: string, variable: string): string {
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
   } catch (error) {

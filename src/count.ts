@@ -99,7 +99,7 @@ function requireNamespaces(result: MauCount, f: CountFilter): MauCount {
   return result
 }
 
-export function assemble(
+function assemble(
   month: YearMonth,
   environments: {environment_namespace: string; users: number; events: number}[],
   sources: (SourceCount & {environment_namespace: string})[],

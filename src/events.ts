@@ -7,7 +7,6 @@ import {fileURLToPath} from 'node:url'
 import protobuf from 'protobufjs'
 
 export type EventFormat = 'json' | 'protobuf'
-export const EVENT_FORMATS: EventFormat[] = ['json', 'protobuf']
 
 export interface UserEvent {
   environmentNamespace: string
@@ -32,7 +31,7 @@ const EARLIEST_SECONDS = 946_684_800
 /** Clocks drift; an event more than a day ahead of the consumer is not a real "last seen". */
 const MAX_FUTURE_SECONDS = 86_400
 /** At or above this, last_seen is milliseconds: as seconds it would be the year 5138, as milliseconds it is 1973. */
-export const MILLISECONDS_FROM = 100_000_000_000
+const MILLISECONDS_FROM = 100_000_000_000
 
 const MAX_NAMESPACE = 255
 const MAX_USER_ID = 255
@@ -43,7 +42,7 @@ const chars = (s: string) => (/[\uD800-\uDFFF]/.test(s) ? [...s].length : s.leng
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v))
 
 /** The single place that decides whether an event is acceptable, whatever its encoding. */
-export function validate(raw: {namespace: unknown; userId: unknown; sourceId: unknown; lastSeen: unknown}, nowSeconds: number): Decoded {
+function validate(raw: {namespace: unknown; userId: unknown; sourceId: unknown; lastSeen: unknown}, nowSeconds: number): Decoded {
   const {namespace, userId} = raw
   if (typeof namespace !== 'string' || namespace.trim() === '') {
     return reject('namespace', `environment_namespace is ${namespace === undefined ? 'missing' : `${show(namespace)}`}: expected a non-empty string`)

@@ -12,7 +12,7 @@ import {applyPlans, planTables} from './rotate.js'
 import {asServiceError, openConnection, withNamedLock} from './store.js'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url))
-export const SCHEMA_TABLE = 'mau_schema_version'
+const SCHEMA_TABLE = 'mau_schema_version'
 
 export interface MigrationInfo {
   version: number

@@ -74,7 +74,7 @@ export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: n
 }
 
 /** Sums events per row key; sorted by primary key so that concurrent transactions lock rows in one order. */
-export function aggregate(items: PreparedBatch['decoded'], months: MonthResolver): {rows: Row[]; deadLetters: DeadLetter[]} {
+function aggregate(items: PreparedBatch['decoded'], months: MonthResolver): {rows: Row[]; deadLetters: DeadLetter[]} {
   const rows = new Map<string, Row>()
   const deadLetters: DeadLetter[] = []
   for (const {offset, result, payload} of items) {
@@ -139,7 +139,7 @@ const ROWS_PER_ROUND_TRIP = 5000
  * update always changes event_count); INSERT IGNORE reports the rows it inserted. A concurrent
  * transaction inserting the same key waits for ours, then sees it: no user is ever new twice.
  */
-export async function writeRows(conn: PoolConnection, rows: Row[]): Promise<SummaryDelta[]> {
+async function writeRows(conn: PoolConnection, rows: Row[]): Promise<SummaryDelta[]> {
   const statements: Statement[] = []
   const groupBy = (key: (r: Row) => string) => {
     const groups = new Map<string, Row[]>()
