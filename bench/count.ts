@@ -5,13 +5,13 @@
  * from the summary (median of 21) for each size against `count --scan` (median of 3) in the same run.
  * Writes bench/results/count.md.
  */
-import {writeFileSync, mkdirSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
 import {count, countByScan, rebuildSummary} from '../src/count.js'
 import {currentMonth} from '../src/month.js'
 import {openPool} from '../src/store.js'
+import {publish} from './results.js'
 import {createTestDatabase} from '../test/helpers/services.js'
 
 const {values: args} = parseArgs({options: {largest: {type: 'string', default: '10000000'}}})
@@ -81,9 +81,7 @@ try {
     '',
     'Target (issue 4): `count` under 50 ms median for the largest month, and flat (within 2x) from 10 thousand to 10 million users.',
   ]
-  mkdirSync('bench/results', {recursive: true})
-  writeFileSync('bench/results/count.md', `${out.join('\n')}\n`)
-  console.log(out.join('\n'))
+  publish('count', out)
 } finally {
   await pool.end()
   await db.drop()

@@ -6,7 +6,7 @@
  * Writes bench/results/ingest.md.
  */
 import {spawn} from 'node:child_process'
-import {readFileSync, writeFileSync, mkdirSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {cpus, totalmem} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
@@ -15,6 +15,7 @@ import {MonthResolver} from '../src/month.js'
 import {checkSummary} from '../src/count.js'
 import {openConnection, openPool} from '../src/store.js'
 import {encode, sampleEvents, Truth, type SampleEvent} from './sample-events.js'
+import {publish} from './results.js'
 import {createTestDatabase, createTopic, kafka} from '../test/helpers/services.js'
 
 const {values: args} = parseArgs({
@@ -93,9 +94,7 @@ async function main() {
       ``,
       `Targets (issue 3): >= 100,000 events/s end to end; >= 50x the per-event baseline; peak RSS < 300 MB.`,
     ]
-    mkdirSync('bench/results', {recursive: true})
-    writeFileSync('bench/results/ingest.md', `${lines.join('\n')}\n`)
-    console.log(lines.join('\n'))
+    publish('ingest', lines)
   } finally {
     await topic.drop()
     await db.drop()

@@ -4,7 +4,6 @@
  * times `rotate` dropping that month against `DELETE FROM ... WHERE yearmonth = ?` on the copy, and the
  * time `rotate` takes to split a pmax holding N/5 rows. Writes bench/results/partitions.md.
  */
-import {writeFileSync, mkdirSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
@@ -12,6 +11,7 @@ import {migrate} from '../src/migrate.js'
 import {addMonths, currentMonth} from '../src/month.js'
 import {rotate} from '../src/rotate.js'
 import {openConnection} from '../src/store.js'
+import {publish} from './results.js'
 import {createTestDatabase} from '../test/helpers/services.js'
 
 const {values: args} = parseArgs({options: {rows: {type: 'string', default: '5000000'}}})
@@ -91,9 +91,7 @@ try {
     '',
     'Target (issue 5): the drop under 1 second.',
   ]
-  mkdirSync('bench/results', {recursive: true})
-  writeFileSync('bench/results/partitions.md', `${lines.join('\n')}\n`)
-  console.log(lines.join('\n'))
+  publish('partitions', lines)
 } finally {
   await conn.end()
   await db.drop()
