@@ -24,7 +24,8 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
   async run(): Promise<ConsumeSummary> {
     const {flags} = await this.parse(Consume)
     const settings = resolveMysql(flags['mysql-url'])
-    const log = createLogger('mau-consume')
+    // At a terminal the progress line tells the story; JSON logs are for collectors, so only warnings show there.
+    const log = createLogger('mau-consume', process.env.MAU_LOG_LEVEL ?? (process.stderr.isTTY && !this.jsonEnabled() ? 'warn' : 'info'))
     const metrics = new ConsumerMetrics()
     const health = new Health(flags['stall-seconds'])
     const db = openWriterPool(settings, flags.concurrency + 2)

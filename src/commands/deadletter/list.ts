@@ -30,8 +30,8 @@ export default class DeadletterList extends MauCommand<{total: number; entries: 
     try {
       const since = flags.since === undefined ? undefined : Math.floor(Date.parse(flags.since) / 1000)
       const result = await listDeadLetters(db, {limit: flags.limit, topic: flags.topic, group: flags.group, since})
-      const preview = (e: DeadLetterEntry) => (e.payload === null ? '(none)' : `${e.payloadEncoding === 'base64' ? 'base64:' : ''}${e.payload.slice(0, 60)}`)
-      this.log(table(['id', 'at', 'topic/partition@offset', 'reason', 'payload'], result.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}`, e.reason.slice(0, 80), preview(e)])))
+      const preview = (e: DeadLetterEntry) => (e.payload === null ? '(none)' : `${e.payloadEncoding === 'base64' ? 'base64:' : ''}${e.payload.slice(0, 36)}`)
+      this.log(table(['id', 'at', 'topic/partition@offset', 'reason', 'payload'], result.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}`, e.reason.slice(0, 56), preview(e)])))
       this.log(`${result.entries.length} of ${result.total} dead-lettered events`)
       return result
     } catch (error) {
