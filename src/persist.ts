@@ -107,7 +107,8 @@ const INSERT_USERS = 'INSERT IGNORE INTO mau_user_month (environment_namespace, 
 const UPSERT_SUMMARY =
   'INSERT INTO mau_summary (yearmonth, environment_namespace, source_id, users, events) VALUES {rows}' +
   ' ON DUPLICATE KEY UPDATE users = users + VALUES(users), events = events + VALUES(events)'
-const placeholders = (n: number, width: number) => Array.from({length: n}, () => `(${Array.from({length: width}, () => '?').join(',')})`).join(',')
+/** "(?,?),(?,?)" for n rows of width columns; built by repetition because it runs for every group of every batch. */
+const placeholders = (n: number, width: number) => `,(${'?,'.repeat(width - 1)}?)`.repeat(n).slice(1)
 
 /** source_id '' in mau_summary: the environment-month over all sources. */
 export const ALL_SOURCES = ''
@@ -153,18 +154,28 @@ async function writeRows(conn: PoolConnection, rows: Row[]): Promise<SummaryDelt
   }
   for (const group of groupBy((r) => `${r.environmentNamespace}\u0000${r.yearmonth}\u0000${r.sourceId}`)) {
     const {environmentNamespace, yearmonth, sourceId} = group[0]!
-    const values = group.flatMap((r) => [r.environmentNamespace, r.yearmonth, r.sourceId, r.userId, r.count, r.firstSeen, r.lastSeen])
-    const events = group.reduce((a, r) => a + r.count, 0)
+    const values: unknown[] = []
+    let events = 0
+    for (const r of group) {
+      values.push(r.environmentNamespace, r.yearmonth, r.sourceId, r.userId, r.count, r.firstSeen, r.lastSeen)
+      events += r.count
+    }
     statements.push({sql: UPSERT_ROWS.replace('{rows}', placeholders(group.length, 7)), values, rows: group.length, delta: (affected) => ({environmentNamespace, yearmonth, sourceId, users: 2 * group.length - affected, events})})
   }
   for (const group of groupBy((r) => `${r.environmentNamespace}\u0000${r.yearmonth}`)) {
     const {environmentNamespace, yearmonth} = group[0]!
-    const users = [...new Set(group.map((r) => r.userId))]
-    const events = group.reduce((a, r) => a + r.count, 0)
+    const users = new Set<string>()
+    let events = 0
+    for (const r of group) {
+      users.add(r.userId)
+      events += r.count
+    }
+    const values: unknown[] = []
+    for (const u of users) values.push(environmentNamespace, yearmonth, u)
     statements.push({
-      sql: INSERT_USERS.replace('{rows}', placeholders(users.length, 3)),
-      values: users.flatMap((u) => [environmentNamespace, yearmonth, u]),
-      rows: users.length,
+      sql: INSERT_USERS.replace('{rows}', placeholders(users.size, 3)),
+      values,
+      rows: users.size,
       delta: (affected) => ({environmentNamespace, yearmonth, sourceId: ALL_SOURCES, users: affected, events}),
     })
   }
@@ -175,7 +186,9 @@ async function writeRows(conn: PoolConnection, rows: Row[]): Promise<SummaryDelt
       trip.push(statements[i]!)
       size += statements[i]!.rows
     }
-    const [result] = await conn.query(trip.map((t) => t.sql).join(';\n'), trip.flatMap((t) => t.values))
+    const values: unknown[] = []
+    for (const t of trip) for (const v of t.values) values.push(v)
+    const [result] = await conn.query(trip.map((t) => t.sql).join(';\n'), values)
     const headers = (trip.length === 1 ? [result] : result) as ResultSetHeader[]
     trip.forEach((t, j) => deltas.push(t.delta(headers[j]!.affectedRows)))
   }
@@ -227,7 +240,7 @@ async function insertDeadLetters(conn: PoolConnection, ref: PartitionRef, items:
   const values: unknown[] = []
   for (const d of items) values.push(ref.group, ref.topic, ref.partition, d.offset, `${d.rejection.code}: ${d.rejection.message}`.slice(0, 1024), d.payload, now)
   await conn.query(
-    `INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at) VALUES ${items.map(() => '(?,?,?,?,?,?,?)').join(',')}`,
+    `INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at) VALUES ${placeholders(items.length, 7)}`,
     values,
   )
 }
