@@ -42,6 +42,8 @@ export async function openConnection(settings: MysqlSettings, opts: OpenOptions 
 /** Turns a driver error into a MauError with the right exit code, never leaking the password. */
 export function asServiceError(error: unknown, settings: MysqlSettings): Error {
   if (error instanceof MauError) return error
+  // kafkajs errors are retriable too, but they are Kafka's to name, never MySQL's.
+  if (error instanceof Error && error.name.startsWith('KafkaJS')) return error
   const code = (error as {code?: string}).code
   if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
     return new MauError(`MySQL refused the credentials for ${settings.display}: ${(error as Error).message}`, {
