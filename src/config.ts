@@ -127,6 +127,13 @@ export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env):
   }
 }
 
+/** A secret from NAME, or from the file NAME_FILE points to (a mounted Kubernetes secret); registered for redaction. */
+export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[`${name}_FILE`] ? readSecretFile(env[`${name}_FILE`]!, `${name}_FILE`) : env[name] || undefined
+  registerSecret(value)
+  return value
+}
+
 /** Reads a mounted secret; a trailing newline (as `kubectl create secret --from-file` keeps) is not part of it. */
 function readSecretFile(path: string, variable: string): string {
   try {

@@ -7,7 +7,7 @@ import {MIGRATIONS_DIR, migrate, status} from '../src/migrate.js'
 import {currentMonth, addMonths} from '../src/month.js'
 import {readPartitions} from '../src/partitions.js'
 import {openConnection} from '../src/store.js'
-import {createTestDatabase, type TestDatabase} from './helpers/services.js'
+import {createTestDatabase, LATEST_VERSION, MIGRATION_VERSIONS, type TestDatabase} from './helpers/services.js'
 
 let db: TestDatabase
 beforeEach(async () => {
@@ -20,8 +20,9 @@ afterEach(async () => {
 describe('migrate', () => {
   it('applies every migration once, then nothing', async () => {
     const first = await migrate(db.settings)
-    expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3])
-    expect(first.version).toBe(3)
+    expect(MIGRATION_VERSIONS).toEqual([1, 2, 3, 4])
+    expect(first.applied.map((m) => m.version)).toEqual(MIGRATION_VERSIONS)
+    expect(first.version).toBe(LATEST_VERSION)
     const second = await migrate(db.settings)
     expect(second.applied).toEqual([])
     expect(second.partitionsCreated).toEqual([])
@@ -47,7 +48,7 @@ describe('migrate', () => {
 
   it('lets two concurrent runs apply each migration exactly once', async () => {
     const [a, b] = await Promise.all([migrate(db.settings), migrate(db.settings)])
-    expect([...a.applied, ...b.applied].map((m) => m.version).sort()).toEqual([1, 2, 3])
+    expect([...a.applied, ...b.applied].map((m) => m.version).sort((x, y) => x - y)).toEqual(MIGRATION_VERSIONS)
   })
 
   it('refuses to run when an applied migration was edited, and status names it', async () => {
@@ -65,7 +66,7 @@ describe('migrate', () => {
 
   it('reports pending migrations before the first run', async () => {
     const s = await status(db.settings)
-    expect(s).toMatchObject({version: 0, latest: 3})
-    expect(s.pending.map((m) => m.version)).toEqual([1, 2, 3])
+    expect(s).toMatchObject({version: 0, latest: LATEST_VERSION})
+    expect(s.pending.map((m) => m.version)).toEqual(MIGRATION_VERSIONS)
   })
 })

@@ -6,10 +6,18 @@ import {randomBytes} from 'node:crypto'
 import mysql from 'mysql2/promise'
 import {Kafka, logLevel, type Admin} from 'kafkajs'
 import {resolveMysql, type MysqlSettings} from '../../src/config.js'
-import {migrate} from '../../src/migrate.js'
+import {readdirSync} from 'node:fs'
+import {MIGRATIONS_DIR, migrate} from '../../src/migrate.js'
 
 export const MYSQL_ROOT_URL = process.env.MAU_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
 export const KAFKA_BROKERS = (process.env.MAU_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+
+/** The versions of the migration files shipped in migrations/, in order. */
+export const MIGRATION_VERSIONS = readdirSync(MIGRATIONS_DIR)
+  .filter((f) => /^\d+\.do\..*\.sql$/.test(f))
+  .map((f) => Number(f.split('.')[0]))
+  .sort((a, b) => a - b)
+export const LATEST_VERSION = MIGRATION_VERSIONS.at(-1)!
 
 export const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
 

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {mau} from '../../helpers/cli.js'
-import {createTestDatabase, type TestDatabase} from '../../helpers/services.js'
+import {createTestDatabase, MIGRATION_VERSIONS, type TestDatabase} from '../../helpers/services.js'
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -14,7 +14,7 @@ describe('mau db migrate', () => {
   it('prints the applied versions as JSON, then applies nothing on a second run', () => {
     const first = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url})
     expect(first.code).toBe(0)
-    expect(JSON.parse(first.stdout).applied.map((m: {version: number}) => m.version)).toEqual([1, 2, 3])
+    expect(JSON.parse(first.stdout).applied.map((m: {version: number}) => m.version)).toEqual(MIGRATION_VERSIONS)
     const second = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url})
     expect(JSON.parse(second.stdout).applied).toEqual([])
   })

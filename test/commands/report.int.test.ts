@@ -1,0 +1,70 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {rebuildSummary} from '../../src/count.js'
+import {openPool} from '../../src/store.js'
+import {mau, mauAsync} from '../helpers/cli.js'
+import {query} from '../helpers/consume.js'
+import {scriptedServer} from '../helpers/http.js'
+import {createTestDatabase, type TestDatabase} from '../helpers/services.js'
+
+let db: TestDatabase
+beforeAll(async () => {
+  db = await createTestDatabase({migrated: true})
+  await query(db.settings, "INSERT INTO mau VALUES ('alice', '202212', 'IOS', 3, 0, 0, 'prod')")
+  const pool = openPool(db.settings)
+  await rebuildSummary(pool, '202212')
+  await pool.end()
+})
+afterAll(async () => {
+  await db.drop()
+})
+
+describe('mau report send', () => {
+  it('delivers once, says so on the second run, and never prints the webhook URL\'s secret or the signing key', async () => {
+    const slack = await scriptedServer((_, res) => res.writeHead(200).end('ok'))
+    const secretUrl = `${slack.url}/T000/B000/XoXoSeCrEtToKeN`
+    const env = {MAU_MYSQL_URL: db.url, MAU_SLACK_WEBHOOK_URL: secretUrl, MAU_WEBHOOK_SECRET: 'hmac-signing-key-123'}
+    try {
+      const first = await mauAsync(['report', 'send', '--month', '202212', '--to', 'slack', '--json'], env)
+      expect(first.code).toBe(0)
+      expect(JSON.parse(first.stdout).deliveries).toEqual([{destination: 'slack', status: 'sent', attempts: 1, message: 'delivered'}])
+      const second = await mauAsync(['report', 'send', '--month', '202212', '--to', 'slack'], env)
+      expect(second.code).toBe(0)
+      expect(second.stdout).toContain('already delivered for 202212')
+      expect(slack.received).toHaveLength(1)
+      for (const out of [first, second]) {
+        expect(out.stdout + out.stderr).not.toContain('XoXoSeCrEtToKeN')
+        expect(out.stdout + out.stderr).not.toContain('hmac-signing-key-123')
+      }
+    } finally {
+      await slack.close()
+    }
+  })
+
+  it('exits 1 when a destination fails, naming it, without the secret in the message', async () => {
+    const failing = await scriptedServer((_, res) => res.writeHead(403).end('invalid token'))
+    try {
+      // --force: the first test already delivered this month to slack
+      const r = await mauAsync(['report', 'send', '--month', '202212', '--to', 'slack', '--force', '--json'], {MAU_MYSQL_URL: db.url, MAU_SLACK_WEBHOOK_URL: `${failing.url}/XoXoSeCrEtToKeN`})
+      expect(r.code).toBe(1)
+      expect(JSON.parse(r.stdout).deliveries[0]).toMatchObject({status: 'failed', message: 'HTTP 403: invalid token'})
+      expect(r.stdout + r.stderr).not.toContain('XoXoSeCrEtToKeN')
+    } finally {
+      await failing.close()
+    }
+  })
+
+  it('refuses a month that is not over yet, and a destination it does not know', () => {
+    const partial = mau(['report', 'send', '--month', '209901', '--to', 'stdout'], {MAU_MYSQL_URL: db.url})
+    expect(partial.code).toBe(2)
+    expect(partial.stderr).toContain('Month 209901 is not over yet in UTC')
+    const bad = mau(['report', 'send', '--month', '202212', '--to', 'email:ops@example.com'], {MAU_MYSQL_URL: db.url})
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('Invalid destination "email:ops@example.com": expected slack,')
+  })
+
+  it('prints the document on stdout as CSV', () => {
+    const r = mau(['report', 'send', '--month', '202212', '--to', 'stdout:csv'], {MAU_MYSQL_URL: db.url})
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('month,environment_namespace,source_id,users,events,previous_users,previous_events\n202212,prod,,1,3,,\n202212,prod,IOS,1,3,,\n202212,,,1,3,0,0\n')
+  })
+})
