@@ -52,9 +52,17 @@ const num = (n: number) => n.toLocaleString('en-US')
 
 /** One readable Slack message: a monospace table of environments with the change against the month before. */
 export function toSlackText(doc: ReportDocument): string {
-  const head = ['environment', 'users', 'events', `users ${doc.previous_month}`, 'change']
-  const rows = doc.environments.map((e) => [e.environment_namespace, num(e.users), num(e.events), e.previous ? num(e.previous.users) : '-', change(e.users, e.previous?.users)])
-  rows.push(['total', num(doc.totals.users), num(doc.totals.events), num(doc.totals.previous.users), change(doc.totals.users, doc.totals.previous.users)])
+  const head = ['environment', 'users', 'events', `users ${doc.previous_month}`, `events ${doc.previous_month}`, 'users change']
+  const rows = doc.environments.map((e) => [
+    e.environment_namespace,
+    num(e.users),
+    num(e.events),
+    e.previous ? num(e.previous.users) : '-',
+    e.previous ? num(e.previous.events) : '-',
+    change(e.users, e.previous?.users),
+  ])
+  const t = doc.totals
+  rows.push(['total', num(t.users), num(t.events), num(t.previous.users), num(t.previous.events), change(t.users, t.previous.users)])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   return [`*Monthly active users, ${doc.month.slice(0, 4)}-${doc.month.slice(4)}*`, '```', line(head), ...rows.map(line), '```'].join('\n')

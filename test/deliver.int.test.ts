@@ -44,7 +44,15 @@ describe('the report document', () => {
 
   it('renders one readable Slack message', async () => {
     expect(toSlackText(await report())).toBe(
-      ['*Monthly active users, 2022-12*', '```', 'environment  users  events  users 202211   change', 'dev              1       4             -      new', 'prod             2       6             1  +100.0%', 'total            3      10             1  +200.0%', '```'].join('\n'),
+      [
+        '*Monthly active users, 2022-12*',
+        '```',
+        'environment  users  events  users 202211  events 202211  users change',
+        'dev              1       4             -              -           new',
+        'prod             2       6             1              9       +100.0%',
+        'total            3      10             1              9       +200.0%',
+        '```',
+      ].join('\n'),
     )
   })
 })
