@@ -9,6 +9,7 @@ import type {RowDataPacket} from 'mysql2/promise'
 import {configError} from './errors.js'
 import type {YearMonth} from './month.js'
 import {ALL_SOURCES} from './persist.js'
+import {csvLine} from './render.js'
 import {type Db, inTransaction} from './store.js'
 
 type Queryable = Pick<Db, 'query'>
@@ -119,13 +120,12 @@ function assemble(
 
 /** CSV with one line per environment and, with bySource, one per environment and source. */
 export function toCsv(c: MauCount, bySource: boolean): string {
-  const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
   const lines = ['month,environment_namespace,source_id,users,events']
   for (const e of c.environments) {
-    lines.push([c.month, quote(e.environment_namespace), '', e.users, e.events].join(','))
-    if (bySource) for (const s of e.sources) lines.push([c.month, quote(e.environment_namespace), quote(s.source_id), s.users, s.events].join(','))
+    lines.push(csvLine([c.month, e.environment_namespace, '', e.users, e.events]))
+    if (bySource) for (const s of e.sources) lines.push(csvLine([c.month, e.environment_namespace, s.source_id, s.users, s.events]))
   }
-  lines.push([c.month, '', '', c.total.users, c.total.events].join(','))
+  lines.push(csvLine([c.month, '', '', c.total.users, c.total.events]))
   return `${lines.join('\n')}\n`
 }
 

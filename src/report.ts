@@ -4,6 +4,7 @@
  */
 import {count, type MauCount} from './count.js'
 import {addMonths, type YearMonth} from './month.js'
+import {csvLine} from './render.js'
 import type {Db} from './store.js'
 
 export interface Counts {
@@ -69,12 +70,12 @@ export function toSlackText(doc: ReportDocument): string {
 }
 
 export function toReportCsv(doc: ReportDocument): string {
-  const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
   const lines = ['month,environment_namespace,source_id,users,events,previous_users,previous_events']
   for (const e of doc.environments) {
-    lines.push([doc.month, q(e.environment_namespace), '', e.users, e.events, e.previous?.users ?? '', e.previous?.events ?? ''].join(','))
-    for (const s of e.sources) lines.push([doc.month, q(e.environment_namespace), q(s.source_id), s.users, s.events, '', ''].join(','))
+    lines.push(csvLine([doc.month, e.environment_namespace, '', e.users, e.events, e.previous?.users ?? '', e.previous?.events ?? '']))
+    for (const s of e.sources) lines.push(csvLine([doc.month, e.environment_namespace, s.source_id, s.users, s.events, '', '']))
   }
-  lines.push([doc.month, '', '', doc.totals.users, doc.totals.events, doc.totals.previous.users, doc.totals.previous.events].join(','))
+  const t = doc.totals
+  lines.push(csvLine([doc.month, '', '', t.users, t.events, t.previous.users, t.previous.events]))
   return `${lines.join('\n')}\n`
 }
