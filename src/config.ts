@@ -113,9 +113,7 @@ export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env):
   if (!database) {
     throw configError(`MySQL URL "${redact(url)}" names no database: expected mysql://user@host:port/database.`)
   }
-  let password = parsed.password ? decodeURIComponent(parsed.password) : undefined
-  if (env.MAU_MYSQL_PASSWORD) password = env.MAU_MYSQL_PASSWORD
-  if (env.MAU_MYSQL_PASSWORD_FILE) password = readSecretFile(env.MAU_MYSQL_PASSWORD_FILE, 'MAU_MYSQL_PASSWORD_FILE')
+  const password = secretFromEnv('MAU_MYSQL_PASSWORD', env) ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined)
   registerSecret(password)
   return {
     host: parsed.hostname || '127.0.0.1',

@@ -7,7 +7,7 @@
 import {createHmac, createHash} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
 import type {RowDataPacket} from 'mysql2/promise'
-import {configError, MauError} from './errors.js'
+import {configError} from './errors.js'
 import {redact} from './config.js'
 import type {YearMonth} from './month.js'
 import {toReportCsv, toSlackText, type ReportDocument} from './report.js'
@@ -49,7 +49,7 @@ export const DEFAULT_RETRY: RetryPolicy = {timeoutMs: 10_000, maxAttempts: 5, ba
 
 /** Carries how many attempts were made, for the delivery record and the operator. */
 class DeliveryError extends Error {
-  constructor(message: string, readonly attempts: number, readonly permanent = false) {
+  constructor(message: string, readonly attempts: number) {
     super(message)
   }
 }
@@ -70,7 +70,7 @@ export async function postWithRetry(url: string, body: string, headers: Record<s
       const res = await fetch(url, {method: 'POST', body, headers: {'content-type': 'application/json', ...headers}, signal: AbortSignal.timeout(policy.timeoutMs)})
       const text = (await res.text()).slice(0, 300)
       if (res.ok) return {status: res.status, attempts: attempt}
-      if (res.status !== 429 && res.status < 500) throw new DeliveryError(`HTTP ${res.status}: ${text || res.statusText}`, attempt, true)
+      if (res.status !== 429 && res.status < 500) throw new DeliveryError(`HTTP ${res.status}: ${text || res.statusText}`, attempt)
       lastError = `HTTP ${res.status}: ${text || res.statusText}`
       if (res.status === 429) wait = retryAfterMs(res.headers.get('retry-after'), policy.maxDelayMs) ?? wait
     } catch (error) {
@@ -127,23 +127,23 @@ export async function deliverAll(db: Db, doc: ReportDocument, destinations: Dest
   return results
 }
 
+const asText = (doc: ReportDocument, format: 'json' | 'csv') => (format === 'csv' ? toReportCsv(doc) : `${JSON.stringify(doc, null, 2)}\n`)
+
 async function deliverOne(doc: ReportDocument, d: Destination, o: DeliverOptions): Promise<number> {
-  const json = JSON.stringify(doc)
   switch (d.kind) {
     case 'stdout':
-      ;(o.write ?? ((t) => process.stdout.write(t)))(d.format === 'csv' ? toReportCsv(doc) : `${JSON.stringify(doc, null, 2)}\n`)
+      ;(o.write ?? ((t) => process.stdout.write(t)))(asText(doc, d.format))
       return 1
     case 'file':
-      writeFileSync(d.path, d.format === 'csv' ? toReportCsv(doc) : `${JSON.stringify(doc, null, 2)}\n`)
+      writeFileSync(d.path, asText(doc, d.format))
       return 1
     case 'slack':
       return (await postWithRetry(d.url, JSON.stringify({text: toSlackText(doc)}), {}, o.retry)).attempts
     case 'webhook': {
+      const json = JSON.stringify(doc)
       const headers: Record<string, string> = {'idempotency-key': idempotencyKey(doc.month, d.key)}
       if (o.webhookSecret) headers['x-mau-signature'] = `sha256=${createHmac('sha256', o.webhookSecret).update(json).digest('hex')}`
       return (await postWithRetry(d.url, json, headers, o.retry)).attempts
     }
-    default:
-      throw new MauError('unknown destination')
   }
 }

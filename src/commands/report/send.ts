@@ -36,7 +36,9 @@ A destination already delivered for the month is skipped unless --force. Exit 1 
     const destinations = listOf(flags.to).map((spec) => parseDestination(spec, {slackUrl}))
     const settings = resolveMysql(flags['mysql-url'])
     const db = openPool(settings, {connectionLimit: 2})
-    const conn = await db.getConnection().catch((error) => Promise.reject(asServiceError(error, settings)))
+    const conn = await db.getConnection().catch((error) => {
+      throw asServiceError(error, settings)
+    })
     try {
       // Two runs of the CronJob at once must not both send: one month, one sender at a time.
       const deliveries = await withNamedLock(conn, `mau.report.${settings.database}.${month}`, 60, async () => {
