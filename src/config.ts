@@ -229,3 +229,71 @@ export const lockWaitFlag = {
     summary: 'Seconds to wait for another run\'s lock before exiting 3.',
   }),
 }
+
+const DRUID_GROUP = 'DRUID'
+/** Datasource and column names go into SQL as quoted identifiers: printable, no quotes or control characters. */
+const druidName = (what: string, summary: string) => ({
+  env: `MAU_DRUID_${what.toUpperCase().replace(/-/g, '_')}`,
+  summary,
+  helpGroup: DRUID_GROUP,
+  async parse(input: string) {
+    if (!/^[^"\u0000-\u001f]{1,255}$/.test(input)) throw configError(`Invalid Druid ${what.replace(/-/g, ' ')} "${input}": expected 1 to 255 printable characters without double quotes.`)
+    return input
+  },
+})
+
+export const druidFlags = {
+  'druid-url': Flags.string({
+    env: 'MAU_DRUID_URL',
+    default: 'http://127.0.0.1:8888',
+    summary: 'Druid router or broker base URL (queries go to /druid/v2/sql).',
+    description: 'Basic auth: MAU_DRUID_USER, and the password in MAU_DRUID_PASSWORD or MAU_DRUID_PASSWORD_FILE.',
+    helpGroup: DRUID_GROUP,
+    async parse(input) {
+      if (!/^https?:\/\/[^\s/]+/.test(input)) throw configError(`Invalid Druid URL "${redact(input)}": expected http(s)://host:port.`)
+      return input
+    },
+  }),
+  'druid-user': Flags.string({env: 'MAU_DRUID_USER', summary: 'Druid basic-auth user.', helpGroup: DRUID_GROUP}),
+  'druid-ca-file': Flags.file({env: 'MAU_DRUID_CA_FILE', exists: true, summary: 'PEM certificates to trust for an https Druid URL.', helpGroup: DRUID_GROUP}),
+  'druid-insecure': Flags.boolean({env: 'MAU_DRUID_INSECURE', summary: 'Do not verify Druid\'s TLS certificate (never in production).', helpGroup: DRUID_GROUP}),
+  'druid-timeout': Flags.integer({env: 'MAU_DRUID_TIMEOUT_SECONDS', default: 300, min: 1, max: 86_400, summary: 'Seconds a Druid query may run before it is cancelled.', helpGroup: DRUID_GROUP}),
+  'druid-datasource': Flags.string({...druidName('datasource', 'Druid datasource of the user events (time column __time).'), default: 'user_events'}),
+  'druid-user-column': Flags.string({...druidName('user-column', 'Druid column of the user id.'), default: 'user_id'}),
+  'druid-namespace-column': Flags.string({...druidName('namespace-column', 'Druid column of the environment namespace.'), default: 'environment_namespace'}),
+  'druid-source-column': Flags.string({...druidName('source-column', 'Druid column of the source (name or number).'), default: 'source_id'}),
+  'druid-events-column': Flags.string(druidName('events-column', 'A rolled-up datasource\'s count metric: events are its SUM instead of COUNT(*).')),
+}
+
+export interface DruidFlagValues {
+  'druid-url': string
+  'druid-user'?: string
+  'druid-ca-file'?: string
+  'druid-insecure': boolean
+  'druid-timeout': number
+  'druid-datasource': string
+  'druid-user-column': string
+  'druid-namespace-column': string
+  'druid-source-column': string
+  'druid-events-column'?: string
+}
+
+export function resolveDruid(flags: DruidFlagValues, env: NodeJS.ProcessEnv = process.env) {
+  return {
+    client: {
+      url: flags['druid-url'],
+      user: flags['druid-user'],
+      password: secretFromEnv('MAU_DRUID_PASSWORD', env),
+      ca: flags['druid-ca-file'] ? readFileSync(flags['druid-ca-file'], 'utf8') : undefined,
+      insecure: flags['druid-insecure'],
+      timeoutMs: flags['druid-timeout'] * 1000,
+    },
+    schema: {
+      datasource: flags['druid-datasource'],
+      userColumn: flags['druid-user-column'],
+      namespaceColumn: flags['druid-namespace-column'],
+      sourceColumn: flags['druid-source-column'],
+      eventsColumn: flags['druid-events-column'],
+    },
+  }
+}

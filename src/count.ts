@@ -37,6 +37,11 @@ export interface CountFilter {
   month: YearMonth
   namespaces?: string[]
   sources?: string[]
+  /**
+   * Unix seconds: leave out rows whose events all came before it (updated_at is a row's last event).
+   * Users are then exact; a row with events on both sides still counts all its events (see straddling).
+   */
+  since?: number
 }
 
 function where(f: CountFilter): {sql: string; values: unknown[]} {
@@ -50,12 +55,25 @@ function where(f: CountFilter): {sql: string; values: unknown[]} {
     parts.push(`source_id IN (${f.sources.map(() => '?').join(',')})`)
     values.push(...f.sources)
   }
+  if (f.since !== undefined) {
+    parts.push('updated_at >= ?')
+    values.push(f.since)
+  }
   return {sql: parts.join(' AND '), values}
 }
 
-/** The month's counts from mau_summary. Distinct users over a subset of several sources need the rows: those scan. */
-export async function count(db: Db, f: CountFilter, opts: {scan?: boolean} = {}): Promise<MauCount> {
-  if (opts.scan || (f.sources?.length ?? 0) > 1) return countByScan(db, f)
+export interface CountOptions {
+  scan?: boolean
+  /** Leave a named environment without events out of the result rather than fail. */
+  allowMissing?: boolean
+}
+
+/**
+ * The month's counts from mau_summary. Distinct users over a subset of several sources, and counts
+ * since an instant, need the rows: those scan.
+ */
+export async function count(db: Db, f: CountFilter, opts: CountOptions = {}): Promise<MauCount> {
+  if (opts.scan || (f.sources?.length ?? 0) > 1 || f.since !== undefined) return countByScan(db, f, opts)
   const w = where({...f, sources: undefined})
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT environment_namespace, source_id, users, events FROM mau_summary WHERE ${w.sql} ORDER BY environment_namespace, source_id`,
@@ -66,11 +84,11 @@ export async function count(db: Db, f: CountFilter, opts: {scan?: boolean} = {})
   const sources = all.filter((r) => r.source_id !== ALL_SOURCES && (only === undefined || r.source_id === only))
   // With one source selected, an environment's users are that source's users.
   const environments = only === undefined ? all.filter((r) => r.source_id === ALL_SOURCES) : sources
-  return requireNamespaces(assemble(f.month, environments, sources), f)
+  return requireNamespaces(assemble(f.month, environments, sources), f, opts)
 }
 
 /** Computes the month's counts from the raw `mau` rows: exact, but reads every row of the month. */
-export async function countByScan(db: Queryable, f: CountFilter): Promise<MauCount> {
+export async function countByScan(db: Queryable, f: CountFilter, opts: CountOptions = {}): Promise<MauCount> {
   const w = where(f)
   const [perSource] = await db.query<RowDataPacket[]>(
     `SELECT environment_namespace, source_id, COUNT(*) AS users, CAST(SUM(event_count) AS SIGNED) AS events
@@ -87,10 +105,11 @@ export async function countByScan(db: Queryable, f: CountFilter): Promise<MauCou
     perEnv.map((r) => ({environment_namespace: String(r.environment_namespace), users: Number(r.users), events: Number(r.events)})),
     perSource.map((r) => ({environment_namespace: String(r.environment_namespace), source_id: String(r.source_id), users: Number(r.users), events: Number(r.events)})),
   )
-  return requireNamespaces(result, f)
+  return requireNamespaces(result, f, opts)
 }
 
-function requireNamespaces(result: MauCount, f: CountFilter): MauCount {
+function requireNamespaces(result: MauCount, f: CountFilter, opts: CountOptions): MauCount {
+  if (opts.allowMissing) return result
   const missing = (f.namespaces ?? []).filter((ns) => !result.environments.some((e) => e.environment_namespace === ns))
   if (missing.length > 0) {
     throw configError(`No events in ${f.month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: expected one of the month's environments.`, [
@@ -127,6 +146,23 @@ export function toCsv(c: MauCount, bySource: boolean): string {
   }
   lines.push(csvLine([c.month, '', '', c.total.users, c.total.events]))
   return `${lines.join('\n')}\n`
+}
+
+/** Rows with events both before and after `since`: their event_count cannot be split at it. */
+export async function straddling(db: Queryable, f: CountFilter & {since: number}): Promise<{rows: number; events: number}> {
+  const w = where({...f, since: undefined})
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n, CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS events FROM mau WHERE ${w.sql} AND created_at < ? AND updated_at >= ?`,
+    [...w.values, f.since, f.since],
+  )
+  return {rows: Number(rows[0]!.n), events: Number(rows[0]!.events)}
+}
+
+/** The user ids counted for an environment (and source) in a month: what verify compares with Druid's. */
+export async function userIds(db: Queryable, f: CountFilter & {namespaces: [string]}): Promise<string[]> {
+  const w = where(f)
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT DISTINCT user_id FROM mau WHERE ${w.sql}`, w.values)
+  return rows.map((r) => String(r.user_id))
 }
 
 export interface SummaryDifference {

@@ -41,8 +41,8 @@ const reject = (code: Rejection['code'], message: string): Decoded => ({ok: fals
 const chars = (s: string) => (/[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length)
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v))
 
-/** The single place that decides whether an event is acceptable, whatever its encoding. */
-function validate(raw: {namespace: unknown; userId: unknown; sourceId: unknown; lastSeen: unknown}, nowSeconds: number): Decoded {
+/** The single place that decides whether an event is acceptable, whatever its encoding or origin (Kafka, a Druid backfill). */
+export function validate(raw: {namespace: unknown; userId: unknown; sourceId: unknown; lastSeen: unknown}, nowSeconds: number): Decoded {
   const {namespace, userId} = raw
   if (typeof namespace !== 'string' || namespace.trim() === '') {
     return reject('namespace', `environment_namespace is ${namespace === undefined ? 'missing' : `${show(namespace)}`}: expected a non-empty string`)

@@ -202,6 +202,11 @@ async function addToSummary(conn: PoolConnection, deltas: SummaryDelta[]): Promi
   await conn.query(UPSERT_SUMMARY.replace('{rows}', placeholders(sorted.length, 5)), sorted.flatMap((d) => [d.yearmonth, d.environmentNamespace, d.sourceId, d.users, d.events]))
 }
 
+/** Adds rows to `mau` and their effect to the summary counters, in the caller's transaction (a writer pool's connection). */
+export async function applyRows(conn: PoolConnection, rows: Row[]): Promise<void> {
+  await addToSummary(conn, await writeRows(conn, rows))
+}
+
 /** -1 in next_offset: the partition is known but nothing was applied yet. */
 const NOTHING_APPLIED = -1
 const knownPartitions = new WeakMap<Db, Set<string>>()
@@ -253,7 +258,7 @@ export async function persistBatch(db: Db, ref: PartitionRef, batch: PreparedBat
     const skipped = batch.decoded.length - fresh.length
     if (fresh.length === 0) return {applied: 0, skipped, rowsUpserted: 0, deadLetters: [], nextOffset: stored}
     const {rows, deadLetters} = skipped > 0 ? aggregate(fresh, months) : batch
-    await addToSummary(conn, await writeRows(conn, rows))
+    await applyRows(conn, rows)
     await insertDeadLetters(conn, ref, deadLetters, nowSeconds)
     await storeOffset(conn, ref, batch.lastOffset + 1, nowSeconds)
     return {applied: fresh.length, skipped, rowsUpserted: rows.length, deadLetters, nextOffset: batch.lastOffset + 1}
