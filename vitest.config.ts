@@ -7,7 +7,7 @@ export default defineConfig({
     // The JSON report lets .ci/run print a plain "N passed, N failed" line.
     reporters: ['default', ['json', {outputFile: '.cache/test-results.json'}]],
     projects: [
-      {test: {name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.int.test.ts']}},
+      {test: {name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.int.test.ts', 'test/**/*.druid.test.ts']}},
       {
         test: {
           name: 'integration',
@@ -17,6 +17,18 @@ export default defineConfig({
           hookTimeout: 180_000,
           maxWorkers: 2,
           sequence: {groupOrder: 1},
+        },
+      },
+      {
+        // Opt-in (npm run test:druid): a real Druid from Maven Central, started by scripts/druid.sh.
+        test: {
+          name: 'druid',
+          include: ['test/**/*.druid.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts', 'test/helpers/druid-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          maxWorkers: 1,
+          sequence: {groupOrder: 2},
         },
       },
     ],

@@ -1,0 +1,85 @@
+/**
+ * The stand-in's contract, checked against a real Druid: the same events loaded into both, the same
+ * queries (mau's own, and ones both must refuse), the same answers. This is what lets the default suite
+ * trust the stand-in.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {DruidClient, bigint, varchar} from '../../src/druid.js'
+import {DruidUserEvents} from '../../src/druid-events.js'
+import {monthBounds} from '../../src/month.js'
+import {ingest, DRUID_BROKER_URL} from '../helpers/druid-real.js'
+import {druidStandin} from '../helpers/druid-standin.js'
+import {sample, SCHEMA} from '../helpers/druid-events.js'
+import {uniqueName} from '../helpers/services.js'
+
+const datasource = uniqueName('contract')
+const december = monthBounds('202212', 'Asia/Tokyo')
+// Events from late November to early January UTC, so Tokyo's month cut matters.
+const {rows} = sample({events: 3_000, users: 400, from: december.start - 3 * 86400, to: december.end + 3 * 86400})
+rows.push({__time: december.start * 1000, environment_namespace: 'env-0', user_id: 'edge-user', source_id: '2'})
+rows.push({__time: december.end * 1000 - 1, environment_namespace: 'env-0', user_id: 'edge-user', source_id: 'ios'})
+rows.push({__time: december.end * 1000, environment_namespace: 'env-0', user_id: 'next-month', source_id: 'WEB'})
+rows.push({__time: december.start * 1000 + 5, environment_namespace: 'env-1', user_id: null, source_id: 'WEB'})
+
+let standin: Awaited<ReturnType<typeof druidStandin>>
+const real = new DruidClient({url: DRUID_BROKER_URL, timeoutMs: 60_000})
+let fake: DruidClient
+const window = {from: december.start * 1000, to: december.end * 1000}
+
+beforeAll(async () => {
+  standin = await druidStandin({[datasource]: rows})
+  fake = new DruidClient({url: standin.url, timeoutMs: 60_000})
+  await ingest(datasource, rows)
+})
+afterAll(() => standin?.close())
+
+const sorted = <T>(list: T[]) => [...list].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
+
+describe('the Druid stand-in answers as a real Druid does', () => {
+  const schema = () => ({...SCHEMA, datasource})
+
+  it('counts users and events per environment and source, exact', async () => {
+    const ctx = {useApproximateCountDistinct: false}
+    const [a, b] = await Promise.all([new DruidUserEvents(real, schema(), ctx).counts(window), new DruidUserEvents(fake, schema(), ctx).counts(window)])
+    expect(sorted(b.perSource)).toEqual(sorted(a.perSource))
+    expect(sorted(b.perEnvironment)).toEqual(sorted(a.perEnvironment))
+    expect(a.perSource.find((r) => r.environment_namespace === 'env-0' && r.source_id === 'IOS')).toBeDefined()
+  })
+
+  it('filters environments and pages user ids and aggregates in the same order', async () => {
+    const ctx = {useApproximateCountDistinct: false}
+    const [r, f] = [new DruidUserEvents(real, schema(), ctx), new DruidUserEvents(fake, schema(), ctx)]
+    expect(sorted((await f.counts(window, ['env-0', 'env-2'])).perSource)).toEqual(sorted((await r.counts(window, ['env-0', 'env-2'])).perSource))
+    expect(await f.userIds(window, 'env-0', {limit: 50})).toEqual(await r.userIds(window, 'env-0', {limit: 50}))
+    expect(await f.userIds(window, 'env-0', {limit: 50, after: 'user-2', source: 'IOS'})).toEqual(await r.userIds(window, 'env-0', {limit: 50, after: 'user-2', source: 'IOS'}))
+    expect(await f.userAggregates(window, 'env-0', 'IOS', {limit: 30, after: 'user-1'})).toEqual(await r.userAggregates(window, 'env-0', 'IOS', {limit: 30, after: 'user-1'}))
+    expect(await f.userAggregates(window, 'env-1', 'WEB', {limit: 5})).toEqual(await r.userAggregates(window, 'env-1', 'WEB', {limit: 5}))
+  })
+
+  it('approximates distinct users by default, close to the exact count', async () => {
+    const q = `SELECT COUNT(DISTINCT user_id) AS users FROM "${datasource}"`
+    const [exact] = await real.query<{users: number}>(q, [], {useApproximateCountDistinct: false})
+    const [a] = await real.query<{users: number}>(q)
+    const [b] = await fake.query<{users: number}>(q)
+    for (const approx of [a!.users, b!.users]) expect(Math.abs(approx - exact!.users) / exact!.users).toBeLessThan(0.05)
+  })
+
+  it('renders timestamps and typed parameters alike', async () => {
+    const q = `SELECT MIN(__time) AS first, TIMESTAMP_TO_MILLIS(MAX(__time)) AS last_ms, COUNT(*) AS n FROM "${datasource}" WHERE __time >= MILLIS_TO_TIMESTAMP(?) AND environment_namespace = ?`
+    const params = [bigint(window.from), varchar('env-0')]
+    expect(await fake.query(q, params)).toEqual(await real.query(q, params))
+  })
+
+  it.each([
+    ['an unknown datasource', 'SELECT COUNT(*) FROM "no_such_table"', []],
+    ['an unknown column', `SELECT nope FROM "${datasource}"`, []],
+    ['a timestamp compared with a number', `SELECT COUNT(*) FROM "${datasource}" WHERE __time >= ?`, [bigint(1)]],
+    ['a parameter left unbound', `SELECT COUNT(*) FROM "${datasource}" WHERE user_id = ?`, []],
+  ])('refuses %s with HTTP 400 and exit code 2', async (_what, sql, params) => {
+    const a = await real.query(sql as string, params as never).catch((e: Error & {exitCode: number}) => e)
+    const b = await fake.query(sql as string, params as never).catch((e: Error & {exitCode: number}) => e)
+    expect(a).toBeInstanceOf(Error)
+    expect(b).toBeInstanceOf(Error)
+    expect([(b as {exitCode: number}).exitCode, (b as Error).message.match(/HTTP \d+/)?.[0]]).toEqual([(a as {exitCode: number}).exitCode, (a as Error).message.match(/HTTP \d+/)?.[0]])
+  })
+})
