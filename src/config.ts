@@ -201,6 +201,11 @@ export const consumeFlags = {
     summary: 'Kafka group session timeout (ms): how long a dead replica holds its partitions.',
     helpGroup: 'KAFKA',
   }),
+  'from-time': Flags.string({
+    env: 'MAU_FROM_TIME',
+    summary: 'Start partitions the group has not consumed yet at this instant (e.g. the month\'s start) rather than the oldest retained event.',
+    description: 'ISO 8601, or a date and time read in --timezone. Partitions with stored offsets resume from them: rewinding those would count events twice.',
+  }),
   'metrics-port': Flags.integer({env: 'MAU_METRICS_PORT', min: 1, max: 65_535, summary: 'Serve Prometheus /metrics, /healthz and /readyz on this port.'}),
   'stall-seconds': Flags.integer({
     env: 'MAU_STALL_SECONDS',

@@ -9,7 +9,7 @@ import {createKafka} from './kafka.js'
 import type {Logger} from './log.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {MonthResolver} from './month.js'
-import {persistBatch, prepareBatch, storedOffsets, type BatchResult, type PartitionRef, type PreparedBatch} from './persist.js'
+import {persistBatch, prepareBatch, seedOffsets, storedOffsets, type BatchResult, type PartitionRef, type PreparedBatch} from './persist.js'
 import type {Db} from './store.js'
 
 export interface ConsumeOptions {
@@ -24,6 +24,8 @@ export interface ConsumeOptions {
   /** Partitions processed at once, each in its own transaction. */
   concurrency: number
   sessionTimeoutMs?: number
+  /** Unix ms: where partitions without stored offsets start (the first message at or after it), instead of the beginning. */
+  fromTime?: number
 }
 
 export interface ConsumeSummary {
@@ -35,6 +37,8 @@ export interface ConsumeSummary {
   seconds: number
   eventsPerSecond: number
   partitions: {topic: string; partition: number; nextOffset: number}[]
+  /** With --from-time: the partitions started at that time; the others resumed from their stored offsets. */
+  startedFromTime?: {topic: string; partitions: number[]}[]
   stoppedBy: 'end-of-topics' | 'signal'
 }
 
@@ -57,9 +61,10 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
   const started = Date.now()
   const months = new MonthResolver(opts.timezone)
   const decode = decoder(opts.format)
+  const kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, log)
+  const startedFromTime = opts.fromTime === undefined ? undefined : await seedFromTime(kafka, db, opts, opts.fromTime, log)
   const nextOffsets = await storedOffsets(db, opts.group, opts.topics)
   const totals = {consumed: 0, redelivered: 0, rowsUpserted: 0, deadLettered: 0, batches: 0}
-  const kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, log)
 
   const summary = (stoppedBy: ConsumeSummary['stoppedBy']): ConsumeSummary => {
     const seconds = (Date.now() - started) / 1000
@@ -71,6 +76,7 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
         const i = k.lastIndexOf(':')
         return {topic: k.slice(0, i), partition: Number(k.slice(i + 1)), nextOffset}
       }),
+      ...(startedFromTime ? {startedFromTime} : {}),
       stoppedBy,
     }
   }
@@ -234,6 +240,33 @@ async function highWaterMarks(kafka: ReturnType<typeof createKafka>, topics: str
   } finally {
     await admin.disconnect()
   }
+}
+
+/**
+ * --from-time: each partition's first offset at or after the instant (the high-water mark if none is),
+ * stored as the group's starting point where the group has applied nothing yet.
+ */
+async function seedFromTime(kafka: ReturnType<typeof createKafka>, db: Db, {group, topics, brokers}: ConsumeOptions, fromTime: number, log: Logger): Promise<{topic: string; partitions: number[]}[]> {
+  const admin = kafka.admin()
+  const out: {topic: string; partitions: number[]}[] = []
+  try {
+    await admin.connect()
+    for (const topic of topics) {
+      const high = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]))
+      const atTime = (await admin.fetchTopicOffsetsByTimestamp(topic, fromTime)).map((p) => ({partition: p.partition, offset: Number(p.offset) < 0 ? high.get(p.partition)! : Number(p.offset)}))
+      const seeded = await seedOffsets(db, group, topic, atTime, Math.floor(Date.now() / 1000))
+      const kept = atTime.filter((p) => !seeded.includes(p.partition)).map((p) => p.partition)
+      log.info({topic, from: new Date(fromTime).toISOString(), started: atTime.filter((p) => seeded.includes(p.partition)), kept}, 'positioned partitions without stored offsets at --from-time')
+      if (kept.length > 0) log.warn({topic, partitions: kept}, '--from-time ignored where the group already applied events: rewinding those would count them twice')
+      out.push({topic, partitions: seeded})
+    }
+  } catch (error) {
+    if (error instanceof Error && error.name.startsWith('KafkaJS')) throw unavailable('Kafka', brokers, error)
+    throw error
+  } finally {
+    await admin.disconnect()
+  }
+  return out
 }
 
 /** After an assignment, start each partition where MySQL says it was applied up to, not where Kafka last heard. */

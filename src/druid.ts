@@ -112,7 +112,7 @@ export class DruidClient {
 
 class QueryTimeout extends Error {}
 
-/** One message from either error shape; a body that is not Druid's (a proxy's HTML page) is quoted briefly. */
+/** One message from either error shape; a body that is not Druid's (a proxy's HTML page) is quoted briefly, without its markup. */
 export function describeDruidError(status: number, text: string): string {
   let body: DruidErrorBody | null = null
   try {
@@ -121,7 +121,7 @@ export function describeDruidError(status: number, text: string): string {
     // not JSON: falls through to the raw text
   }
   if (!body || typeof body !== 'object' || (!body.errorMessage && !body.error)) {
-    return `HTTP ${status}: ${text.replace(/\s+/g, ' ').trim().slice(0, 200) || '(empty body)'}`
+    return `HTTP ${status}: ${text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200) || '(empty body)'}`
   }
   if (body.error === 'druidException') {
     const kind = [body.category, body.errorCode].filter(Boolean).join('/')

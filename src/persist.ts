@@ -275,6 +275,24 @@ export async function storedOffsets(db: Db, group: string, topics: string[]): Pr
   return new Map(rows.filter((r) => Number(r.next_offset) !== NOTHING_APPLIED).map((r) => [`${r.topic}:${r.kafka_partition}`, Number(r.next_offset)]))
 }
 
+/**
+ * Sets where a group starts on partitions it has not applied anything from yet; partitions with stored
+ * offsets keep them, since moving those back would count their events twice. Returns the partitions set.
+ */
+export async function seedOffsets(db: Db, group: string, topic: string, offsets: {partition: number; offset: number}[], now: number): Promise<number[]> {
+  const seeded: number[] = []
+  for (const {partition, offset} of offsets) {
+    const [result] = await db.query<ResultSetHeader>(
+      `INSERT INTO mau_consumer_offset (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE updated_at = IF(next_offset = ${NOTHING_APPLIED}, VALUES(updated_at), updated_at), next_offset = IF(next_offset = ${NOTHING_APPLIED}, VALUES(next_offset), next_offset)`,
+      [group, topic, partition, offset, now],
+    )
+    // 1: inserted; 2: the sentinel row updated; 0: a stored offset kept.
+    if (result.affectedRows > 0) seeded.push(partition)
+  }
+  return seeded
+}
+
 /** The consumer's pool: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */
 export function openWriterPool(settings: MysqlSettings, connections: number): Db {
   return openPool(settings, {connectionLimit: connections, multipleStatements: true})

@@ -1,15 +1,13 @@
 import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {encode, type SampleEvent} from '../bench/sample-events.js'
-import {consume, type ConsumeOptions} from '../src/consume.js'
+import type {ConsumeOptions} from '../src/consume.js'
 import {checkSummary, rebuildSummary} from '../src/count.js'
 import {decodeJson, encodeProtobuf} from '../src/events.js'
-import {createLogger} from '../src/log.js'
-import {ConsumerMetrics, Health} from '../src/metrics.js'
 import {MonthResolver} from '../src/month.js'
 import {openWriterPool, persistBatch, prepareBatch} from '../src/persist.js'
 import type {Db} from '../src/store.js'
-import {generate, produce, produceSample, query, readRows} from './helpers/consume.js'
+import {consumeAll, generate, produce, produceSample, query, readRows} from './helpers/consume.js'
 import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
 
 let db: TestDatabase
@@ -26,12 +24,7 @@ afterEach(async () => {
   await db.drop()
 })
 
-async function runConsumer(opts: Partial<ConsumeOptions> = {}) {
-  return consume(
-    {brokers: '127.0.0.1:9092', topics: [topic.topic], group: 'mau-test', format: 'json', timezone: 'UTC', batchSize: 1000, stopAtEnd: true, concurrency: 2, ...opts},
-    {db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},
-  )
-}
+const runConsumer = (opts: Partial<ConsumeOptions> = {}) => consumeAll(pool, topic.topic, opts)
 
 // Two months, so that batches hold rows of both.
 const MONTH = {from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 1, 1) / 1000}

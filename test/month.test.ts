@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {addMonths, monthBounds, MonthResolver, monthOf, monthsBetween, parseYearMonth} from '../src/month.js'
+import {addMonths, monthBounds, MonthResolver, monthOf, monthsBetween, parseInstant, parseYearMonth} from '../src/month.js'
 
 describe('parseYearMonth', () => {
   it('accepts YYYYMM and YYYY-MM', () => {
@@ -54,5 +54,19 @@ describe('MonthResolver', () => {
     for (let t = from; t < from + 400 * 86400; t += 3600 - 7) {
       expect(resolver.resolve(t)).toBe(monthOf(t, 'Europe/Berlin'))
     }
+  })
+})
+
+describe('parseInstant', () => {
+  it('reads ISO 8601 with an offset, and a date and time without one in the time zone', () => {
+    expect(parseInstant('2022-12-01T00:00:00Z', 'Asia/Tokyo', '--since')).toBe(Date.UTC(2022, 11, 1) / 1000)
+    expect(parseInstant('2022-12-01T09:00:00+09:00', 'UTC', '--since')).toBe(Date.UTC(2022, 11, 1) / 1000)
+    expect(parseInstant('2022-12-01', 'Asia/Tokyo', '--since')).toBe(Date.UTC(2022, 10, 30, 15) / 1000)
+    expect(parseInstant('2022-12-01 06:30', 'UTC', '--since')).toBe(Date.UTC(2022, 11, 1, 6, 30) / 1000)
+  })
+
+  it('names the flag and the bad value', () => {
+    expect(() => parseInstant('2022-02-30', 'UTC', '--until')).toThrow(/Invalid --until "2022-02-30": expected an ISO 8601 time/)
+    expect(() => parseInstant('last monday', 'UTC', '--since')).toThrow(/Invalid --since "last monday"/)
   })
 })

@@ -2,6 +2,7 @@ import {consumeFlags, kafkaFlags, listOf, mysqlFlags, resolveMysql, timezoneFlag
 import {MauCommand} from '../command.js'
 import {consume, type ConsumeSummary} from '../consume.js'
 import {createLogger} from '../log.js'
+import {parseInstant} from '../month.js'
 import {ConsumerMetrics, Health, serveMetrics} from '../metrics.js'
 import {table} from '../render.js'
 import {openWriterPool} from '../persist.js'
@@ -24,6 +25,7 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
   async run(): Promise<ConsumeSummary> {
     const {flags} = await this.parse(Consume)
     const settings = resolveMysql(flags['mysql-url'])
+    const fromTime = flags['from-time'] === undefined ? undefined : parseInstant(flags['from-time'], flags.timezone, '--from-time') * 1000
     // At a terminal the progress line tells the story; JSON logs are for collectors, so only warnings show there.
     const log = createLogger('mau-consume', process.env.MAU_LOG_LEVEL ?? (process.stderr.isTTY && !this.jsonEnabled() ? 'warn' : 'info'))
     const metrics = new ConsumerMetrics()
@@ -57,6 +59,7 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
           stopAtEnd: flags['stop-at-end'],
           concurrency: flags.concurrency,
           sessionTimeoutMs: flags['session-timeout'],
+          fromTime,
         },
         {db, log, metrics, health, signal: controller.signal, onProgress: progress?.update},
       )

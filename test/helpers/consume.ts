@@ -2,7 +2,10 @@
 import type {RowDataPacket} from 'mysql2/promise'
 import {encode, sampleEvents, Truth, type SampleEvent, type SampleOptions} from '../../bench/sample-events.js'
 import type {MysqlSettings} from '../../src/config.js'
-import {openConnection} from '../../src/store.js'
+import {consume, type ConsumeOptions} from '../../src/consume.js'
+import {createLogger} from '../../src/log.js'
+import {ConsumerMetrics, Health} from '../../src/metrics.js'
+import {openConnection, type Db} from '../../src/store.js'
 import {kafka} from './services.js'
 
 /** December 2022, the month most consumer tests generate events in. */
@@ -52,4 +55,12 @@ export async function query<T extends RowDataPacket>(settings: MysqlSettings, sq
   const [rows] = await conn.query<T[]>(sql, values)
   await conn.end()
   return rows
+}
+
+/** The real consumer over a topic until its end, as `mau consume --stop-at-end` runs it. */
+export function consumeAll(pool: Db, topic: string, opts: Partial<ConsumeOptions> = {}) {
+  return consume(
+    {brokers: '127.0.0.1:9092', topics: [topic], group: 'mau-test', format: 'json', timezone: 'UTC', batchSize: 1000, stopAtEnd: true, concurrency: 2, ...opts},
+    {db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},
+  )
 }
