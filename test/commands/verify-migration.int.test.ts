@@ -1,0 +1,91 @@
+/** The CLI as a Kubernetes Job runs it: exit codes, --json, --csv, and no secret in its output. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {mauAsync} from '../helpers/cli.js'
+import {query} from '../helpers/consume.js'
+import {druidStandin} from '../helpers/druid-standin.js'
+import {createTestDatabase, type TestDatabase} from '../helpers/services.js'
+
+let db: TestDatabase
+let standin: Awaited<ReturnType<typeof druidStandin>>
+const at = (day: number) => Date.UTC(2022, 11, day)
+const events = [
+  {__time: at(1), environment_namespace: 'prod', user_id: 'alice', source_id: 'IOS'},
+  {__time: at(2), environment_namespace: 'prod', user_id: 'alice', source_id: 'IOS'},
+  {__time: at(3), environment_namespace: 'prod', user_id: 'bob', source_id: 'ANDROID'},
+  {__time: at(4), environment_namespace: 'dev', user_id: 'carol', source_id: 'WEB'},
+]
+
+beforeAll(async () => {
+  db = await createTestDatabase({migrated: true})
+  standin = await druidStandin({user_events: events})
+})
+afterAll(async () => {
+  await standin.close()
+  await db.drop()
+})
+
+const env = () => ({MAU_MYSQL_URL: db.url, MAU_DRUID_URL: standin.url, MAU_DRUID_TIMEOUT_SECONDS: '5'})
+const verify = (args: string[], extra: Record<string, string> = {}) => mauAsync(['verify-migration', '--month', '202212', ...args], {...env(), ...extra})
+
+describe('mau backfill then mau verify-migration', () => {
+  it('backfills the month from Druid, then verifies it with exit 0', async () => {
+    const filled = await mauAsync(['backfill', '--from', 'druid', '--month', '202212', '--json'], env())
+    expect(filled.code).toBe(0)
+    expect(JSON.parse(filled.stdout)).toMatchObject({month: '202212', mode: 'replace', total: {rows: 3, events: 4, rejected: 0}})
+    const r = await verify([])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/PASS: 5 lines agree\./)
+    expect(r.stdout).toMatch(/│ prod\s+│ all\s+│ 2\s+│ 3\s+│ 2\s+│ 3\s+│ 0 0%\s+│ 0 0%\s+│ match/)
+  })
+
+  it('exits 1 on a mismatch, with the line in --json and --csv', async () => {
+    await query(db.settings, "UPDATE mau SET event_count = event_count + 1 WHERE user_id = 'carol'")
+    await query(db.settings, "UPDATE mau_summary SET events = events + 1 WHERE environment_namespace = 'dev'")
+    const r = await verify(['--json'])
+    expect(r.code).toBe(1)
+    const doc = JSON.parse(r.stdout)
+    expect(doc).toMatchObject({ok: false, mismatches: 2})
+    expect(doc.rows.find((x: {environment_namespace: string; source_id: string}) => x.environment_namespace === 'dev' && x.source_id === '')).toMatchObject({
+      druid: {users: 1, events: 1}, mysql: {users: 1, events: 2}, difference: {users: 0, events: 1}, percent: {users: 0, events: 100}, verdict: 'mismatch',
+    })
+    const csv = await verify(['--csv', '--namespace', 'dev'])
+    expect(csv.code).toBe(1)
+    expect(csv.stdout.split('\n')[1]).toBe('202212,dev,,1,1,0,0,1,2,1,100,mismatch')
+    const prodOnly = await verify(['--namespace', 'prod'])
+    expect(prodOnly.code).toBe(0)
+  })
+
+  it('exits 2 with Druid\'s message when it rejects the query', async () => {
+    const r = await verify(['--druid-datasource', 'no_such_events', '--json'])
+    expect(r.code).toBe(2)
+    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'DRUID_QUERY_REJECTED', exitCode: 2})
+    expect(JSON.parse(r.stdout).error.message).toMatch(/Druid rejected query mau-[0-9a-f-]+ \(HTTP 400, INVALID_INPUT\/invalidInput \(for user\): Object 'no_such_events' not found\)/)
+  })
+
+  it('exits 4 when Druid times out or cannot be reached, and 2 when it refuses the credentials, never printing the password', async () => {
+    standin.behaviour.delayMs = 4_000
+    const slow = await verify(['--druid-timeout', '1'])
+    standin.behaviour.delayMs = 0
+    expect(slow.code).toBe(4)
+    expect(slow.stderr).toMatch(/Druid at http:\/\/127\.0\.0\.1:\d+ did not answer within 1 s/)
+    const down = await verify([], {MAU_DRUID_URL: 'http://127.0.0.1:9'})
+    expect(down.code).toBe(4)
+    expect(down.stderr).toMatch(/Druid at http:\/\/127\.0\.0\.1:9 is unavailable/)
+    standin.behaviour.credentials = {user: 'mau', password: 'the-real-pw'}
+    const refused = await verify(['--json'], {MAU_DRUID_USER: 'mau', MAU_DRUID_PASSWORD: 'a-wrong-pw'})
+    const ok = await verify(['--namespace', 'prod'], {MAU_DRUID_USER: 'mau', MAU_DRUID_PASSWORD: 'the-real-pw'})
+    standin.behaviour.credentials = undefined
+    expect(refused.code).toBe(2)
+    expect(JSON.parse(refused.stdout).error.code).toBe('DRUID_AUTH')
+    expect(refused.stdout + refused.stderr).not.toContain('a-wrong-pw')
+    expect(ok.code).toBe(0)
+  })
+
+  it('exits 2 naming a bad flag value', async () => {
+    const r = await verify(['--since', 'last week'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/Invalid --since "last week": expected an ISO 8601 time/)
+    const t = await verify(['--approximate', '--tolerance', 'lots'])
+    expect(t.stderr).toMatch(/Invalid --tolerance "lots": expected a percentage from 0 to 100/)
+  })
+})
