@@ -258,7 +258,7 @@ async function seedFromTime(kafka: ReturnType<typeof createKafka>, db: Db, {grou
       const kept = atTime.filter((p) => !seeded.includes(p.partition)).map((p) => p.partition)
       log.info({topic, from: new Date(fromTime).toISOString(), started: atTime.filter((p) => seeded.includes(p.partition)), kept}, 'positioned partitions without stored offsets at --from-time')
       if (kept.length > 0) log.warn({topic, partitions: kept}, '--from-time ignored where the group already applied events: rewinding those would count them twice')
-      out.push({topic, partitions: seeded.sort((a, b) => a - b)})
+      out.push({topic, partitions: seeded})
     }
   } catch (error) {
     if (error instanceof Error && error.name.startsWith('KafkaJS')) throw unavailable('Kafka', brokers, error)

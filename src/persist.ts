@@ -280,17 +280,17 @@ export async function storedOffsets(db: Db, group: string, topics: string[]): Pr
  * offsets keep them, since moving those back would count their events twice. Returns the partitions set.
  */
 export async function seedOffsets(db: Db, group: string, topic: string, offsets: {partition: number; offset: number}[], now: number): Promise<number[]> {
-  const seeded: number[] = []
-  for (const {partition, offset} of offsets) {
-    const [result] = await db.query<ResultSetHeader>(
+  const stored = await storedOffsets(db, group, [topic])
+  const fresh = offsets.filter((o) => !stored.has(`${topic}:${o.partition}`))
+  for (const {partition, offset} of fresh) {
+    // The IF guards a replica that applied a batch since the read above; another replica seeding at once writes the same offset.
+    await db.query(
       `INSERT INTO mau_consumer_offset (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE updated_at = IF(next_offset = ${NOTHING_APPLIED}, VALUES(updated_at), updated_at), next_offset = IF(next_offset = ${NOTHING_APPLIED}, VALUES(next_offset), next_offset)`,
+       ON DUPLICATE KEY UPDATE next_offset = IF(next_offset = ${NOTHING_APPLIED}, VALUES(next_offset), next_offset)`,
       [group, topic, partition, offset, now],
     )
-    // 1: inserted; 2: the sentinel row updated; 0: a stored offset kept.
-    if (result.affectedRows > 0) seeded.push(partition)
   }
-  return seeded
+  return fresh.map((o) => o.partition).sort((a, b) => a - b)
 }
 
 /** The consumer's pool: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */
