@@ -39,7 +39,7 @@ Druid counts distinct users exactly unless --approximate. Both sides cut the mon
     if (!(tolerance >= 0 && tolerance <= 100)) throw configError(`Invalid --tolerance "${flags.tolerance}": expected a percentage from 0 to 100.`)
     const since = flags.since === undefined ? undefined : parseInstant(flags.since, flags.timezone, '--since')
     const druid = resolveDruid(flags)
-    const events = new DruidUserEvents(new DruidClient(druid.client), druid.schema, {useApproximateCountDistinct: flags.approximate, sqlTimeZone: flags.timezone})
+    const events = new DruidUserEvents(new DruidClient(druid.client), druid.schema, {useApproximateCountDistinct: flags.approximate === true, sqlTimeZone: flags.timezone})
     const settings = resolveMysql(flags['mysql-url'])
     const db = openPool(settings, {connectionLimit: 2})
     let result: VerifyResult

@@ -35,6 +35,9 @@ describe('mau backfill then mau verify-migration', () => {
     const r = await verify([])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/PASS: 5 lines agree\./)
+    // Druid approximates COUNT(DISTINCT) unless told otherwise: every query must say so.
+    expect(standin.queries.length).toBeGreaterThan(0)
+    expect(standin.queries.every((q) => q.context.useApproximateCountDistinct === false && q.context.sqlTimeZone === 'UTC')).toBe(true)
     expect(r.stdout).toMatch(/│ prod\s+│ all\s+│ 2\s+│ 3\s+│ 2\s+│ 3\s+│ 0 0%\s+│ 0 0%\s+│ match/)
   })
 
@@ -85,6 +88,9 @@ describe('mau backfill then mau verify-migration', () => {
     const r = await verify(['--since', 'last week'])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/Invalid --since "last week": expected an ISO 8601 time/)
+    const sent = standin.queries.length
+    expect((await verify(['--approximate', '--namespace', 'prod'])).code).toBe(0)
+    expect(standin.queries.slice(sent).every((q) => q.context.useApproximateCountDistinct === true)).toBe(true)
     const t = await verify(['--approximate', '--tolerance', 'lots'])
     expect(t.stderr).toMatch(/Invalid --tolerance "lots": expected a percentage from 0 to 100/)
   })

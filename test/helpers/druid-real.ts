@@ -1,13 +1,17 @@
 /**
  * The real Druid that scripts/druid.sh runs (opt-in suite, npm run test:druid): loads a test's events
- * into a datasource of its own with a native batch task (inline input), and waits until the broker
+ * into a datasource of its own with a native batch task (local file input), and waits until the broker
  * answers queries over all of them.
  */
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
 import type {Event} from './druid-sql.js'
 
 const base = Number(process.env.MAU_DRUID_PORT_BASE ?? 18000)
 export const DRUID_BROKER_URL = `http://127.0.0.1:${base + 82}`
 const OVERLORD_URL = `http://127.0.0.1:${base + 81}`
+/** Druid runs on this machine: it reads the events from a file (an inline spec travels through ZooKeeper, which caps it at 512 KB). */
+const INGEST_DIR = resolve(`.cache/druid/run-${base}/var/ingest`)
 
 async function json(url: string, init?: RequestInit): Promise<unknown> {
   const res = await fetch(url, {...init, headers: {'Content-Type': 'application/json'}})
@@ -23,7 +27,8 @@ function dimensions(events: Event[]): (string | {type: string; name: string})[] 
 }
 
 export async function ingest(datasource: string, events: Event[], timeoutMs = 120_000): Promise<void> {
-  const data = events.map(({__time, ...rest}) => JSON.stringify({ts: __time, ...rest})).join('\n')
+  mkdirSync(INGEST_DIR, {recursive: true})
+  writeFileSync(join(INGEST_DIR, `${datasource}.json`), events.map(({__time, ...rest}) => JSON.stringify({ts: __time, ...rest})).join('\n'))
   const task = {
     type: 'index_parallel',
     spec: {
@@ -33,7 +38,7 @@ export async function ingest(datasource: string, events: Event[], timeoutMs = 12
         dimensionsSpec: {dimensions: dimensions(events)},
         granularitySpec: {segmentGranularity: 'month', queryGranularity: 'none', rollup: false},
       },
-      ioConfig: {type: 'index_parallel', inputSource: {type: 'inline', data}, inputFormat: {type: 'json'}},
+      ioConfig: {type: 'index_parallel', inputSource: {type: 'local', baseDir: INGEST_DIR, filter: `${datasource}.json`}, inputFormat: {type: 'json'}},
       tuningConfig: {type: 'index_parallel', maxNumConcurrentSubTasks: 1},
     },
   }
