@@ -236,13 +236,13 @@ export const lockWaitFlag = {
 }
 
 const DRUID_GROUP = 'DRUID'
-/** Datasource and column names go into SQL as quoted identifiers: printable, no quotes or control characters. */
+/** Datasource and column names go into SQL as quoted identifiers (druid-events.ts escapes quotes): 1 to 255 printable characters. */
 const druidName = (what: string, summary: string) => ({
   env: `MAU_DRUID_${what.toUpperCase().replace(/-/g, '_')}`,
   summary,
   helpGroup: DRUID_GROUP,
   async parse(input: string) {
-    if (!/^[^"\u0000-\u001f]{1,255}$/.test(input)) throw configError(`Invalid Druid ${what.replace(/-/g, ' ')} "${input}": expected 1 to 255 printable characters without double quotes.`)
+    if (!/^[^\u0000-\u001f]{1,255}$/.test(input)) throw configError(`Invalid Druid ${what.replace(/-/g, ' ')} ${JSON.stringify(input)}: expected 1 to 255 printable characters.`)
     return input
   },
 })

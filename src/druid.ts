@@ -72,6 +72,14 @@ export class DruidClient {
           suggestions: ['Raise --druid-timeout (MAU_DRUID_TIMEOUT_SECONDS), or narrow the query with --namespace.'],
         })
       }
+      const code = (error as {code?: string}).code ?? ''
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+        throw new MauError(`Druid at ${this.display} presented a certificate that is not trusted (${code}): ${(error as Error).message}`, {
+          exit: ExitCode.CONFIG,
+          code: 'DRUID_TLS',
+          suggestions: ['Point --druid-ca-file (MAU_DRUID_CA_FILE) at the PEM bundle of the CA that signed it.'],
+        })
+      }
       throw unavailable('Druid', this.display, error)
     }
     if (answer.status === 200) return JSON.parse(answer.text) as T[]

@@ -1,4 +1,8 @@
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import {createServer} from 'node:http'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {DruidClient, bigint, describeDruidError, varchar} from '../src/druid.js'
 import {druidStandin} from './helpers/druid-standin.js'
@@ -81,6 +85,25 @@ describe('DruidClient.query', () => {
     const e = await failure(new DruidClient({url: `http://127.0.0.1:${port}`, timeoutMs: 2_000}).query('SELECT 1'))
     expect(e).toMatchObject({exitCode: 4, code: 'DRUID_UNAVAILABLE'})
     expect(e.message).toContain(`Druid at http://127.0.0.1:${port} is unavailable: connect ECONNREFUSED`)
+  })
+})
+
+describe('DruidClient over https', () => {
+  it('trusts the CA it is given, and refuses an untrusted certificate with exit 2 unless told to skip verification', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mau-tls-'))
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {stdio: 'ignore'})
+    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8')
+    const tls = await druidStandin({user_events: events}, {}, {key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert})
+    try {
+      expect(tls.url).toMatch(/^https:/)
+      expect(await new DruidClient({url: tls.url, timeoutMs: 5_000, ca: cert}).query('SELECT COUNT(*) AS n FROM user_events')).toEqual([{n: 3}])
+      expect(await new DruidClient({url: tls.url, timeoutMs: 5_000, insecure: true}).query('SELECT COUNT(*) AS n FROM user_events')).toEqual([{n: 3}])
+      const e = await failure(new DruidClient({url: tls.url, timeoutMs: 5_000}).query('SELECT COUNT(*) AS n FROM user_events'))
+      expect(e).toMatchObject({exitCode: 2, code: 'DRUID_TLS'})
+      expect(e.message).toMatch(/presented a certificate that is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/)
+    } finally {
+      await tls.close()
+    }
   })
 })
 

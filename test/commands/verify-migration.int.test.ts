@@ -91,6 +91,9 @@ describe('mau backfill then mau verify-migration', () => {
     const sent = standin.queries.length
     expect((await verify(['--approximate', '--namespace', 'prod'])).code).toBe(0)
     expect(standin.queries.slice(sent).every((q) => q.context.useApproximateCountDistinct === true)).toBe(true)
+    const column = await verify(['--druid-user-column', 'user\nid'])
+    expect(column.code).toBe(2)
+    expect(column.stderr.replace(/\s*›\s*/g, ' ')).toMatch(/Invalid Druid user column "user\\nid": expected 1 to 255 printable characters/)
     const t = await verify(['--approximate', '--tolerance', 'lots'])
     expect(t.stderr).toMatch(/Invalid --tolerance "lots": expected a percentage from 0 to 100/)
   })

@@ -7,6 +7,7 @@
  * {error, errorMessage, errorClass, host}. Tests can also make it slow, demand basic auth, or fail.
  */
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
+import {createServer as createTlsServer} from 'node:https'
 import dayjs from 'dayjs'
 import {execute, parse, SqlError, Ts, type Event, type Value} from './druid-sql.js'
 
@@ -38,7 +39,8 @@ class RequestError extends Error {
   }
 }
 
-export async function druidStandin(datasources: Record<string, Event[]>, initial: Partial<StandinBehaviour> = {}) {
+/** With tls (a PEM key and certificate), it serves https. */
+export async function druidStandin(datasources: Record<string, Event[]>, initial: Partial<StandinBehaviour> = {}, tls?: {key: string; cert: string}) {
   const behaviour: StandinBehaviour = {legacyErrors: false, delayMs: 0, ...initial}
   const queries: ReceivedQuery[] = []
   const cancelled: string[] = []
@@ -96,7 +98,7 @@ export async function druidStandin(datasources: Record<string, Event[]>, initial
     res.end(format(request.resultFormat, result.columns, rows, request.header))
   }
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     let text = ''
     req.on('data', (c) => (text += c))
     req.on('end', () => {
@@ -105,10 +107,11 @@ export async function druidStandin(datasources: Record<string, Event[]>, initial
         fail(res, new RequestError(500, `stand-in failure: ${(error as Error).message}`, 'RUNTIME_FAILURE', 'internal', 'OPERATOR'))
       })
     })
-  })
+  }
+  const server = tls ? createTlsServer(tls, handle) : createServer(handle)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return {
-    url: `http://127.0.0.1:${(server.address() as {port: number}).port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as {port: number}).port}`,
     behaviour,
     queries,
     cancelled,
