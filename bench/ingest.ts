@@ -13,6 +13,8 @@ import type {RowDataPacket} from 'mysql2/promise'
 import {migrate} from '../src/migrate.js'
 import {MonthResolver} from '../src/month.js'
 import {checkSummary} from '../src/count.js'
+import {decoder} from '../src/events.js'
+import {openWriterPool, persistBatch, prepareBatch} from '../src/persist.js'
 import {openConnection, openPool} from '../src/store.js'
 import {encode, sampleEvents, Truth, type SampleEvent} from './sample-events.js'
 import {publish} from './results.js'
@@ -49,9 +51,12 @@ async function main() {
     let batch: {value: Buffer; partition: number}[] = []
     let i = 0
     const produceStart = Date.now()
+    const partitions: Buffer[][] = Array.from({length: PARTITIONS}, () => [])
     for (const e of sampleEvents(sample)) {
       truth.add(e)
-      batch.push({value: encode(e, 'json'), partition: i++ % PARTITIONS})
+      const value = encode(e, 'json')
+      partitions[i % PARTITIONS]!.push(value)
+      batch.push({value, partition: i++ % PARTITIONS})
       if (batch.length === 10_000) {
         await producer.send({topic: topic.topic, acks: -1, messages: batch})
         batch = []
@@ -65,6 +70,10 @@ async function main() {
     const consumed = await runConsumer(db.url, topic.topic)
     const check = await verify(db.settings, truth)
     log(`consumed ${consumed.summary.consumed} in ${consumed.wallSeconds.toFixed(2)}s wall; peak RSS ${consumed.peakRssMb} MB; ${check}`)
+
+    log('write path alone: the same messages through prepareBatch + persistBatch, no Kafka, into a second database')
+    const writeOnly = await writePathAlone(partitions, truth)
+    log(`write path alone: ${Math.round(N / writeOnly).toLocaleString('en-US')} events/s`)
 
     log(`baseline: one INSERT ... ON DUPLICATE KEY UPDATE per event, autocommit, ${BASELINE_N} events`)
     const baseline = await perEventBaseline(db.settings, [...sampleEvents({...sample, events: BASELINE_N, seed: 7})])
@@ -89,6 +98,7 @@ async function main() {
       `| distinct rows in mau at the end | ${truth.rows.size.toLocaleString('en-US')} |`,
       `| peak RSS of the consumer process (VmHWM) | ${consumed.peakRssMb} MB |`,
       `| result check against ground truth | ${check} |`,
+      `| the write path alone: the same messages decoded, aggregated and written by persistBatch in 5,000-message chunks, 2 partitions at a time, no Kafka | ${Math.round(N / writeOnly).toLocaleString('en-US')} events/s (${writeOnly.toFixed(2)} s) |`,
       `| baseline: one upsert per event, autocommit (${BASELINE_N} events) | ${Math.round(baseline).toLocaleString('en-US')} events/s |`,
       `| **speed-up over the baseline** (end-to-end vs baseline) | **${(endToEnd / baseline).toFixed(1)}x** |`,
       ``,
@@ -121,6 +131,40 @@ async function runConsumer(url: string, topic: string) {
   clearInterval(poll)
   if (code !== 0) throw new Error(`mau consume exited ${code}`)
   return {summary: JSON.parse(stdout), wallSeconds: (Date.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024)}
+}
+
+/**
+ * The consumer's MySQL work without Kafka: the ceiling the end-to-end rate can approach on this machine.
+ * Partitions are written two at a time, each chunk by chunk, as `consume --concurrency 2` does.
+ */
+async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<number> {
+  const db = await createTestDatabase()
+  try {
+    await migrate(db.settings, {timezone: zone})
+    const pool = openWriterPool(db.settings, 4)
+    const decode = decoder('json')
+    const months = new MonthResolver(zone)
+    const batchSize = Number(args['batch-size'])
+    const queue = partitions.map((messages, partition) => ({messages, partition}))
+    const started = Date.now()
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const ref = {group: 'bench', topic: 'bench', partition: next.partition}
+        for (let offset = 0; offset < next.messages.length; offset += batchSize) {
+          const chunk = next.messages.slice(offset, offset + batchSize).map((value, j) => ({offset: String(offset + j), value}))
+          const now = Math.floor(Date.now() / 1000)
+          await persistBatch(pool, ref, prepareBatch(chunk, decode, months, now), months, now)
+        }
+      }
+    }
+    await Promise.all([worker(), worker()])
+    const seconds = (Date.now() - started) / 1000
+    await pool.end()
+    await verify(db.settings, truth)
+    return seconds
+  } finally {
+    await db.drop()
+  }
 }
 
 async function verify(settings: Parameters<typeof openConnection>[0], truth: Truth): Promise<string> {
