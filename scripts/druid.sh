@@ -8,6 +8,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/maven-jars.sh"
 version=${DRUID_VERSION:-33.0.0}
 base=${MAU_DRUID_PORT_BASE:-18000}
 lib="$root/.cache/druid/$version/lib"
@@ -24,17 +25,6 @@ port_of() {
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_of() { [[ -f $run/$1.pid ]] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null && cat "$run/$1.pid"; }
-
-resolve() {
-  [[ -f $lib/.complete ]] && return
-  command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch Druid $version from Maven Central"
-  say "resolving Apache Druid $version from Maven Central into $lib"
-  rm -rf "$lib" && mkdir -p "$lib"
-  mvn -q -B -f "$root/scripts/druid/pom.xml" -Ddruid.version="$version" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib" >&2 \
-    || die "mvn could not resolve org.apache.druid:druid-services:$version"
-  touch "$lib/.complete"
-}
 
 write_config() {
   mkdir -p "$run/conf/_common" "$run/var/tmp" "$run/zk"
@@ -149,7 +139,7 @@ start() {
   if pid_of broker >/dev/null; then say "already running (broker on 127.0.0.1:$(port_of broker))"; return 0; fi
   local s
   for s in "${services[@]}"; do port_open "$(port_of "$s")" && die "port $(port_of "$s") ($s) is taken; stop it or set MAU_DRUID_PORT_BASE"; done
-  resolve
+  resolve_jars "Apache Druid $version" "$root/scripts/druid/pom.xml" "-Ddruid.version=$version" "$lib"
   write_config
   local t0=$SECONDS
   launch zookeeper 128m

@@ -6,6 +6,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/maven-jars.sh"
 version=${KAFKA_VERSION:-3.9.1}
 port=${MAU_KAFKA_PORT:-9092}
 controller_port=${MAU_KAFKA_CONTROLLER_PORT:-$((port + 1))}
@@ -19,18 +20,6 @@ die() { say "ERROR: $*"; exit 1; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 our_pid() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"; }
-
-resolve() {
-  [[ -f $libs/.complete ]] && return
-  command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch Kafka $version from Maven Central"
-  command -v java >/dev/null || die "Java 17 is needed to run Kafka"
-  say "resolving Apache Kafka $version from Maven Central into $libs"
-  rm -rf "$libs" && mkdir -p "$libs"
-  mvn -q -B -f "$root/scripts/kafka/pom.xml" -Dkafka.version="$version" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2 \
-    || die "mvn could not resolve org.apache.kafka:kafka_2.13:$version"
-  touch "$libs/.complete"
-}
 
 write_config() {
   mkdir -p "$run/data"
@@ -65,7 +54,7 @@ PROPS
 start() {
   if pid=$(our_pid); then say "already running (pid $pid) on 127.0.0.1:$port"; return 0; fi
   port_open "$port" && die "port $port is taken by a process this script did not start; stop it or set MAU_KAFKA_PORT"
-  resolve
+  resolve_jars "Apache Kafka $version" "$root/scripts/kafka/pom.xml" "-Dkafka.version=$version" "$libs"
   write_config
   local cp="$libs/*"
   if [[ ! -f $run/data/meta.properties ]]; then

@@ -18,7 +18,7 @@ export const DEFAULTS = {
   retainMonths: 13,
 } as const
 
-function isValidTimezone(zone: string): boolean {
+export function isValidTimezone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', {timeZone: zone})
     return true

@@ -9,6 +9,7 @@
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 import {createServer as createTlsServer} from 'node:https'
 import dayjs from 'dayjs'
+import {isValidTimezone} from '../../src/config.js'
 import {execute, parse, SqlError, Ts, type Event, type Value} from './druid-sql.js'
 
 export interface StandinBehaviour {
@@ -133,17 +134,8 @@ function parseRequest(text: string): ReceivedQuery {
   if (!Array.isArray(parameters)) throw new RequestError(400, 'parameters must be an array')
   const context = (body.context ?? {}) as Record<string, unknown>
   if (typeof context !== 'object' || Array.isArray(context)) throw new RequestError(400, 'context must be an object')
-  if (context.sqlTimeZone !== undefined && !isZone(String(context.sqlTimeZone))) throw new RequestError(400, `Invalid sqlTimeZone [${context.sqlTimeZone}]`)
+  if (context.sqlTimeZone !== undefined && !isValidTimezone(String(context.sqlTimeZone))) throw new RequestError(400, `Invalid sqlTimeZone [${context.sqlTimeZone}]`)
   return {query: body.query, parameters, context, resultFormat, header: body.header === true}
-}
-
-function isZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', {timeZone: zone})
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** A parameter as Druid binds it: its declared type decides its SQL type; a missing or unknown type is an error. */
