@@ -1,14 +1,14 @@
 /**
  * Fills `mau` with past months from Druid, so the switch need not wait a month of double writing.
- * Per environment, in one transaction: Druid's per-user aggregates (events, first and last time) are
- * read page by page and written like the consumer writes, summary counters included.
+ * Per environment, in one transaction: Druid's per-user aggregates (source, events, first and last time)
+ * are read page by page and written like the consumer writes, summary counters included.
  *  - A month that is over is replaced: the environment's rows for the month are deleted first, so a
  *    second run rewrites the same rows.
  *  - A month cut over with --until (the instant the consumer took over) is merged: Druid's events before
  *    the cut are added to the consumer's. mau_backfill records it, and a second run is a no-op.
  */
 import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
-import type {DruidUserEvents, TimeWindow} from './druid-events.js'
+import type {DruidUserEvents, TimeWindow, UserAggregate} from './druid-events.js'
 import {configError} from './errors.js'
 import {validate} from './events.js'
 import {currentMonth, monthBounds, type YearMonth} from './month.js'
@@ -76,8 +76,7 @@ export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOption
   }
   const environments: BackfillEnvironment[] = []
   for (const ns of namespaces) {
-    const sources = counts.perSource.filter((c) => c.environment_namespace === ns).map((c) => c.source_id)
-    environments.push(await inTransaction(db, (conn) => backfillEnvironment(conn, druid, {...o, window, namespace: ns, sources})))
+    environments.push(await inTransaction(db, (conn) => backfillEnvironment(conn, druid, {...o, window, namespace: ns})))
   }
   return {
     month: o.month,
@@ -96,7 +95,7 @@ export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOption
 async function backfillEnvironment(
   conn: PoolConnection,
   druid: DruidUserEvents,
-  o: BackfillOptions & {window: TimeWindow & {mode: 'replace' | 'merge'}; namespace: string; sources: string[]},
+  o: BackfillOptions & {window: TimeWindow & {mode: 'replace' | 'merge'}; namespace: string},
 ): Promise<BackfillEnvironment> {
   const {month, namespace: ns, window} = o
   const [done] = await conn.query<RowDataPacket[]>('SELECT mode, window_to_ms, rows_written, events, rejected FROM mau_backfill WHERE yearmonth = ? AND environment_namespace = ? FOR UPDATE', [month, ns])
@@ -116,28 +115,31 @@ async function backfillEnvironment(
     }
   }
   const out: BackfillEnvironment = {environment_namespace: ns, outcome: window.mode === 'replace' ? 'replaced' : 'merged', rows: 0, events: 0, rejected: 0}
-  const pageSize = o.pageSize ?? 10_000
+  const pageSize = o.pageSize ?? 50_000
   const now = Math.floor((o.now ?? new Date()).getTime() / 1000)
-  for (const source of o.sources) {
-    for (let after: string | undefined; ; ) {
-      const page = await druid.userAggregates(window, ns, source, {after, limit: pageSize})
-      const rows: Row[] = []
-      for (const a of page) {
-        const checked = validate({namespace: ns, userId: a.user_id, sourceId: source, lastSeen: Math.floor(a.last_ms / 1000)}, now)
-        if (!checked.ok) {
-          out.rejected += a.events
-          out.firstRejection ??= checked.rejection.message
-          continue
-        }
-        const {environmentNamespace, userId, sourceId} = checked.event
-        rows.push({environmentNamespace, yearmonth: month, sourceId, userId, count: a.events, firstSeen: Math.floor(a.first_ms / 1000), lastSeen: Math.floor(a.last_ms / 1000)})
-        out.rows++
-        out.events += a.events
+  const fetchPage = (after?: UserAggregate) => {
+    const page = druid.userAggregates(window, ns, {after, limit: pageSize})
+    page.catch(() => undefined) // awaited below; this only keeps a page abandoned by a failed write from being reported as unhandled
+    return page
+  }
+  // Druid reads the next page while MySQL writes this one.
+  for (let next: Promise<UserAggregate[]> | null = fetchPage(); next; ) {
+    const page: UserAggregate[] = await next
+    next = page.length === pageSize ? fetchPage(page.at(-1)) : null
+    const rows: Row[] = []
+    for (const a of page) {
+      const checked = validate({namespace: ns, userId: a.user_id, sourceId: a.source_id, lastSeen: Math.floor(a.last_ms / 1000)}, now)
+      if (!checked.ok) {
+        out.rejected += a.events
+        out.firstRejection ??= checked.rejection.message
+        continue
       }
-      if (rows.length > 0) await applyRows(conn, rows)
-      if (page.length < pageSize) break
-      after = page.at(-1)!.user_id
+      const {environmentNamespace, userId, sourceId} = checked.event
+      rows.push({environmentNamespace, yearmonth: month, sourceId, userId, count: a.events, firstSeen: Math.floor(a.first_ms / 1000), lastSeen: Math.floor(a.last_ms / 1000)})
+      out.rows++
+      out.events += a.events
     }
+    if (rows.length > 0) await applyRows(conn, rows)
   }
   await conn.query(
     `REPLACE INTO mau_backfill (yearmonth, environment_namespace, origin, mode, window_from_ms, window_to_ms, rows_written, events, rejected, created_at)

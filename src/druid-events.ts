@@ -31,6 +31,7 @@ export interface DruidCount {
 }
 
 export interface UserAggregate {
+  source_id: string
   user_id: string
   events: number
   first_ms: number
@@ -49,13 +50,14 @@ export class DruidUserEvents {
     this.col = {
       user: identifier(schema.userColumn),
       ns: identifier(schema.namespaceColumn),
-      source: `CASE ${src} ${SOURCE_IDS.map((name, i) => `WHEN '${i}' THEN '${name}'`).join(' ')} ELSE UPPER(${src}) END`,
+      // A missing source is UNKNOWN, as the consumer reads a missing source_id.
+      source: `COALESCE(CASE ${src} ${SOURCE_IDS.map((name, i) => `WHEN '${i}' THEN '${name}'`).join(' ')} ELSE UPPER(${src}) END, 'UNKNOWN')`,
       events: schema.eventsColumn ? `SUM(${identifier(schema.eventsColumn)})` : 'COUNT(*)',
       table: identifier(schema.datasource),
     }
   }
 
-  private where(w: TimeWindow, f: {namespaces?: string[]; source?: string; after?: string}): {sql: string; params: DruidParameter[]} {
+  private where(w: TimeWindow, f: {namespaces?: string[]; source?: string; after?: string; afterPair?: {source_id: string; user_id: string}}): {sql: string; params: DruidParameter[]} {
     const parts = ['__time >= MILLIS_TO_TIMESTAMP(?)', '__time < MILLIS_TO_TIMESTAMP(?)']
     const params: DruidParameter[] = [bigint(w.from), bigint(w.to)]
     if (f.namespaces?.length) {
@@ -69,6 +71,10 @@ export class DruidUserEvents {
     if (f.after !== undefined) {
       parts.push(`${this.col.user} > ?`)
       params.push(varchar(f.after))
+    }
+    if (f.afterPair !== undefined) {
+      parts.push(`(${this.col.source} > ? OR (${this.col.source} = ? AND ${this.col.user} > ?))`)
+      params.push(varchar(f.afterPair.source_id), varchar(f.afterPair.source_id), varchar(f.afterPair.user_id))
     }
     return {sql: parts.join(' AND '), params}
   }
@@ -103,17 +109,20 @@ export class DruidUserEvents {
     return rows.map((r) => String(r.user_id ?? ''))
   }
 
-  /** One page of per-user aggregates for an environment and source: what backfill writes as `mau` rows. */
-  async userAggregates(w: TimeWindow, namespace: string, source: string, opts: {after?: string; limit: number}): Promise<UserAggregate[]> {
-    const {sql, params} = this.where(w, {namespaces: [namespace], source, after: opts.after})
-    const {user, events, table} = this.col
+  /**
+   * One page of per-user aggregates of an environment, by source then user: what backfill writes as `mau`
+   * rows. Keyset paging on (source, user): a page starts after the last pair of the one before.
+   */
+  async userAggregates(w: TimeWindow, namespace: string, opts: {after?: {source_id: string; user_id: string}; limit: number}): Promise<UserAggregate[]> {
+    const {sql, params} = this.where(w, {namespaces: [namespace], afterPair: opts.after})
+    const {user, source, events, table} = this.col
     const rows = await this.druid.query(
-      `SELECT ${user} AS user_id, ${events} AS events, TIMESTAMP_TO_MILLIS(MIN(__time)) AS first_ms, TIMESTAMP_TO_MILLIS(MAX(__time)) AS last_ms` +
-        ` FROM ${table} WHERE ${sql} GROUP BY 1 ORDER BY 1 LIMIT ${pageSize(opts.limit)}`,
+      `SELECT ${source} AS source_id, ${user} AS user_id, ${events} AS events, TIMESTAMP_TO_MILLIS(MIN(__time)) AS first_ms, TIMESTAMP_TO_MILLIS(MAX(__time)) AS last_ms` +
+        ` FROM ${table} WHERE ${sql} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT ${pageSize(opts.limit)}`,
       params,
       this.context,
     )
-    return rows.map((r) => ({user_id: String(r.user_id ?? ''), events: Number(r.events), first_ms: Number(r.first_ms), last_ms: Number(r.last_ms)}))
+    return rows.map((r) => ({source_id: String(r.source_id), user_id: String(r.user_id ?? ''), events: Number(r.events), first_ms: Number(r.first_ms), last_ms: Number(r.last_ms)}))
   }
 }
 

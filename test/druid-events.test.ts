@@ -36,10 +36,28 @@ describe('DruidUserEvents', () => {
     ])
     const events = new DruidUserEvents(druid, {...schema, datasource: 'rolled_up', eventsColumn: 'n'}, {useApproximateCountDistinct: false})
     expect((await events.counts(december)).perEnvironment).toEqual([{environment_namespace: 'prod', source_id: '', users: 2, events: 7}])
-    expect(await events.userAggregates(december, 'prod', 'IOS', {limit: 10})).toEqual([
-      {user_id: 'a', events: 5, first_ms: at, last_ms: at},
-      {user_id: 'b', events: 2, first_ms: at, last_ms: at},
+    expect(await events.userAggregates(december, 'prod', {limit: 10})).toEqual([
+      {source_id: 'IOS', user_id: 'a', events: 5, first_ms: at, last_ms: at},
+      {source_id: 'IOS', user_id: 'b', events: 2, first_ms: at, last_ms: at},
     ])
+  })
+
+  it('pages per-user aggregates by source, then user, and reads a missing source as UNKNOWN', async () => {
+    const druid = await open('user_events', [
+      {environment_namespace: 'prod', user_id: 'b', source_id: 'WEB'},
+      {environment_namespace: 'prod', user_id: 'a', source_id: 'WEB'},
+      {environment_namespace: 'prod', user_id: 'c', source_id: '1'},
+      {environment_namespace: 'prod', user_id: 'a', source_id: null},
+    ])
+    const events = new DruidUserEvents(druid, schema, {useApproximateCountDistinct: false})
+    const pages: string[][] = []
+    for (let after: {source_id: string; user_id: string} | undefined; ; ) {
+      const page = await events.userAggregates(december, 'prod', {after, limit: 2})
+      pages.push(page.map((r) => `${r.source_id}/${r.user_id}`))
+      if (page.length < 2) break
+      after = page.at(-1)
+    }
+    expect(pages).toEqual([['ANDROID/c', 'UNKNOWN/a'], ['WEB/a', 'WEB/b'], []])
   })
 
   it('quotes datasource and column names as identifiers', async () => {

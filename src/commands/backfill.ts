@@ -31,7 +31,7 @@ month runs, 4 if Druid or MySQL cannot be reached.`
     month: Flags.string({required: true, summary: 'YYYYMM or YYYY-MM.'}),
     namespace: Flags.string({multiple: true, summary: 'Only these environments (repeatable; default: every environment Druid has).'}),
     until: Flags.string({summary: 'Cut-over instant for a month not over yet: ISO 8601, or read in --timezone.'}),
-    'page-size': Flags.integer({default: 10_000, min: 1, max: 100_000, summary: 'Users per Druid query.'}),
+    'page-size': Flags.integer({default: 50_000, min: 1, max: 500_000, summary: 'Per-user aggregates per Druid query.'}),
   }
 
   async run(): Promise<BackfillResult> {

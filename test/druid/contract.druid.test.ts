@@ -20,6 +20,7 @@ rows.push({__time: december.start * 1000, environment_namespace: 'env-0', user_i
 rows.push({__time: december.end * 1000 - 1, environment_namespace: 'env-0', user_id: 'edge-user', source_id: 'ios'})
 rows.push({__time: december.end * 1000, environment_namespace: 'env-0', user_id: 'next-month', source_id: 'WEB'})
 rows.push({__time: december.start * 1000 + 5, environment_namespace: 'env-1', user_id: null, source_id: 'WEB'})
+rows.push({__time: december.start * 1000 + 6, environment_namespace: 'env-1', user_id: 'no-source', source_id: null})
 
 let standin: Awaited<ReturnType<typeof druidStandin>>
 const real = new DruidClient({url: DRUID_BROKER_URL, timeoutMs: 60_000})
@@ -52,8 +53,9 @@ describe('the Druid stand-in answers as a real Druid does', () => {
     expect(sorted((await f.counts(window, ['env-0', 'env-2'])).perSource)).toEqual(sorted((await r.counts(window, ['env-0', 'env-2'])).perSource))
     expect(await f.userIds(window, 'env-0', {limit: 50})).toEqual(await r.userIds(window, 'env-0', {limit: 50}))
     expect(await f.userIds(window, 'env-0', {limit: 50, after: 'user-2', source: 'IOS'})).toEqual(await r.userIds(window, 'env-0', {limit: 50, after: 'user-2', source: 'IOS'}))
-    expect(await f.userAggregates(window, 'env-0', 'IOS', {limit: 30, after: 'user-1'})).toEqual(await r.userAggregates(window, 'env-0', 'IOS', {limit: 30, after: 'user-1'}))
-    expect(await f.userAggregates(window, 'env-1', 'WEB', {limit: 5})).toEqual(await r.userAggregates(window, 'env-1', 'WEB', {limit: 5}))
+    const after = {source_id: 'IOS', user_id: 'user-1'}
+    expect(await f.userAggregates(window, 'env-0', {limit: 300, after})).toEqual(await r.userAggregates(window, 'env-0', {limit: 300, after}))
+    expect(await f.userAggregates(window, 'env-1', {limit: 5})).toEqual(await r.userAggregates(window, 'env-1', {limit: 5}))
   })
 
   it('approximates distinct users by default, close to the exact count', async () => {
