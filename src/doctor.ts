@@ -1,5 +1,6 @@
 /** Checks that everything `mau` needs answers, and says how to fix what does not. */
 import type {MysqlSettings} from './config.js'
+import type {DruidUserEvents} from './druid-events.js'
 import {ExitCode, type ExitCodeValue, MauError} from './errors.js'
 import {createKafka} from './kafka.js'
 import {status} from './migrate.js'
@@ -17,7 +18,8 @@ export interface DoctorResult {
   exitCode: ExitCodeValue
 }
 
-export async function doctor(mysql: MysqlSettings, kafka: {brokers: string; topics: string[]}): Promise<DoctorResult> {
+/** druid: checked only when given (verify-migration and backfill need it; the consumer does not). */
+export async function doctor(mysql: MysqlSettings, kafka: {brokers: string; topics: string[]}, druid?: {events: DruidUserEvents; display: string; datasource: string}): Promise<DoctorResult> {
   const checks: Check[] = []
   let exitCode: ExitCodeValue = ExitCode.OK
   const fail = (check: Omit<Check, 'ok'>, code: ExitCodeValue) => {
@@ -53,6 +55,16 @@ export async function doctor(mysql: MysqlSettings, kafka: {brokers: string; topi
     fail({name: 'kafka', detail: `${kafka.brokers}: ${(error as Error).message}`, fix: 'Check MAU_KAFKA_BROKERS and that the brokers run (locally: npm run services:start).'}, ExitCode.UNAVAILABLE)
   } finally {
     await admin.disconnect().catch(() => undefined)
+  }
+
+  if (druid) {
+    try {
+      const recent = await druid.events.recentEvents(Date.now() - 86_400_000)
+      checks.push({name: 'druid', ok: true, detail: `${druid.datasource} at ${druid.display}: ${recent} events in the last 24 h`})
+    } catch (error) {
+      const e = error as MauError
+      fail({name: 'druid', detail: e.message, fix: e.suggestions?.[0]}, e.exitCode ?? ExitCode.UNAVAILABLE)
+    }
   }
   return {ok: exitCode === ExitCode.OK, checks, exitCode}
 }
