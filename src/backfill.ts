@@ -66,9 +66,9 @@ export function backfillWindow(o: Pick<BackfillOptions, 'month' | 'timezone' | '
 
 export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOptions): Promise<BackfillResult> {
   const window = backfillWindow(o)
-  const counts = await druid.counts(window, o.namespaces)
-  const namespaces = o.namespaces?.length ? o.namespaces : [...new Set(counts.perEnvironment.map((c) => c.environment_namespace))].sort()
-  const missing = namespaces.filter((ns) => !counts.perEnvironment.some((c) => c.environment_namespace === ns))
+  const found = await druid.environments(window, o.namespaces)
+  const namespaces = o.namespaces?.length ? o.namespaces : found
+  const missing = namespaces.filter((ns) => !found.includes(ns))
   if (missing.length > 0) {
     throw configError(`Druid has no events in ${o.month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: nothing to backfill from.`, [
       `List Druid's environments for the month with \`mau verify-migration --month ${o.month}\`.`,

@@ -102,6 +102,13 @@ export class DruidUserEvents {
     return {perEnvironment: perEnvironment.map((r) => toCount(r, '')), perSource: perSource.map((r) => toCount(r, String(r.source_id ?? '')))}
   }
 
+  /** The environments with events in the window (of those named, if any). */
+  async environments(w: TimeWindow, namespaces?: string[]): Promise<string[]> {
+    const {sql, params} = this.where(w, {namespaces})
+    const rows = await this.druid.query(`SELECT ${this.col.ns} AS environment_namespace FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1`, params, this.context)
+    return rows.map((r) => String(r.environment_namespace ?? ''))
+  }
+
   /** Events since an instant: a cheap query that fails as Druid does if the datasource or a column is missing. */
   async recentEvents(sinceMs: number): Promise<number> {
     const {user, ns, source, events, table} = this.col

@@ -53,6 +53,8 @@ describe('the Druid stand-in answers as a real Druid does', () => {
     expect(sorted((await f.counts(window, ['env-0', 'env-2'])).perSource)).toEqual(sorted((await r.counts(window, ['env-0', 'env-2'])).perSource))
     expect(await f.userIds(window, 'env-0', {limit: 50})).toEqual(await r.userIds(window, 'env-0', {limit: 50}))
     expect(await f.userIds(window, 'env-0', {limit: 50, after: 'user-2', source: 'IOS'})).toEqual(await r.userIds(window, 'env-0', {limit: 50, after: 'user-2', source: 'IOS'}))
+    expect(await f.environments(window)).toEqual(await r.environments(window))
+    expect(await f.environments(window, ['env-1', 'nope'])).toEqual(await r.environments(window, ['env-1', 'nope']))
     expect(await f.recentEvents(window.from + 86_400_000)).toEqual(await r.recentEvents(window.from + 86_400_000))
     const after = {source_id: 'IOS', user_id: 'user-1'}
     expect(await f.userAggregates(window, 'env-0', {limit: 300, after})).toEqual(await r.userAggregates(window, 'env-0', {limit: 300, after}))
