@@ -19,7 +19,7 @@ export interface DoctorResult {
 }
 
 /** druid: checked only when given (verify-migration and backfill need it; the consumer does not). */
-export async function doctor(mysql: MysqlSettings, kafka: {brokers: string; topics: string[]}, druid?: {events: DruidUserEvents; display: string; datasource: string}): Promise<DoctorResult> {
+export async function doctor(mysql: MysqlSettings, kafka: {brokers: string; topics: string[]}, druid?: DruidUserEvents): Promise<DoctorResult> {
   const checks: Check[] = []
   let exitCode: ExitCodeValue = ExitCode.OK
   const fail = (check: Omit<Check, 'ok'>, code: ExitCodeValue) => {
@@ -59,8 +59,8 @@ export async function doctor(mysql: MysqlSettings, kafka: {brokers: string; topi
 
   if (druid) {
     try {
-      const recent = await druid.events.recentEvents(Date.now() - 86_400_000)
-      checks.push({name: 'druid', ok: true, detail: `${druid.datasource} at ${druid.display}: ${recent} events in the last 24 h`})
+      const recent = await druid.recentEvents(Date.now() - 86_400_000)
+      checks.push({name: 'druid', ok: true, detail: `${druid.description}: ${recent} events in the last 24 h`})
     } catch (error) {
       const e = error as MauError
       fail({name: 'druid', detail: e.message, fix: e.suggestions?.[0]}, e.exitCode ?? ExitCode.UNAVAILABLE)

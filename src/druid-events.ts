@@ -43,9 +43,12 @@ export const identifier = (name: string): string => `"${name.replace(/"/g, '""')
 
 export class DruidUserEvents {
   private readonly col: {user: string; ns: string; source: string; events: string; table: string}
+  /** "datasource at URL", safe to print. */
+  readonly description: string
 
   /** context: query context for every query, e.g. useApproximateCountDistinct. */
   constructor(private readonly druid: DruidClient, schema: DruidSchema, private readonly context: Record<string, unknown>) {
+    this.description = `${schema.datasource} at ${druid.display}`
     const src = identifier(schema.sourceColumn)
     this.col = {
       user: identifier(schema.userColumn),

@@ -11,12 +11,12 @@ import {asServiceError, withNamedLock} from '../store.js'
 
 export default class Backfill extends MauCommand<BackfillResult> {
   static override summary = 'Fill `mau` with a month from Druid, so the switch need not wait a month of double writing.'
-  static override description = `Reads per-user aggregates (events, first and last time) per environment and source from Druid, page by page,
+  static override description = `Reads per-user aggregates (source, events, first and last time) of each environment from Druid, page by page,
 and writes them with the summary counters, one transaction per environment.
 A month that is over is replaced for each environment: running it twice gives the same rows. The current month is
 refused unless --until names the cut-over (when the consumer started writing it): Druid's events before it are
 then added to the consumer's, once (a second run with the same --until writes nothing).
-Distinct users in Druid are read exactly. Exit 2 on bad input or a rejected query, 3 if another backfill of the
+Exit 2 on bad input or a rejected query, 3 if another backfill of the
 month runs, 4 if Druid or MySQL cannot be reached.`
   static override examples = [
     '<%= config.bin %> backfill --from druid --month 202211',

@@ -21,8 +21,7 @@ export default class Doctor extends MauCommand<DoctorResult> {
     const {flags} = await this.parse(Doctor)
     const topics = listOf(flags.topic)
     const druid = flags.druid ? resolveDruid(flags) : undefined
-    const client = druid && new DruidClient(druid.client)
-    const druidCheck = druid && client && {events: new DruidUserEvents(client, druid.schema, {}), display: client.display, datasource: druid.schema.datasource}
+    const druidCheck = druid && new DruidUserEvents(new DruidClient(druid.client), druid.schema, {})
     const result = await this.spin('Checking services', () => doctor(resolveMysql(flags['mysql-url']), {brokers: flags.brokers, topics}, druidCheck))
     this.log(table(['check', 'status', 'detail', 'fix'], result.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAIL', c.detail, c.fix ?? ''])))
     process.exitCode = result.exitCode
