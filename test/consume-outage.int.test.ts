@@ -5,7 +5,7 @@ import {consume} from '../src/consume.js'
 import {openWriterPool} from '../src/persist.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
-import {produceSample, query, readRows} from './helpers/consume.js'
+import {groupOf, produceSample, query, readRows} from './helpers/consume.js'
 import {CuttableProxy} from './helpers/proxy.js'
 import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
 
@@ -33,7 +33,7 @@ describe('mau consume when MySQL goes away', () => {
     const pool = openWriterPool(viaProxy, 4)
     const metrics = new ConsumerMetrics()
     const run = consume(
-      {brokers: '127.0.0.1:9092', topics: [topic.topic], group: 'mau-outage', format: 'json', timezone: 'UTC', batchSize: 500, stopAtEnd: true, concurrency: 2},
+      {brokers: '127.0.0.1:9092', topics: [topic.topic], group: groupOf(topic.topic), format: 'json', timezone: 'UTC', batchSize: 500, stopAtEnd: true, concurrency: 2},
       {db: pool, log: createLogger('test', 'silent'), metrics, health: new Health(60), signal: new AbortController().signal},
     )
     const applied = async () => Number((await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau'))[0]?.n)

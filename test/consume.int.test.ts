@@ -7,7 +7,7 @@ import {decodeJson, encodeProtobuf} from '../src/events.js'
 import {MonthResolver} from '../src/month.js'
 import {openWriterPool, persistBatch, prepareBatch} from '../src/persist.js'
 import type {Db} from '../src/store.js'
-import {consumeAll, generate, produce, produceSample, query, readRows} from './helpers/consume.js'
+import {consumeAll, generate, groupOf, produce, produceSample, query, readRows} from './helpers/consume.js'
 import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
 
 let db: TestDatabase
@@ -97,8 +97,9 @@ describe('mau consume', () => {
     const truth = await produceSample(topic.topic, 2, {events: 3_000, ...MONTH})
     await runConsumer()
     // A new Kafka group has no committed offsets and starts from the beginning: only MySQL's offsets stop a double count.
-    await query(db.settings, "UPDATE mau_consumer_offset SET consumer_group = 'mau-test-2'")
-    const again = await runConsumer({group: 'mau-test-2'})
+    const group = groupOf(topic.topic, 'again')
+    await query(db.settings, 'UPDATE mau_consumer_offset SET consumer_group = ?', [group])
+    const again = await runConsumer({group})
     expect(again.consumed).toBe(0)
     expect(await readRows(db.settings)).toEqual(truth.rows)
     for (const month of ['202212', '202301']) expect((await checkSummary(pool, month)).ok).toBe(true)

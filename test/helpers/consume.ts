@@ -26,6 +26,9 @@ export async function produceSample(topic: string, partitions: number, o: Partia
   return truth
 }
 
+/** A consumer group used by one topic only (see consumeAll). */
+export const groupOf = (topic: string, suffix = 'group'): string => `${topic}-${suffix}`
+
 export async function produce(topic: string, values: (Buffer | string | null)[], partitions = 1): Promise<void> {
   const producer = kafka('mau-test-producer').producer()
   await producer.connect()
@@ -57,10 +60,14 @@ export async function query<T extends RowDataPacket>(settings: MysqlSettings, sq
   return rows
 }
 
-/** The real consumer over a topic until its end, as `mau consume --stop-at-end` runs it. */
+/**
+ * The real consumer over a topic until its end, as `mau consume --stop-at-end` runs it. The group is the
+ * topic's own: kafkajs's assigner spreads every topic a group subscribes to over all its members, so two
+ * test files sharing a group on different topics would take each other's partitions and wait forever.
+ */
 export function consumeAll(pool: Db, topic: string, opts: Partial<ConsumeOptions> = {}) {
   return consume(
-    {brokers: '127.0.0.1:9092', topics: [topic], group: 'mau-test', format: 'json', timezone: 'UTC', batchSize: 1000, stopAtEnd: true, concurrency: 2, ...opts},
+    {brokers: '127.0.0.1:9092', topics: [topic], group: groupOf(topic), format: 'json', timezone: 'UTC', batchSize: 1000, stopAtEnd: true, concurrency: 2, ...opts},
     {db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},
   )
 }
