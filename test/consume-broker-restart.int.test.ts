@@ -7,7 +7,7 @@ import {consume} from '../src/consume.js'
 import {openWriterPool} from '../src/persist.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
-import {generate, query, readRows} from './helpers/consume.js'
+import {generate, groupOf, query, readRows} from './helpers/consume.js'
 import {createTestDatabase, uniqueName, type TestDatabase} from './helpers/services.js'
 
 // A broker of this test's own (same script, another port), so that restarting it disturbs no other test.
@@ -43,7 +43,7 @@ describe('mau consume across a Kafka broker restart', () => {
 
     const pool = openWriterPool(db.settings, 4)
     const run = consume(
-      {brokers: BROKERS, topics: [topic], group: `${topic}-group`, format: 'json', timezone: 'UTC', batchSize: 200, stopAtEnd: true, concurrency: 1},
+      {brokers: BROKERS, topics: [topic], group: groupOf(topic), format: 'json', timezone: 'UTC', batchSize: 200, stopAtEnd: true, concurrency: 1},
       {db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},
     )
     const applied = async () => Number((await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau'))[0]?.n)

@@ -4,7 +4,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {rng} from '../../bench/sample-events.js'
 import {checkSummary} from '../../src/count.js'
 import {openPool} from '../../src/store.js'
-import {produceSample, query, readRows} from '../helpers/consume.js'
+import {groupOf, produceSample, query, readRows} from '../helpers/consume.js'
 import {createTestDatabase, createTopic, type TestDatabase} from '../helpers/services.js'
 
 // The built CLI in child processes, killed and stopped as Kubernetes would.
@@ -21,7 +21,7 @@ afterEach(async () => {
 })
 
 function start(args: string[]): {child: ChildProcess; exit: Promise<{code: number | null; signal: string | null; stdout: string}>} {
-  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic!.topic, '--group', `${topic!.topic}-group`, '--batch-size', '500', '--session-timeout', '6000', ...args], {
+  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic!.topic, '--group', groupOf(topic!.topic), '--batch-size', '500', '--session-timeout', '6000', ...args], {
     env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'warn'},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
