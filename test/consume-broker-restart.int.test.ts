@@ -7,8 +7,8 @@ import {consume} from '../src/consume.js'
 import {openWriterPool} from '../src/persist.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
-import {generate, groupOf, query, readRows} from './helpers/consume.js'
-import {createTestDatabase, uniqueName, type TestDatabase} from './helpers/services.js'
+import {generate, query, readRows} from './helpers/consume.js'
+import {createTestDatabase, groupOf, uniqueName, type TestDatabase} from './helpers/services.js'
 
 // A broker of this test's own (same script, another port), so that restarting it disturbs no other test.
 const PORT = 19_192

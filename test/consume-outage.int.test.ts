@@ -5,9 +5,9 @@ import {consume} from '../src/consume.js'
 import {openWriterPool} from '../src/persist.js'
 import {createLogger} from '../src/log.js'
 import {ConsumerMetrics, Health} from '../src/metrics.js'
-import {groupOf, produceSample, query, readRows} from './helpers/consume.js'
+import {produceSample, query, readRows} from './helpers/consume.js'
 import {CuttableProxy} from './helpers/proxy.js'
-import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
+import {createTestDatabase, createTopic, groupOf, type TestDatabase} from './helpers/services.js'
 
 let db: TestDatabase
 let topic: {topic: string; drop: () => Promise<void>}

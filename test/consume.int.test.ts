@@ -7,8 +7,8 @@ import {decodeJson, encodeProtobuf} from '../src/events.js'
 import {MonthResolver} from '../src/month.js'
 import {openWriterPool, persistBatch, prepareBatch} from '../src/persist.js'
 import type {Db} from '../src/store.js'
-import {consumeAll, generate, groupOf, produce, produceSample, query, readRows} from './helpers/consume.js'
-import {createTestDatabase, createTopic, type TestDatabase} from './helpers/services.js'
+import {consumeAll, generate, produce, produceSample, query, readRows} from './helpers/consume.js'
+import {createTestDatabase, createTopic, groupOf, type TestDatabase} from './helpers/services.js'
 
 let db: TestDatabase
 let pool: Db

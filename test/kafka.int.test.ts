@@ -1,5 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createTopic, kafka} from './helpers/services.js'
+import {createTopic, groupOf, kafka} from './helpers/services.js'
 
 let topic: {topic: string; drop: () => Promise<void>}
 beforeAll(async () => {
@@ -17,7 +17,7 @@ describe('the local Kafka broker', () => {
     await producer.send({topic: topic.topic, messages: [{key: 'k', value: 'hello from mau'}]})
     await producer.disconnect()
 
-    const consumer = client.consumer({groupId: `${topic.topic}-group`})
+    const consumer = client.consumer({groupId: groupOf(topic.topic)})
     await consumer.connect()
     await consumer.subscribe({topics: [topic.topic], fromBeginning: true})
     const received = await new Promise<string>((resolve) => {

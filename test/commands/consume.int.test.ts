@@ -4,8 +4,8 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {rng} from '../../bench/sample-events.js'
 import {checkSummary} from '../../src/count.js'
 import {openPool} from '../../src/store.js'
-import {groupOf, produceSample, query, readRows} from '../helpers/consume.js'
-import {createTestDatabase, createTopic, type TestDatabase} from '../helpers/services.js'
+import {produceSample, query, readRows} from '../helpers/consume.js'
+import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../helpers/services.js'
 
 // The built CLI in child processes, killed and stopped as Kubernetes would.
 let db: TestDatabase

@@ -6,7 +6,7 @@ import {consume, type ConsumeOptions} from '../../src/consume.js'
 import {createLogger} from '../../src/log.js'
 import {ConsumerMetrics, Health} from '../../src/metrics.js'
 import {openConnection, type Db} from '../../src/store.js'
-import {kafka} from './services.js'
+import {groupOf, kafka} from './services.js'
 
 /** December 2022, the month most consumer tests generate events in. */
 export const DECEMBER_2022 = {from: Date.UTC(2022, 11, 1) / 1000, to: Date.UTC(2023, 0, 1) / 1000}
@@ -25,9 +25,6 @@ export async function produceSample(topic: string, partitions: number, o: Partia
   await produce(topic, events.map((e) => encode(e, 'json')), partitions)
   return truth
 }
-
-/** A consumer group used by one topic only (see consumeAll). */
-export const groupOf = (topic: string, suffix = 'group'): string => `${topic}-${suffix}`
 
 export async function produce(topic: string, values: (Buffer | string | null)[], partitions = 1): Promise<void> {
   const producer = kafka('mau-test-producer').producer()

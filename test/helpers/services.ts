@@ -66,6 +66,9 @@ export async function connectAdmin(): Promise<Admin> {
   return admin
 }
 
+/** A consumer group of one topic only: kafkajs spreads all of a group's topics over all its members (see consumeAll). */
+export const groupOf = (topic: string, suffix = 'group'): string => `${topic}-${suffix}`
+
 export async function createTopic(partitions = 1): Promise<{topic: string; drop: () => Promise<void>}> {
   const admin = await connectAdmin()
   const topic = uniqueName('mau-test').replace(/_/g, '-')
