@@ -4,22 +4,23 @@
  * times `backfill` from it into a fresh MariaDB database, checks the rows against ground truth, and
  * times `verify-migration` (exact distinct counts) over the result. Writes bench/results/backfill.md.
  */
+import {writerPool} from '../src/mau/rows.js'
 import {execFileSync} from 'node:child_process'
 import {cpus, totalmem} from 'node:os'
 import {parseArgs} from 'node:util'
-import {backfill} from '../src/backfill.js'
-import {checkSummary} from '../src/count.js'
-import {DruidClient} from '../src/druid.js'
-import {DruidUserEvents} from '../src/druid-events.js'
-import {monthBounds} from '../src/month.js'
-import {openWriterPool} from '../src/persist.js'
-import {verifyMigration} from '../src/verify.js'
-import {readRows} from '../test/helpers/consume.js'
-import {DRUID_BROKER_URL, ingest} from '../test/helpers/druid-real.js'
-import {sample, SCHEMA} from '../test/helpers/druid-events.js'
-import {createTestDatabase, uniqueName} from '../test/helpers/services.js'
+import {backfill} from '../src/druid/backfill.js'
+import {checkSummary} from '../src/mau/summary.js'
+import {DruidClient} from '../src/druid/client.js'
+import {DruidUserEvents} from '../src/druid/events.js'
+import {monthBounds} from '../src/core/month.js'
+import {openDb} from '../src/core/db.js'
+import {verifyMigration} from '../src/druid/verify.js'
+import {readRows} from '../test/fixtures/mau.js'
+import {DRUID_BROKER_URL, ingest} from '../test/fixtures/druid-real.js'
+import {sample, SCHEMA} from '../test/fixtures/druid-events.js'
+import {createTestDatabase, uniqueName} from '../test/fixtures/services.js'
 import {publish} from './results.js'
-import {Truth} from './sample-events.js'
+import {Truth} from '../test/fixtures/events.js'
 
 const {values: args} = parseArgs({options: {events: {type: 'string', default: '1000000'}, 'page-size': {type: 'string', default: '10000'}}})
 const N = Number(args.events)
@@ -40,7 +41,7 @@ const datasource = uniqueName('bench_backfill')
 log(`ingesting ${N} events into Druid datasource ${datasource}`)
 const [, ingestSeconds] = await seconds(() => ingest(datasource, rows, 900_000))
 const db = await createTestDatabase({migrated: true})
-const pool = openWriterPool(db.settings, 2)
+const pool = openDb(db.settings, writerPool(2))
 try {
   const client = new DruidClient({url: DRUID_BROKER_URL, timeoutMs: 600_000})
   // Time spent waiting on Druid, to tell it apart from MySQL's share.

@@ -8,11 +8,12 @@
 import {cpus} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
-import {count, countByScan, rebuildSummary} from '../src/count.js'
-import {currentMonth} from '../src/month.js'
-import {openPool} from '../src/store.js'
+import {count, countByScan} from '../src/mau/count.js'
+import {rebuildSummary} from '../src/mau/summary.js'
+import {currentMonth} from '../src/core/month.js'
+import {openDb} from '../src/core/db.js'
 import {publish} from './results.js'
-import {createTestDatabase} from '../test/helpers/services.js'
+import {createTestDatabase} from '../test/fixtures/services.js'
 
 const {values: args} = parseArgs({options: {largest: {type: 'string', default: '10000000'}}})
 const sizes = [10_000, 100_000, 1_000_000, Number(args.largest)]
@@ -20,7 +21,7 @@ const log = (m: string) => console.error(`[bench:count] ${m}`)
 const month = currentMonth('UTC')
 
 const db = await createTestDatabase({migrated: true})
-const pool = openPool(db.settings, {connectionLimit: 2})
+const pool = openDb(db.settings, {connectionLimit: 2})
 const ms = async (fn: () => Promise<unknown>) => {
   const t = process.hrtime.bigint()
   await fn()

@@ -5,20 +5,22 @@
  * truth, and in the same run times the design's one-upsert-per-event writer on the same events.
  * Writes bench/results/ingest.md.
  */
+import {schemaAt} from '../test/fixtures/services.js'
+import {writerPool} from '../src/mau/rows.js'
 import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {cpus, totalmem} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
-import {migrate} from '../src/migrate.js'
-import {MonthResolver} from '../src/month.js'
-import {checkSummary} from '../src/count.js'
-import {decoder} from '../src/events.js'
-import {openWriterPool, persistBatch, prepareBatch} from '../src/persist.js'
-import {openConnection, openPool} from '../src/store.js'
-import {encode, sampleEvents, Truth, type SampleEvent} from './sample-events.js'
+import {MonthResolver} from '../src/core/month.js'
+import {checkSummary} from '../src/mau/summary.js'
+import {decoder} from '../src/ingest/decode.js'
+import {openDb} from '../src/core/db.js'
+import {persistBatch} from '../src/ingest/writer.js'
+import {prepareBatch} from '../src/ingest/batch.js'
+import {encode, sampleEvents, Truth, type SampleEvent} from '../test/fixtures/events.js'
 import {publish} from './results.js'
-import {createTestDatabase, createTopic, kafka} from '../test/helpers/services.js'
+import {createTestDatabase, createTopic, kafka} from '../test/fixtures/services.js'
 
 const {values: args} = parseArgs({
   options: {
@@ -43,7 +45,7 @@ async function main() {
   const db = await createTestDatabase()
   const topic = await createTopic(PARTITIONS)
   try {
-    await migrate(db.settings, {timezone: zone})
+    await schemaAt(db.settings).migrate({timezone: zone})
     log(`producing ${N} events to ${topic.topic} (${PARTITIONS} partitions)`)
     const truth = new Truth(zone)
     const producer = kafka('mau-bench').producer({allowAutoTopicCreation: false})
@@ -140,8 +142,8 @@ async function runConsumer(url: string, topic: string) {
 async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<number> {
   const db = await createTestDatabase()
   try {
-    await migrate(db.settings, {timezone: zone})
-    const pool = openWriterPool(db.settings, 4)
+    await schemaAt(db.settings).migrate({timezone: zone})
+    const pool = openDb(db.settings, writerPool(4))
     const decode = decoder('json')
     const months = new MonthResolver(zone)
     const batchSize = Number(args['batch-size'])
@@ -167,13 +169,13 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<num
   }
 }
 
-async function verify(settings: Parameters<typeof openConnection>[0], truth: Truth): Promise<string> {
-  const conn = await openConnection(settings)
+async function verify(settings: Parameters<typeof openDb>[0], truth: Truth): Promise<string> {
+  const conn = await openDb(settings)
   const [[r]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n, CAST(SUM(event_count) AS SIGNED) AS events FROM mau')
   await conn.end()
   const ok = Number(r?.n) === truth.rows.size && Number(r?.events) === truth.events
   if (!ok) throw new Error(`result differs from ground truth: ${r?.n} rows / ${r?.events} events, expected ${truth.rows.size} / ${truth.events}`)
-  const pool = openPool(settings, {connectionLimit: 1})
+  const pool = openDb(settings, {connectionLimit: 1})
   const check = await checkSummary(pool, '202212')
   await pool.end()
   if (!check.ok) throw new Error(`summary differs from the rows: ${JSON.stringify(check.differences.slice(0, 3))}`)
@@ -181,8 +183,8 @@ async function verify(settings: Parameters<typeof openConnection>[0], truth: Tru
 }
 
 /** The original design's writer: one autocommitted upsert per event. */
-async function perEventBaseline(settings: Parameters<typeof openConnection>[0], events: SampleEvent[]): Promise<number> {
-  const conn = await openConnection(settings)
+async function perEventBaseline(settings: Parameters<typeof openDb>[0], events: SampleEvent[]): Promise<number> {
+  const conn = await openDb(settings)
   await conn.query('CREATE TABLE mau_baseline LIKE mau')
   const months = new MonthResolver(zone)
   const started = Date.now()
@@ -197,8 +199,8 @@ async function perEventBaseline(settings: Parameters<typeof openConnection>[0], 
   return rate
 }
 
-async function serverVersion(settings: Parameters<typeof openConnection>[0]): Promise<string> {
-  const conn = await openConnection(settings)
+async function serverVersion(settings: Parameters<typeof openDb>[0]): Promise<string> {
+  const conn = await openDb(settings)
   const [[r]] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v')
   await conn.end()
   return String(r?.v)

@@ -4,15 +4,14 @@
  * times `rotate` dropping that month against `DELETE FROM ... WHERE yearmonth = ?` on the copy, and the
  * time `rotate` takes to split a pmax holding N/5 rows. Writes bench/results/partitions.md.
  */
+import {schemaAt} from '../test/fixtures/services.js'
 import {cpus} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
-import {migrate} from '../src/migrate.js'
-import {addMonths, currentMonth} from '../src/month.js'
-import {rotate} from '../src/rotate.js'
-import {openConnection} from '../src/store.js'
+import {addMonths, currentMonth} from '../src/core/month.js'
+import {openDb} from '../src/core/db.js'
 import {publish} from './results.js'
-import {createTestDatabase} from '../test/helpers/services.js'
+import {createTestDatabase} from '../test/fixtures/services.js'
 
 const {values: args} = parseArgs({options: {rows: {type: 'string', default: '5000000'}}})
 const N = Number(args.rows)
@@ -20,7 +19,7 @@ const log = (m: string) => console.error(`[bench:partitions] ${m}`)
 const at = (m: string) => new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(4)) - 1, 15))
 
 const db = await createTestDatabase()
-const conn = await openConnection(db.settings)
+const conn = await openDb(db.settings)
 const count = async (sql: string, values: unknown[] = []) => Number((await conn.query<RowDataPacket[]>(sql, values))[0][0]?.n)
 const timed = async (fn: () => Promise<unknown>) => {
   const t = process.hrtime.bigint()
@@ -30,8 +29,8 @@ const timed = async (fn: () => Promise<unknown>) => {
 try {
   const now = currentMonth('UTC')
   const expired = addMonths(now, -14)
-  await migrate(db.settings)
-  await rotate(db.settings, {timezone: 'UTC', retainMonths: 24, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(expired)})
+  await schemaAt(db.settings).migrate()
+  await schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 24, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(expired)})
 
   // Rows generated inside the server (a 5,000-row number table crossed with itself): fast, no client traffic.
   await conn.query('CREATE TABLE bench_n (n INT PRIMARY KEY)')
@@ -55,7 +54,7 @@ try {
   log('rotate (drops the expired month)')
   let dropped: string[] = []
   const dropMs = await timed(async () => {
-    dropped = (await rotate(db.settings, {timezone: 'UTC', retainMonths: 13, aheadMonths: 3, dryRun: false, lockWaitSeconds: 10})).plan.drop
+    dropped = (await schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 13, aheadMonths: 3, dryRun: false, lockWaitSeconds: 10})).plan.drop
   })
   const keptAfter = await count('SELECT COUNT(*) AS n FROM mau WHERE yearmonth = ?', [now])
   const left = await count('SELECT COUNT(*) AS n FROM mau WHERE yearmonth = ?', [expired])
@@ -68,7 +67,7 @@ try {
   await fill(future, pmaxRows)
   let splitMs = 0
   const splitTotal = await timed(async () => {
-    const r = await rotate(db.settings, {timezone: 'UTC', retainMonths: 13, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(future)})
+    const r = await schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 13, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(future)})
     splitMs = r.executed.find((e) => e.kind === 'split')?.ms ?? 0
   })
   const inOwn = await count(`SELECT COUNT(*) AS n FROM mau PARTITION (p${future}) WHERE yearmonth = ?`, [future])

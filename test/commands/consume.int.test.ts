@@ -1,11 +1,11 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {rng} from '../../bench/sample-events.js'
-import {checkSummary} from '../../src/count.js'
-import {openPool} from '../../src/store.js'
-import {produceSample, query, readRows} from '../helpers/consume.js'
-import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../helpers/services.js'
+import {rng} from '../fixtures/events.js'
+import {checkSummary} from '../../src/mau/summary.js'
+import {openDb} from '../../src/core/db.js'
+import {produceSample, query, readRows} from '../fixtures/mau.js'
+import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 
 // The built CLI in child processes, killed and stopped as Kubernetes would.
 let db: TestDatabase
@@ -62,7 +62,7 @@ describe('mau consume under kill -9', () => {
     expect(await readRows(db.settings)).toEqual(truth.rows)
     const offsets = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(next_offset) AS SIGNED) AS n FROM mau_consumer_offset')
     expect(offsets[0]?.n).toBe(60_000)
-    const pool = openPool(db.settings)
+    const pool = openDb(db.settings)
     expect(await checkSummary(pool, '202212')).toMatchObject({ok: true, differences: []}) // the counters survived the kills too
     await pool.end()
   })

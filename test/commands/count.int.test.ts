@@ -1,9 +1,9 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {rebuildSummary} from '../../src/count.js'
-import {openPool} from '../../src/store.js'
+import {rebuildSummary} from '../../src/mau/summary.js'
+import {openDb} from '../../src/core/db.js'
 import {mau} from '../helpers/cli.js'
-import {query} from '../helpers/consume.js'
-import {createTestDatabase, type TestDatabase} from '../helpers/services.js'
+import {query} from '../fixtures/mau.js'
+import {createTestDatabase, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -12,7 +12,7 @@ beforeAll(async () => {
   await query(db.settings, insert, ['prod', '202212', 'IOS', 'alice', 3])
   await query(db.settings, insert, ['prod', '202212', 'ANDROID', 'alice', 2])
   // Rows written behind the consumer's back: the summary learns of them by a rebuild.
-  const pool = openPool(db.settings)
+  const pool = openDb(db.settings)
   await rebuildSummary(pool, '202212')
   await pool.end()
 })

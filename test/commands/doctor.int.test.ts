@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {mau, mauAsync} from '../helpers/cli.js'
 import {druidStandin} from '../helpers/druid-standin.js'
-import {createTestDatabase, createTopic, LATEST_VERSION, type TestDatabase} from '../helpers/services.js'
+import {createTestDatabase, createTopic, LATEST_VERSION, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
 let topic: {topic: string; drop: () => Promise<void>}

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {currentMonth} from '../../src/month.js'
+import {currentMonth} from '../../src/core/month.js'
 import {mau} from '../helpers/cli.js'
-import {createTestDatabase, type TestDatabase} from '../helpers/services.js'
+import {createTestDatabase, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
 beforeAll(async () => {

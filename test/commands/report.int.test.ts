@@ -1,21 +1,35 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {rebuildSummary} from '../../src/count.js'
-import {openPool} from '../../src/store.js'
+import {rebuildSummary} from '../../src/mau/summary.js'
+import {openDb} from '../../src/core/db.js'
 import {mau, mauAsync} from '../helpers/cli.js'
-import {query} from '../helpers/consume.js'
+import {query} from '../fixtures/mau.js'
 import {scriptedServer} from '../helpers/http.js'
-import {createTestDatabase, type TestDatabase} from '../helpers/services.js'
+import {createTestDatabase, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
 beforeAll(async () => {
   db = await createTestDatabase({migrated: true})
   await query(db.settings, "INSERT INTO mau VALUES ('alice', '202212', 'IOS', 3, 0, 0, 'prod')")
-  const pool = openPool(db.settings)
+  const pool = openDb(db.settings)
   await rebuildSummary(pool, '202212')
   await pool.end()
 })
 afterAll(async () => {
   await db.drop()
+})
+
+describe('mau report show', () => {
+  it('renders the report as Slack text, CSV or JSON without sending it', async () => {
+    const env = {MAU_MYSQL_URL: db.url}
+    const text = await mauAsync(['report', 'show', '--month', '202212'], env)
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/\*Monthly active users, 2022-12\*/)
+    expect(text.stdout).toMatch(/prod\s+1\s+3\s+-\s+-\s+new/)
+    const csv = await mauAsync(['report', 'show', '--month', '202212', '--csv'], env)
+    expect(csv.stdout.split('\n').slice(0, 2)).toEqual(['month,environment_namespace,source_id,users,events,previous_users,previous_events', '202212,prod,,1,3,,'])
+    const json = await mauAsync(['report', 'show', '--month', '202212', '--json'], env)
+    expect(JSON.parse(json.stdout)).toMatchObject({month: '202212', previous_month: '202211', totals: {users: 1, events: 3}})
+  })
 })
 
 describe('mau report send', () => {

@@ -4,13 +4,13 @@
  * trust the stand-in.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {DruidClient, bigint, varchar} from '../../src/druid.js'
-import {DruidUserEvents} from '../../src/druid-events.js'
-import {monthBounds} from '../../src/month.js'
-import {ingest, DRUID_BROKER_URL} from '../helpers/druid-real.js'
+import {DruidClient, bigint, varchar} from '../../src/druid/client.js'
+import {DruidUserEvents} from '../../src/druid/events.js'
+import {monthBounds} from '../../src/core/month.js'
+import {ingest, DRUID_BROKER_URL} from '../fixtures/druid-real.js'
 import {druidStandin} from '../helpers/druid-standin.js'
-import {sample, SCHEMA} from '../helpers/druid-events.js'
-import {uniqueName} from '../helpers/services.js'
+import {sample, SCHEMA} from '../fixtures/druid-events.js'
+import {uniqueName} from '../fixtures/services.js'
 
 const datasource = uniqueName('contract')
 const december = monthBounds('202212', 'Asia/Tokyo')

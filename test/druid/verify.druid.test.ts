@@ -3,14 +3,15 @@
  * real Kafka broker into MariaDB, then `mau verify-migration` and `mau backfill` as an operator runs them.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {encode} from '../../bench/sample-events.js'
-import {monthBounds} from '../../src/month.js'
-import {openWriterPool} from '../../src/persist.js'
+import {writerPool} from '../../src/mau/rows.js'
+import {encode} from '../fixtures/events.js'
+import {monthBounds} from '../../src/core/month.js'
+import {openDb} from '../../src/core/db.js'
 import {mauAsync} from '../helpers/cli.js'
-import {consumeAll, produce, readRows} from '../helpers/consume.js'
-import {DRUID_BROKER_URL, ingest} from '../helpers/druid-real.js'
-import {sample} from '../helpers/druid-events.js'
-import {createTestDatabase, createTopic, uniqueName, type TestDatabase} from '../helpers/services.js'
+import {consumeAll, produce, readRows} from '../fixtures/mau.js'
+import {DRUID_BROKER_URL, ingest} from '../fixtures/druid-real.js'
+import {sample} from '../fixtures/druid-events.js'
+import {createTestDatabase, createTopic, uniqueName, type TestDatabase} from '../fixtures/services.js'
 
 const datasource = uniqueName('e2e')
 const tokyo = monthBounds('202212', 'Asia/Tokyo')
@@ -23,7 +24,7 @@ beforeAll(async () => {
   ;[consumed, backfilled] = [await createTestDatabase({migrated: true}), await createTestDatabase({migrated: true})]
   const topic = await createTopic(2)
   await produce(topic.topic, events.map((e) => encode(e, 'json')), 2)
-  const pool = openWriterPool(consumed.settings, 4)
+  const pool = openDb(consumed.settings, writerPool(4))
   await consumeAll(pool, topic.topic, {timezone: 'Asia/Tokyo'})
   await pool.end()
   await topic.drop()
@@ -40,7 +41,6 @@ describe('verify-migration and backfill against a real Druid', () => {
   it('passes with exact distinct counts when both paths got the same events', async () => {
     const r = await mauAsync(['verify-migration', '--month', '202212', '--json'], env(consumed))
     expect(r.stderr).toBe('')
-    if (r.code !== 0) console.log(JSON.stringify(JSON.parse(r.stdout).rows.filter((x: {verdict: string}) => x.verdict !== 'match'), null, 1))
     expect(r.code).toBe(0)
     const doc = JSON.parse(r.stdout)
     expect(doc).toMatchObject({ok: true, window: {from: '2022-11-30T15:00:00.000Z', to: '2022-12-31T15:00:00.000Z'}})

@@ -20,7 +20,9 @@ export class Ts {
   constructor(readonly ms: number) {}
 }
 export type Value = string | number | boolean | Ts | null
-export type Event = Record<string, string | number | null> & {__time: number}
+import type {Event} from '../fixtures/druid-events.js'
+
+export type {Event}
 
 /** A query Druid would refuse: kind picks the HTTP status and error category. */
 export class SqlError extends Error {

@@ -19,14 +19,6 @@ const post = async (body: unknown, contentType = 'application/json') => {
 const GROUPED = 'SELECT ns, COUNT(user_id) AS users, COUNT(*) AS n FROM events GROUP BY 1 ORDER BY 1'
 
 describe('the Druid stand-in', () => {
-  it('answers in each result format, with a header row on request', async () => {
-    expect(JSON.parse((await post({query: GROUPED})).text)).toEqual([{ns: 'dev', users: 0, n: 1}, {ns: 'prod', users: 2, n: 2}])
-    expect(JSON.parse((await post({query: GROUPED, resultFormat: 'array', header: true})).text)).toEqual([['ns', 'users', 'n'], ['dev', 0, 1], ['prod', 2, 2]])
-    expect((await post({query: GROUPED, resultFormat: 'arrayLines'})).text).toBe('["dev",0,1]\n["prod",2,2]\n\n')
-    expect((await post({query: GROUPED, resultFormat: 'objectLines'})).text).toBe('{"ns":"dev","users":0,"n":1}\n{"ns":"prod","users":2,"n":2}\n\n')
-    expect((await post({query: 'SELECT user_id FROM events WHERE ns = ? ORDER BY 1', parameters: [{type: 'VARCHAR', value: 'prod'}], resultFormat: 'csv'})).text).toBe('a\n"b, ""quoted"""\n\n')
-  })
-
   it('echoes the query id and renders timestamps in sqlTimeZone', async () => {
     const r = await post({query: 'SELECT MIN(__time) AS t FROM events', context: {sqlQueryId: 'q-1', sqlTimeZone: 'Asia/Tokyo'}})
     expect(r.queryId).toBe('q-1')

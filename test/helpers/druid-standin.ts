@@ -2,14 +2,14 @@
  * A stand-in for a Druid broker in the default test suite: a real HTTP server on loopback implementing
  * the documented POST /druid/v2/sql contract over events the test gives it. Every answer is computed by
  * druid-sql.ts from those events; nothing is canned. It validates requests as Druid does (JSON body,
- * query, resultFormat, typed parameters, context), answers in every result format, and fails in both of
+ * query, resultFormat, typed parameters, context), answers in the object format mau asks for, and fails in both of
  * Druid's error shapes: the newer druidException one, or with legacyErrors the older
  * {error, errorMessage, errorClass, host}. Tests can also make it slow, demand basic auth, or fail.
  */
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 import {createServer as createTlsServer} from 'node:https'
 import dayjs from 'dayjs'
-import {isValidTimezone} from '../../src/config.js'
+import {isValidTimezone} from '../../src/core/settings.js'
 import {execute, parse, SqlError, Ts, type Event, type Value} from './druid-sql.js'
 
 export interface StandinBehaviour {
@@ -32,7 +32,7 @@ export interface ReceivedQuery {
 }
 
 const PARAMETER_TYPES = new Set(['VARCHAR', 'CHAR', 'BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'DOUBLE', 'FLOAT', 'REAL', 'DECIMAL', 'BOOLEAN', 'TIMESTAMP', 'DATE'])
-const RESULT_FORMATS = new Set(['object', 'array', 'objectLines', 'arrayLines', 'csv'])
+const RESULT_FORMATS = new Set(['object'])
 
 class RequestError extends Error {
   constructor(readonly status: number, message: string, readonly category = 'INVALID_INPUT', readonly errorCode = 'invalidInput', readonly persona = 'USER') {
@@ -95,8 +95,8 @@ export async function druidStandin(datasources: Record<string, Event[]>, initial
     }
     const render = (v: Value) => (v instanceof Ts ? dayjs(v.ms).tz(zone).format('YYYY-MM-DDTHH:mm:ss.SSSZ').replace('+00:00', 'Z') : v)
     const rows = result.rows.map((r) => r.map(render))
-    res.writeHead(200, {'Content-Type': request.resultFormat === 'csv' ? 'text/csv' : 'application/json', 'X-Druid-SQL-Query-Id': queryId})
-    res.end(format(request.resultFormat, result.columns, rows, request.header))
+    res.writeHead(200, {'Content-Type': 'application/json', 'X-Druid-SQL-Query-Id': queryId})
+    res.end(format(result.columns, rows, request.header))
   }
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -164,19 +164,8 @@ function bind(p: {type: string; value: unknown}, i: number, zone: string): Value
   }
 }
 
-function format(resultFormat: string, columns: string[], rows: unknown[][], header: boolean): string {
-  const objects = () => rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])))
-  const withHeader = <T>(head: T, body: T[]) => (header ? [head, ...body] : body)
-  switch (resultFormat) {
-    case 'array':
-      return JSON.stringify(withHeader<unknown[]>(columns, rows))
-    case 'objectLines':
-      return `${withHeader<unknown>(Object.fromEntries(columns.map((c) => [c, c])), objects()).map((o) => JSON.stringify(o)).join('\n')}\n\n`
-    case 'arrayLines':
-      return `${withHeader<unknown[]>(columns, rows).map((r) => JSON.stringify(r)).join('\n')}\n\n`
-    case 'csv':
-      return `${withHeader<unknown[]>(columns, rows).map((r) => r.map((v) => (v === null ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v))).join(',')).join('\n')}\n\n`
-    default:
-      return JSON.stringify(withHeader<unknown>(Object.fromEntries(columns.map((c) => [c, c])), objects()))
-  }
+/** mau asks for resultFormat "object" only (druid/client.ts): the stand-in answers that, and refuses the others. */
+function format(columns: string[], rows: unknown[][], header: boolean): string {
+  const objects = rows.map((r) => Object.fromEntries(columns.map((c, k) => [c, r[k]])))
+  return JSON.stringify(header ? [Object.fromEntries(columns.map((c) => [c, c])), ...objects] : objects)
 }

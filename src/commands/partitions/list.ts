@@ -1,18 +1,16 @@
-import {aheadMonthsFlag, mysqlFlags, resolveMysql, retentionFlags, timezoneFlag} from '../../config.js'
-import {MauCommand} from '../../command.js'
-import {table} from '../../render.js'
-import {describeRange, listPartitions, type ListResult} from '../../rotate.js'
+import {MauCommand} from '../../core/command.js'
+import * as flag from '../../core/flags.js'
+import {partitionsReport} from '../../schema/format.js'
+import {listPartitions, type ListResult} from '../../schema/rotate.js'
 
 export default class PartitionsList extends MauCommand<ListResult> {
   static override summary = 'List the partitions of mau with their months, estimated rows and size, and what the next rotate would do.'
-  static override flags = {...mysqlFlags, ...timezoneFlag, ...retentionFlags, ...aheadMonthsFlag}
+  static override flags = {...flag.database, timezone: flag.timezone, 'retain-months': flag.retainMonths, 'ahead-months': flag.aheadMonths}
 
   async run(): Promise<ListResult> {
     const {flags} = await this.parse(PartitionsList)
-    const result = await listPartitions(resolveMysql(flags['mysql-url']), {timezone: flags.timezone, retainMonths: flags['retain-months'], aheadMonths: flags['ahead-months']})
-    const mb = (b: number) => (b / 1024 / 1024).toFixed(1)
-    this.log(table(['partition', 'months', '~rows', 'MB', 'next rotate'], result.partitions.map((p) => [p.name, describeRange(p), p.rows, mb(p.bytes), p.next])))
-    if (result.plan.create.length > 0) this.log(`next rotate creates: ${result.plan.create.map((m) => `p${m}`).join(', ')}`)
+    const result = await this.withDb(flags, (db) => listPartitions(db, {timezone: flags.timezone, retainMonths: flags['retain-months'], aheadMonths: flags['ahead-months']}))
+    this.log(partitionsReport(result))
     return result
   }
 }

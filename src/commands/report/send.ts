@@ -1,12 +1,14 @@
 import {Flags} from '@oclif/core'
-import {listOf, mysqlFlags, resolveMysql, secretFromEnv, timezoneFlag} from '../../config.js'
-import {MauCommand} from '../../command.js'
-import {DEFAULT_RETRY, deliverAll, parseDestination, type DeliveryResult} from '../../deliver.js'
-import {configError, ExitCode} from '../../errors.js'
-import {addMonths, currentMonth, parseYearMonth} from '../../month.js'
-import {table} from '../../render.js'
-import {buildReport} from '../../report.js'
-import {asServiceError, openPool, withNamedLock} from '../../store.js'
+import {MauCommand} from '../../core/command.js'
+import {withNamedLock} from '../../core/db.js'
+import {configError, ExitCode} from '../../core/errors.js'
+import * as flag from '../../core/flags.js'
+import {currentMonth} from '../../core/month.js'
+import {secretFromEnv} from '../../core/secrets.js'
+import {listOf} from '../../core/settings.js'
+import {buildReport} from '../../report/build.js'
+import {DEFAULT_RETRY, deliverAll, parseDestination, type DeliveryResult} from '../../report/deliver.js'
+import {deliveriesTable} from '../../report/format.js'
 
 export default class ReportSend extends MauCommand<{month: string; deliveries: DeliveryResult[]}> {
   static override summary = 'Send the monthly MAU report, exactly once per month and destination (a monthly CronJob).'
@@ -15,10 +17,10 @@ document with an Idempotency-Key header, signed with MAU_WEBHOOK_SECRET[_FILE] i
 A destination already delivered for the month is skipped unless --force. Exit 1 if any destination failed.`
   static override examples = ['<%= config.bin %> report send --to slack', '<%= config.bin %> report send --month 202212 --to slack --to webhook:https://billing.example/mau']
   static override flags = {
-    ...mysqlFlags,
-    ...timezoneFlag,
-    month: Flags.string({summary: 'YYYYMM or YYYY-MM (default: the previous month in --timezone).'}),
-    namespace: Flags.string({multiple: true, summary: 'Only these environments.'}),
+    ...flag.database,
+    timezone: flag.timezone,
+    month: flag.month({relative: 'previous'}),
+    namespace: flag.namespace,
     to: Flags.string({multiple: true, env: 'MAU_REPORT_TO', required: true, summary: 'Destination (repeatable): slack, webhook:URL, file:PATH, stdout[:csv].'}),
     force: Flags.boolean({summary: 'Send again to destinations already delivered for the month.'}),
     'allow-partial': Flags.boolean({summary: 'Allow a month that is not over yet.'}),
@@ -28,36 +30,21 @@ A destination already delivered for the month is skipped unless --force. Exit 1 
 
   async run(): Promise<{month: string; deliveries: DeliveryResult[]}> {
     const {flags} = await this.parse(ReportSend)
-    const month = flags.month ? parseYearMonth(flags.month) : addMonths(currentMonth(flags.timezone), -1)
+    const {month} = flags
     if (month >= currentMonth(flags.timezone) && !flags['allow-partial']) {
       throw configError(`Month ${month} is not over yet in ${flags.timezone}: its report would be partial.`, ['Pass --allow-partial to send it anyway, or omit --month for the month just ended.'])
     }
-    const slackUrl = secretFromEnv('MAU_SLACK_WEBHOOK_URL')
-    const destinations = listOf(flags.to).map((spec) => parseDestination(spec, {slackUrl}))
-    const settings = resolveMysql(flags['mysql-url'])
-    const db = openPool(settings, {connectionLimit: 2})
-    const conn = await db.getConnection().catch((error) => {
-      throw asServiceError(error, settings)
-    })
-    try {
-      // Two runs of the CronJob at once must not both send: one month, one sender at a time.
-      const deliveries = await withNamedLock(conn, `mau.report.${settings.database}.${month}`, 60, async () => {
-        const doc = await buildReport(db, month, listOf(flags.namespace))
-        return deliverAll(db, doc, destinations, {
-          force: flags.force,
-          webhookSecret: secretFromEnv('MAU_WEBHOOK_SECRET'),
-          retry: {...DEFAULT_RETRY, timeoutMs: flags.timeout * 1000, maxAttempts: flags['max-attempts']},
-          write: (text) => this.log(text.replace(/\n$/, '')),
-        })
-      })
-      this.log(table(['destination', 'status', 'attempts', 'detail'], deliveries.map((d) => [d.destination, d.status, d.attempts, d.message])))
-      if (deliveries.some((d) => d.status === 'failed')) process.exitCode = ExitCode.FAILED
-      return {month, deliveries}
-    } catch (error) {
-      throw asServiceError(error, settings)
-    } finally {
-      conn.release()
-      await db.end()
+    const destinations = listOf(flags.to).map((spec) => parseDestination(spec, {slackUrl: secretFromEnv('MAU_SLACK_WEBHOOK_URL')}))
+    const options = {
+      force: flags.force,
+      webhookSecret: secretFromEnv('MAU_WEBHOOK_SECRET'),
+      retry: {...DEFAULT_RETRY, timeoutMs: flags.timeout * 1000, maxAttempts: flags['max-attempts']},
+      write: (text: string) => this.log(text.replace(/\n$/, '')),
     }
+    // Two runs of the CronJob at once must not both send: one month, one sender at a time.
+    const deliveries = await this.withDb(flags, (db) => withNamedLock(db, {kind: 'report', scope: month}, 60, async () => deliverAll(db, await buildReport(db, month, flags.namespace ?? []), destinations, options)))
+    this.log(deliveriesTable(deliveries))
+    if (deliveries.some((d) => d.status === 'failed')) process.exitCode = ExitCode.FAILED
+    return {month, deliveries}
   }
 }

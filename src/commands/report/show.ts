@@ -1,34 +1,18 @@
-import {Flags} from '@oclif/core'
-import {listOf, mysqlFlags, resolveMysql, timezoneFlag} from '../../config.js'
-import {MauCommand} from '../../command.js'
-import {addMonths, currentMonth, parseYearMonth} from '../../month.js'
-import {buildReport, toReportCsv, toSlackText, type ReportDocument} from '../../report.js'
-import {asServiceError, openPool} from '../../store.js'
+import {MauCommand} from '../../core/command.js'
+import * as flag from '../../core/flags.js'
+import {buildReport, type ReportDocument} from '../../report/build.js'
+import {toReportCsv, toSlackText} from '../../report/format.js'
 
 export default class ReportShow extends MauCommand<ReportDocument> {
   static override summary = 'Render the monthly MAU report here (as Slack text, --csv or --json) without sending it.'
-  static override flags = {
-    ...mysqlFlags,
-    ...timezoneFlag,
-    month: Flags.string({summary: 'YYYYMM or YYYY-MM (default: the previous month in --timezone).'}),
-    namespace: Flags.string({multiple: true, summary: 'Only these environments.'}),
-    csv: Flags.boolean({summary: 'Print CSV.', exclusive: ['json']}),
-  }
+  static override examples = ['<%= config.bin %> report show', '<%= config.bin %> report show --month 202212 --csv']
+  static override flags = {...flag.database, timezone: flag.timezone, month: flag.month({relative: 'previous'}), namespace: flag.namespace, csv: flag.csv}
 
   async run(): Promise<ReportDocument> {
     const {flags} = await this.parse(ReportShow)
-    const month = flags.month ? parseYearMonth(flags.month) : addMonths(currentMonth(flags.timezone), -1)
-    const settings = resolveMysql(flags['mysql-url'])
-    const db = openPool(settings, {connectionLimit: 1})
-    try {
-      const doc = await buildReport(db, month, listOf(flags.namespace))
-      if (flags.csv) process.stdout.write(toReportCsv(doc))
-      else this.log(toSlackText(doc))
-      return doc
-    } catch (error) {
-      throw asServiceError(error, settings)
-    } finally {
-      await db.end()
-    }
+    const doc = await this.withDb(flags, (db) => buildReport(db, flags.month, flags.namespace ?? []))
+    if (flags.csv) process.stdout.write(toReportCsv(doc))
+    else this.log(toSlackText(doc))
+    return doc
   }
 }

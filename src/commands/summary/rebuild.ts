@@ -1,27 +1,16 @@
-import {Flags} from '@oclif/core'
-import {mysqlFlags, resolveMysql} from '../../config.js'
-import {MauCommand} from '../../command.js'
-import {rebuildSummary} from '../../count.js'
-import {parseYearMonth} from '../../month.js'
-import {asServiceError, openPool} from '../../store.js'
+import {MauCommand} from '../../core/command.js'
+import * as flag from '../../core/flags.js'
+import {rebuildSummary} from '../../mau/summary.js'
 
 export default class SummaryRebuild extends MauCommand<{month: string; rows: number}> {
   static override summary = 'Recompute a month\'s summary counters from its rows; safe while consume runs.'
-  static override flags = {...mysqlFlags, month: Flags.string({required: true, summary: 'YYYYMM or YYYY-MM.'})}
+  static override examples = ['<%= config.bin %> summary rebuild --month 202212']
+  static override flags = {...flag.database, month: flag.month({required: true})}
 
   async run(): Promise<{month: string; rows: number}> {
     const {flags} = await this.parse(SummaryRebuild)
-    const month = parseYearMonth(flags.month)
-    const settings = resolveMysql(flags['mysql-url'])
-    const db = openPool(settings, {connectionLimit: 1})
-    try {
-      const result = await this.spin(`Rebuilding ${month}`, () => rebuildSummary(db, month))
-      this.log(`Rebuilt ${result.rows} summary lines of ${month} from the rows.`)
-      return result
-    } catch (error) {
-      throw asServiceError(error, settings)
-    } finally {
-      await db.end()
-    }
+    const result = await this.spin(`Rebuilding ${flags.month}`, () => this.withDb(flags, (db) => rebuildSummary(db, flags.month)))
+    this.log(`Rebuilt ${result.rows} summary lines of ${result.month} from the rows.`)
+    return result
   }
 }

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {mau} from '../../helpers/cli.js'
-import {createTestDatabase, MIGRATION_VERSIONS, type TestDatabase} from '../../helpers/services.js'
+import {createTestDatabase, MIGRATION_VERSIONS, type TestDatabase} from '../../fixtures/services.js'
 
 let db: TestDatabase
 beforeAll(async () => {

@@ -1,0 +1,127 @@
+/**
+ * The one owner of MySQL connections: every command gets its pool from `withDb`, which also turns driver
+ * errors into MauErrors with the right exit code (never leaking the password). Domain code takes the
+ * handle, never connection settings. Also the two primitives everything shares: transactions and named locks.
+ */
+import mysql, {type Pool, type PoolConnection, type RowDataPacket} from 'mysql2/promise'
+import {ExitCode, MauError, isTransient, unavailable} from './errors.js'
+import type {MysqlSettings} from './settings.js'
+
+export type Db = Pool
+/** What a read needs: a pool, or a connection inside a transaction. */
+export type Queryable = Pick<Db, 'query'>
+
+export interface OpenOptions {
+  connectionLimit?: number
+  /** Only migrations and the consumer's one-round-trip batches need several statements per query. */
+  multipleStatements?: boolean
+}
+
+export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
+  return mysql.createPool({
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+    password: settings.password,
+    database: settings.database,
+    charset: 'utf8mb4_bin',
+    // BIGINT columns hold unix seconds and Kafka offsets: both fit a JS number exactly.
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    connectTimeout: 10_000,
+    multipleStatements: opts.multipleStatements ?? false,
+    connectionLimit: opts.connectionLimit ?? 2,
+    enableKeepAlive: true,
+  })
+}
+
+/** Opens a pool, runs fn with it, maps any error, and closes the pool whatever happened. */
+export async function withDb<T>(settings: MysqlSettings, opts: OpenOptions, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = openDb(settings, opts)
+  try {
+    return await fn(db)
+  } catch (error) {
+    throw asServiceError(error, settings)
+  } finally {
+    await db.end().catch(() => undefined)
+  }
+}
+
+/** Turns a driver error into a MauError with the right exit code, never leaking the password. */
+export function asServiceError(error: unknown, settings: MysqlSettings): Error {
+  if (error instanceof MauError) return error
+  // kafkajs errors are retriable too, but they are Kafka's to name, never MySQL's.
+  if (error instanceof Error && error.name.startsWith('KafkaJS')) return error
+  const code = (error as {code?: string}).code
+  if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+    return new MauError(`MySQL refused the credentials for ${settings.display}: ${(error as Error).message}`, {
+      exit: ExitCode.CONFIG,
+      code: 'MYSQL_ACCESS_DENIED',
+      suggestions: ['Check MAU_MYSQL_URL and MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE.'],
+    })
+  }
+  if (code === 'ER_BAD_DB_ERROR') {
+    return new MauError(`MySQL database "${settings.database}" does not exist at ${settings.display}.`, {
+      exit: ExitCode.CONFIG,
+      code: 'MYSQL_NO_DATABASE',
+      suggestions: [`Create it (CREATE DATABASE \`${settings.database}\`) or point MAU_MYSQL_URL at an existing one.`],
+    })
+  }
+  if (code === 'ER_NO_SUCH_TABLE') return schemaMissing(`${(error as Error).message} at ${settings.display}`)
+  if (isTransient(error)) return unavailable('MySQL', settings.display, error)
+  return error instanceof Error ? error : new Error(String(error))
+}
+
+export function schemaMissing(what: string): MauError {
+  return new MauError(`The mau schema is missing: ${what}`, {exit: ExitCode.SCHEMA, code: 'SCHEMA_MISSING', suggestions: ['Run `mau db migrate`.']})
+}
+
+/** Runs fn inside one transaction on one pooled connection; rolls back on any error. */
+export async function inTransaction<T>(db: Db, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await db.getConnection()
+  try {
+    await conn.beginTransaction()
+    try {
+      const result = await fn(conn)
+      await conn.commit()
+      return result
+    } catch (error) {
+      await conn.rollback().catch(() => undefined)
+      throw error
+    }
+  } finally {
+    conn.release()
+  }
+}
+
+/**
+ * Holds the MySQL named lock "mau.KIND.DATABASE[.SCOPE]" (GET_LOCK) around fn, which gets the connection
+ * that holds it; earlier versions used the same names, so old and new pods exclude each other during a
+ * rollout. The lock lives as long as that session, so a killed pod releases it by itself. Waits up to
+ * waitSeconds, then fails with the LOCKED exit code.
+ */
+export async function withNamedLock<T>(db: Db, lock: {kind: string; scope?: string}, waitSeconds: number, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await db.getConnection()
+  const name = "CONCAT('mau.', ?, '.', DATABASE(), ?)"
+  const args = [lock.kind, lock.scope === undefined ? '' : `.${lock.scope}`]
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT GET_LOCK(${name}, ?) AS got, ${name} AS name`, [...args, waitSeconds, ...args])
+    if (rows[0]?.got !== 1) {
+      throw new MauError(`Another run holds the lock "${rows[0]?.name}" (waited ${waitSeconds}s).`, {
+        exit: ExitCode.LOCKED,
+        code: 'LOCK_HELD',
+        suggestions: ['Wait for the other run to finish; it releases the lock when it ends or its connection drops.'],
+      })
+    }
+    try {
+      return await fn(conn)
+    } finally {
+      await conn.query(`SELECT RELEASE_LOCK(${name})`, args).catch(() => undefined)
+    }
+  } finally {
+    conn.release()
+  }
+}
+
+/** "(?,?),(?,?)" for n rows of width columns; built by repetition because it runs for every group of every batch. */
+export const placeholders = (n: number, width: number): string => `,(${'?,'.repeat(width - 1)}?)`.repeat(n).slice(1)

@@ -1,0 +1,159 @@
+/**
+ * Every flag that more than one command takes, defined once with oclif's Flags.custom: parsed and
+ * validated here, so a command receives a month, an instant or a list and never re-checks it. Each is
+ * a flag, an environment variable (MAU_*) and a default, in that order of precedence (oclif applies it).
+ */
+import {Flags} from '@oclif/core'
+import {configError} from './errors.js'
+import {addMonths, currentMonth, parseInstant, parseYearMonth, type YearMonth} from './month.js'
+import {redact} from './secrets.js'
+import {DEFAULTS, isValidTimezone, splitList} from './settings.js'
+
+export const mysqlUrl = Flags.string({
+  env: 'MAU_MYSQL_URL',
+  default: DEFAULTS.mysqlUrl,
+  summary: 'MySQL connection URL (mysql://user@host:port/database).',
+  description: 'The password may be in the URL, or in MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE (a mounted secret), which win in that order.',
+  helpGroup: 'MYSQL',
+})
+
+export const timezone = Flags.custom<string>({
+  env: 'MAU_TIMEZONE',
+  default: DEFAULTS.timezone,
+  summary: 'IANA time zone that decides which month an event belongs to.',
+  async parse(input) {
+    if (!isValidTimezone(input)) throw configError(`Unknown time zone "${input}": expected an IANA name such as UTC or Asia/Tokyo.`)
+    return input
+  },
+})()
+
+/**
+ * --month, as YYYYMM or YYYY-MM. Its default is a month relative to now in --timezone (or none, when the
+ * flag is required); the help shows the rule, never a date, so the manifest does not change with time.
+ */
+export function month(o: {relative?: 'current' | 'previous'; required?: boolean} = {}) {
+  const base = {summary: 'YYYYMM or YYYY-MM.', parse: async (input: string) => parseYearMonth(input)}
+  if (!o.relative) return Flags.custom<YearMonth>({...base, required: true})()
+  const offset = o.relative === 'previous' ? -1 : 0
+  return Flags.custom<YearMonth>({
+    ...base,
+    noCacheDefault: true,
+    defaultHelp: async () => `the ${o.relative} month in --timezone`,
+    default: async ({flags}: {flags: Record<string, unknown>}) => addMonths(currentMonth((flags.timezone as string | undefined) ?? process.env.MAU_TIMEZONE ?? DEFAULTS.timezone), offset),
+  })()
+}
+
+/** An instant given by an operator; checked as it is parsed, read in --timezone by `.in(zone)` when it has no offset. */
+export interface Instant {
+  input: string
+  in(zone: string): number
+}
+
+export function instant(o: {summary: string; description?: string; env?: string}) {
+  return Flags.custom<Instant>({
+    ...o,
+    async parse(input, _ctx, opts) {
+      const flag = `--${opts.name}`
+      parseInstant(input, DEFAULTS.timezone, flag)
+      return {input, in: (zone: string) => parseInstant(input, zone, flag)}
+    },
+  })()
+}
+
+/** A repeatable list flag: repeat it or comma-separate; each value trimmed. */
+export const list = (summary: string) => Flags.custom<string>({multiple: true, delimiter: ',', summary, parse: async (input) => input.trim()})()
+
+export const namespace = list('Only these environments (repeatable, or comma-separated).')
+
+export const csv = Flags.boolean({summary: 'Print CSV instead of a table.', exclusive: ['json']})
+
+export const lockWait = Flags.integer({
+  env: 'MAU_LOCK_WAIT_SECONDS',
+  default: 10,
+  min: 0,
+  max: 3600,
+  summary: 'Seconds to wait for another run\'s lock before exiting 3.',
+})
+
+export const aheadMonths = Flags.integer({
+  env: 'MAU_PARTITIONS_AHEAD',
+  default: DEFAULTS.aheadMonths,
+  min: 0,
+  max: 24,
+  summary: 'Months after the current one that get their own partition in advance.',
+})
+
+export const retainMonths = Flags.integer({
+  env: 'MAU_PARTITIONS_RETAIN',
+  default: DEFAULTS.retainMonths,
+  min: 0,
+  max: 120,
+  summary: 'Months kept, the current one included (13: last year\'s same month stays comparable). The current and previous month are never dropped.',
+})
+
+export const migrationsDir = Flags.directory({
+  env: 'MAU_MIGRATIONS_DIR',
+  hidden: true,
+  summary: 'Folder of migration files (defaults to the migrations/ shipped with mau).',
+})
+
+export const brokers = Flags.string({
+  env: 'MAU_KAFKA_BROKERS',
+  default: DEFAULTS.kafkaBrokers,
+  summary: 'Kafka bootstrap brokers, comma-separated host:port.',
+  helpGroup: 'KAFKA',
+  async parse(input) {
+    const list = splitList(input)
+    const bad = list.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b))
+    if (list.length === 0 || bad !== undefined) throw configError(`Invalid Kafka broker "${bad ?? input}": expected host:port, comma-separated.`)
+    return input
+  },
+})
+
+export const topic = Flags.string({
+  env: 'MAU_KAFKA_TOPICS',
+  default: [DEFAULTS.kafkaTopic],
+  multiple: true,
+  delimiter: ',',
+  summary: 'Kafka topic of user events; repeat the flag, or comma-separate in MAU_KAFKA_TOPICS.',
+  helpGroup: 'KAFKA',
+})
+
+const DRUID = 'DRUID'
+/** Datasource and column names go into SQL as quoted identifiers (druid/events.ts escapes quotes): 1 to 255 printable characters. */
+const druidName = (what: string, summary: string) => ({
+  env: `MAU_DRUID_${what.toUpperCase().replace(/-/g, '_')}`,
+  summary,
+  helpGroup: DRUID,
+  async parse(input: string) {
+    if (!/^[^\u0000-\u001f]{1,255}$/.test(input)) throw configError(`Invalid Druid ${what.replace(/-/g, ' ')} ${JSON.stringify(input)}: expected 1 to 255 printable characters.`)
+    return input
+  },
+})
+
+/** Where the old pipeline's events are read (verify-migration, backfill, doctor --druid); see druid/settings.ts. */
+export const druid = {
+  'druid-url': Flags.string({
+    env: 'MAU_DRUID_URL',
+    default: 'http://127.0.0.1:8888',
+    summary: 'Druid router or broker base URL (queries go to /druid/v2/sql).',
+    description: 'Basic auth: MAU_DRUID_USER, and the password in MAU_DRUID_PASSWORD or MAU_DRUID_PASSWORD_FILE.',
+    helpGroup: DRUID,
+    async parse(input) {
+      if (!/^https?:\/\/[^\s/]+/.test(input)) throw configError(`Invalid Druid URL "${redact(input)}": expected http(s)://host:port.`)
+      return input
+    },
+  }),
+  'druid-user': Flags.string({env: 'MAU_DRUID_USER', summary: 'Druid basic-auth user.', helpGroup: DRUID}),
+  'druid-ca-file': Flags.file({env: 'MAU_DRUID_CA_FILE', exists: true, summary: 'PEM certificates to trust for an https Druid URL.', helpGroup: DRUID}),
+  'druid-insecure': Flags.boolean({env: 'MAU_DRUID_INSECURE', summary: 'Do not verify Druid\'s TLS certificate (never in production).', helpGroup: DRUID}),
+  'druid-timeout': Flags.integer({env: 'MAU_DRUID_TIMEOUT_SECONDS', default: 300, min: 1, max: 86_400, summary: 'Seconds a Druid query may run before it is cancelled.', helpGroup: DRUID}),
+  'druid-datasource': Flags.string({...druidName('datasource', 'Druid datasource of the user events (time column __time).'), default: 'user_events'}),
+  'druid-user-column': Flags.string({...druidName('user-column', 'Druid column of the user id.'), default: 'user_id'}),
+  'druid-namespace-column': Flags.string({...druidName('namespace-column', 'Druid column of the environment namespace.'), default: 'environment_namespace'}),
+  'druid-source-column': Flags.string({...druidName('source-column', 'Druid column of the source (name or number).'), default: 'source_id'}),
+  'druid-events-column': Flags.string(druidName('events-column', 'A rolled-up datasource\'s count metric: events are its SUM instead of COUNT(*).')),
+}
+
+/** What every command that reads or writes the mau tables takes. */
+export const database = {'mysql-url': mysqlUrl}

@@ -1,0 +1,35 @@
+/**
+ * Secrets are environment- or file-only, so they never show in `ps`, shell history or `--help`; every
+ * secret read is registered, and `redact` keeps them out of logs, errors and JSON.
+ */
+import {readFileSync} from 'node:fs'
+import {configError} from './errors.js'
+
+/** A secret from NAME, or from the file NAME_FILE points to (a mounted Kubernetes secret); registered for redaction. */
+export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[`${name}_FILE`] ? readSecretFile(env[`${name}_FILE`]!, `${name}_FILE`) : env[name] || undefined
+  registerSecret(value)
+  return value
+}
+
+/** Reads a mounted secret; a trailing newline (as `kubectl create secret --from-file` keeps) is not part of it. */
+function readSecretFile(path: string, variable: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+  } catch (error) {
+    throw configError(`${variable} points to "${path}", which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`)
+  }
+}
+
+const secrets = new Set<string>()
+
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) secrets.add(value)
+}
+
+/** Hides URL passwords and every registered secret in a string. */
+export function redact(text: string): string {
+  let out = text.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')
+  for (const secret of secrets) out = out.split(secret).join('***')
+  return out
+}

@@ -1,0 +1,72 @@
+/**
+ * Settings that are not a single flag's business: defaults, lists given in one env var, and the MySQL
+ * connection URL resolved with its password (from the URL, MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE).
+ */
+import {configError} from './errors.js'
+import {redact, registerSecret, secretFromEnv} from './secrets.js'
+
+export const DEFAULTS = {
+  mysqlUrl: 'mysql://root@127.0.0.1:3306/test',
+  kafkaBrokers: '127.0.0.1:9092',
+  kafkaTopic: 'user-events',
+  kafkaGroup: 'mau-persister',
+  timezone: 'UTC',
+  batchSize: 5000,
+  aheadMonths: 3,
+  retainMonths: 13,
+} as const
+
+export function isValidTimezone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', {timeZone: zone})
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Splits "a,b, c" into ["a","b","c"], dropping empties; used for lists given in one env var. */
+export function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+/** A repeatable flag is an array when given on the command line but one string when it comes from its env var. */
+export function listOf(value: string | string[] | undefined): string[] {
+  return (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap(splitList)
+}
+
+export interface MysqlSettings {
+  host: string
+  port: number
+  user: string
+  password?: string
+  database: string
+  /** The URL with any password replaced by ***, safe to print. */
+  display: string
+}
+
+export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env): MysqlSettings {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw configError(`Invalid MySQL URL "${redact(url)}": expected mysql://user[:password]@host[:port]/database.`)
+  }
+  if (parsed.protocol !== 'mysql:') {
+    throw configError(`Invalid MySQL URL "${redact(url)}": the scheme must be mysql://.`)
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  if (!database) {
+    throw configError(`MySQL URL "${redact(url)}" names no database: expected mysql://user@host:port/database.`)
+  }
+  const password = secretFromEnv('MAU_MYSQL_PASSWORD', env) ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined)
+  registerSecret(password)
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username || 'root'),
+    password,
+    database,
+    display: redact(url),
+  }
+}

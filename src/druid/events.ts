@@ -1,0 +1,164 @@
+/**
+ * The Druid SQL that reads the old pipeline's user events: counts per environment and source, user ids,
+ * and per-user aggregates for backfill. Every query covers [from, to) in epoch milliseconds, computed
+ * by the caller from the same month bounds the consumer uses, so both sides cut a month at one instant.
+ * Sources are normalised in the query as the consumer normalises them (2 and "ios" are IOS), so that
+ * distinct users per source are counted over the same groups on both sides.
+ */
+import {bigint, varchar, type DruidClient, type DruidParameter, type Row} from './client.js'
+import {SOURCE_IDS} from '../ingest/decode.js'
+
+export interface DruidSchema {
+  datasource: string
+  userColumn: string
+  namespaceColumn: string
+  sourceColumn: string
+  /** A rolled-up datasource's count metric: events are its SUM rather than COUNT(*). */
+  eventsColumn?: string
+}
+
+/** [from, to) in epoch milliseconds. */
+export interface TimeWindow {
+  from: number
+  to: number
+}
+
+export interface DruidCount {
+  environment_namespace: string
+  source_id: string
+  users: number
+  events: number
+}
+
+export interface UserAggregate {
+  source_id: string
+  user_id: string
+  events: number
+  first_ms: number
+  last_ms: number
+}
+
+/** Druid identifiers are double-quoted, a quote inside doubled; names come from validated flags. */
+export const identifier = (name: string): string => `"${name.replace(/"/g, '""')}"`
+
+export class DruidUserEvents {
+  private readonly col: {user: string; ns: string; source: string; events: string; table: string}
+  /** "datasource at URL", safe to print. */
+  readonly description: string
+
+  /** context: query context for every query, e.g. useApproximateCountDistinct. */
+  constructor(private readonly druid: DruidClient, schema: DruidSchema, private readonly context: Record<string, unknown>) {
+    this.description = `${schema.datasource} at ${druid.display}`
+    const src = identifier(schema.sourceColumn)
+    this.col = {
+      user: identifier(schema.userColumn),
+      ns: identifier(schema.namespaceColumn),
+      // A missing source is UNKNOWN, as the consumer reads a missing source_id.
+      source: `COALESCE(CASE ${src} ${SOURCE_IDS.map((name, i) => `WHEN '${i}' THEN '${name}'`).join(' ')} ELSE UPPER(${src}) END, 'UNKNOWN')`,
+      events: schema.eventsColumn ? `SUM(${identifier(schema.eventsColumn)})` : 'COUNT(*)',
+      table: identifier(schema.datasource),
+    }
+  }
+
+  private where(w: TimeWindow, f: {namespaces?: string[]; source?: string; after?: string; afterPair?: {source_id: string; user_id: string}}): {sql: string; params: DruidParameter[]} {
+    const parts = ['__time >= MILLIS_TO_TIMESTAMP(?)', '__time < MILLIS_TO_TIMESTAMP(?)']
+    const params: DruidParameter[] = [bigint(w.from), bigint(w.to)]
+    if (f.namespaces?.length) {
+      parts.push(`${this.col.ns} IN (${f.namespaces.map(() => '?').join(', ')})`)
+      params.push(...f.namespaces.map(varchar))
+    }
+    if (f.source !== undefined) {
+      parts.push(`${this.col.source} = ?`)
+      params.push(varchar(f.source))
+    }
+    if (f.after !== undefined) {
+      parts.push(`${this.col.user} > ?`)
+      params.push(varchar(f.after))
+    }
+    if (f.afterPair !== undefined) {
+      parts.push(`(${this.col.source} > ? OR (${this.col.source} = ? AND ${this.col.user} > ?))`)
+      params.push(varchar(f.afterPair.source_id), varchar(f.afterPair.source_id), varchar(f.afterPair.user_id))
+    }
+    return {sql: parts.join(' AND '), params}
+  }
+
+  /** Users and events per environment (source_id '', users distinct across sources) and per environment and source. */
+  async counts(w: TimeWindow, namespaces?: string[]): Promise<{perEnvironment: DruidCount[]; perSource: DruidCount[]}> {
+    const {sql, params} = this.where(w, {namespaces})
+    const {user, ns, source, events, table} = this.col
+    const perSource = await this.druid.query(
+      `SELECT ${ns} AS environment_namespace, ${source} AS source_id, COUNT(DISTINCT ${user}) AS users, ${events} AS events FROM ${table} WHERE ${sql} GROUP BY 1, 2`,
+      params,
+      this.context,
+    )
+    const perEnvironment = await this.druid.query(
+      `SELECT ${ns} AS environment_namespace, COUNT(DISTINCT ${user}) AS users, ${events} AS events FROM ${table} WHERE ${sql} GROUP BY 1`,
+      params,
+      this.context,
+    )
+    const toCount = (r: Row, sourceId: string): DruidCount => ({
+      environment_namespace: String(r.environment_namespace ?? ''),
+      source_id: sourceId,
+      users: Number(r.users),
+      events: Number(r.events),
+    })
+    return {perEnvironment: perEnvironment.map((r) => toCount(r, '')), perSource: perSource.map((r) => toCount(r, String(r.source_id ?? '')))}
+  }
+
+  /** The environments with events in the window (of those named, if any). */
+  async environments(w: TimeWindow, namespaces?: string[]): Promise<string[]> {
+    const {sql, params} = this.where(w, {namespaces})
+    const rows = await this.druid.query(`SELECT ${this.col.ns} AS environment_namespace FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1`, params, this.context)
+    return rows.map((r) => String(r.environment_namespace ?? ''))
+  }
+
+  /** Events since an instant: a cheap query that fails as Druid does if the datasource or a column is missing. */
+  async recentEvents(sinceMs: number): Promise<number> {
+    const {user, ns, source, events, table} = this.col
+    const rows = await this.druid.query(
+      `SELECT ${events} AS events FROM ${table} WHERE __time >= MILLIS_TO_TIMESTAMP(?) AND ${user} IS NOT NULL AND ${ns} IS NOT NULL AND ${source} IS NOT NULL`,
+      [bigint(sinceMs)],
+      this.context,
+    )
+    return Number(rows[0]?.events ?? 0)
+  }
+
+  /** One page of an environment's user ids (of one source, if given), in Druid's order, after `after`. */
+  async userIds(w: TimeWindow, namespace: string, opts: {source?: string; after?: string; limit: number}): Promise<string[]> {
+    const {sql, params} = this.where(w, {namespaces: [namespace], source: opts.source, after: opts.after})
+    const rows = await this.druid.query(`SELECT ${this.col.user} AS user_id FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1 LIMIT ${pageSize(opts.limit)}`, params, this.context)
+    return rows.map((r) => String(r.user_id ?? ''))
+  }
+
+  /**
+   * One page of per-user aggregates of an environment, by source then user: what backfill writes as `mau`
+   * rows. Keyset paging on (source, user): a page starts after the last pair of the one before.
+   */
+  async userAggregates(w: TimeWindow, namespace: string, opts: {after?: {source_id: string; user_id: string}; limit: number}): Promise<UserAggregate[]> {
+    const {sql, params} = this.where(w, {namespaces: [namespace], afterPair: opts.after})
+    const {user, source, events, table} = this.col
+    const rows = await this.druid.query(
+      `SELECT ${source} AS source_id, ${user} AS user_id, ${events} AS events, TIMESTAMP_TO_MILLIS(MIN(__time)) AS first_ms, TIMESTAMP_TO_MILLIS(MAX(__time)) AS last_ms` +
+        ` FROM ${table} WHERE ${sql} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT ${pageSize(opts.limit)}`,
+      params,
+      this.context,
+    )
+    return rows.map((r) => ({source_id: String(r.source_id), user_id: String(r.user_id ?? ''), events: Number(r.events), first_ms: Number(r.first_ms), last_ms: Number(r.last_ms)}))
+  }
+}
+
+/** LIMIT is written into the SQL (Druid does not take it as a parameter everywhere): an integer only. */
+function pageSize(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`page size ${n}: expected a positive integer`)
+  return n
+}
+
+/** Every user id of an environment (and source), page by page. */
+export async function* allUserIds(events: DruidUserEvents, w: TimeWindow, namespace: string, source?: string, pageLimit = 10_000): AsyncGenerator<string> {
+  for (let after: string | undefined; ; ) {
+    const page = await events.userIds(w, namespace, {source, after, limit: pageLimit})
+    yield* page
+    if (page.length < pageLimit) return
+    after = page.at(-1)
+  }
+}

@@ -1,0 +1,55 @@
+/** Pure renderings of verify-migration and backfill results: tables for people, CSV for spreadsheets. */
+import {csvLine, table} from '../core/render.js'
+import type {BackfillResult} from './backfill.js'
+import type {Side, VerifyResult} from './verify.js'
+
+/** One CSV line per verified line. */
+export function toVerifyCsv(r: VerifyResult): string {
+  const lines = ['month,environment_namespace,source_id,druid_users,mysql_users,users_diff,users_diff_pct,druid_events,mysql_events,events_diff,events_diff_pct,verdict']
+  for (const row of r.rows) {
+    lines.push(
+      csvLine([
+        r.month, row.environment_namespace, row.source_id,
+        row.druid?.users ?? '', row.mysql?.users ?? '', row.difference.users, row.percent.users ?? '',
+        row.druid?.events ?? '', row.mysql?.events ?? '', row.difference.events, row.percent.events ?? '',
+        row.verdict,
+      ]),
+    )
+  }
+  return `${lines.join('\n')}\n`
+}
+
+export function verifyReport(result: VerifyResult): string {
+  const side = (s: Side | null) => (s ? [s.users, s.events] : ['-', '-'])
+  const pct = (p: number | null) => (p === null ? '' : `${p > 0 ? '+' : ''}${p}%`)
+  const lines = [`${result.month} in ${result.timezone}, ${result.window.from} to ${result.window.to}; distinct users ${result.approximate ? `approximate (tolerance ${result.tolerancePercent}%)` : 'exact'}`]
+  lines.push(
+    table(
+      ['environment', 'source', 'druid users', 'druid events', 'mysql users', 'mysql events', 'users diff', 'events diff', 'verdict'],
+      result.rows.map((r) => [
+        r.environment_namespace, r.source_id || 'all', ...side(r.druid), ...side(r.mysql),
+        `${r.difference.users} ${pct(r.percent.users)}`.trim(), `${r.difference.events} ${pct(r.percent.events)}`.trim(), r.verdict,
+      ]),
+    ),
+  )
+  for (const r of result.rows.filter((row) => row.onlyInDruid || row.onlyInMysql)) {
+    const scope = `${r.environment_namespace}/${r.source_id || 'all'}`
+    if (r.onlyInDruid?.length) lines.push(`only in Druid (${scope}): ${r.onlyInDruid.join(', ')}`)
+    if (r.onlyInMysql?.length) lines.push(`only in MySQL (${scope}): ${r.onlyInMysql.join(', ')}`)
+  }
+  for (const c of result.caveats) lines.push(`note: ${c}`)
+  lines.push(result.ok ? `PASS: ${result.rows.length} lines agree.` : `FAIL: ${result.mismatches} of ${result.rows.length} lines differ.`)
+  return lines.join('\n')
+}
+
+export function backfillReport(result: BackfillResult): string {
+  const lines = [`${result.month} (${result.mode}) from ${result.window.from} to ${result.window.to}`]
+  lines.push(
+    table(
+      ['environment', 'outcome', 'rows', 'events', 'rejected'],
+      [...result.environments.map((e) => [e.environment_namespace, e.outcome, e.rows, e.events, e.rejected]), ['total', '', result.total.rows, result.total.events, result.total.rejected]],
+    ),
+  )
+  for (const e of result.environments.filter((env) => env.firstRejection)) lines.push(`rejected in ${e.environment_namespace}: ${e.firstRejection}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,44 @@
+/** The Druid flags (core/flags.ts) resolved into a reader of the old pipeline's events. */
+import {readFileSync} from 'node:fs'
+import {secretFromEnv} from '../core/secrets.js'
+import {DruidClient} from './client.js'
+import {DruidUserEvents} from './events.js'
+
+export interface DruidFlagValues {
+  'druid-url': string
+  'druid-user'?: string
+  'druid-ca-file'?: string
+  'druid-insecure': boolean
+  'druid-timeout': number
+  'druid-datasource': string
+  'druid-user-column': string
+  'druid-namespace-column': string
+  'druid-source-column': string
+  'druid-events-column'?: string
+}
+
+export function resolveDruid(flags: DruidFlagValues, env: NodeJS.ProcessEnv = process.env) {
+  return {
+    client: {
+      url: flags['druid-url'],
+      user: flags['druid-user'],
+      password: secretFromEnv('MAU_DRUID_PASSWORD', env),
+      ca: flags['druid-ca-file'] ? readFileSync(flags['druid-ca-file'], 'utf8') : undefined,
+      insecure: flags['druid-insecure'],
+      timeoutMs: flags['druid-timeout'] * 1000,
+    },
+    schema: {
+      datasource: flags['druid-datasource'],
+      userColumn: flags['druid-user-column'],
+      namespaceColumn: flags['druid-namespace-column'],
+      sourceColumn: flags['druid-source-column'],
+      eventsColumn: flags['druid-events-column'],
+    },
+  }
+}
+
+/** Druid query context: exact distinct counts unless approximate, months cut in the given zone. */
+export function druidReader(flags: DruidFlagValues, context: {useApproximateCountDistinct?: boolean; sqlTimeZone?: string} = {}): DruidUserEvents {
+  const druid = resolveDruid(flags)
+  return new DruidUserEvents(new DruidClient(druid.client), druid.schema, context)
+}

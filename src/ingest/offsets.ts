@@ -1,0 +1,81 @@
+/**
+ * Where each consumer group is, per topic partition, kept in MySQL (mau_consumer_offset) and advanced in
+ * the same transaction as the rows: MySQL's offsets are the truth, Kafka's committed offsets only follow.
+ */
+import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
+import type {Db} from '../core/db.js'
+
+export interface PartitionRef {
+  group: string
+  topic: string
+  partition: number
+}
+
+/** -1 in next_offset: the partition is known but nothing was applied yet. */
+const NOTHING_APPLIED = -1
+const knownPartitions = new WeakMap<Db, Set<string>>()
+
+export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`
+
+/** Fails (ER_NO_SUCH_TABLE, mapped to exit 5) before the consumer joins its group if the schema is not there. */
+export async function requireOffsetsTable(db: Db): Promise<void> {
+  await db.query('SELECT 1 FROM mau_consumer_offset LIMIT 1')
+}
+
+/**
+ * Creates the partition's offset row before its first transaction, outside it: locking a row that does not
+ * exist yet takes a gap lock, and two partitions' first batches would then deadlock on the same gap.
+ */
+export async function ensureOffsetRow(db: Db, ref: PartitionRef, now: number): Promise<void> {
+  const known = knownPartitions.get(db) ?? new Set<string>()
+  knownPartitions.set(db, known)
+  const k = `${ref.group}\u0000${ref.topic}\u0000${ref.partition}`
+  if (known.has(k)) return
+  await db.query('INSERT IGNORE INTO mau_consumer_offset (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, ?)', [
+    ref.group, ref.topic, ref.partition, NOTHING_APPLIED, now,
+  ])
+  known.add(k)
+}
+
+/** The stored offset, locked until the transaction ends: a second writer of the partition waits here. */
+export async function lockStoredOffset(conn: PoolConnection, ref: PartitionRef): Promise<number> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT next_offset FROM mau_consumer_offset WHERE consumer_group = ? AND topic = ? AND kafka_partition = ? FOR UPDATE',
+    [ref.group, ref.topic, ref.partition],
+  )
+  return rows[0] ? Number(rows[0].next_offset) : NOTHING_APPLIED
+}
+
+export async function storeOffset(conn: PoolConnection, ref: PartitionRef, nextOffset: number, now: number): Promise<void> {
+  await conn.query('UPDATE mau_consumer_offset SET next_offset = ?, updated_at = ? WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?', [
+    nextOffset, now, ref.group, ref.topic, ref.partition,
+  ])
+}
+
+/** The offsets this consumer group has applied, by partitionKey: where to resume after a restart or rebalance. */
+export async function storedOffsets(db: Db, group: string, topics: string[]): Promise<Map<string, number>> {
+  if (topics.length === 0) return new Map()
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT topic, kafka_partition, next_offset FROM mau_consumer_offset WHERE consumer_group = ? AND topic IN (${topics.map(() => '?').join(',')})`,
+    [group, ...topics],
+  )
+  return new Map(rows.filter((r) => Number(r.next_offset) !== NOTHING_APPLIED).map((r) => [partitionKey(String(r.topic), Number(r.kafka_partition)), Number(r.next_offset)]))
+}
+
+/**
+ * Sets where a group starts on partitions it has not applied anything from yet; partitions with stored
+ * offsets keep them, since moving those back would count their events twice. Returns the partitions set.
+ */
+export async function seedOffsets(db: Db, group: string, topic: string, offsets: {partition: number; offset: number}[], now: number): Promise<number[]> {
+  const stored = await storedOffsets(db, group, [topic])
+  const fresh = offsets.filter((o) => !stored.has(partitionKey(topic, o.partition)))
+  for (const {partition, offset} of fresh) {
+    // The IF guards a replica that applied a batch since the read above; another replica seeding at once writes the same offset.
+    await db.query(
+      `INSERT INTO mau_consumer_offset (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE next_offset = IF(next_offset = ${NOTHING_APPLIED}, VALUES(next_offset), next_offset)`,
+      [group, topic, partition, offset, now],
+    )
+  }
+  return fresh.map((o) => o.partition).sort((a, b) => a - b)
+}

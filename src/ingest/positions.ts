@@ -1,0 +1,71 @@
+/**
+ * Where the consumer starts and stops, asked of Kafka's admin API: the high-water marks that
+ * --stop-at-end runs to, the offsets at --from-time, and seeks to MySQL's stored offsets after a join.
+ */
+import type {Consumer, Kafka} from 'kafkajs'
+import {unavailable} from '../core/errors.js'
+import type {Logger} from '../core/log.js'
+import type {Db} from '../core/db.js'
+import {partitionKey, seedOffsets, storedOffsets} from './offsets.js'
+
+export type Marks = Map<string, {low: number; high: number}>
+
+async function withAdmin<T>(kafka: Kafka, brokers: string, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
+  const admin = kafka.admin()
+  try {
+    await admin.connect()
+    return await fn(admin)
+  } catch (error) {
+    if (error instanceof Error && error.name.startsWith('KafkaJS')) throw unavailable('Kafka', brokers, error)
+    throw error
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Each partition's low and high watermark, by partitionKey. */
+export function highWaterMarks(kafka: Kafka, brokers: string, topics: string[]): Promise<Marks> {
+  return withAdmin(kafka, brokers, async (admin) => {
+    const marks: Marks = new Map()
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) marks.set(partitionKey(topic, p.partition), {low: Number(p.low), high: Number(p.high)})
+    }
+    return marks
+  })
+}
+
+/** Pure: every partition is empty or applied up to the mark it had at start. */
+export function reachedEnd(marks: Marks, applied: Map<string, number>): boolean {
+  return [...marks].every(([k, m]) => m.high <= m.low || (applied.get(k) ?? -1) >= m.high)
+}
+
+/**
+ * --from-time: each partition's first offset at or after the instant (the high-water mark if none is),
+ * stored as the group's starting point where the group has applied nothing yet.
+ */
+export function seedFromTime(kafka: Kafka, db: Db, o: {group: string; topics: string[]; brokers: string; fromTime: number}, log: Logger): Promise<{topic: string; partitions: number[]}[]> {
+  return withAdmin(kafka, o.brokers, async (admin) => {
+    const out: {topic: string; partitions: number[]}[] = []
+    for (const topic of o.topics) {
+      const high = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]))
+      const atTime = (await admin.fetchTopicOffsetsByTimestamp(topic, o.fromTime)).map((p) => ({partition: p.partition, offset: Number(p.offset) < 0 ? high.get(p.partition)! : Number(p.offset)}))
+      const seeded = await seedOffsets(db, o.group, topic, atTime, Math.floor(Date.now() / 1000))
+      const kept = atTime.filter((p) => !seeded.includes(p.partition)).map((p) => p.partition)
+      log.info({topic, from: new Date(o.fromTime).toISOString(), started: atTime.filter((p) => seeded.includes(p.partition)), kept}, 'positioned partitions without stored offsets at --from-time')
+      if (kept.length > 0) log.warn({topic, partitions: kept}, '--from-time ignored where the group already applied events: rewinding those would count them twice')
+      out.push({topic, partitions: seeded})
+    }
+    return out
+  })
+}
+
+/** After an assignment, start each partition where MySQL says it was applied up to, not where Kafka last heard. */
+export async function seekToStored(consumer: Consumer, db: Db, group: string, assignment: Record<string, number[]>): Promise<void> {
+  const stored = await storedOffsets(db, group, Object.keys(assignment))
+  for (const [topic, partitions] of Object.entries(assignment)) {
+    for (const partition of partitions) {
+      const offset = stored.get(partitionKey(topic, partition))
+      if (offset !== undefined) consumer.seek({topic, partition, offset: String(offset)})
+    }
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The one place that knows how MAU is computed. Per environment: users = distinct user ids across all
+ * sources (someone on iOS and Android is one user), events = sum of event_count; per source the same
+ * within the source. The total sums environments: one id in two environments is two users.
+ * `count` reads the summary counters the consumer keeps (a handful of rows, whatever the month's size);
+ * `countByScan` computes the same from the raw rows, to check and to rebuild the summary.
+ */
+import type {RowDataPacket} from 'mysql2/promise'
+import type {Db, Queryable} from '../core/db.js'
+import {configError} from '../core/errors.js'
+import type {YearMonth} from '../core/month.js'
+import {ALL_SOURCES} from './rows.js'
+
+export interface SourceCount {
+  source_id: string
+  users: number
+  events: number
+}
+
+export interface EnvironmentCount {
+  environment_namespace: string
+  users: number
+  events: number
+  sources: SourceCount[]
+}
+
+export interface MauCount {
+  month: YearMonth
+  environments: EnvironmentCount[]
+  total: {users: number; events: number}
+}
+
+export interface CountFilter {
+  month: YearMonth
+  namespaces?: string[]
+  sources?: string[]
+  /**
+   * Unix seconds: leave out rows whose events all came before it (updated_at is a row's last event).
+   * Users are then exact; a row with events on both sides still counts all its events (see straddling).
+   */
+  since?: number
+}
+
+function where(f: CountFilter): {sql: string; values: unknown[]} {
+  const parts = ['yearmonth = ?']
+  const values: unknown[] = [f.month]
+  if (f.namespaces?.length) {
+    parts.push(`environment_namespace IN (${f.namespaces.map(() => '?').join(',')})`)
+    values.push(...f.namespaces)
+  }
+  if (f.sources?.length) {
+    parts.push(`source_id IN (${f.sources.map(() => '?').join(',')})`)
+    values.push(...f.sources)
+  }
+  if (f.since !== undefined) {
+    parts.push('updated_at >= ?')
+    values.push(f.since)
+  }
+  return {sql: parts.join(' AND '), values}
+}
+
+export interface CountOptions {
+  scan?: boolean
+  /** Leave a named environment without events out of the result rather than fail. */
+  allowMissing?: boolean
+}
+
+/**
+ * The month's counts from mau_summary. Distinct users over a subset of several sources, and counts
+ * since an instant, need the rows: those scan.
+ */
+export async function count(db: Db, f: CountFilter, opts: CountOptions = {}): Promise<MauCount> {
+  if (opts.scan || (f.sources?.length ?? 0) > 1 || f.since !== undefined) return countByScan(db, f, opts)
+  const w = where({...f, sources: undefined})
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT environment_namespace, source_id, users, events FROM mau_summary WHERE ${w.sql} ORDER BY environment_namespace, source_id`,
+    w.values,
+  )
+  const only = f.sources?.[0]
+  const all = rows.map((r) => ({environment_namespace: String(r.environment_namespace), source_id: String(r.source_id), users: Number(r.users), events: Number(r.events)}))
+  const sources = all.filter((r) => r.source_id !== ALL_SOURCES && (only === undefined || r.source_id === only))
+  // With one source selected, an environment's users are that source's users.
+  const environments = only === undefined ? all.filter((r) => r.source_id === ALL_SOURCES) : sources
+  return requireNamespaces(assemble(f.month, environments, sources), f, opts)
+}
+
+/** Computes the month's counts from the raw `mau` rows: exact, but reads every row of the month. */
+export async function countByScan(db: Queryable, f: CountFilter, opts: CountOptions = {}): Promise<MauCount> {
+  const w = where(f)
+  const [perSource] = await db.query<RowDataPacket[]>(
+    `SELECT environment_namespace, source_id, COUNT(*) AS users, CAST(SUM(event_count) AS SIGNED) AS events
+       FROM mau WHERE ${w.sql} GROUP BY environment_namespace, source_id ORDER BY environment_namespace, source_id`,
+    w.values,
+  )
+  const [perEnv] = await db.query<RowDataPacket[]>(
+    `SELECT environment_namespace, COUNT(DISTINCT user_id) AS users, CAST(SUM(event_count) AS SIGNED) AS events
+       FROM mau WHERE ${w.sql} GROUP BY environment_namespace ORDER BY environment_namespace`,
+    w.values,
+  )
+  const result = assemble(
+    f.month,
+    perEnv.map((r) => ({environment_namespace: String(r.environment_namespace), users: Number(r.users), events: Number(r.events)})),
+    perSource.map((r) => ({environment_namespace: String(r.environment_namespace), source_id: String(r.source_id), users: Number(r.users), events: Number(r.events)})),
+  )
+  return requireNamespaces(result, f, opts)
+}
+
+function requireNamespaces(result: MauCount, f: CountFilter, opts: CountOptions): MauCount {
+  if (opts.allowMissing) return result
+  const missing = (f.namespaces ?? []).filter((ns) => !result.environments.some((e) => e.environment_namespace === ns))
+  if (missing.length > 0) {
+    throw configError(`No events in ${f.month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: expected one of the month's environments.`, [
+      `List the month's environments with \`mau count --month ${f.month}\`.`,
+    ])
+  }
+  return result
+}
+
+function assemble(
+  month: YearMonth,
+  environments: {environment_namespace: string; users: number; events: number}[],
+  sources: (SourceCount & {environment_namespace: string})[],
+): MauCount {
+  const envs = environments.map((e) => ({
+    environment_namespace: e.environment_namespace,
+    users: e.users,
+    events: e.events,
+    sources: sources.filter((s) => s.environment_namespace === e.environment_namespace).map(({source_id, users, events}) => ({source_id, users, events})),
+  }))
+  return {
+    month,
+    environments: envs,
+    total: {users: envs.reduce((a, e) => a + e.users, 0), events: envs.reduce((a, e) => a + e.events, 0)},
+  }
+}
+
+/** Rows with events both before and after `since`: their event_count cannot be split at it. */
+export async function straddling(db: Queryable, f: CountFilter & {since: number}): Promise<{rows: number; events: number}> {
+  const w = where({...f, since: undefined})
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n, CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS events FROM mau WHERE ${w.sql} AND created_at < ? AND updated_at >= ?`,
+    [...w.values, f.since, f.since],
+  )
+  return {rows: Number(rows[0]!.n), events: Number(rows[0]!.events)}
+}
+
+/** The user ids counted for an environment (and source) in a month: what verify compares with Druid's. */
+export async function userIds(db: Queryable, f: CountFilter & {namespaces: [string]}): Promise<string[]> {
+  const w = where(f)
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT DISTINCT user_id FROM mau WHERE ${w.sql}`, w.values)
+  return rows.map((r) => String(r.user_id))
+}

@@ -1,0 +1,44 @@
+/** Pure renderings of the schema's state: migrations applied or pending, partitions and what rotate did. */
+import {table} from '../core/render.js'
+import {addMonths} from '../core/month.js'
+import type {MigrateResult, MigrationInfo, StatusResult} from './migrate.js'
+import {MAXVALUE} from './partitions.js'
+import type {ListResult, PartitionInfo, RotateResult} from './rotate.js'
+
+const version = (m: MigrationInfo) => `${String(m.version).padStart(3, '0')} ${m.name}`
+
+export function migrateReport(r: MigrateResult): string {
+  const lines = r.applied.length === 0 ? [`Schema is up to date at version ${r.version}.`] : r.applied.map((m) => `applied ${version(m)}`)
+  if (r.partitionsCreated.length > 0) lines.push(`created partitions ${r.partitionsCreated.join(', ')}`)
+  return lines.join('\n')
+}
+
+export function statusReport(r: StatusResult): string {
+  return [
+    `database ${r.database}: version ${r.version} of ${r.latest}`,
+    ...r.pending.map((m) => `pending ${version(m)}`),
+    ...r.edited.map((m) => `EDITED  ${version(m)} (changed after it was applied)`),
+  ].join('\n')
+}
+
+/** Human range of a partition: "202212" for one month, "< 202212", "202301 and later". */
+export function describeRange(p: PartitionInfo): string {
+  if (p.lessThan === MAXVALUE) return p.from ? `${p.from} and later` : 'all'
+  if (p.from && addMonths(p.from, 1) === p.lessThan) return p.from
+  return p.from ? `${p.from} .. ${addMonths(p.lessThan, -1)}` : `before ${p.lessThan}`
+}
+
+export function partitionsReport(r: ListResult): string {
+  const mb = (b: number) => (b / 1024 / 1024).toFixed(1)
+  const lines = [table(['partition', 'months', '~rows', 'MB', 'next rotate'], r.partitions.map((p) => [p.name, describeRange(p), p.rows, mb(p.bytes), p.next]))]
+  if (r.plan.create.length > 0) lines.push(`next rotate creates: ${r.plan.create.map((m) => `p${m}`).join(', ')}`)
+  return lines.join('\n')
+}
+
+export function rotateReport(r: RotateResult): string {
+  const lines: string[] = []
+  if (r.statements.length === 0) lines.push(`Nothing to do: ${r.plan.current} and the coming months have partitions, none expired (keeping from ${r.plan.keepFrom}).`)
+  if (r.dryRun) for (const sql of r.statements) lines.push(`${sql};`)
+  for (const e of r.executed) lines.push(`${e.kind.padEnd(5)} ${e.ms} ms${e.rows ? ` (~${e.rows} rows)` : ''}: ${e.sql}`)
+  return lines.join('\n')
+}

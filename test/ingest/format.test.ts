@@ -1,0 +1,33 @@
+import {describe, expect, it} from 'vitest'
+import type {ConsumeSummary} from '../../src/ingest/consume.js'
+import {showPayload} from '../../src/ingest/deadletter.js'
+import {consumeTable, deadLetterReport, progressText} from '../../src/ingest/format.js'
+
+const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], stoppedBy: 'end-of-topics'}
+
+describe('consumeTable and progressText', () => {
+  it('show what was consumed, redelivered, written and set aside, and the rate', () => {
+    expect(consumeTable(summary)).toMatch(/1200.*3.*400.*2.*600/)
+    expect(progressText(summary)).toBe('consumed 1200  rows 400  dead-lettered 2  600 events/s')
+  })
+})
+
+describe('showPayload', () => {
+  it('keeps printable UTF-8 as text and turns anything else into base64', () => {
+    expect(showPayload(Buffer.from('{"user_id":"😀 "}'))).toEqual({payload: '{"user_id":"😀 "}', payloadEncoding: 'utf8'})
+    expect(showPayload(Buffer.from([0x0a, 0x03, 0xff, 0x00]))).toEqual({payload: 'CgP/AA==', payloadEncoding: 'base64'})
+    expect(showPayload(Buffer.from('a\u0001b'))).toEqual({payload: 'YQFi', payloadEncoding: 'base64'})
+    expect(showPayload(null)).toEqual({payload: null, payloadEncoding: null})
+  })
+})
+
+describe('deadLetterReport', () => {
+  it('lists each entry with where it came from, the reason and a payload preview, then how many of how many', () => {
+    const out = deadLetterReport({
+      total: 7,
+      entries: [{id: 5, consumerGroup: 'g', topic: 'events', partition: 1, offset: 42, reason: 'user_id: missing', createdAt: '2022-12-01T00:00:00.000Z', payload: 'CgP/', payloadEncoding: 'base64'}],
+    })
+    expect(out).toMatch(/5.*2022-12-01T00:00:00.000Z.*events\/1@42.*user_id: missing.*base64:CgP\//)
+    expect(out.split('\n').at(-1)).toBe('1 of 7 dead-lettered events')
+  })
+})

@@ -1,0 +1,46 @@
+import {describe, expect, it} from 'vitest'
+import {describeRange, migrateReport, partitionsReport, rotateReport, statusReport} from '../../src/schema/format.js'
+import {plan} from '../../src/schema/partitions.js'
+import type {PartitionInfo} from '../../src/schema/rotate.js'
+
+const part = (name: string, from: string | null, lessThan: string): PartitionInfo => ({name, month: null, lessThan, rows: 0, bytes: 0, from, next: 'keep'})
+
+describe('describeRange', () => {
+  it('names one month, a span, everything before a bound, and the catch-all', () => {
+    expect(describeRange(part('p202212', '202212', '202301'))).toBe('202212')
+    expect(describeRange(part('p202303', '202301', '202304'))).toBe('202301 .. 202303')
+    expect(describeRange(part('pold', null, '202212'))).toBe('before 202212')
+    expect(describeRange(part('pmax', '202304', 'MAXVALUE'))).toBe('202304 and later')
+    expect(describeRange(part('pmax', null, 'MAXVALUE'))).toBe('all')
+  })
+})
+
+describe('migrateReport and statusReport', () => {
+  it('lists what was applied with zero-padded versions, or says the schema is current', () => {
+    expect(migrateReport({database: 'mau', applied: [], version: 5, latest: 5, partitionsCreated: []})).toBe('Schema is up to date at version 5.')
+    expect(migrateReport({database: 'mau', applied: [{version: 1, name: 'create-mau'}], version: 1, latest: 1, partitionsCreated: ['p202212']})).toBe('applied 001 create-mau\ncreated partitions p202212')
+  })
+
+  it('names pending and edited migrations', () => {
+    const out = statusReport({database: 'mau', version: 3, latest: 5, pending: [{version: 4, name: 'report-delivery'}], edited: [{version: 2, name: 'consumer-state'}]})
+    expect(out).toBe('database mau: version 3 of 5\npending 004 report-delivery\nEDITED  002 consumer-state (changed after it was applied)')
+  })
+})
+
+describe('rotateReport and partitionsReport', () => {
+  const existing = [{name: 'p202212', month: '202212', lessThan: '202301', rows: 10, bytes: 2 * 1024 * 1024}, {name: 'pmax', month: null, lessThan: 'MAXVALUE', rows: 0, bytes: 0}]
+  const p = plan({existing, current: '202212', aheadMonths: 1, retainMonths: 13})
+
+  it('says there is nothing to do, or prints the SQL of a dry run, or each statement run with its time', () => {
+    expect(rotateReport({dryRun: false, plan: {...p, actions: []}, statements: [], executed: []})).toMatch(/^Nothing to do: 202212 and the coming months have partitions/)
+    expect(rotateReport({dryRun: true, plan: p, statements: ['ALTER TABLE mau X'], executed: []})).toBe('ALTER TABLE mau X;')
+    expect(rotateReport({dryRun: false, plan: p, statements: ['S'], executed: [{kind: 'split', sql: 'S', rows: 7, ms: 12}]})).toBe('split 12 ms (~7 rows): S')
+  })
+
+  it('shows each partition with its months, size in MB and what the next rotate does', () => {
+    const out = partitionsReport({plan: p, partitions: [{...existing[0]!, from: null, next: 'keep'}, {...existing[1]!, from: '202301', next: 'split'}]})
+    expect(out).toMatch(/p202212.*before 202301.*10.*2\.0.*keep/)
+    expect(out).toMatch(/pmax.*202301 and later.*split/)
+    expect(out).toMatch(/next rotate creates: p202301$/)
+  })
+})

@@ -1,0 +1,87 @@
+import {describe, expect, it} from 'vitest'
+import {partitionName, plan, type Partition} from '../../src/schema/partitions.js'
+import {addMonths} from '../../src/core/month.js'
+
+const part = (name: string, lessThan: string, rows = 0): Partition => ({name, month: /^p\d{6}$/.test(name) ? name.slice(1) : null, lessThan, rows, bytes: 0})
+const monthly = (...months: string[]) => months.map((m) => part(`p${m}`, addMonths(m, 1)))
+const pmax = (rows = 0) => part('pmax', 'MAXVALUE', rows)
+const sqlOf = (p: ReturnType<typeof plan>) => p.actions.map((a) => a.sql)
+
+describe('plan: creating months', () => {
+  it('splits an empty pmax into the current and ahead months across a year boundary', () => {
+    const p = plan({existing: [pmax()], current: '202211', aheadMonths: 3, retainMonths: 13})
+    expect(p.create).toEqual(['202211', '202212', '202301', '202302'])
+    expect(sqlOf(p)).toEqual([
+      "ALTER TABLE mau REORGANIZE PARTITION pmax INTO (PARTITION p202211 VALUES LESS THAN ('202212'), PARTITION p202212 VALUES LESS THAN ('202301'), " +
+        "PARTITION p202301 VALUES LESS THAN ('202302'), PARTITION p202302 VALUES LESS THAN ('202303'), PARTITION pmax VALUES LESS THAN (MAXVALUE))",
+    ])
+  })
+
+  it('does nothing when every month has its partition (a second run)', () => {
+    const p = plan({existing: [...monthly('202211', '202212', '202301', '202302'), pmax()], current: '202211', aheadMonths: 3, retainMonths: 13})
+    expect(p.actions).toEqual([])
+  })
+
+  it('fills a gap by splitting the partition that holds the missing month', () => {
+    const p = plan({existing: [...monthly('202211', '202301'), pmax()], current: '202211', aheadMonths: 2, retainMonths: 13})
+    expect(p.create).toEqual(['202212'])
+    expect(sqlOf(p)).toEqual(["ALTER TABLE mau REORGANIZE PARTITION p202301 INTO (PARTITION p202212 VALUES LESS THAN ('202301'), PARTITION p202301 VALUES LESS THAN ('202302'))"])
+  })
+
+  it('re-creates a missing pmax together with the months beyond the last partition', () => {
+    const p = plan({existing: monthly('202211'), current: '202211', aheadMonths: 1, retainMonths: 13})
+    expect(sqlOf(p)).toEqual(["ALTER TABLE mau ADD PARTITION (PARTITION p202212 VALUES LESS THAN ('202301'), PARTITION pmax VALUES LESS THAN (MAXVALUE))"])
+  })
+
+  it('splits a pmax that already holds rows, saying how many it must move', () => {
+    const p = plan({existing: [...monthly('202210'), pmax(1234)], current: '202211', aheadMonths: 0, retainMonths: 13})
+    expect(p.actions).toMatchObject([{kind: 'split', partition: 'pmax', create: ['202211'], rows: 1234}])
+  })
+
+  it('leaves a month alone when a partition mau did not create holds it, and says so', () => {
+    const p = plan({existing: [part('legacy', '202301'), pmax()], current: '202211', aheadMonths: 1, retainMonths: 13})
+    // legacy ends right after 202212, so that month counts as having its own partition
+    expect(p.warnings).toEqual(['202211 lies in partition legacy, which mau did not create; left as it is'])
+    expect(p.actions).toEqual([])
+  })
+})
+
+describe('plan: dropping months', () => {
+  const year = (from: string, n: number) => Array.from({length: n}, (_, i) => addMonths(from, i))
+
+  it('drops only expired partitions: 13 months kept by default, so last year\'s same month stays', () => {
+    const p = plan({existing: [...monthly(...year('202109', 18)), pmax()], current: '202302', aheadMonths: 0, retainMonths: 13})
+    expect(p.keepFrom).toBe('202202')
+    expect(p.drop).toEqual(['p202109', 'p202110', 'p202111', 'p202112', 'p202201'])
+    expect(sqlOf(p)).toEqual(['ALTER TABLE mau DROP PARTITION p202109, p202110, p202111, p202112, p202201'])
+  })
+
+  it('never drops the current or the previous month, whatever --retain-months says', () => {
+    const p = plan({existing: [...monthly('202210', '202211', '202212'), pmax()], current: '202212', aheadMonths: 0, retainMonths: 0})
+    expect(p.keepFrom).toBe('202211')
+    expect(p.drop).toEqual(['p202210'])
+  })
+
+  it('drops a first partition that also holds older months only when all of them expired', () => {
+    const first = part('p202211', '202212') // made from pmax: holds everything before 202212
+    expect(plan({existing: [first, ...monthly('202212'), pmax()], current: '202212', aheadMonths: 0, retainMonths: 1}).drop).toEqual([])
+    expect(plan({existing: [first, ...monthly('202212', '202301'), pmax()], current: '202301', aheadMonths: 0, retainMonths: 1}).drop).toEqual(['p202211'])
+  })
+
+  it('never drops pmax or partitions it did not name', () => {
+    const p = plan({existing: [part('legacy', '201901'), ...monthly('202212'), pmax(10)], current: '202212', aheadMonths: 0, retainMonths: 1})
+    expect(p.drop).toEqual([])
+  })
+
+  it('keeps everything when retention is off (db migrate)', () => {
+    expect(plan({existing: [...monthly('201001'), pmax()], current: '202212', aheadMonths: 0, retainMonths: null}).drop).toEqual([])
+  })
+})
+
+describe('partitionName', () => {
+  it('refuses anything but a valid YYYYMM', () => {
+    expect(partitionName('202212')).toBe('p202212')
+    expect(() => partitionName("202212'); DROP TABLE mau; --")).toThrow(/refusing/)
+    expect(() => partitionName('202213')).toThrow(/refusing/)
+  })
+})
