@@ -1,15 +1,23 @@
-# mau: one image for every command (consume Deployment, partitions/report CronJobs, db migrate init container).
-FROM node:20-bookworm-slim AS build
+# mau: one image for every command (consume and serve Deployments, the CronJobs, db migrate as an init container).
+# scripts/stage-image.mjs follows this file step by step without a container engine (test/deploy/image.int.test.ts).
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/sort-manifest.mjs ./scripts/
 COPY src ./src
 COPY bin ./bin
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
+# User 10001 has no /etc/passwd entry: without these, oclif asks the passwd database for the user's shell
+# and home, and the process dies with "uv_os_get_passwd returned ENOENT". /tmp is the pods' emptyDir.
+ENV SHELL=/bin/sh
+ENV HOME=/tmp
+ARG MAU_BUILD_COMMIT=unknown
+ENV MAU_BUILD_COMMIT=$MAU_BUILD_COMMIT
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -18,6 +26,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY migrations ./migrations
 COPY proto ./proto
-USER node
+# Numeric, so that the kubelet can check runAsNonRoot; the manifests run as the same 10001.
+USER 10001:10001
 ENTRYPOINT ["node", "/app/bin/run.js"]
 CMD ["consume"]

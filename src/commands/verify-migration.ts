@@ -22,7 +22,7 @@ Druid counts distinct users exactly unless --approximate. Both sides cut the mon
     timezone: flag.timezone,
     month: flag.month({relative: 'previous'}),
     namespace: flag.namespace,
-    since: flag.instant({summary: 'Only events at or after this instant (when the double write started); ISO 8601, or read in --timezone.'}),
+    since: flag.instant({env: 'MAU_DOUBLE_WRITE_SINCE', summary: 'Only events at or after this instant (when the double write started); ISO 8601, or read in --timezone.'}),
     approximate: Flags.boolean({summary: 'Let Druid count distinct users with sketches (faster, within about 2%).'}),
     tolerance: Flags.string({
       default: '2',

@@ -17,6 +17,14 @@ export interface OpenOptions {
   multipleStatements?: boolean
 }
 
+/**
+ * Ids are VARBINARY (exact bytes, no padding: migration 006), which the driver would hand back as Buffers;
+ * every reader gets them as the UTF-8 text the consumer wrote. Other binary columns (payloads) stay Buffers.
+ */
+const ID_COLUMNS = new Set(['user_id', 'environment_namespace', 'source_id'])
+const typeCast: NonNullable<Parameters<typeof mysql.createPool>[0]['typeCast']> = (field, next) =>
+  ID_COLUMNS.has(field.name) && (field.type === 'VAR_STRING' || field.type === 'STRING') ? field.string('utf8') : next()
+
 export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
   return mysql.createPool({
     host: settings.host,
@@ -32,6 +40,7 @@ export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
     multipleStatements: opts.multipleStatements ?? false,
     connectionLimit: opts.connectionLimit ?? 2,
     enableKeepAlive: true,
+    typeCast,
   })
 }
 

@@ -34,8 +34,9 @@ export function verifyReport(result: VerifyResult): string {
   )
   for (const r of result.rows.filter((row) => row.onlyInDruid || row.onlyInMysql)) {
     const scope = `${r.environment_namespace}/${r.source_id || 'all'}`
-    if (r.onlyInDruid?.length) lines.push(`only in Druid (${scope}): ${r.onlyInDruid.join(', ')}`)
-    if (r.onlyInMysql?.length) lines.push(`only in MySQL (${scope}): ${r.onlyInMysql.join(', ')}`)
+    // Quoted, so that an id that differs only by a trailing space shows it.
+    if (r.onlyInDruid?.length) lines.push(`only in Druid (${scope}): ${r.onlyInDruid.map((id) => JSON.stringify(id)).join(', ')}`)
+    if (r.onlyInMysql?.length) lines.push(`only in MySQL (${scope}): ${r.onlyInMysql.map((id) => JSON.stringify(id)).join(', ')}`)
   }
   for (const c of result.caveats) lines.push(`note: ${c}`)
   lines.push(result.ok ? `PASS: ${result.rows.length} lines agree.` : `FAIL: ${result.mismatches} of ${result.rows.length} lines differ.`)

@@ -10,10 +10,11 @@ import {createKafka} from '../core/kafka.js'
 import type {Logger} from '../core/log.js'
 import {MonthResolver} from '../core/month.js'
 import {prepareBatch, type PreparedBatch} from './batch.js'
-import {decoder, type EventFormat} from './decode.js'
+import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {partitionKey, requireOffsetsTable, storedOffsets, type PartitionRef} from './offsets.js'
 import {highWaterMarks, reachedEnd, seedFromTime, seekToStored, type Marks} from './positions.js'
+import {watchPartitions} from './partition-watch.js'
 import {persistBatch, type BatchResult} from './writer.js'
 
 export interface ConsumeOptions {
@@ -80,6 +81,7 @@ class ConsumeRun {
   private startedFromTime?: {topic: string; partitions: number[]}[]
   private fatal: Error | null = null
   private stopping = false
+  private stopWatching = () => {}
   private readonly onAbort = () => {
     this.stopping = true
   }
@@ -106,12 +108,16 @@ class ConsumeRun {
     this.nextOffsets = await storedOffsets(deps.db, opts.group, opts.topics)
     if (opts.stopAtEnd) this.targets = await highWaterMarks(this.kafka, opts.brokers, opts.topics)
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
+    this.stopWatching = watchPartitions(deps.db, deps.metrics.monthsAhead, opts.timezone, deps.log)
+    // Every series at 0 from the start: Prometheus' increase() cannot see a counter's first step, only later ones.
+    for (const topic of opts.topics) for (const reason of REJECTION_CODES) deps.metrics.deadLettered.inc({topic, reason}, 0)
     this.watchGroup()
     try {
       await this.consumer.connect()
       await this.consumer.subscribe({topics: opts.topics, fromBeginning: true})
       await this.consumer.run({eachBatch: (p) => this.eachBatch(p), eachBatchAutoResolve: false, autoCommit: true, autoCommitInterval: 5_000, partitionsConsumedConcurrently: opts.concurrency})
     } catch (error) {
+      this.stopWatching()
       await this.consumer.disconnect().catch(() => undefined)
       throw new MauError(`Could not start consuming ${opts.topics.join(', ')} from ${opts.brokers}: ${(error as Error).message}`, {
         exit: ExitCode.UNAVAILABLE,
@@ -156,6 +162,7 @@ class ConsumeRun {
 
   async stop(stoppedBy: ConsumeSummary['stoppedBy']): Promise<ConsumeSummary> {
     this.stopping = true
+    this.stopWatching()
     await this.consumer.disconnect()
     this.deps.signal.removeEventListener('abort', this.onAbort)
     if (this.fatal) throw this.fatal
@@ -236,7 +243,8 @@ class ConsumeRun {
     if (r.skipped > 0) metrics.skipped.inc({topic: ref.topic}, r.skipped)
     metrics.rows.inc(r.rowsUpserted)
     const lag = Math.max(0, highWatermark - r.nextOffset)
-    metrics.lag.set({topic: ref.topic, partition: String(ref.partition)}, lag)
+    metrics.lag.set({group: ref.group, topic: ref.topic, partition: String(ref.partition)}, lag)
+    metrics.lastBatch.set(Date.now() / 1000)
     health.setLag(k, lag)
     health.progress()
     for (const d of r.deadLetters) metrics.deadLettered.inc({topic: ref.topic, reason: d.rejection.code})

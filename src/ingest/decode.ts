@@ -16,9 +16,12 @@ export interface UserEvent {
   lastSeen: number
 }
 
-/** A reason code (stable, used as a metric label) and a message for people. */
+/** Why an event is set aside: stable codes, used as a metric label. */
+export const REJECTION_CODES = ['decode', 'namespace', 'user_id', 'source_id', 'last_seen'] as const
+
+/** A reason code and a message for people. */
 export interface Rejection {
-  code: 'decode' | 'namespace' | 'user_id' | 'source_id' | 'last_seen'
+  code: (typeof REJECTION_CODES)[number]
   message: string
 }
 

@@ -5,9 +5,11 @@
  */
 import {createServer, type Server} from 'node:http'
 import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client'
+import {BUILD} from '../core/build.js'
 
 export class ConsumerMetrics {
   readonly registry = new Registry()
+  readonly build = new Gauge({name: 'mau_build_info', help: 'The running build: always 1, with its version and commit', labelNames: ['version', 'commit'], registers: [this.registry]})
   readonly consumed = new Counter({name: 'mau_events_consumed_total', help: 'Kafka messages read and applied', labelNames: ['topic'], registers: [this.registry]})
   readonly skipped = new Counter({name: 'mau_events_redelivered_total', help: 'Messages skipped because their offset was already applied', labelNames: ['topic'], registers: [this.registry]})
   readonly rows = new Counter({name: 'mau_rows_upserted_total', help: 'Aggregated rows upserted into mau', registers: [this.registry]})
@@ -18,11 +20,15 @@ export class ConsumerMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   })
-  readonly lag = new Gauge({name: 'mau_consumer_lag', help: 'Messages behind the high-water mark, per partition', labelNames: ['topic', 'partition'], registers: [this.registry]})
+  readonly lag = new Gauge({name: 'mau_consumer_lag_messages', help: 'Messages behind the high-water mark, per partition', labelNames: ['group', 'topic', 'partition'], registers: [this.registry]})
   readonly dbRetries = new Counter({name: 'mau_db_retries_total', help: 'Batch transactions retried after a transient MySQL error', registers: [this.registry]})
+  readonly lastBatch = new Gauge({name: 'mau_last_batch_timestamp_seconds', help: 'Unix time of the last batch committed to MySQL', registers: [this.registry]})
+  readonly monthsAhead = new Gauge({name: 'mau_partitions_ahead_months', help: 'Months after the current one that have their own partition (0: next month\'s is missing)', labelNames: ['table'], registers: [this.registry]})
 
   constructor() {
-    collectDefaultMetrics({register: this.registry, prefix: 'mau_'})
+    // Standard names (process_*, nodejs_*), so that existing Node.js dashboards and alerts apply as they are.
+    collectDefaultMetrics({register: this.registry})
+    this.build.set({version: BUILD.version, commit: BUILD.commit}, 1)
   }
 }
 

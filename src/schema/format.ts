@@ -10,6 +10,7 @@ const version = (m: MigrationInfo) => `${String(m.version).padStart(3, '0')} ${m
 export function migrateReport(r: MigrateResult): string {
   const lines = r.applied.length === 0 ? [`Schema is up to date at version ${r.version}.`] : r.applied.map((m) => `applied ${version(m)}`)
   if (r.partitionsCreated.length > 0) lines.push(`created partitions ${r.partitionsCreated.join(', ')}`)
+  for (const n of r.notes) lines.push(`note from ${String(n.version).padStart(3, '0')}: ${n.note}`)
   return lines.join('\n')
 }
 

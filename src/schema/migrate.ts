@@ -27,6 +27,13 @@ export interface MigrateResult {
   latest: number
   /** Monthly partitions added so that the current and coming months have their own. */
   partitionsCreated: string[]
+  /** What the migrations applied in this run want their operator to know (mau_schema_note), e.g. data they could not convert. */
+  notes: MigrationNote[]
+}
+
+export interface MigrationNote {
+  version: number
+  note: string
 }
 
 export interface StatusResult {
@@ -76,7 +83,8 @@ export function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResul
     }
     const latest = await pg.getMaxVersion()
     const partitionsCreated = await ensureMonthPartitions(conn, opts.timezone ?? 'UTC', opts.aheadMonths ?? 3)
-    return {database, applied: applied.map(info), version: await pg.getDatabaseVersion(), latest, partitionsCreated}
+    const notes = await notesOf(conn, applied.map((m) => Number(m.version)))
+    return {database, applied: applied.map(info), version: await pg.getDatabaseVersion(), latest, partitionsCreated, notes}
   })
 }
 
@@ -93,6 +101,15 @@ export async function status(db: Db, opts: Pick<MigrateOptions, 'migrationsDir'>
     pending: migrations.filter((m) => Number(m.version) > version).map(info),
     edited: migrations.filter((m) => recorded.has(Number(m.version)) && recorded.get(Number(m.version)) !== m.md5).map(info),
   }
+}
+
+/** Migration 006 created mau_schema_note: a run that applied nothing from 006 on has no notes to read. */
+const NOTES_FROM = 6
+
+async function notesOf(conn: Queryable, versions: number[]): Promise<MigrationNote[]> {
+  if (!versions.some((v) => v >= NOTES_FROM)) return []
+  const [rows] = await conn.query<RowDataPacket[]>('SELECT version, note FROM mau_schema_note WHERE version IN (?) ORDER BY version', [versions])
+  return rows.map((r) => ({version: Number(r.version), note: String(r.note)}))
 }
 
 async function appliedChecksums(conn: Queryable): Promise<Map<number, string>> {

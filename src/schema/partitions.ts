@@ -130,3 +130,11 @@ export function plan(input: PlanInput): Plan {
   const droppedBelow = drop.length > 0 ? validBound(drop.at(-1)!.lessThan) : null
   return {current, keepFrom, create: missing, drop: drop.map((p) => p.name), droppedBelow, actions, warnings}
 }
+
+/** Pure: how many months after `current` have their own partition, counting until the first one missing. */
+export function monthsAhead(existing: Partition[], current: YearMonth): number {
+  const own = new Set(existing.flatMap((p) => (p.month ? [p.month] : [])))
+  let ahead = 0
+  while (own.has(addMonths(current, ahead + 1))) ahead++
+  return ahead
+}

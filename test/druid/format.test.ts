@@ -15,7 +15,7 @@ const result: VerifyResult = {
     {environment_namespace: 'prod', source_id: '', druid: {users: 2, events: 5}, mysql: {users: 2, events: 5}, difference: {users: 0, events: 0}, percent: {users: 0, events: 0}, verdict: 'match'},
     {
       environment_namespace: 'prod', source_id: 'IOS', druid: {users: 4, events: 8}, mysql: {users: 3, events: 8}, difference: {users: -1, events: 0}, percent: {users: -25, events: 0}, verdict: 'mismatch',
-      onlyInDruid: ['u-9'], onlyInMysql: [],
+      onlyInDruid: ['u-9', 'a '], onlyInMysql: ['a'],
     },
     {environment_namespace: 'dev', source_id: '', druid: null, mysql: {users: 1, events: 1}, difference: {users: 1, events: 1}, percent: {users: null, events: null}, verdict: 'only-in-mysql'},
   ],
@@ -40,7 +40,8 @@ describe('verifyReport', () => {
     expect(out.split('\n')[0]).toBe('202212 in UTC, 2022-12-01T00:00:00.000Z to 2023-01-01T00:00:00.000Z; distinct users exact')
     expect(out).toMatch(/prod.*IOS.*4.*8.*3.*8.*-1 -25%.*mismatch/)
     expect(out).toMatch(/dev.*all.*-.*-.*1.*1.*only-in-mysql/)
-    expect(out).toContain('only in Druid (prod/IOS): u-9')
+    expect(out).toContain('only in Druid (prod/IOS): "u-9", "a "')
+    expect(out).toContain('only in MySQL (prod/IOS): "a"')
     expect(out).toContain('note: a caveat')
     expect(out.split('\n').at(-1)).toBe('FAIL: 1 of 3 lines differ.')
   })

@@ -33,7 +33,13 @@ describe('serveMetrics', () => {
     const server = await serveMetrics(0, metrics, health)
     const base = `http://127.0.0.1:${(server.address() as {port: number}).port}`
     try {
-      expect(await (await fetch(`${base}/metrics`)).text()).toContain('mau_events_consumed_total{topic="events"} 42')
+      const text = await (await fetch(`${base}/metrics`)).text()
+      expect(text).toContain('mau_events_consumed_total{topic="events"} 42')
+      // The standard process and Node.js series keep their names; mau's own say their build.
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m)
+      expect(text).toMatch(/^nodejs_heap_size_used_bytes \d+/m)
+      expect(text).not.toMatch(/^mau_process_/m)
+      expect(text).toMatch(/^mau_build_info\{version="\d+\.\d+\.\d+",commit="[^"]+"\} 1$/m)
       expect((await fetch(`${base}/healthz`)).status).toBe(200)
       expect((await fetch(`${base}/readyz`)).status).toBe(503)
       health.joined = true

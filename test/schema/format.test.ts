@@ -17,8 +17,8 @@ describe('describeRange', () => {
 
 describe('migrateReport and statusReport', () => {
   it('lists what was applied with zero-padded versions, or says the schema is current', () => {
-    expect(migrateReport({database: 'mau', applied: [], version: 5, latest: 5, partitionsCreated: []})).toBe('Schema is up to date at version 5.')
-    expect(migrateReport({database: 'mau', applied: [{version: 1, name: 'create-mau'}], version: 1, latest: 1, partitionsCreated: ['p202212']})).toBe('applied 001 create-mau\ncreated partitions p202212')
+    expect(migrateReport({database: 'mau', applied: [], version: 5, latest: 5, partitionsCreated: [], notes: []})).toBe('Schema is up to date at version 5.')
+    expect(migrateReport({database: 'mau', applied: [{version: 6, name: 'exact-ids'}], version: 6, latest: 6, partitionsCreated: ['p202212'], notes: [{version: 6, note: '2 rows'}]})).toBe('applied 006 exact-ids\ncreated partitions p202212\nnote from 006: 2 rows')
   })
 
   it('names pending and edited migrations', () => {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {partitionName, plan, type Partition} from '../../src/schema/partitions.js'
+import {monthsAhead, partitionName, plan, type Partition} from '../../src/schema/partitions.js'
 import {addMonths} from '../../src/core/month.js'
 
 const part = (name: string, lessThan: string, rows = 0): Partition => ({name, month: /^p\d{6}$/.test(name) ? name.slice(1) : null, lessThan, rows, bytes: 0})
@@ -83,5 +83,15 @@ describe('partitionName', () => {
     expect(partitionName('202212')).toBe('p202212')
     expect(() => partitionName("202212'); DROP TABLE mau; --")).toThrow(/refusing/)
     expect(() => partitionName('202213')).toThrow(/refusing/)
+  })
+})
+
+describe('monthsAhead', () => {
+  const p = (month: string | null): Partition => ({name: month ? `p${month}` : 'pmax', month, lessThan: 'x', rows: 0, bytes: 0})
+
+  it('counts the coming months with their own partition, up to the first missing one, across a year', () => {
+    expect(monthsAhead([p('202211'), p('202212'), p('202301'), p('202302'), p(null)], '202211')).toBe(3)
+    expect(monthsAhead([p('202212'), p('202302'), p(null)], '202211')).toBe(1)
+    expect(monthsAhead([p('202211'), p(null)], '202211')).toBe(0)
   })
 })

@@ -1,0 +1,43 @@
+/** What the gRPC and HTTP sides of `mau serve` share: the counts, the guards, metrics and the log. */
+import type {Logger} from '../core/log.js'
+import type {MonthCounts} from './counts.js'
+import {Limiter, Refusal, toRefusal, within} from './guard.js'
+import type {ServeMetrics} from './metrics.js'
+
+export interface ApiOptions {
+  /** Bearer token both APIs require when set (health, readiness and metrics stay open). */
+  token?: string
+  timeoutSeconds: number
+  maxConcurrent: number
+  maxBodyBytes: number
+  /** The month a request without one asks for, in the consumer's time zone. */
+  timezone: string
+}
+
+export class Api {
+  readonly limiter: Limiter
+
+  constructor(
+    readonly counts: MonthCounts,
+    readonly options: ApiOptions,
+    readonly metrics: ServeMetrics,
+    readonly log: Logger,
+    /** Turns a driver error into a MauError that says which service failed (core/db.ts). */
+    private readonly mapError: (error: unknown) => unknown,
+    /** MySQL answers: what /readyz and the gRPC health service report. */
+    readonly ready: () => Promise<boolean>,
+  ) {
+    this.limiter = new Limiter(options.maxConcurrent)
+  }
+
+  /** Runs one request under the limits and metrics; any failure comes out as a Refusal, logged unless it is the caller's. */
+  async answer<T>(api: 'grpc' | 'http', method: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.metrics.observe(api, method, () => this.limiter.run(() => within(this.options.timeoutSeconds, fn)), (e) => toRefusal(this.mapError(e)).problem)
+    } catch (error) {
+      const refusal = toRefusal(this.mapError(error))
+      if (!(error instanceof Refusal)) this.log.error({err: error, api, method, answer: refusal.problem}, 'request failed')
+      throw refusal
+    }
+  }
+}

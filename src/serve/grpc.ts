@@ -1,0 +1,95 @@
+/**
+ * The gRPC side of `mau serve`: the platform's bucketeer.eventcounter.EventCounterService/GetMAUCount,
+ * mau.v1.MAUService/ListMAUCounts for every environment of a month, the standard health service and
+ * server reflection. Every answer carries how old its count may be, in its response metadata.
+ */
+import * as grpc from '@grpc/grpc-js'
+import * as protoLoader from '@grpc/proto-loader'
+import {ReflectionService} from '@grpc/reflection'
+import {HealthImplementation} from 'grpc-health-check'
+import {fileURLToPath} from 'node:url'
+import type {Api} from './api.js'
+import {environmentOf} from './counts.js'
+import {Refusal, requireMonth, requireText, tokenMatches} from './guard.js'
+
+export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url))
+export const PROTO_FILES = ['bucketeer/eventcounter/mau.proto', 'mau/v1/mau.proto']
+const LOAD_OPTIONS = {keepCase: true, longs: String, defaults: true, includeDirs: [PROTO_DIR]}
+
+export const EVENT_COUNTER = 'bucketeer.eventcounter.EventCounterService'
+export const MAU_SERVICE = 'mau.v1.MAUService'
+
+export function loadProtos(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync(PROTO_FILES, LOAD_OPTIONS)
+}
+
+type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void
+
+export function grpcServer(api: Api): {server: grpc.Server; health: HealthImplementation} {
+  const definition = loadProtos()
+  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+    bucketeer: {eventcounter: {EventCounterService: {service: grpc.ServiceDefinition}}}
+    mau: {v1: {MAUService: {service: grpc.ServiceDefinition}}}
+  }
+  const server = new grpc.Server({'grpc.max_receive_message_length': api.options.maxBodyBytes})
+  server.addService(loaded.bucketeer.eventcounter.EventCounterService.service, {
+    GetMAUCount: unary(api, 'GetMAUCount', async (req: {environment_namespace?: string; year_month?: string}, meta) => {
+      const namespace = requireText('environment_namespace', req.environment_namespace)
+      const month = requireMonth('year_month', req.year_month)
+      const counted = await api.answer('grpc', 'GetMAUCount', () => api.counts.month(month))
+      meta.set('x-mau-age-seconds', counted.ageSeconds.toFixed(3))
+      const e = environmentOf(counted.value, namespace)
+      return {event_count: e.events, user_count: e.users}
+    }),
+  })
+  server.addService(loaded.mau.v1.MAUService.service, {
+    ListMAUCounts: unary(api, 'ListMAUCounts', async (req: {year_month?: string}, meta) => {
+      const month = requireMonth('year_month', req.year_month)
+      const counted = await api.answer('grpc', 'ListMAUCounts', () => api.counts.month(month))
+      meta.set('x-mau-age-seconds', counted.ageSeconds.toFixed(3))
+      const c = counted.value
+      return {
+        year_month: month,
+        environments: c.environments.map((e) => ({
+          environment_namespace: e.environment_namespace,
+          user_count: e.users,
+          event_count: e.events,
+          sources: e.sources.map((s) => ({source_id: s.source_id, user_count: s.users, event_count: s.events})),
+        })),
+        user_count: c.total.users,
+        event_count: c.total.events,
+      }
+    }),
+  })
+  const health = new HealthImplementation({'': 'NOT_SERVING', [EVENT_COUNTER]: 'NOT_SERVING', [MAU_SERVICE]: 'NOT_SERVING'})
+  health.addToServer(server)
+  new ReflectionService(definition).addToServer(server)
+  return {server, health}
+}
+
+/** A unary method behind the token, answering a Refusal with its status and message, never a stack. */
+function unary<Req, Res>(api: Api, method: string, fn: (req: Req, meta: grpc.Metadata) => Promise<Res>): Handler<Req, Res> {
+  return (call, callback) => {
+    const meta = new grpc.Metadata()
+    meta.set('x-mau-max-staleness-seconds', String(api.counts.maxAgeSeconds))
+    const authorization = call.metadata.get('authorization')[0]
+    const run = async () => {
+      if (!tokenMatches(api.options.token, typeof authorization === 'string' ? authorization : undefined)) {
+        throw new Refusal('UNAUTHENTICATED', 'UNAUTHENTICATED', 'a valid bearer token is required (metadata authorization: Bearer ...).')
+      }
+      return fn(call.request, meta)
+    }
+    run().then(
+      (response) => {
+        call.sendMetadata(meta)
+        callback(null, response)
+      },
+      (error: unknown) => {
+        const refusal = error instanceof Refusal ? error : new Refusal('INTERNAL', 'INTERNAL', 'internal error; see the server log')
+        if (!(error instanceof Refusal)) api.log.error({err: error, method}, 'request failed')
+        call.sendMetadata(meta)
+        callback({code: grpc.status[refusal.problem], details: refusal.message, metadata: meta})
+      },
+    )
+  }
+}
