@@ -13,6 +13,7 @@ import {rebuildSummary} from '../src/mau/summary.js'
 import {currentMonth} from '../src/core/month.js'
 import {openDb} from '../src/core/db.js'
 import {publish} from './results.js'
+import {createNumbers, fillEnvironment} from './rows.js'
 import {createTestDatabase} from '../test/fixtures/services.js'
 
 const {values: args} = parseArgs({options: {largest: {type: 'string', default: '10000000'}}})
@@ -33,16 +34,8 @@ const median = async (n: number, fn: () => Promise<unknown>) => {
   return times.sort((a, b) => a - b)[Math.floor(n / 2)]!
 }
 try {
-  await pool.query('CREATE TABLE bench_n (n INT PRIMARY KEY)')
-  for (let i = 0; i < 5000; i += 1000) await pool.query(`INSERT INTO bench_n VALUES ${Array.from({length: 1000}, (_, j) => `(${i + j})`).join(',')}`)
-  // Generated inside the server; each user on one of three sources.
-  const fill = (env: string, rows: number) =>
-    pool.query(
-      `INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at)
-       SELECT ?, ?, ELT(1 + (a.n + b.n) % 3, 'ANDROID', 'IOS', 'WEB'), CONCAT('user-', a.n, '-', b.n), 1 + b.n % 7, 0, 0
-         FROM bench_n a JOIN bench_n b ON b.n < ? WHERE a.n < ?`,
-      [env, month, Math.ceil(rows / 5000), Math.min(5000, rows)],
-    )
+  await createNumbers(pool)
+  const fill = (env: string, rows: number) => fillEnvironment(pool, {env, month, rows})
   const loadStarted = Date.now()
   for (const size of sizes) {
     log(`loading env-${size} (${size} rows)`)

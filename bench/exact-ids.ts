@@ -22,6 +22,7 @@ import {checkSummary, rebuildSummary} from '../src/mau/summary.js'
 import {MIGRATIONS_DIR} from '../src/schema/migrate.js'
 import {createTestDatabase, schemaAt} from '../test/fixtures/services.js'
 import {publish} from './results.js'
+import {createNumbers, fillEnvironment} from './rows.js'
 
 const {values: args} = parseArgs({options: {rows: {type: 'string', default: '5000000'}}})
 const rows = Number(args.rows)
@@ -36,16 +37,10 @@ const db = await createTestDatabase()
 await schemaAt(db.settings).migrate({migrationsDir: previous})
 const pool = openDb(db.settings, writerPool(3))
 try {
-  await pool.query('CREATE TABLE bench_n (n INT PRIMARY KEY)')
-  for (let i = 0; i < 5000; i += 1000) await pool.query(`INSERT INTO bench_n VALUES ${Array.from({length: 1000}, (_, j) => `(${i + j})`).join(',')}`)
+  await createNumbers(pool)
   log(`loading ${rows} rows of one environment-month, one id in a thousand ending in a space`)
   const loadStarted = Date.now()
-  await pool.query(
-    `INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at)
-     SELECT 'prod', ?, ELT(1 + (a.n + b.n) % 4, 'ANDROID', 'IOS', 'WEB', 'GO_SERVER'), CONCAT('user-', a.n, '-', b.n, IF(b.n % 1000 = 7, ' ', '')), 1 + b.n % 7, 0, 0
-       FROM bench_n a JOIN bench_n b ON b.n < ? WHERE a.n < ?`,
-    [month, Math.ceil(rows / 5000), Math.min(5000, rows)],
-  )
+  await fillEnvironment(pool, {env: 'prod', month, rows, spaceEvery: 1000})
   await pool.query('INSERT INTO mau_user_month (environment_namespace, yearmonth, user_id) SELECT DISTINCT environment_namespace, yearmonth, user_id FROM mau')
   await rebuildSummary(pool, month)
   const [[loaded]] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM mau')

@@ -11,6 +11,7 @@ import type {RowDataPacket} from 'mysql2/promise'
 import {addMonths, currentMonth} from '../src/core/month.js'
 import {openDb} from '../src/core/db.js'
 import {publish} from './results.js'
+import {createNumbers} from './rows.js'
 import {createTestDatabase} from '../test/fixtures/services.js'
 
 const {values: args} = parseArgs({options: {rows: {type: 'string', default: '5000000'}}})
@@ -33,8 +34,7 @@ try {
   await schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 24, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(expired)})
 
   // Rows generated inside the server (a 5,000-row number table crossed with itself): fast, no client traffic.
-  await conn.query('CREATE TABLE bench_n (n INT PRIMARY KEY)')
-  for (let i = 0; i < 5000; i += 1000) await conn.query(`INSERT INTO bench_n VALUES ${Array.from({length: 1000}, (_, j) => `(${i + j})`).join(',')}`)
+  await createNumbers(conn)
   const fill = (month: string, rows: number, table = 'mau') =>
     conn.query(
       `INSERT INTO ${table} (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at)

@@ -17,10 +17,7 @@ standard health service and server reflection. HTTP: GET /v1/mau?month=YYYYMM[&n
 With MAU_SERVE_TOKEN or MAU_SERVE_TOKEN_FILE set, both APIs want "Authorization: Bearer <token>" (probes
 and metrics stay open). A count is never older than --max-staleness seconds. SIGTERM/SIGINT: stop
 accepting, finish requests in flight, exit 0.`
-  static override examples = [
-    '<%= config.bin %> serve',
-    'MAU_SERVE_TOKEN_FILE=/var/run/secrets/mau/token <%= config.bin %> serve --grpc-port 9090 --http-port 8080 --tls-cert tls.crt --tls-key tls.key',
-  ]
+  static override examples = ['<%= config.bin %> serve', 'MAU_SERVE_TOKEN_FILE=/run/secrets/token <%= config.bin %> serve --grpc-port 9090 --http-port 8080 --tls-cert tls.crt --tls-key tls.key']
   static override flags = {
     ...flag.database,
     timezone: flag.timezone,

@@ -121,11 +121,18 @@ function assemble(
   environments: {environment_namespace: string; users: number; events: number}[],
   sources: (SourceCount & {environment_namespace: string})[],
 ): MauCount {
+  // Grouped once: a month of many environments is assembled in one pass, not one scan of the sources each.
+  const byEnvironment = new Map<string, SourceCount[]>()
+  for (const {environment_namespace, source_id, users, events} of sources) {
+    const list = byEnvironment.get(environment_namespace)
+    if (list) list.push({source_id, users, events})
+    else byEnvironment.set(environment_namespace, [{source_id, users, events}])
+  }
   const envs = environments.map((e) => ({
     environment_namespace: e.environment_namespace,
     users: e.users,
     events: e.events,
-    sources: sources.filter((s) => s.environment_namespace === e.environment_namespace).map(({source_id, users, events}) => ({source_id, users, events})),
+    sources: byEnvironment.get(e.environment_namespace) ?? [],
   }))
   return {
     month,

@@ -1,7 +1,9 @@
 /**
  * What `mau serve` answers from: a month's counts read from the summary counters (mau/count.ts, the same
- * function as `mau count`, never a scan). A month is read once per maxAgeSeconds at most; requests for it
- * meanwhile share that read, and nothing older than maxAgeSeconds is ever served (0: every request reads).
+ * function as `mau count`, never a scan). A month is read once per maxAgeSeconds at most, and requests
+ * share that read. Nothing older than maxAgeSeconds is ever served: once a count is half that old, the
+ * next request starts a new read in the background and keeps answering from the count it has, which is
+ * still within the bound, so that no request waits for MySQL at the moment a count expires.
  */
 import type {Db} from '../core/db.js'
 import type {YearMonth} from '../core/month.js'
@@ -13,28 +15,54 @@ export interface Counted {
   ageSeconds: number
 }
 
+interface Entry {
+  value: MauCount
+  readAt: number
+}
+
 export class MonthCounts {
-  private readonly entries = new Map<YearMonth, {value: Promise<MauCount>; readAt: number}>()
+  private readonly entries = new Map<YearMonth, Entry>()
+  private readonly reading = new Map<YearMonth, Promise<Entry>>()
 
   constructor(private readonly db: Db, readonly maxAgeSeconds: number, private readonly now: () => number = Date.now) {}
 
   async month(month: YearMonth): Promise<Counted> {
+    const bound = this.maxAgeSeconds * 1000
     const cached = this.entries.get(month)
-    if (cached && this.now() - cached.readAt < this.maxAgeSeconds * 1000) {
-      return {value: await cached.value, ageSeconds: (this.now() - cached.readAt) / 1000}
+    const age = cached ? this.now() - cached.readAt : Infinity
+    if (cached && age < bound) {
+      if (age >= bound / 2) void this.read(month).catch(() => undefined)
+      return {value: cached.value, ageSeconds: age / 1000}
     }
-    const entry = {value: count(this.db, {month}), readAt: this.now()}
-    if (this.maxAgeSeconds > 0) this.entries.set(month, entry)
-    // A failed read is not kept: the next request reads again.
-    entry.value.catch(() => this.entries.get(month) === entry && this.entries.delete(month))
-    if (this.entries.size > 240) this.entries.delete(this.entries.keys().next().value!)
-    return {value: await entry.value, ageSeconds: 0}
+    const entry = await this.read(month)
+    return {value: entry.value, ageSeconds: Math.max(0, this.now() - entry.readAt) / 1000}
+  }
+
+  /** One read of a month at a time; what it read is kept only while the bound allows any reuse. */
+  private read(month: YearMonth): Promise<Entry> {
+    const running = this.reading.get(month)
+    if (running) return running
+    const readAt = this.now()
+    const reading = count(this.db, {month}).then(
+      (value) => {
+        const entry = {value, readAt}
+        if (this.maxAgeSeconds > 0) this.entries.set(month, entry)
+        if (this.entries.size > 240) this.entries.delete(this.entries.keys().next().value!)
+        return entry
+      },
+    ).finally(() => this.reading.delete(month))
+    this.reading.set(month, reading)
+    return reading
   }
 }
 
+const indexes = new WeakMap<MauCount, Map<string, EnvironmentCount>>()
+
 /** Pure: one environment of a month's counts, zeros when it had no events (as the platform answers). */
 export function environmentOf(c: MauCount, namespace: string): EnvironmentCount {
-  return c.environments.find((e) => e.environment_namespace === namespace) ?? {environment_namespace: namespace, users: 0, events: 0, sources: []}
+  let index = indexes.get(c)
+  if (!index) indexes.set(c, (index = new Map(c.environments.map((e) => [e.environment_namespace, e]))))
+  return index.get(namespace) ?? {environment_namespace: namespace, users: 0, events: 0, sources: []}
 }
 
 /** Pure: the month's counts narrowed to some environments, as `mau count --namespace` gives them. */

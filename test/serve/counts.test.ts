@@ -14,17 +14,34 @@ function summaryDb(state: {users: number; reads: number; fail?: boolean}): Db {
 }
 
 describe('MonthCounts', () => {
-  it('reads a month again once its count is as old as the bound, never serving an older one', async () => {
+  it('refreshes a count in the background once it is half the bound old, answering meanwhile from the one it has', async () => {
     const state = {users: 1, reads: 0}
     let now = 0
     const counts = new MonthCounts(summaryDb(state), 5, () => now)
     expect((await counts.month('202212')).value.total.users).toBe(1)
     state.users = 2
-    now = 4_999
-    expect(await counts.month('202212')).toMatchObject({value: {total: {users: 1}}, ageSeconds: 4.999})
-    now = 5_000
-    expect(await counts.month('202212')).toMatchObject({value: {total: {users: 2}}, ageSeconds: 0})
+    now = 2_499
+    expect(await counts.month('202212')).toMatchObject({value: {total: {users: 1}}, ageSeconds: 2.499})
+    expect(state.reads).toBe(1)
+    now = 2_500
+    expect(await counts.month('202212')).toMatchObject({value: {total: {users: 1}}, ageSeconds: 2.5})
+    await new Promise((r) => setImmediate(r))
     expect(state.reads).toBe(2)
+    now = 2_600
+    expect(await counts.month('202212')).toMatchObject({value: {total: {users: 2}}, ageSeconds: 0.1})
+  })
+
+  it('never answers with a count as old as the bound: past it, a request waits for MySQL, and fails with it', async () => {
+    const state = {users: 1, reads: 0, fail: false}
+    let now = 0
+    const counts = new MonthCounts(summaryDb(state), 5, () => now)
+    await counts.month('202212')
+    state.fail = true
+    now = 4_999
+    expect((await counts.month('202212')).ageSeconds).toBe(4.999)
+    await new Promise((r) => setImmediate(r))
+    now = 5_000
+    await expect(counts.month('202212')).rejects.toMatchObject({code: 'ECONNREFUSED'})
   })
 
   it('shares one read among the requests that arrive while it runs, and reads every time with a bound of 0', async () => {
