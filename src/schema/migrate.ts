@@ -66,6 +66,18 @@ function postgrator(conn: Queryable, database: string, dir: string): Postgrator 
   })
 }
 
+/** A folder without migration files is a broken install (an image that forgot them), never "nothing to do". */
+async function withMigrations(pg: Postgrator, dir: string): Promise<Postgrator> {
+  if ((await pg.getMigrations()).length === 0) {
+    throw new MauError(`No migration files in ${dir}: expected the NNN.do.name.sql files shipped with mau.`, {
+      exit: ExitCode.CONFIG,
+      code: 'NO_MIGRATIONS',
+      suggestions: ['Check that the migrations/ folder is installed beside mau, or point MAU_MIGRATIONS_DIR at it.'],
+    })
+  }
+  return pg
+}
+
 const info = (m: {version: number; name: string}): MigrationInfo => ({version: Number(m.version), name: m.name})
 
 const databaseOf = async (conn: Queryable): Promise<string> => String((await conn.query<RowDataPacket[]>('SELECT DATABASE() AS db'))[0][0]?.db)
@@ -74,7 +86,7 @@ const databaseOf = async (conn: Queryable): Promise<string> => String((await con
 export function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResult> {
   return withNamedLock(db, {kind: 'migrate'}, opts.lockWaitSeconds ?? 60, async (conn: PoolConnection) => {
     const database = await databaseOf(conn)
-    const pg = postgrator(conn, database, opts.migrationsDir ?? MIGRATIONS_DIR)
+    const pg = await withMigrations(postgrator(conn, database, opts.migrationsDir ?? MIGRATIONS_DIR), opts.migrationsDir ?? MIGRATIONS_DIR)
     let applied
     try {
       applied = await pg.migrate()
@@ -90,7 +102,7 @@ export function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResul
 
 export async function status(db: Db, opts: Pick<MigrateOptions, 'migrationsDir'> = {}): Promise<StatusResult> {
   const database = await databaseOf(db)
-  const pg = postgrator(db, database, opts.migrationsDir ?? MIGRATIONS_DIR)
+  const pg = await withMigrations(postgrator(db, database, opts.migrationsDir ?? MIGRATIONS_DIR), opts.migrationsDir ?? MIGRATIONS_DIR)
   const migrations = (await pg.getMigrations()).filter((m) => m.action === 'do')
   const version = await pg.getDatabaseVersion()
   const recorded = version > 0 ? await appliedChecksums(db) : new Map<number, string>()

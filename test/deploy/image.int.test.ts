@@ -6,22 +6,24 @@ import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 import {createTestDatabase, type TestDatabase} from '../fixtures/services.js'
 
-let db: TestDatabase
-beforeAll(async () => {
-  db = await createTestDatabase()
-})
+const databases: TestDatabase[] = []
 afterAll(async () => {
-  await db.drop()
+  for (const db of databases) await db.drop()
 })
 
-const stage = (dockerfile: string) => spawnSync('node', ['scripts/stage-image.mjs', '--dockerfile', dockerfile], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url}})
+/** Each staging gets an empty database of its own to migrate. */
+async function stage(dockerfile: string) {
+  const db = await createTestDatabase()
+  databases.push(db)
+  return spawnSync('node', ['scripts/stage-image.mjs', '--dockerfile', dockerfile], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url}})
+}
 
 describe('the Dockerfile, staged', () => {
-  it('runs mau --help, db migrate and count as user 10001 from a read-only copy of what it copies', () => {
-    const r = stage('Dockerfile')
+  it('runs mau --help, db migrate and count as user 10001 from a read-only copy of what it copies', async () => {
+    const r = await stage('Dockerfile')
     expect(r.stderr).toMatch(/as 10001:10001: mau count --json -> exit 0/)
     expect(r.status).toBe(0)
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
@@ -29,10 +31,10 @@ describe('the Dockerfile, staged', () => {
     expect(result.migratedTo).toBeGreaterThanOrEqual(6)
   }, 300_000)
 
-  it('fails when the Dockerfile forgets a COPY', () => {
+  it('fails when the Dockerfile forgets a COPY', async () => {
     const broken = join(mkdtempSync(join(tmpdir(), 'mau-dockerfile-')), 'Dockerfile')
     writeFileSync(broken, readFileSync('Dockerfile', 'utf8').replace('COPY migrations ./migrations\n', ''))
-    const r = stage(broken)
+    const r = await stage(broken)
     expect(r.status).not.toBe(0)
     expect(r.stderr).toMatch(/mau db migrate --json exited/)
   }, 300_000)

@@ -1,3 +1,6 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {mau} from '../../helpers/cli.js'
 import {createTestDatabase, MIGRATION_VERSIONS, type TestDatabase} from '../../fixtures/services.js'
@@ -36,6 +39,13 @@ describe('mau db migrate', () => {
     const viaEnv = mau(['db', 'status'], {MAU_MYSQL_URL: db.url, MAU_MYSQL_PASSWORD: 'An0therSecretPw'})
     expect(viaEnv.code).toBe(2)
     expect(viaEnv.stdout + viaEnv.stderr).not.toContain('An0therSecretPw')
+  })
+
+  it('exits 2 when the migrations folder holds no migration, rather than calling the schema current', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'mau-no-migrations-'))
+    const r = mau(['db', 'migrate', '--json', '--migrations-dir', empty], {MAU_MYSQL_URL: db.url})
+    expect(r.code).toBe(2)
+    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'NO_MIGRATIONS', message: `No migration files in ${empty}: expected the NNN.do.name.sql files shipped with mau.`})
   })
 
   it('exits 4 when MySQL cannot be reached', () => {
