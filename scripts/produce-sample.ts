@@ -5,8 +5,8 @@
  */
 import {parseArgs} from 'node:util'
 import {Kafka, logLevel} from 'kafkajs'
-import {encode, sampleEvents} from '../bench/sample-events.js'
-import {monthBounds, currentMonth} from '../src/month.js'
+import {encode, sampleEvents} from '../test/fixtures/events.js'
+import {monthBounds, currentMonth} from '../src/core/month.js'
 
 const {values: args} = parseArgs({options: {topic: {type: 'string'}, events: {type: 'string', default: '50000'}, brokers: {type: 'string', default: process.env.MAU_KAFKA_BROKERS ?? '127.0.0.1:9092'}}})
 if (!args.topic) throw new Error('--topic is required')
