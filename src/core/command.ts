@@ -20,13 +20,18 @@ export abstract class MauCommand<T> extends Command {
     return withDb(resolveMysql(flags['mysql-url']), opts, fn)
   }
 
-  /** Runs fn behind an ora spinner on a TTY (never with --json); otherwise just runs it. */
+  /**
+   * Runs fn behind an ora spinner on a terminal (never with --json); otherwise just runs it. A terminal
+   * that reports no width (`stty size` 0 0, as some CI and `kubectl exec` sessions do) gets none: ora
+   * redraws endlessly there. The spinner leaves no line behind, and stdin is left alone, so Ctrl+C stays
+   * the terminal's.
+   */
   protected async spin<R>(text: string, fn: () => Promise<R>): Promise<R> {
-    if (this.jsonEnabled() || !process.stderr.isTTY) return fn()
-    const spinner = ora({text, stream: process.stderr}).start()
+    if (this.jsonEnabled() || !process.stderr.isTTY || !(process.stderr.columns > 0)) return fn()
+    const spinner = ora({text, stream: process.stderr, discardStdin: false}).start()
     try {
       const result = await fn()
-      spinner.succeed()
+      spinner.stop()
       return result
     } catch (error) {
       spinner.fail()

@@ -1,0 +1,42 @@
+/**
+ * The CLI in a terminal that reports no width (`stty size` 0 0, as some CI and `kubectl exec` sessions do):
+ * a spinner there used to redraw without end (megabytes a second) and never finish.
+ */
+import {spawnSync} from 'node:child_process'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {createTestDatabase, createTopic, type TestDatabase} from '../fixtures/services.js'
+
+let db: TestDatabase
+let topic: {topic: string; drop: () => Promise<void>}
+beforeAll(async () => {
+  db = await createTestDatabase({migrated: true})
+  topic = await createTopic(1)
+})
+afterAll(async () => {
+  await topic.drop()
+  await db.drop()
+})
+
+/** Runs the built CLI at a pseudo-terminal of the given size, under script(1). */
+function atTerminal(size: string, args: string): {status: number | null; output: string; ms: number} {
+  const started = Date.now()
+  const r = spawnSync('script', ['-qec', `stty ${size}; node bin/run.js ${args}`, '/dev/null'], {encoding: 'utf8', timeout: 30_000, env: {...process.env, MAU_MYSQL_URL: db.url, MAU_KAFKA_TOPICS: topic.topic}})
+  return {status: r.status, output: r.stdout, ms: Date.now() - started}
+}
+
+describe('at a terminal of width 0', () => {
+  it.each(['count', 'summary check', 'doctor'])('mau %s finishes within seconds and writes no spinner frames', (args) => {
+    const r = atTerminal('cols 0 rows 0', args)
+    expect(r.status).toBe(0)
+    expect(r.ms).toBeLessThan(15_000)
+    expect(r.output.length).toBeLessThan(5_000)
+    expect(r.output).not.toContain('\u001b[1A')
+  })
+
+  it('a terminal with a width still gets the spinner, and no line of it is left behind', () => {
+    const r = atTerminal('cols 100 rows 40', 'count')
+    expect(r.status).toBe(0)
+    expect(r.output).toContain('Counting')
+    expect(r.output).not.toContain('✔')
+  })
+})
