@@ -9,6 +9,7 @@ import {status} from '../schema/migrate.js'
 export default class Doctor extends MauCommand<DoctorResult> {
   static override summary = 'Check that MySQL, the schema and Kafka (and with --druid, Druid) are ready, and say how to fix what is not.'
   static override description = 'Exit code: 0 all good, 2 bad configuration (e.g. a missing topic or Druid column), 4 a service is unreachable, 5 schema not migrated.'
+  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --druid --json']
   static override flags = {
     ...flag.database,
     brokers: flag.brokers,
