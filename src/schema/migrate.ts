@@ -52,8 +52,12 @@ export interface MigrateOptions {
   aheadMonths?: number
 }
 
-function postgrator(conn: Queryable, database: string, dir: string): Postgrator {
-  return new Postgrator({
+/**
+ * Postgrator over the caller's connection and the migration files in dir. A folder without migration files
+ * is a broken install (an image that forgot them), never "nothing to do".
+ */
+async function postgrator(conn: Queryable, database: string, dir = MIGRATIONS_DIR): Promise<Postgrator> {
+  const pg = new Postgrator({
     migrationPattern: `${dir.replace(/\/$/, '')}/*.sql`,
     driver: 'mysql',
     database,
@@ -64,10 +68,6 @@ function postgrator(conn: Queryable, database: string, dir: string): Postgrator 
       return {rows: Array.isArray(rows) ? (rows as RowDataPacket[]) : []}
     },
   })
-}
-
-/** A folder without migration files is a broken install (an image that forgot them), never "nothing to do". */
-async function withMigrations(pg: Postgrator, dir: string): Promise<Postgrator> {
   if ((await pg.getMigrations()).length === 0) {
     throw new MauError(`No migration files in ${dir}: expected the NNN.do.name.sql files shipped with mau.`, {
       exit: ExitCode.CONFIG,
@@ -86,7 +86,7 @@ const databaseOf = async (conn: Queryable): Promise<string> => String((await con
 export function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResult> {
   return withNamedLock(db, {kind: 'migrate'}, opts.lockWaitSeconds ?? 60, async (conn: PoolConnection) => {
     const database = await databaseOf(conn)
-    const pg = await withMigrations(postgrator(conn, database, opts.migrationsDir ?? MIGRATIONS_DIR), opts.migrationsDir ?? MIGRATIONS_DIR)
+    const pg = await postgrator(conn, database, opts.migrationsDir)
     let applied
     try {
       applied = await pg.migrate()
@@ -102,7 +102,7 @@ export function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResul
 
 export async function status(db: Db, opts: Pick<MigrateOptions, 'migrationsDir'> = {}): Promise<StatusResult> {
   const database = await databaseOf(db)
-  const pg = await withMigrations(postgrator(db, database, opts.migrationsDir ?? MIGRATIONS_DIR), opts.migrationsDir ?? MIGRATIONS_DIR)
+  const pg = await postgrator(db, database, opts.migrationsDir)
   const migrations = (await pg.getMigrations()).filter((m) => m.action === 'do')
   const version = await pg.getDatabaseVersion()
   const recorded = version > 0 ? await appliedChecksums(db) : new Map<number, string>()

@@ -31,13 +31,21 @@ export class Api {
   }
 
   /** Runs one request under the limits and metrics; any failure comes out as a Refusal, logged unless it is the caller's. */
-  async answer<T>(api: 'grpc' | 'http', method: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await this.metrics.observe(api, method, () => this.limiter.run(() => within(this.options.timeoutSeconds, fn)), (e) => toRefusal(this.mapError(e)).problem)
-    } catch (error) {
-      const refusal = toRefusal(this.mapError(error))
-      if (!(error instanceof Refusal)) this.log.error({err: error, api, method, answer: refusal.problem}, 'request failed')
-      throw refusal
+  answer<T>(api: 'grpc' | 'http', method: string, fn: () => Promise<T>): Promise<T> {
+    const guarded = async () => {
+      try {
+        return await this.limiter.run(() => within(this.options.timeoutSeconds, fn))
+      } catch (error) {
+        throw this.refuse(error, {api, method})
+      }
     }
+    return this.metrics.observe(api, method, guarded, (refusal) => (refusal as Refusal).problem)
+  }
+
+  /** The answer for a failure: a Refusal as it is; anything else mapped (core/db.ts) and, unless the caller's, logged. */
+  refuse(error: unknown, where: Record<string, string>): Refusal {
+    const refusal = toRefusal(this.mapError(error))
+    if (!(error instanceof Refusal)) this.log.error({err: error, ...where, answer: refusal.problem}, 'request failed')
+    return refusal
   }
 }

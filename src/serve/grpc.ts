@@ -85,8 +85,7 @@ function unary<Req, Res>(api: Api, method: string, fn: (req: Req, meta: grpc.Met
         callback(null, response)
       },
       (error: unknown) => {
-        const refusal = error instanceof Refusal ? error : new Refusal('INTERNAL', 'INTERNAL', 'internal error; see the server log')
-        if (!(error instanceof Refusal)) api.log.error({err: error, method}, 'request failed')
+        const refusal = api.refuse(error, {api: 'grpc', method})
         call.sendMetadata(meta)
         callback({code: grpc.status[refusal.problem], details: refusal.message, metadata: meta})
       },

@@ -43,7 +43,7 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse): Promi
         return json(res, 404, {error: {code: 'NOT_FOUND', message: `no such path: ${url.pathname}`}})
     }
   } catch (error) {
-    const refusal = error instanceof Refusal ? error : new Refusal('INTERNAL', 'INTERNAL', 'internal error; see the server log')
+    const refusal = api.refuse(error, {api: 'http', path: url.pathname})
     const status = refusal.code === 'METHOD_NOT_ALLOWED' ? 405 : refusal.code === 'BODY_TOO_LARGE' ? 413 : HTTP_STATUS[refusal.problem]
     if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer')
     if (status === 429) res.setHeader('Retry-After', '1')
