@@ -8,7 +8,7 @@
  * Writes bench/results/serve.md.
  */
 import * as grpc from '@grpc/grpc-js'
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -17,6 +17,7 @@ import type {RowDataPacket} from 'mysql2/promise'
 import {openDb} from '../src/core/db.js'
 import {rebuildSummary} from '../src/mau/summary.js'
 import {loadProtos} from '../src/serve/grpc.js'
+import {startServe} from '../test/fixtures/serve.js'
 import {createTestDatabase} from '../test/fixtures/services.js'
 import {publish} from './results.js'
 import {createNumbers, fillEnvironment} from './rows.js'
@@ -47,19 +48,6 @@ async function load(): Promise<number> {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
-function startServe(staleness: number): Promise<{port: number; httpPort: number; pid: number; stop: () => Promise<void>}> {
-  const child = spawn('node', ['bin/run.js', 'serve', '--grpc-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--max-staleness', String(staleness)], {env: {...process.env, MAU_MYSQL_URL: db.url}})
-  let stderr = ''
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      stderr += d
-      const line = stderr.split('\n').find((l) => l.includes('"msg":"serving"'))
-      if (line) resolve({port: JSON.parse(line).grpcPort, httpPort: JSON.parse(line).httpPort, pid: child.pid!, stop: () => new Promise((r) => child.on('exit', () => r()).kill('SIGTERM'))})
-    })
-    child.on('exit', (code) => reject(new Error(`mau serve exited ${code}: ${stderr}`)))
-  })
 }
 
 type Unary = (req: object, cb: (e: grpc.ServiceError | null, r: {user_count: string}) => void) => void
@@ -134,18 +122,18 @@ try {
   const h2lines: string[] = []
   const serverLines: string[] = []
   for (const staleness of [5, 0]) {
-    const served = await startServe(staleness)
+    const served = await startServe({MAU_MYSQL_URL: db.url}, ['--max-staleness', String(staleness)])
     try {
       for (const [name, pick] of [['200 environments, one at random per call', () => `env-${Math.floor(Math.random() * 200)}`], ['env-10k (10 thousand users)', () => 'env-10k'], [`env-big (${largest.toLocaleString('en-US')} users)`, () => 'env-big']] as const) {
         log(`staleness ${staleness}: ${name}`)
-        const r = await drive(served.port, served.pid, pick)
+        const r = await drive(served.grpcPort, served.pid, pick)
         lines.push(`| ${staleness} s | ${name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.errors} | ${Number(r.users).toLocaleString('en-US')} | ${(r.serverMs * 1000).toFixed(0)} µs | ${(r.clientMs * 1000).toFixed(0)} µs |`)
       }
       const handled = await withinOneMs(served.httpPort)
       serverLines.push(`| ${staleness} s | ${(handled * 100).toFixed(2)}% |`)
       for (const namespace of ['env-0', 'env-10k', 'env-big']) {
         log(`staleness ${staleness}: h2load ${namespace}`)
-        const r = h2load(served.port, served.pid, namespace)
+        const r = h2load(served.grpcPort, served.pid, namespace)
         h2lines.push(`| ${staleness} s | ${namespace} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.failed} | ${r.serverUs.toFixed(0)} µs |`)
       }
     } finally {

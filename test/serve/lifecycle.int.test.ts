@@ -15,7 +15,8 @@ import {openDb} from '../../src/core/db.js'
 import {query} from '../fixtures/mau.js'
 import {createTestDatabase, type TestDatabase} from '../fixtures/services.js'
 import {CuttableProxy} from '../helpers/proxy.js'
-import {call, grpcClients, startServe} from '../helpers/serve.js'
+import {startServe} from '../fixtures/serve.js'
+import {call, grpcClients} from '../helpers/serve.js'
 
 let db: TestDatabase
 beforeAll(async () => {

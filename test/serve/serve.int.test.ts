@@ -7,7 +7,8 @@ import {writerPool} from '../../src/mau/rows.js'
 import {consumeAll, produceSample, query} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, type TestDatabase} from '../fixtures/services.js'
 import {mauAsync} from '../helpers/cli.js'
-import {call, grpcClients, startServe, type Running} from '../helpers/serve.js'
+import {startServe, type Running} from '../fixtures/serve.js'
+import {call, grpcClients} from '../helpers/serve.js'
 
 const TOKEN = 'a-serve-token-of-32-characters!!'
 let db: TestDatabase
