@@ -1,4 +1,13 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+import {flush, run} from '@oclif/core'
+import {fail} from '../dist/core/exit.js'
 
-await execute({dir: import.meta.url})
+// Not oclif's execute(): every failure, unknown commands and parse errors included, leaves through
+// one renderer, as a JSON document with --json and as "Error: ..." otherwise.
+try {
+  await run(process.argv.slice(2), import.meta.url)
+  await flush()
+} catch (error) {
+  await flush()
+  fail(error, process.argv.slice(2))
+}

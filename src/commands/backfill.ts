@@ -24,7 +24,7 @@ month runs, 4 if Druid or MySQL cannot be reached.`
     ...flag.database,
     ...flag.druid,
     timezone: flag.timezone,
-    'lock-wait': flag.lockWait,
+    'lock-wait': flag.lockWait(),
     from: Flags.option({options: ['druid'] as const, default: 'druid' as const, summary: 'Where the month is read from.'})(),
     month: flag.month({required: true}),
     namespace: flag.list('Only these environments (repeatable, or comma-separated; default: every environment Druid has).'),

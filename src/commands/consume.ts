@@ -2,9 +2,10 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import * as flag from '../core/flags.js'
 import {createLogger} from '../core/log.js'
+import {canAnimate, startStatus} from '../core/progress.js'
 import {DEFAULTS, listOf} from '../core/settings.js'
 import {consume, type ConsumeSummary} from '../ingest/consume.js'
-import {consumeTable, progressText} from '../ingest/format.js'
+import {consumeProgress, consumeTable} from '../ingest/format.js'
 import {ConsumerMetrics, Health, serveMetrics} from '../ingest/metrics.js'
 import {writerPool} from '../mau/rows.js'
 
@@ -40,14 +41,16 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
       summary: 'Exit 0 once every partition reaches the high-water mark it had at start (backfills, tests, benchmarks).',
     }),
     'session-timeout': Flags.integer({
-      env: 'MAU_KAFKA_SESSION_TIMEOUT_MS',
-      default: 30_000,
-      min: 6_000,
-      summary: 'Kafka group session timeout (ms): how long a dead replica holds its partitions.',
+      env: 'MAU_KAFKA_SESSION_TIMEOUT_SECONDS',
+      default: 30,
+      min: 6,
+      max: 3600,
+      summary: 'Seconds a dead replica holds its partitions (the Kafka group session timeout).',
       helpGroup: 'KAFKA',
     }),
-    'from-time': flag.instant({
-      env: 'MAU_FROM_TIME',
+    since: flag.instant({
+      env: 'MAU_CONSUME_SINCE',
+      aliases: ['from-time'],
       summary: 'Start partitions the group has not consumed yet at this instant (e.g. the month\'s start) rather than the oldest retained event.',
       description: 'ISO 8601, or a date and time read in --timezone. Partitions with stored offsets resume from them: rewinding those would count events twice.',
     }),
@@ -73,7 +76,7 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
     process.once('SIGTERM', onSignal)
     process.once('SIGINT', onSignal)
     const server = flags['metrics-port'] ? await serveMetrics(flags['metrics-port'], metrics, health) : undefined
-    const progress = this.progressLine()
+    const status = startStatus('Consuming', !this.jsonEnabled() && canAnimate())
     const options = {
       brokers: flags.brokers,
       topics: listOf(flags.topic),
@@ -83,34 +86,20 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
       batchSize: flags['batch-size'],
       stopAtEnd: flags['stop-at-end'],
       concurrency: flags.concurrency,
-      sessionTimeoutMs: flags['session-timeout'],
-      fromTime: flags['from-time'] && flags['from-time'].in(flags.timezone) * 1000,
+      sessionTimeoutMs: flags['session-timeout'] * 1000,
+      fromTime: flags.since && flags.since.in(flags.timezone) * 1000,
     }
     try {
-      const result = await this.withDb(flags, (db) => consume(options, {db, log, metrics, health, signal: controller.signal, onProgress: progress?.update}), writerPool(flags.concurrency + 2))
-      progress?.done()
-      this.log(consumeTable(result))
+      const onProgress = (s: ConsumeSummary, end?: {done: number; total: number}) => status.update(consumeProgress(s, end))
+      const result = await this.withDb(flags, (db) => consume(options, {db, log, metrics, health, signal: controller.signal, onProgress}), writerPool(flags.concurrency + 2))
+      status.stop()
+      // In a pod the summary is a log record (consume.ts logs it); the table is for a person at a terminal.
+      if (process.stdout.isTTY) this.log(consumeTable(result))
       return result
     } finally {
-      progress?.done()
+      status.stop()
       server?.close()
     }
   }
 
-  /** One self-rewriting status line for a person at a terminal; nothing when logs go to a collector. */
-  private progressLine() {
-    if (this.jsonEnabled() || !process.stderr.isTTY) return undefined
-    let last = 0
-    return {
-      update: (s: ConsumeSummary) => {
-        if (Date.now() - last < 500) return
-        last = Date.now()
-        process.stderr.write(`\r\u001b[2K${progressText(s)}`)
-      },
-      done: () => {
-        if (last > 0) process.stderr.write('\n')
-        last = 0
-      },
-    }
-  }
 }

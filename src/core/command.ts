@@ -4,59 +4,62 @@
  * scrubbed from any error text, and spinners only when a person is watching.
  */
 import {Command} from '@oclif/core'
-import ora from 'ora'
 import {type Db, type OpenOptions, withDb} from './db.js'
 import {ExitCode} from './errors.js'
-import {redact} from './secrets.js'
-import {resolveMysql} from './settings.js'
+import {canAnimate, startProgress, startStatus} from './progress.js'
+import {jsonText} from './render.js'
+import {applyRenamedEnv, resolveMysql} from './settings.js'
 
 export abstract class MauCommand<T> extends Command {
   static override enableJsonFlag = true
 
   abstract override run(): Promise<T>
 
+  override async init(): Promise<void> {
+    applyRenamedEnv()
+    await super.init()
+  }
+
   /** The command's MySQL pool for the length of fn; connection and driver errors come out as MauErrors. */
   protected withDb<R>(flags: {'mysql-url': string}, fn: (db: Db) => Promise<R>, opts: OpenOptions = {}): Promise<R> {
     return withDb(resolveMysql(flags['mysql-url']), opts, fn)
   }
 
-  /**
-   * Runs fn behind an ora spinner on a terminal (never with --json); otherwise just runs it. A terminal
-   * that reports no width (`stty size` 0 0, as some CI and `kubectl exec` sessions do) gets none: ora
-   * redraws endlessly there. The spinner leaves no line behind, and stdin is left alone, so Ctrl+C stays
-   * the terminal's.
-   */
+  /** Runs fn behind a spinner where a person watches a terminal (never with --json); it leaves no line behind. */
   protected async spin<R>(text: string, fn: () => Promise<R>): Promise<R> {
-    if (this.jsonEnabled() || !process.stderr.isTTY || !(process.stderr.columns > 0)) return fn()
-    const spinner = ora({text, stream: process.stderr, discardStdin: false}).start()
+    const status = startStatus(text, !this.jsonEnabled() && canAnimate())
     try {
       const result = await fn()
-      spinner.stop()
+      status.stop()
       return result
     } catch (error) {
-      spinner.fail()
+      status.fail()
       throw error
     }
   }
 
-  protected override toErrorJson(err: unknown): {error: Record<string, unknown>} {
-    const e = err as Error & {code?: string; exitCode?: number; oclif?: {exit?: number}; suggestions?: string[]}
-    return {
-      error: {
-        name: e.name,
-        code: e.code,
-        message: redact(e.message ?? String(err)),
-        exitCode: e.exitCode ?? e.oclif?.exit ?? ExitCode.FAILED,
-        suggestions: e.suggestions,
-      },
+  /** Like spin, with a progress line fn reports to: done (and total, when known) in unit, rate and ETA. */
+  protected async withProgress<R>(label: string, unit: string, fn: (report: (done: number, total?: number) => void) => Promise<R>): Promise<R> {
+    const progress = startProgress(label, unit, !this.jsonEnabled() && canAnimate())
+    try {
+      const result = await fn(progress.report)
+      progress.stop()
+      return result
+    } catch (error) {
+      progress.fail()
+      throw error
     }
   }
 
-  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    // oclif wraps a flag's own parse error in "Parsing --flag"; ours already name the flag and the bad value.
-    if (err.message) err.message = redact(err.message.replace(/^Parsing --\S+ \n\t/, '').replace(/\nSee more help with --help$/, ''))
-    if (err.stack) err.stack = redact(err.stack)
-    process.exitCode = err.exitCode ?? err.oclif?.exit ?? ExitCode.FAILED
-    return super.catch(err)
+  /** The final --json document: one line unless a person reads it at a terminal. */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${jsonText(json)}\n`)
+  }
+
+  /** Failures are rendered once, by bin/run.js (core/exit.ts); here bad input learns which command's help to suggest. */
+  protected override async catch(err: Error & {parse?: unknown; suggestions?: string[]; code?: unknown; exitCode?: number}): Promise<unknown> {
+    const badInput = (err.parse !== undefined && typeof err.code !== 'string') || err.exitCode === ExitCode.CONFIG
+    if (badInput && !err.suggestions?.length) err.suggestions = [`Run "mau ${this.id?.replace(/:/g, ' ')} --help" for the flags and their formats.`]
+    throw err
   }
 }

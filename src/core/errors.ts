@@ -60,3 +60,41 @@ export function unavailable(service: string, target: string, error: unknown): Ma
     suggestions: [`Check that ${service} is running and reachable, then retry (locally: npm run services:start).`],
   })
 }
+
+/** What `--json` prints for any failure: the README's contract, the same for parse errors and unknown commands. */
+export interface ErrorDocument {
+  error: {code: string; message: string; exitCode: number; suggestions: string[]}
+}
+
+type AnyError = Error & {code?: unknown; exitCode?: number; oclif?: {exit?: number}; suggestions?: string[]; parse?: unknown}
+
+/**
+ * Any error as the document above. oclif's own parse errors (unknown flag, missing or invalid value) carry
+ * no code: they are bad input (exit 2), and the way out is the command's help.
+ */
+export function errorDocument(err: unknown, commandId?: string): ErrorDocument {
+  const e = (err instanceof Error ? err : new Error(String(err))) as AnyError
+  const parseError = e.parse !== undefined && typeof e.code !== 'string'
+  const help = `Run "mau ${commandId ? `${commandId.replace(/:/g, ' ')} ` : ''}--help" for the flags and their formats.`
+  return {
+    error: {
+      code: typeof e.code === 'string' ? e.code : parseError ? 'BAD_FLAGS' : 'FAILED',
+      message: cleanMessage(e.message || String(err)),
+      exitCode: parseError ? ExitCode.CONFIG : (e.exitCode ?? e.oclif?.exit ?? ExitCode.FAILED),
+      suggestions: e.suggestions?.length ? e.suggestions : parseError ? [help] : [],
+    },
+  }
+}
+
+/** oclif wraps a flag's own parse error in "Parsing --flag" and appends a help hint; ours already name the flag and value. */
+function cleanMessage(message: string): string {
+  return message.replace(/^Parsing --\S+ \n\t/, '').replace(/\nSee more help with --help$/, '')
+}
+
+/** The human rendering: "Error: ...", then the code and what to try; red only where colour is wanted. */
+export function renderError(doc: ErrorDocument, colour: boolean): string {
+  const {code, message, suggestions} = doc.error
+  const red = (s: string) => (colour ? `\u001B[31m${s}\u001B[39m` : s)
+  const dim = (s: string) => (colour ? `\u001B[2m${s}\u001B[22m` : s)
+  return [`${red('Error:')} ${message}`, dim(`Code: ${code}`), ...suggestions.map((s) => `Try: ${s}`)].join('\n')
+}

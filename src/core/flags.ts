@@ -49,7 +49,7 @@ export interface Instant {
   in(zone: string): number
 }
 
-export function instant(o: {summary: string; description?: string; env?: string}) {
+export function instant(o: {summary: string; description?: string; env?: string; aliases?: string[]}) {
   return Flags.custom<Instant>({
     ...o,
     async parse(input, _ctx, opts) {
@@ -67,9 +67,10 @@ export const namespace = list('Only these environments (repeatable, or comma-sep
 
 export const csv = Flags.boolean({summary: 'Print CSV instead of a table.', exclusive: ['json']})
 
-export const lockWait = Flags.integer({
+/** How long to wait for another run's named lock; commands that usually just queue behind a peer (migrate, report) wait longer. */
+export const lockWait = (seconds = 10) => Flags.integer({
   env: 'MAU_LOCK_WAIT_SECONDS',
-  default: 10,
+  default: seconds,
   min: 0,
   max: 3600,
   summary: 'Seconds to wait for another run\'s lock before exiting 3.',

@@ -16,6 +16,22 @@ export const DEFAULTS = {
   retainMonths: 13,
 } as const
 
+/**
+ * Environment variables that were renamed, and how an old value reads in the new one. A Deployment that
+ * still sets the old name keeps working; the new name wins when both are set.
+ */
+const RENAMED_ENV: Record<string, {to: string; convert?: (v: string) => string}> = {
+  MAU_FROM_TIME: {to: 'MAU_CONSUME_SINCE'},
+  MAU_KAFKA_SESSION_TIMEOUT_MS: {to: 'MAU_KAFKA_SESSION_TIMEOUT_SECONDS', convert: (ms) => String(Math.round(Number(ms) / 1000))},
+}
+
+export function applyRenamedEnv(env: NodeJS.ProcessEnv = process.env): void {
+  for (const [old, {to, convert}] of Object.entries(RENAMED_ENV)) {
+    const value = env[old]
+    if (value !== undefined && env[to] === undefined) env[to] = convert ? convert(value) : value
+  }
+}
+
 export function isValidTimezone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', {timeZone: zone})

@@ -1,7 +1,7 @@
 /** Checks that everything `mau` needs answers, and says how to fix what does not. */
 import {ExitCode, type ExitCodeValue, MauError} from '../core/errors.js'
 import {createKafka} from '../core/kafka.js'
-import {table} from '../core/render.js'
+import {bad, good, table} from '../core/render.js'
 import type {DruidUserEvents} from '../druid/events.js'
 import type {StatusResult} from '../schema/migrate.js'
 
@@ -77,5 +77,5 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
 }
 
 export function doctorTable(r: DoctorResult): string {
-  return table(['check', 'status', 'detail', 'fix'], r.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAIL', c.detail, c.fix ?? '']))
+  return table(['check', 'status', 'detail', 'fix'], r.checks.map((c) => [c.name, c.ok ? good('ok') : bad('FAIL'), c.detail, c.fix]))
 }

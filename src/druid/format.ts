@@ -1,5 +1,5 @@
 /** Pure renderings of verify-migration and backfill results: tables for people, CSV for spreadsheets. */
-import {csvLine, table} from '../core/render.js'
+import {bad, type Cell, csvLine, formatNumber, table, tone} from '../core/render.js'
 import type {BackfillResult} from './backfill.js'
 import type {Side, VerifyResult} from './verify.js'
 
@@ -20,7 +20,7 @@ export function toVerifyCsv(r: VerifyResult): string {
 }
 
 export function verifyReport(result: VerifyResult): string {
-  const side = (s: Side | null) => (s ? [s.users, s.events] : ['-', '-'])
+  const side = (s: Side | null): Cell[] => (s ? [s.users, s.events] : ['-', '-'])
   const pct = (p: number | null) => (p === null ? '' : `${p > 0 ? '+' : ''}${p}%`)
   const lines = [`${result.month} in ${result.timezone}, ${result.window.from} to ${result.window.to}; distinct users ${result.approximate ? `approximate (tolerance ${result.tolerancePercent}%)` : 'exact'}`]
   lines.push(
@@ -28,7 +28,7 @@ export function verifyReport(result: VerifyResult): string {
       ['environment', 'source', 'druid users', 'druid events', 'mysql users', 'mysql events', 'users diff', 'events diff', 'verdict'],
       result.rows.map((r) => [
         r.environment_namespace, r.source_id || 'all', ...side(r.druid), ...side(r.mysql),
-        `${r.difference.users} ${pct(r.percent.users)}`.trim(), `${r.difference.events} ${pct(r.percent.events)}`.trim(), r.verdict,
+        `${formatNumber(r.difference.users)} ${pct(r.percent.users)}`.trim(), `${formatNumber(r.difference.events)} ${pct(r.percent.events)}`.trim(), r.verdict === 'match' ? r.verdict : bad(r.verdict),
       ]),
     ),
   )
@@ -39,7 +39,7 @@ export function verifyReport(result: VerifyResult): string {
     if (r.onlyInMysql?.length) lines.push(`only in MySQL (${scope}): ${r.onlyInMysql.map((id) => JSON.stringify(id)).join(', ')}`)
   }
   for (const c of result.caveats) lines.push(`note: ${c}`)
-  lines.push(result.ok ? `PASS: ${result.rows.length} lines agree.` : `FAIL: ${result.mismatches} of ${result.rows.length} lines differ.`)
+  lines.push(result.ok ? tone(`PASS: ${result.rows.length} lines agree.`, 'good') : tone(`FAIL: ${result.mismatches} of ${result.rows.length} lines differ.`, 'bad'))
   return lines.join('\n')
 }
 
@@ -48,7 +48,7 @@ export function backfillReport(result: BackfillResult): string {
   lines.push(
     table(
       ['environment', 'outcome', 'rows', 'events', 'rejected'],
-      [...result.environments.map((e) => [e.environment_namespace, e.outcome, e.rows, e.events, e.rejected]), ['total', '', result.total.rows, result.total.events, result.total.rejected]],
+      [...result.environments.map((e) => [e.environment_namespace, e.outcome, e.rows, e.events, e.rejected]), ['total', null, result.total.rows, result.total.events, result.total.rejected]],
     ),
   )
   for (const e of result.environments.filter((env) => env.firstRejection)) lines.push(`rejected in ${e.environment_namespace}: ${e.firstRejection}`)

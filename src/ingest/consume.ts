@@ -13,7 +13,7 @@ import {prepareBatch, type PreparedBatch} from './batch.js'
 import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {partitionKey, requireOffsetsTable, storedOffsets, type PartitionRef} from './offsets.js'
-import {highWaterMarks, reachedEnd, seedFromTime, seekToStored, type Marks} from './positions.js'
+import {endProgress, highWaterMarks, reachedEnd, requireTopics, seedFromTime, seekToStored, type Marks} from './positions.js'
 import {watchPartitions} from './partition-watch.js'
 import {persistBatch, type BatchResult} from './writer.js'
 
@@ -42,7 +42,7 @@ export interface ConsumeSummary {
   seconds: number
   eventsPerSecond: number
   partitions: {topic: string; partition: number; nextOffset: number}[]
-  /** With --from-time: the partitions started at that time; the others resumed from their stored offsets. */
+  /** With --since: the partitions started at that time; the others resumed from their stored offsets. */
   startedFromTime?: {topic: string; partitions: number[]}[]
   stoppedBy: 'end-of-topics' | 'signal'
 }
@@ -53,7 +53,8 @@ export interface ConsumeDeps {
   metrics: ConsumerMetrics
   health: Health
   signal: AbortSignal
-  onProgress?: (s: ConsumeSummary) => void
+  /** With --stop-at-end, end says how many messages of the way to the high-water marks are done. */
+  onProgress?: (s: ConsumeSummary, end?: {done: number; total: number}) => void
 }
 
 /** A batch given up because its partition was revoked or the consumer is stopping: not an error. */
@@ -78,6 +79,7 @@ class ConsumeRun {
   private readonly totals = {consumed: 0, redelivered: 0, rowsUpserted: 0, deadLettered: 0, batches: 0}
   private nextOffsets = new Map<string, number>()
   private targets: Marks | null = null
+  private startOffsets = new Map<string, number>()
   private startedFromTime?: {topic: string; partitions: number[]}[]
   private fatal: Error | null = null
   private stopping = false
@@ -101,11 +103,13 @@ class ConsumeRun {
     })
   }
 
-  /** Positions the group (--from-time, stored offsets), learns the end for --stop-at-end, joins and runs. */
+  /** Positions the group (--since, stored offsets), learns the end for --stop-at-end, joins and runs. */
   async start(): Promise<void> {
     const {opts, deps} = this
+    await requireTopics(this.kafka, opts.brokers, opts.topics)
     if (opts.fromTime !== undefined) this.startedFromTime = await seedFromTime(this.kafka, deps.db, {...opts, fromTime: opts.fromTime}, deps.log)
     this.nextOffsets = await storedOffsets(deps.db, opts.group, opts.topics)
+    this.startOffsets = new Map(this.nextOffsets)
     if (opts.stopAtEnd) this.targets = await highWaterMarks(this.kafka, opts.brokers, opts.topics)
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
     this.stopWatching = watchPartitions(deps.db, deps.metrics.monthsAhead, opts.timezone, deps.log)
@@ -147,7 +151,7 @@ class ConsumeRun {
     let lastRefresh = 0
     while (!this.stopping) {
       await sleep(200)
-      this.deps.onProgress?.(this.summary('signal'))
+      this.deps.onProgress?.(this.summary('signal'), this.targets ? endProgress(this.targets, this.startOffsets, this.nextOffsets) : undefined)
       if (!this.targets) continue
       if (Date.now() - lastRefresh > 1000) {
         // Other replicas of the group advance offsets too; MySQL has them all.

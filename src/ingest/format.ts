@@ -1,4 +1,5 @@
 /** Pure renderings of what the consumer did and what it set aside. */
+import {formatCount, progressText} from '../core/progress.js'
 import {table} from '../core/render.js'
 import type {ConsumeSummary} from './consume.js'
 import type {DeadLetterEntry} from './deadletter.js'
@@ -7,13 +8,18 @@ export function consumeTable(s: ConsumeSummary): string {
   return table(['consumed', 'redelivered', 'rows upserted', 'dead-lettered', 'events/s'], [[s.consumed, s.redelivered, s.rowsUpserted, s.deadLettered, s.eventsPerSecond]])
 }
 
-/** The line a person at a terminal sees rewritten while the consumer runs. */
-export function progressText(s: ConsumeSummary): string {
-  return `consumed ${s.consumed}  rows ${s.rowsUpserted}  dead-lettered ${s.deadLettered}  ${s.eventsPerSecond} events/s`
+/**
+ * The status line while the consumer runs: with --stop-at-end, messages done of those up to the end
+ * marks, percentage, rate and ETA; otherwise what was consumed so far.
+ */
+export function consumeProgress(s: ConsumeSummary, end?: {done: number; total: number}): string {
+  const what = `rows ${formatCount(s.rowsUpserted)}  dead-lettered ${formatCount(s.deadLettered)}`
+  if (end) return `${progressText({label: 'Consuming', done: end.done, total: end.total, unit: 'messages', elapsedSeconds: s.seconds})}  ${what}`
+  return `Consuming  ${formatCount(s.consumed)} events  ${formatCount(s.eventsPerSecond)}/s  ${what}`
 }
 
 export function deadLetterReport(r: {total: number; entries: DeadLetterEntry[]}): string {
-  const preview = (e: DeadLetterEntry) => (e.payload === null ? '(none)' : `${e.payloadEncoding === 'base64' ? 'base64:' : ''}${e.payload.slice(0, 36)}`)
-  const rows = r.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}`, e.reason.slice(0, 56), preview(e)])
-  return `${table(['id', 'at', 'topic/partition@offset', 'reason', 'payload'], rows)}\n${r.entries.length} of ${r.total} dead-lettered events`
+  const preview = (e: DeadLetterEntry) => (e.payload === null ? '(none)' : `${e.payloadEncoding === 'base64' ? 'base64:' : ''}${e.payload}`)
+  const rows = r.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}`, e.reason, preview(e)])
+  return `${table(['id', 'at', 'topic/partition@offset', 'reason', 'payload'], rows)}\n${formatCount(r.entries.length)} of ${formatCount(r.total)} dead-lettered events`
 }

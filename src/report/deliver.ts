@@ -10,6 +10,7 @@ import type {RowDataPacket} from 'mysql2/promise'
 import type {Db} from '../core/db.js'
 import {configError} from '../core/errors.js'
 import type {YearMonth} from '../core/month.js'
+import {jsonText} from '../core/render.js'
 import {redact} from '../core/secrets.js'
 import type {ReportDocument} from './build.js'
 import {toReportCsv, toSlackText} from './format.js'
@@ -76,11 +77,18 @@ export async function postWithRetry(url: string, body: string, headers: Record<s
       if (res.status === 429) wait = retryAfterMs(res.headers.get('retry-after'), policy.maxDelayMs) ?? wait
     } catch (error) {
       if (error instanceof DeliveryError) throw error
-      lastError = (error as Error).name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : (error as Error).message
+      lastError = (error as Error).name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : withCause(error as Error)
     }
     if (attempt < policy.maxAttempts) await new Promise((r) => setTimeout(r, wait))
   }
   throw new DeliveryError(`gave up after ${policy.maxAttempts} attempts: ${lastError}`, policy.maxAttempts)
+}
+
+/** fetch says only "fetch failed"; the reason (connect ECONNREFUSED 10.0.0.1:443, a TLS error) is in its cause. */
+export function withCause(error: Error): string {
+  const cause = error.cause as {message?: string; code?: string} | undefined
+  const reason = cause?.message || cause?.code
+  return reason && !error.message.includes(reason) ? `${error.message}: ${reason}` : error.message
 }
 
 /** Stable per (month, destination), so a receiver can drop a repeat even when our record was lost. */
@@ -99,8 +107,11 @@ export interface DeliverOptions {
   force: boolean
   retry: RetryPolicy
   webhookSecret?: string
-  write?: (text: string) => void
+  write?: (text: string) => Promise<void>
 }
+
+/** Resolves once the text is handed to stdout, so that a broken pipe is a failed delivery, not a sent one. */
+const writeStdout = (text: string) => new Promise<void>((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())))
 
 export async function deliverAll(db: Db, doc: ReportDocument, destinations: Destination[], o: DeliverOptions): Promise<DeliveryResult[]> {
   const [rows] = await db.query<RowDataPacket[]>('SELECT destination FROM mau_report_delivery WHERE yearmonth = ?', [doc.month])
@@ -133,7 +144,7 @@ const asText = (doc: ReportDocument, format: 'json' | 'csv') => (format === 'csv
 async function deliverOne(doc: ReportDocument, d: Destination, o: DeliverOptions): Promise<number> {
   switch (d.kind) {
     case 'stdout':
-      ;(o.write ?? ((t) => process.stdout.write(t)))(asText(doc, d.format))
+      await (o.write ?? writeStdout)(d.format === 'csv' ? toReportCsv(doc) : `${jsonText(doc)}\n`)
       return 1
     case 'file':
       writeFileSync(d.path, asText(doc, d.format))

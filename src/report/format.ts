@@ -1,5 +1,5 @@
 /** Pure renderings of the report document: a Slack message and CSV. */
-import {csvLine, table} from '../core/render.js'
+import {bad, columns, csvLine, good, table} from '../core/render.js'
 import type {ReportDocument} from './build.js'
 import type {DeliveryResult} from './deliver.js'
 
@@ -8,24 +8,14 @@ const change = (now: number, before: number | undefined) => {
   const pct = ((now - before) / before) * 100
   return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`
 }
-const num = (n: number) => n.toLocaleString('en-US')
 
 /** One readable Slack message: a monospace table of environments with the change against the month before. */
 export function toSlackText(doc: ReportDocument): string {
   const head = ['environment', 'users', 'events', `users ${doc.previous_month}`, `events ${doc.previous_month}`, 'users change']
-  const rows = doc.environments.map((e) => [
-    e.environment_namespace,
-    num(e.users),
-    num(e.events),
-    e.previous ? num(e.previous.users) : '-',
-    e.previous ? num(e.previous.events) : '-',
-    change(e.users, e.previous?.users),
-  ])
+  const rows = doc.environments.map((e) => [e.environment_namespace, e.users, e.events, e.previous ? e.previous.users : '-', e.previous ? e.previous.events : '-', change(e.users, e.previous?.users)])
   const t = doc.totals
-  rows.push(['total', num(t.users), num(t.events), num(t.previous.users), num(t.previous.events), change(t.users, t.previous.users)])
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
-  return [`*Monthly active users, ${doc.month.slice(0, 4)}-${doc.month.slice(4)}*`, '```', line(head), ...rows.map(line), '```'].join('\n')
+  rows.push(['total', t.users, t.events, t.previous.users, t.previous.events, change(t.users, t.previous.users)])
+  return [`*Monthly active users, ${doc.month.slice(0, 4)}-${doc.month.slice(4)}*`, '```', columns(head, rows), '```'].join('\n')
 }
 
 export function toReportCsv(doc: ReportDocument): string {
@@ -40,5 +30,5 @@ export function toReportCsv(doc: ReportDocument): string {
 }
 
 export function deliveriesTable(deliveries: DeliveryResult[]): string {
-  return table(['destination', 'status', 'attempts', 'detail'], deliveries.map((d) => [d.destination, d.status, d.attempts, d.message]))
+  return table(['destination', 'status', 'attempts', 'detail'], deliveries.map((d) => [d.destination, d.status === 'failed' ? bad(d.status) : d.status === 'sent' ? good(d.status) : d.status, d.attempts, d.message]))
 }

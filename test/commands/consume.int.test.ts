@@ -21,7 +21,7 @@ afterEach(async () => {
 })
 
 function start(args: string[]): {child: ChildProcess; exit: Promise<{code: number | null; signal: string | null; stdout: string}>} {
-  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic!.topic, '--group', groupOf(topic!.topic), '--batch-size', '500', '--session-timeout', '6000', ...args], {
+  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic!.topic, '--group', groupOf(topic!.topic), '--batch-size', '500', '--session-timeout', '6', ...args], {
     env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'warn'},
     stdio: ['ignore', 'pipe', 'pipe'],
   })

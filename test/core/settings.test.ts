@@ -2,7 +2,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {listOf, resolveMysql, splitList} from '../../src/core/settings.js'
+import {applyRenamedEnv, listOf, resolveMysql, splitList} from '../../src/core/settings.js'
 
 describe('resolveMysql', () => {
   it('reads host, port, user and database from the URL', () => {
@@ -42,5 +42,19 @@ describe('listOf', () => {
     expect(listOf(['a', 'b,c'])).toEqual(['a', 'b', 'c'])
     expect(listOf('a, b')).toEqual(['a', 'b'])
     expect(listOf(undefined)).toEqual([])
+  })
+})
+
+describe('applyRenamedEnv', () => {
+  it('reads a renamed variable under its new name, converting milliseconds to seconds', () => {
+    const env: NodeJS.ProcessEnv = {MAU_FROM_TIME: '2022-12-01', MAU_KAFKA_SESSION_TIMEOUT_MS: '45000'}
+    applyRenamedEnv(env)
+    expect(env).toMatchObject({MAU_CONSUME_SINCE: '2022-12-01', MAU_KAFKA_SESSION_TIMEOUT_SECONDS: '45'})
+  })
+
+  it('lets the new name win when both are set', () => {
+    const env: NodeJS.ProcessEnv = {MAU_KAFKA_SESSION_TIMEOUT_MS: '45000', MAU_KAFKA_SESSION_TIMEOUT_SECONDS: '10'}
+    applyRenamedEnv(env)
+    expect(env.MAU_KAFKA_SESSION_TIMEOUT_SECONDS).toBe('10')
   })
 })

@@ -1,14 +1,18 @@
 import {describe, expect, it} from 'vitest'
 import type {ConsumeSummary} from '../../src/ingest/consume.js'
 import {showPayload} from '../../src/ingest/deadletter.js'
-import {consumeTable, deadLetterReport, progressText} from '../../src/ingest/format.js'
+import {consumeProgress, consumeTable, deadLetterReport} from '../../src/ingest/format.js'
 
 const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], stoppedBy: 'end-of-topics'}
 
-describe('consumeTable and progressText', () => {
+describe('consumeTable and consumeProgress', () => {
   it('show what was consumed, redelivered, written and set aside, and the rate', () => {
-    expect(consumeTable(summary)).toMatch(/1200.*3.*400.*2.*600/)
-    expect(progressText(summary)).toBe('consumed 1200  rows 400  dead-lettered 2  600 events/s')
+    expect(consumeTable(summary)).toMatch(/1,200.*3.*400.*2.*600/)
+    expect(consumeProgress(summary)).toBe('Consuming  1,200 events  600/s  rows 400  dead-lettered 2')
+  })
+
+  it('shows how far --stop-at-end has come towards the end marks, with percentage, rate and ETA', () => {
+    expect(consumeProgress(summary, {done: 1200, total: 4800})).toBe('Consuming  1,200/4,800 messages  25%  600/s  ETA 6s  rows 400  dead-lettered 2')
   })
 })
 

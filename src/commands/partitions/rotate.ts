@@ -16,7 +16,7 @@ and a second run waits --lock-wait seconds, then exits 3. Re-running does nothin
     timezone: flag.timezone,
     'retain-months': flag.retainMonths,
     'ahead-months': flag.aheadMonths,
-    'lock-wait': flag.lockWait,
+    'lock-wait': flag.lockWait(),
     'dry-run': Flags.boolean({summary: 'Print the exact SQL without running it.'}),
   }
 

@@ -14,7 +14,7 @@ export default class ReportSend extends MauCommand<{month: string; deliveries: D
   static override summary = 'Send the monthly MAU report, exactly once per month and destination (a monthly CronJob).'
   static override description = `Destinations: slack (the incoming-webhook URL from MAU_SLACK_WEBHOOK_URL[_FILE]), webhook:URL (the JSON
 document with an Idempotency-Key header, signed with MAU_WEBHOOK_SECRET[_FILE] if set), file:PATH, stdout[:csv].
-A destination already delivered for the month is skipped unless --force. Exit 1 if any destination failed.`
+A destination already delivered for the month is skipped unless --force. Exit 1 if any destination failed. With --to stdout and --json, stdout carries the report and then the result, each a JSON document.`
   static override examples = ['<%= config.bin %> report send --to slack', '<%= config.bin %> report send --month 202212 --to slack --to webhook:https://billing.example/mau']
   static override flags = {
     ...flag.database,
@@ -24,8 +24,9 @@ A destination already delivered for the month is skipped unless --force. Exit 1 
     to: Flags.string({multiple: true, env: 'MAU_REPORT_TO', required: true, summary: 'Destination (repeatable): slack, webhook:URL, file:PATH, stdout[:csv].'}),
     force: Flags.boolean({summary: 'Send again to destinations already delivered for the month.'}),
     'allow-partial': Flags.boolean({summary: 'Allow a month that is not over yet.'}),
-    timeout: Flags.integer({default: 10, min: 1, summary: 'Seconds to wait for an HTTP destination before retrying.'}),
-    'max-attempts': Flags.integer({default: 5, min: 1, max: 20, summary: 'Attempts per HTTP destination.'}),
+    timeout: Flags.integer({env: 'MAU_REPORT_TIMEOUT_SECONDS', default: 10, min: 1, summary: 'Seconds to wait for an HTTP destination before retrying.'}),
+    'max-attempts': Flags.integer({env: 'MAU_REPORT_MAX_ATTEMPTS', default: 5, min: 1, max: 20, summary: 'Attempts per HTTP destination.'}),
+    'lock-wait': flag.lockWait(60),
   }
 
   async run(): Promise<{month: string; deliveries: DeliveryResult[]}> {
@@ -39,11 +40,12 @@ A destination already delivered for the month is skipped unless --force. Exit 1 
       force: flags.force,
       webhookSecret: secretFromEnv('MAU_WEBHOOK_SECRET'),
       retry: {...DEFAULT_RETRY, timeoutMs: flags.timeout * 1000, maxAttempts: flags['max-attempts']},
-      write: (text: string) => this.log(text.replace(/\n$/, '')),
     }
     // Two runs of the CronJob at once must not both send: one month, one sender at a time.
-    const deliveries = await this.withDb(flags, (db) => withNamedLock(db, {kind: 'report', scope: month}, 60, async () => deliverAll(db, await buildReport(db, month, flags.namespace ?? []), destinations, options)))
-    this.log(deliveriesTable(deliveries))
+    const deliveries = await this.withDb(flags, (db) => withNamedLock(db, {kind: 'report', scope: month}, flags['lock-wait'], async () => deliverAll(db, await buildReport(db, month, flags.namespace ?? []), destinations, options)))
+    // The report may be on stdout: the outcome then goes to stderr, so that a pipe receives the report alone.
+    if (destinations.some((d) => d.kind === 'stdout')) this.logToStderr(deliveriesTable(deliveries))
+    else this.log(deliveriesTable(deliveries))
     if (deliveries.some((d) => d.status === 'failed')) process.exitCode = ExitCode.FAILED
     return {month, deliveries}
   }

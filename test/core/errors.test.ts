@@ -1,0 +1,34 @@
+import {describe, expect, it} from 'vitest'
+import {configError, errorDocument, renderError} from '../../src/core/errors.js'
+import {wantsJson} from '../../src/core/exit.js'
+
+describe('errorDocument', () => {
+  it('carries code, message, exit code and suggestions of a mau error', () => {
+    const doc = errorDocument(configError('Invalid month "2025": expected YYYYMM.', ['Pass --month 202511.']))
+    expect(doc).toEqual({error: {code: 'BAD_CONFIG', message: 'Invalid month "2025": expected YYYYMM.', exitCode: 2, suggestions: ['Pass --month 202511.']}})
+  })
+
+  it('makes an oclif parse error bad input (exit 2, BAD_FLAGS) and drops oclif\'s wrapping', () => {
+    const parse = Object.assign(new Error('Parsing --month \n\tExpected an integer\nSee more help with --help'), {parse: {}})
+    expect(errorDocument(parse).error).toMatchObject({code: 'BAD_FLAGS', message: 'Expected an integer', exitCode: 2})
+    expect(errorDocument(parse).error.suggestions[0]).toMatch(/--help/)
+  })
+
+  it('gives an unexpected error code FAILED and exit 1', () => {
+    expect(errorDocument(new TypeError('boom')).error).toEqual({code: 'FAILED', message: 'boom', exitCode: 1, suggestions: []})
+  })
+})
+
+describe('renderError', () => {
+  it('starts with "Error:" and never with a class name', () => {
+    const out = renderError(errorDocument(configError('Bad value "x".', ['Do y.'])), false)
+    expect(out).toBe('Error: Bad value "x".\nCode: BAD_CONFIG\nTry: Do y.')
+  })
+})
+
+describe('wantsJson', () => {
+  it('sees --json among the flags but not after "--"', () => {
+    expect(wantsJson(['count', '--json'])).toBe(true)
+    expect(wantsJson(['count', '--', '--json'])).toBe(false)
+  })
+})
