@@ -9,13 +9,7 @@ import {writerPool} from '../mau/rows.js'
 
 export default class Backfill extends MauCommand<BackfillResult> {
   static override summary = 'Fill `mau` with a month from Druid, so the switch need not wait a month of double writing.'
-  static override description = `Reads per-user aggregates (source, events, first and last time) of each environment from Druid, page by page,
-and writes them with the summary counters, one transaction per environment.
-A month that is over is replaced for each environment: running it twice gives the same rows. The current month is
-refused unless --until names the cut-over (when the consumer started writing it): Druid's events before it are
-then added to the consumer's, once (a second run with the same --until writes nothing).
-Exit 2 on bad input or a rejected query, 3 if another backfill of the
-month runs, 4 if Druid or MySQL cannot be reached.`
+  static override description = `Reads per-user aggregates (source, events, first and last time) of each environment from Druid, page by page, and writes them with the summary counters, one transaction per environment. A month that is over is replaced for each environment: running it twice gives the same rows. The current month is refused unless --until names the cut-over (when the consumer started writing it): Druid's events before it are then added to the consumer's, once (a second run with the same --until writes nothing). Exit 2 on bad input or a rejected query, 3 if another backfill of the month runs, 4 if Druid or MySQL cannot be reached.`
   static override examples = [
     '<%= config.bin %> backfill --from druid --month 202211',
     '<%= config.bin %> backfill --from druid --month 202212 --until 2022-12-14T09:30:00Z --namespace prod',
@@ -39,7 +33,7 @@ month runs, 4 if Druid or MySQL cannot be reached.`
     const result = await this.withDb(
       flags,
       // One backfill of a month at a time: two would delete and write the same environment's rows.
-      (db) => withNamedLock(db, {kind: 'backfill', scope: flags.month}, flags['lock-wait'], () => this.spin(`Backfilling ${flags.month} from Druid`, () => backfill(db, events, options))),
+      (db) => withNamedLock(db, {kind: 'backfill', scope: flags.month}, flags['lock-wait'], () => this.withProgress(`Backfilling ${flags.month} from Druid`, 'events', (report) => backfill(db, events, {...options, onProgress: report}))),
       writerPool(2),
     )
     this.log(backfillReport(result))

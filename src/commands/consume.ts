@@ -14,9 +14,7 @@ const SHUTDOWN_DEADLINE_MS = 25_000
 
 export default class Consume extends MauCommand<ConsumeSummary> {
   static override summary = 'Persist user events from Kafka into MySQL, exactly once (runs as a Deployment).'
-  static override description = `Each batch is aggregated per (environment, month, source, user) and written in one transaction
-together with the partition's offset, so a crash, redelivery or rebalance never counts an event twice.
-Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SIGINT stop cleanly, exit 0.`
+  static override description = `Each batch is aggregated per (environment, month, source, user) and written in one transaction together with the partition's offset, so a crash, redelivery or rebalance never counts an event twice. Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SIGINT stop cleanly, exit 0.`
   static override examples = [
     '<%= config.bin %> consume --brokers kafka:9092 --topic user-events --metrics-port 9100',
     '<%= config.bin %> consume --topic user-events --stop-at-end --json',
@@ -32,7 +30,7 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
       summary: 'Kafka consumer group; its own, so the existing pipeline\'s groups are untouched.',
       helpGroup: 'KAFKA',
     }),
-    format: Flags.option({options: ['json', 'protobuf'] as const, env: 'MAU_EVENT_FORMAT', default: 'json' as const, summary: 'Encoding of the messages.'})(),
+    format: flag.eventFormat,
     'batch-size': Flags.integer({env: 'MAU_BATCH_SIZE', default: DEFAULTS.batchSize, min: 1, max: 100_000, summary: 'Most messages per MySQL transaction.'}),
     concurrency: Flags.integer({env: 'MAU_CONCURRENCY', default: 2, min: 1, max: 32, summary: 'Partitions processed at once, each in its own transaction.'}),
     'stop-at-end': Flags.boolean({
@@ -55,7 +53,7 @@ Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SI
       description: 'ISO 8601, or a date and time read in --timezone. Partitions with stored offsets resume from them: rewinding those would count events twice.',
     }),
     'metrics-port': Flags.integer({env: 'MAU_METRICS_PORT', min: 1, max: 65_535, summary: 'Serve Prometheus /metrics, /healthz and /readyz on this port.'}),
-    'stall-seconds': Flags.integer({env: 'MAU_STALL_SECONDS', default: 300, min: 10, summary: '/healthz fails after this long without progress while there is lag.'}),
+    'stall-seconds': Flags.integer({env: 'MAU_STALL_SECONDS', default: 300, min: 10, summary: 'Seconds without progress, while there is lag, after which /healthz fails.'}),
   }
 
   async run(): Promise<ConsumeSummary> {

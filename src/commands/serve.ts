@@ -11,12 +11,9 @@ import {serve, type ServeResult} from '../serve/server.js'
 
 export default class Serve extends MauCommand<ServeResult> {
   static override summary = 'Answer the platform\'s GetMAUCount (gRPC) and an HTTP/JSON API from the summary counters (runs as a Deployment).'
-  static override description = `gRPC: bucketeer.eventcounter.EventCounterService/GetMAUCount, mau.v1.MAUService/ListMAUCounts, the
-standard health service and server reflection. HTTP: GET /v1/mau?month=YYYYMM[&namespace=NS][&by=source]
-(the document of \`mau count --json\`), GET /v1/mau/months?from=YYYYMM&to=YYYYMM, /metrics, /healthz, /readyz.
-With MAU_SERVE_TOKEN or MAU_SERVE_TOKEN_FILE set, both APIs want "Authorization: Bearer <token>" (probes
-and metrics stay open). A count is never older than --max-staleness seconds. SIGTERM/SIGINT: stop
-accepting, finish requests in flight, exit 0.`
+  static override description = `gRPC: bucketeer.eventcounter.EventCounterService/GetMAUCount, mau.v1.MAUService/ListMAUCounts, the standard health service and server reflection. HTTP: GET /v1/mau?month=YYYYMM[&namespace=NS][&by=source] (the document of \`mau count --json\`), GET /v1/mau/months?from=YYYYMM&to=YYYYMM, /metrics, /healthz, /readyz.
+
+With MAU_SERVE_TOKEN or MAU_SERVE_TOKEN_FILE set, both APIs want "Authorization: Bearer <token>" (probes and metrics stay open). A count is never older than --max-staleness seconds. SIGTERM/SIGINT: stop accepting, finish requests in flight, exit 0.`
   static override examples = ['<%= config.bin %> serve', 'MAU_SERVE_TOKEN_FILE=/run/secrets/token <%= config.bin %> serve --grpc-port 9090 --http-port 8080 --tls-cert tls.crt --tls-key tls.key']
   static override flags = {
     ...flag.database,

@@ -8,9 +8,7 @@ import {verifyMigration, type VerifyResult} from '../druid/verify.js'
 
 export default class VerifyMigration extends MauCommand<VerifyResult> {
   static override summary = 'Prove Druid and MySQL agree on a month: users and events per environment and source, side by side.'
-  static override description = `Exit 0 when every line matches (within --tolerance with --approximate), 1 on a mismatch,
-2 when Druid rejects the query or the credentials, 4 when Druid or MySQL cannot be reached or Druid times out.
-Druid counts distinct users exactly unless --approximate. Both sides cut the month at the same instant in --timezone.`
+  static override description = `Exit 0 when every line matches (within --tolerance with --approximate), 1 on a mismatch, 2 when Druid rejects the query or the credentials, 4 when Druid or MySQL cannot be reached or Druid times out. Druid counts distinct users exactly unless --approximate. Both sides cut the month at the same instant in --timezone.`
   static override examples = [
     '<%= config.bin %> verify-migration --month 202212',
     '<%= config.bin %> verify-migration --month 202212 --since 2022-12-05T00:00:00Z --users 20',

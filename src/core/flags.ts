@@ -31,9 +31,10 @@ export const timezone = Flags.custom<string>({
  * --month, as YYYYMM or YYYY-MM. Its default is a month relative to now in --timezone (or none, when the
  * flag is required); the help shows the rule, never a date, so the manifest does not change with time.
  */
-export function month(o: {relative?: 'current' | 'previous'; required?: boolean} = {}) {
-  const base = {summary: 'YYYYMM or YYYY-MM.', parse: async (input: string) => parseYearMonth(input)}
-  if (!o.relative) return Flags.custom<YearMonth>({...base, required: true})()
+export function month(o: {relative?: 'current' | 'previous'; required?: boolean; summary?: string; exclusive?: string[]} = {}) {
+  const base = {summary: o.summary ?? 'YYYYMM or YYYY-MM.', exclusive: o.exclusive, parse: async (input: string) => parseYearMonth(input)}
+  if (o.required) return Flags.custom<YearMonth>({...base, required: true})()
+  if (!o.relative) return Flags.custom<YearMonth>(base)()
   const offset = o.relative === 'previous' ? -1 : 0
   return Flags.custom<YearMonth>({
     ...base,
@@ -49,16 +50,23 @@ export interface Instant {
   in(zone: string): number
 }
 
-export function instant(o: {summary: string; description?: string; env?: string; aliases?: string[]}) {
-  return Flags.custom<Instant>({
-    ...o,
-    async parse(input, _ctx, opts) {
-      const flag = `--${opts.name}`
-      parseInstant(input, DEFAULTS.timezone, flag)
-      return {input, in: (zone: string) => parseInstant(input, zone, flag)}
-    },
-  })()
+const parseInstantFlag = async (input: string, _ctx: unknown, opts: {name: string}): Promise<Instant> => {
+  const flag = `--${opts.name}`
+  parseInstant(input, DEFAULTS.timezone, flag)
+  return {input, in: (zone: string) => parseInstant(input, zone, flag)}
 }
+
+type InstantOptions = {summary: string; description?: string; env?: string; aliases?: string[]}
+
+export function instant(o: InstantOptions) {
+  return Flags.custom<Instant>({...o, parse: parseInstantFlag})()
+}
+
+export function requiredInstant(o: InstantOptions) {
+  return Flags.custom<Instant>({...o, required: true, parse: parseInstantFlag})()
+}
+
+export const eventFormat = Flags.option({options: ['json', 'protobuf'] as const, env: 'MAU_EVENT_FORMAT', default: 'json' as const, summary: 'Encoding of the messages.'})()
 
 /** A repeatable list flag: repeat it or comma-separate; each value trimmed. */
 export const list = (summary: string) => Flags.custom<string>({multiple: true, delimiter: ',', summary, parse: async (input) => input.trim()})()
@@ -94,7 +102,6 @@ export const retainMonths = Flags.integer({
 
 export const migrationsDir = Flags.directory({
   env: 'MAU_MIGRATIONS_DIR',
-  hidden: true,
   summary: 'Folder of migration files (defaults to the migrations/ shipped with mau).',
 })
 

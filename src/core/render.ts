@@ -37,6 +37,9 @@ export const good = (value: string | number): Marked => ({value, tone: 'good'})
 
 export const formatNumber = (n: number): string => n.toLocaleString('en-US', {maximumFractionDigits: 2})
 
+/** A percent change: "+4.0%", "-12.5%", or "new" when there was nothing to compare with. */
+export const formatChange = (p: number | null): string => (p === null ? 'new' : `${p > 0 ? '+' : ''}${p.toFixed(1)}%`)
+
 const isMarked = (c: Cell): c is Marked => typeof c === 'object' && c !== null
 const raw = (c: Cell) => (isMarked(c) ? c.value : c)
 const text = (c: Cell): string => {

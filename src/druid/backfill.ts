@@ -23,6 +23,8 @@ export interface BackfillOptions {
   until?: number
   pageSize?: number
   now?: Date
+  /** After each page: Druid events read so far, of the month's total. */
+  onProgress?: (done: number, total: number) => void
 }
 
 export interface BackfillEnvironment {
@@ -66,7 +68,8 @@ export function backfillWindow(o: Pick<BackfillOptions, 'month' | 'timezone' | '
 
 export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOptions): Promise<BackfillResult> {
   const window = backfillWindow(o)
-  const found = await druid.environments(window, o.namespaces)
+  const events = new Map((await druid.environments(window, o.namespaces)).map((e) => [e.environment_namespace, e.events]))
+  const found = [...events.keys()]
   const namespaces = o.namespaces?.length ? o.namespaces : found
   const missing = namespaces.filter((ns) => !found.includes(ns))
   if (missing.length > 0) {
@@ -75,8 +78,14 @@ export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOption
     ])
   }
   const environments: BackfillEnvironment[] = []
+  // Progress in Druid's events: known for the whole month up front, and read page by page (rejected ones too).
+  const total = namespaces.reduce((a, ns) => a + (events.get(ns) ?? 0), 0)
+  let before = 0
   for (const ns of namespaces) {
-    environments.push(await inTransaction(db, (conn) => backfillEnvironment(conn, druid, {...o, window, namespace: ns})))
+    const progress = (done: number) => o.onProgress?.(before + done, total)
+    environments.push(await inTransaction(db, (conn) => backfillEnvironment(conn, druid, {...o, window, namespace: ns, onEvents: progress})))
+    before += events.get(ns) ?? 0
+    o.onProgress?.(before, total)
   }
   return {
     month: o.month,
@@ -95,7 +104,7 @@ export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOption
 async function backfillEnvironment(
   conn: PoolConnection,
   druid: DruidUserEvents,
-  o: BackfillOptions & {window: TimeWindow & {mode: 'replace' | 'merge'}; namespace: string},
+  o: BackfillOptions & {window: TimeWindow & {mode: 'replace' | 'merge'}; namespace: string; onEvents?: (done: number) => void},
 ): Promise<BackfillEnvironment> {
   const {month, namespace: ns, window} = o
   const [done] = await conn.query<RowDataPacket[]>('SELECT mode, window_to_ms, rows_written, events, rejected FROM mau_backfill WHERE yearmonth = ? AND environment_namespace = ? FOR UPDATE', [month, ns])
@@ -140,6 +149,7 @@ async function backfillEnvironment(
       out.events += a.events
     }
     if (rows.length > 0) await applyRows(conn, rows)
+    o.onEvents?.(out.events + out.rejected)
   }
   await conn.query(
     `REPLACE INTO mau_backfill (yearmonth, environment_namespace, origin, mode, window_from_ms, window_to_ms, rows_written, events, rejected, created_at)

@@ -105,11 +105,11 @@ export class DruidUserEvents {
     return {perEnvironment: perEnvironment.map((r) => toCount(r, '')), perSource: perSource.map((r) => toCount(r, String(r.source_id ?? '')))}
   }
 
-  /** The environments with events in the window (of those named, if any). */
-  async environments(w: TimeWindow, namespaces?: string[]): Promise<string[]> {
+  /** The environments with events in the window (of those named, if any), with their events: cheap, no distinct count. */
+  async environments(w: TimeWindow, namespaces?: string[]): Promise<{environment_namespace: string; events: number}[]> {
     const {sql, params} = this.where(w, {namespaces})
-    const rows = await this.druid.query(`SELECT ${this.col.ns} AS environment_namespace FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1`, params, this.context)
-    return rows.map((r) => String(r.environment_namespace ?? ''))
+    const rows = await this.druid.query(`SELECT ${this.col.ns} AS environment_namespace, ${this.col.events} AS events FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1`, params, this.context)
+    return rows.map((r) => ({environment_namespace: String(r.environment_namespace ?? ''), events: Number(r.events)}))
   }
 
   /** Events since an instant: a cheap query that fails as Druid does if the datasource or a column is missing. */

@@ -1,6 +1,6 @@
 /** Events the consumer could not use, set aside in mau_dead_letter with the reason, and read back. */
-import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
-import {type Db, placeholders} from '../core/db.js'
+import type {PoolConnection, ResultSetHeader, RowDataPacket} from 'mysql2/promise'
+import {type Db, placeholders, type Queryable} from '../core/db.js'
 import type {DeadLetter} from './batch.js'
 import type {PartitionRef} from './offsets.js'
 
@@ -28,28 +28,43 @@ export interface DeadLetterEntry {
   payloadEncoding: 'utf8' | 'base64' | null
 }
 
-export interface DeadLetterQuery {
-  limit: number
+/** Which dead letters a command is about; every filter optional. */
+export interface DeadLetterFilter {
   topic?: string
   group?: string
-  /** Unix seconds. */
+  /** Unix seconds: set aside at or after. */
   since?: number
+  /** Unix seconds: set aside before. */
+  before?: number
+}
+
+export interface DeadLetterQuery extends DeadLetterFilter {
+  limit: number
+}
+
+function where(f: DeadLetterFilter, extra: [string, unknown][] = []): {sql: string; values: unknown[]} {
+  const filters: [string, unknown][] = [...extra]
+  if (f.topic) filters.push(['topic = ?', f.topic])
+  if (f.group) filters.push(['consumer_group = ?', f.group])
+  if (f.since !== undefined) filters.push(['created_at >= ?', f.since])
+  if (f.before !== undefined) filters.push(['created_at < ?', f.before])
+  return {sql: filters.length ? `WHERE ${filters.map(([sql]) => sql).join(' AND ')}` : '', values: filters.map(([, v]) => v)}
+}
+
+export async function countDeadLetters(db: Queryable, f: DeadLetterFilter): Promise<number> {
+  const w = where(f)
+  const [[count]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM mau_dead_letter ${w.sql}`, w.values)
+  return Number(count?.n ?? 0)
 }
 
 export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{total: number; entries: DeadLetterEntry[]}> {
-  const filters: [string, unknown][] = []
-  if (q.topic) filters.push(['topic = ?', q.topic])
-  if (q.group) filters.push(['consumer_group = ?', q.group])
-  if (q.since !== undefined) filters.push(['created_at >= ?', q.since])
-  const clause = filters.length ? `WHERE ${filters.map(([sql]) => sql).join(' AND ')}` : ''
-  const values = filters.map(([, v]) => v)
-  const [[count]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM mau_dead_letter ${clause}`, values)
+  const w = where(q)
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at FROM mau_dead_letter ${clause} ORDER BY id DESC LIMIT ?`,
-    [...values, q.limit],
+    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
+    [...w.values, q.limit],
   )
   return {
-    total: Number(count?.n ?? 0),
+    total: await countDeadLetters(db, q),
     entries: rows.map((r) => ({
       id: Number(r.id),
       consumerGroup: String(r.consumer_group),
@@ -60,6 +75,31 @@ export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{tota
       createdAt: new Date(Number(r.created_at) * 1000).toISOString(),
       ...showPayload(r.payload as Buffer | null),
     })),
+  }
+}
+
+/**
+ * The next page of dead letters after an id, oldest first. With lock, the rows stay locked until the
+ * transaction ends: two replays cannot both take the same letter.
+ */
+export async function deadLetterPage(conn: Queryable, f: DeadLetterFilter, afterId: number, limit: number, lock: boolean): Promise<{id: number; payload: Buffer | null}[]> {
+  const w = where(f, [['id > ?', afterId]])
+  const [rows] = await conn.query<RowDataPacket[]>(`SELECT id, payload FROM mau_dead_letter ${w.sql} ORDER BY id LIMIT ?${lock ? ' FOR UPDATE' : ''}`, [...w.values, limit])
+  return rows.map((r) => ({id: Number(r.id), payload: (r.payload as Buffer | null) ?? null}))
+}
+
+export async function deleteDeadLetters(conn: Queryable, ids: number[]): Promise<void> {
+  if (ids.length > 0) await conn.query(`DELETE FROM mau_dead_letter WHERE id IN (${ids.map(() => '?').join(',')})`, ids)
+}
+
+/** Deletes the matching dead letters in chunks (short transactions, no long lock); returns how many. */
+export async function purgeDeadLetters(db: Db, f: DeadLetterFilter, chunk = 10_000): Promise<number> {
+  const w = where(f)
+  let purged = 0
+  for (;;) {
+    const [r] = await db.query<ResultSetHeader>(`DELETE FROM mau_dead_letter ${w.sql} ORDER BY id LIMIT ?`, [...w.values, chunk])
+    purged += r.affectedRows
+    if (r.affectedRows < chunk) return purged
   }
 }
 

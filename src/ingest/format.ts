@@ -3,6 +3,7 @@ import {formatCount, progressText} from '../core/progress.js'
 import {table} from '../core/render.js'
 import type {ConsumeSummary} from './consume.js'
 import type {DeadLetterEntry} from './deadletter.js'
+import type {ReplayResult} from './replay.js'
 
 export function consumeTable(s: ConsumeSummary): string {
   return table(['consumed', 'redelivered', 'rows upserted', 'dead-lettered', 'events/s'], [[s.consumed, s.redelivered, s.rowsUpserted, s.deadLettered, s.eventsPerSecond]])
@@ -16,6 +17,13 @@ export function consumeProgress(s: ConsumeSummary, end?: {done: number; total: n
   const what = `rows ${formatCount(s.rowsUpserted)}  dead-lettered ${formatCount(s.deadLettered)}`
   if (end) return `${progressText({label: 'Consuming', done: end.done, total: end.total, unit: 'messages', elapsedSeconds: s.seconds})}  ${what}`
   return `Consuming  ${formatCount(s.consumed)} events  ${formatCount(s.eventsPerSecond)}/s  ${what}`
+}
+
+export function replayFormat(r: ReplayResult): string {
+  const kept = Object.entries(r.kept).filter(([, n]) => n > 0)
+  const lines = [`${r.dryRun ? 'Would replay' : 'Replayed'} ${formatCount(r.replayed)} of ${formatCount(r.examined)} dead letters${r.dryRun ? '' : ` (${formatCount(r.rowsUpserted)} rows upserted)`}.`]
+  if (kept.length > 0) lines.push(table(['still rejected', 'letters'], kept))
+  return lines.join('\n')
 }
 
 export function deadLetterReport(r: {total: number; entries: DeadLetterEntry[]}): string {

@@ -63,6 +63,8 @@ export interface CountOptions {
   scan?: boolean
   /** Leave a named environment without events out of the result rather than fail. */
   allowMissing?: boolean
+  /** With a scan: told the rows read so far, after each environment. */
+  onRows?: (rows: number) => void
 }
 
 /**
@@ -84,25 +86,37 @@ export async function count(db: Db, f: CountFilter, opts: CountOptions = {}): Pr
   return requireNamespaces(assemble(f.month, environments, sources), f, opts)
 }
 
-/** Computes the month's counts from the raw `mau` rows: exact, but reads every row of the month. */
+/**
+ * Computes the month's counts from the raw `mau` rows: exact, but reads every row of the month. One
+ * environment at a time (an index range each), so that onRows can tell how many rows are done.
+ */
 export async function countByScan(db: Queryable, f: CountFilter, opts: CountOptions = {}): Promise<MauCount> {
+  const perEnv: {environment_namespace: string; users: number; events: number}[] = []
+  const perSource: (SourceCount & {environment_namespace: string})[] = []
+  let rowsDone = 0
+  // Named environments in the order the table's binary collation gives the others.
+  const named = f.namespaces?.length ? [...f.namespaces].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) : undefined
+  for (const ns of named ?? (await environmentsOf(db, f))) {
+    const w = where({...f, namespaces: [ns]})
+    const [sources] = await db.query<RowDataPacket[]>(
+      `SELECT source_id, COUNT(*) AS users, CAST(SUM(event_count) AS SIGNED) AS events FROM mau WHERE ${w.sql} GROUP BY source_id ORDER BY source_id`,
+      w.values,
+    )
+    if (sources.length === 0) continue
+    const [env] = await db.query<RowDataPacket[]>(`SELECT COUNT(DISTINCT user_id) AS users, CAST(SUM(event_count) AS SIGNED) AS events FROM mau WHERE ${w.sql}`, w.values)
+    perEnv.push({environment_namespace: ns, users: Number(env[0]!.users), events: Number(env[0]!.events)})
+    for (const r of sources) perSource.push({environment_namespace: ns, source_id: String(r.source_id), users: Number(r.users), events: Number(r.events)})
+    rowsDone += sources.reduce((a, r) => a + Number(r.users), 0)
+    opts.onRows?.(rowsDone)
+  }
+  return requireNamespaces(assemble(f.month, perEnv, perSource), f, opts)
+}
+
+/** The month's environments, in order (a short walk of the primary key's first column within the month's partition). */
+async function environmentsOf(db: Queryable, f: CountFilter): Promise<string[]> {
   const w = where(f)
-  const [perSource] = await db.query<RowDataPacket[]>(
-    `SELECT environment_namespace, source_id, COUNT(*) AS users, CAST(SUM(event_count) AS SIGNED) AS events
-       FROM mau WHERE ${w.sql} GROUP BY environment_namespace, source_id ORDER BY environment_namespace, source_id`,
-    w.values,
-  )
-  const [perEnv] = await db.query<RowDataPacket[]>(
-    `SELECT environment_namespace, COUNT(DISTINCT user_id) AS users, CAST(SUM(event_count) AS SIGNED) AS events
-       FROM mau WHERE ${w.sql} GROUP BY environment_namespace ORDER BY environment_namespace`,
-    w.values,
-  )
-  const result = assemble(
-    f.month,
-    perEnv.map((r) => ({environment_namespace: String(r.environment_namespace), users: Number(r.users), events: Number(r.events)})),
-    perSource.map((r) => ({environment_namespace: String(r.environment_namespace), source_id: String(r.source_id), users: Number(r.users), events: Number(r.events)})),
-  )
-  return requireNamespaces(result, f, opts)
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT DISTINCT environment_namespace FROM mau WHERE ${w.sql} ORDER BY environment_namespace`, w.values)
+  return rows.map((r) => String(r.environment_namespace))
 }
 
 function requireNamespaces(result: MauCount, f: CountFilter, opts: CountOptions): MauCount {

@@ -56,11 +56,11 @@ export async function checkSummary(db: Db, month: YearMonth): Promise<CheckResul
  * are the rows read, so the snapshot holds every batch committed before; batches still in flight wait
  * for the lock and add their part after the rebuild commits.
  */
-export async function rebuildSummary(db: Db, month: YearMonth): Promise<{month: YearMonth; rows: number}> {
+export async function rebuildSummary(db: Db, month: YearMonth, onRows?: (rows: number) => void): Promise<{month: YearMonth; rows: number}> {
   return inTransaction(db, async (conn) => {
     await conn.query('SELECT yearmonth FROM mau_summary WHERE yearmonth = ? FOR UPDATE', [month])
     // A plain (consistent) read: INSERT ... SELECT would share-lock every row of the month and stall consumers.
-    const lines = [...flatten(await countByScan(conn, {month})).values()]
+    const lines = [...flatten(await countByScan(conn, {month}, {onRows})).values()]
     await conn.query('DELETE FROM mau_summary WHERE yearmonth = ?', [month])
     if (lines.length > 0) {
       await conn.query(

@@ -5,6 +5,7 @@
 import type {Db} from '../core/db.js'
 import {addMonths, type YearMonth} from '../core/month.js'
 import {count, type MauCount} from '../mau/count.js'
+import {type Change, history} from '../mau/history.js'
 
 export interface Counts {
   users: number
@@ -24,9 +25,11 @@ export interface ReportDocument {
   generated_at: string
   environments: ReportEnvironment[]
   totals: Counts & {previous: Counts}
+  /** With --months N: the totals of the N months ending with this one, oldest first. */
+  history?: ({month: YearMonth} & Change)[]
 }
 
-export async function buildReport(db: Db, month: YearMonth, namespaces: string[], now: Date = new Date()): Promise<ReportDocument> {
+export async function buildReport(db: Db, month: YearMonth, namespaces: string[], now: Date = new Date(), months = 1): Promise<ReportDocument> {
   const current = await count(db, {month, namespaces})
   const previousMonth = addMonths(month, -1)
   // The month before may lack an environment that is new this month: not an error here.
@@ -40,5 +43,10 @@ export async function buildReport(db: Db, month: YearMonth, namespaces: string[]
     sources: e.sources,
   }))
   const previousTotal = environments.reduce((a, e) => ({users: a.users + (e.previous?.users ?? 0), events: a.events + (e.previous?.events ?? 0)}), {users: 0, events: 0})
-  return {month, previous_month: previousMonth, generated_at: now.toISOString(), environments, totals: {...current.total, previous: previousTotal}}
+  const doc: ReportDocument = {month, previous_month: previousMonth, generated_at: now.toISOString(), environments, totals: {...current.total, previous: previousTotal}}
+  if (months > 1) {
+    const past = await history(db, {from: addMonths(month, 1 - months), to: month, namespaces})
+    doc.history = past.months.map((m) => ({month: m.month, ...m.total}))
+  }
+  return doc
 }

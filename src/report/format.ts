@@ -1,13 +1,10 @@
 /** Pure renderings of the report document: a Slack message and CSV. */
-import {bad, columns, csvLine, good, table} from '../core/render.js'
+import {bad, columns, csvLine, formatChange, good, table} from '../core/render.js'
+import {percentChange} from '../mau/history.js'
 import type {ReportDocument} from './build.js'
 import type {DeliveryResult} from './deliver.js'
 
-const change = (now: number, before: number | undefined) => {
-  if (before === undefined || before === 0) return 'new'
-  const pct = ((now - before) / before) * 100
-  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`
-}
+const change = (now: number, before: number | undefined) => formatChange(percentChange(now, before))
 
 /** One readable Slack message: a monospace table of environments with the change against the month before. */
 export function toSlackText(doc: ReportDocument): string {
@@ -15,7 +12,12 @@ export function toSlackText(doc: ReportDocument): string {
   const rows = doc.environments.map((e) => [e.environment_namespace, e.users, e.events, e.previous ? e.previous.users : '-', e.previous ? e.previous.events : '-', change(e.users, e.previous?.users)])
   const t = doc.totals
   rows.push(['total', t.users, t.events, t.previous.users, t.previous.events, change(t.users, t.previous.users)])
-  return [`*Monthly active users, ${doc.month.slice(0, 4)}-${doc.month.slice(4)}*`, '```', columns(head, rows), '```'].join('\n')
+  const text = [`*Monthly active users, ${doc.month.slice(0, 4)}-${doc.month.slice(4)}*`, '```', columns(head, rows), '```']
+  if (doc.history) {
+    const past = doc.history.map((h) => [`${h.month.slice(0, 4)}-${h.month.slice(4)}`, h.users, formatChange(h.users_change_percent), h.events, formatChange(h.events_change_percent)])
+    text.push(`*Last ${doc.history.length} months*`, '```', columns(['month', 'users', 'users change', 'events', 'events change'], past), '```')
+  }
+  return text.join('\n')
 }
 
 export function toReportCsv(doc: ReportDocument): string {

@@ -5,8 +5,7 @@ import {MIGRATE_POOL, migrate, type MigrateResult} from '../../schema/migrate.js
 
 export default class DbMigrate extends MauCommand<MigrateResult> {
   static override summary = 'Apply the pending migrations in migrations/ and create the coming months\' partitions.'
-  static override description = `Safe to run from several pods at once: a MySQL named lock lets one apply while the others wait.
-Re-running applies nothing. Fails (exit 5) when an applied migration file was edited.`
+  static override description = `Safe to run from several pods at once: a MySQL named lock lets one apply while the others wait. Re-running applies nothing. Fails (exit 5) when an applied migration file was edited.`
   static override examples = ['<%= config.bin %> db migrate', 'MAU_MYSQL_URL=mysql://mau@db:3306/mau <%= config.bin %> db migrate --json']
   static override flags = {...flag.database, timezone: flag.timezone, 'ahead-months': flag.aheadMonths, 'migrations-dir': flag.migrationsDir, 'lock-wait': flag.lockWait(60)}
 

@@ -6,10 +6,7 @@ import {rotate, type RotateResult} from '../../schema/rotate.js'
 
 export default class PartitionsRotate extends MauCommand<RotateResult> {
   static override summary = 'Create the current and coming months\' partitions and drop expired ones (a daily CronJob).'
-  static override description = `Creating splits the partition that holds the month (normally the empty catch-all pmax: instant;
-if it holds rows, they move to their month's partition and the time it took is reported). Dropping a month
-is instant and takes no row locks. Safe to run twice or concurrently: a named lock lets one run at a time,
-and a second run waits --lock-wait seconds, then exits 3. Re-running does nothing.`
+  static override description = `Creating splits the partition that holds the month (normally the empty catch-all pmax: instant; if it holds rows, they move to their month's partition and the time it took is reported). Dropping a month is instant and takes no row locks. Safe to run twice or concurrently: a named lock lets one run at a time, and a second run waits --lock-wait seconds, then exits 3. Re-running does nothing.`
   static override examples = ['<%= config.bin %> partitions rotate --dry-run', '<%= config.bin %> partitions rotate --retain-months 13 --ahead-months 3 --json']
   static override flags = {
     ...flag.database,

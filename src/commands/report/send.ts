@@ -12,9 +12,7 @@ import {deliveriesTable} from '../../report/format.js'
 
 export default class ReportSend extends MauCommand<{month: string; deliveries: DeliveryResult[]}> {
   static override summary = 'Send the monthly MAU report, exactly once per month and destination (a monthly CronJob).'
-  static override description = `Destinations: slack (the incoming-webhook URL from MAU_SLACK_WEBHOOK_URL[_FILE]), webhook:URL (the JSON
-document with an Idempotency-Key header, signed with MAU_WEBHOOK_SECRET[_FILE] if set), file:PATH, stdout[:csv].
-A destination already delivered for the month is skipped unless --force. Exit 1 if any destination failed. With --to stdout and --json, stdout carries the report and then the result, each a JSON document.`
+  static override description = `Destinations: slack (the incoming-webhook URL from MAU_SLACK_WEBHOOK_URL[_FILE]), webhook:URL (the JSON document with an Idempotency-Key header, signed with MAU_WEBHOOK_SECRET[_FILE] if set), file:PATH, stdout[:csv]. A destination already delivered for the month is skipped unless --force. Exit 1 if any destination failed. With --to stdout and --json, stdout carries the report and then the result, each a JSON document.`
   static override examples = ['<%= config.bin %> report send --to slack', '<%= config.bin %> report send --month 202212 --to slack --to webhook:https://billing.example/mau']
   static override flags = {
     ...flag.database,

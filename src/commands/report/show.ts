@@ -1,3 +1,4 @@
+import {Flags} from '@oclif/core'
 import {MauCommand} from '../../core/command.js'
 import * as flag from '../../core/flags.js'
 import {buildReport, type ReportDocument} from '../../report/build.js'
@@ -5,12 +6,19 @@ import {toReportCsv, toSlackText} from '../../report/format.js'
 
 export default class ReportShow extends MauCommand<ReportDocument> {
   static override summary = 'Render the monthly MAU report here (as Slack text, --csv or --json) without sending it.'
-  static override examples = ['<%= config.bin %> report show', '<%= config.bin %> report show --month 202212 --csv']
-  static override flags = {...flag.database, timezone: flag.timezone, month: flag.month({relative: 'previous'}), namespace: flag.namespace, csv: flag.csv}
+  static override examples = ['<%= config.bin %> report show', '<%= config.bin %> report show --month 202212 --csv', '<%= config.bin %> report show --months 6']
+  static override flags = {
+    ...flag.database,
+    timezone: flag.timezone,
+    month: flag.month({relative: 'previous'}),
+    months: Flags.integer({default: 1, min: 1, max: 120, summary: 'Also show the totals of this many months, ending with --month, with their change.'}),
+    namespace: flag.namespace,
+    csv: flag.csv,
+  }
 
   async run(): Promise<ReportDocument> {
     const {flags} = await this.parse(ReportShow)
-    const doc = await this.withDb(flags, (db) => buildReport(db, flags.month, flags.namespace ?? []))
+    const doc = await this.withDb(flags, (db) => buildReport(db, flags.month, flags.namespace ?? [], new Date(), flags.months))
     if (flags.csv) process.stdout.write(toReportCsv(doc))
     else this.log(toSlackText(doc))
     return doc

@@ -9,7 +9,7 @@ export default class SummaryRebuild extends MauCommand<{month: string; rows: num
 
   async run(): Promise<{month: string; rows: number}> {
     const {flags} = await this.parse(SummaryRebuild)
-    const result = await this.spin(`Rebuilding ${flags.month}`, () => this.withDb(flags, (db) => rebuildSummary(db, flags.month)))
+    const result = await this.withProgress(`Rebuilding ${flags.month}`, 'rows read', (report) => this.withDb(flags, (db) => rebuildSummary(db, flags.month, report)))
     this.log(`Rebuilt ${result.rows} summary lines of ${result.month} from the rows.`)
     return result
   }

@@ -1,0 +1,64 @@
+/**
+ * Dead letters read again with today's decoder: the ones that now pass are written like the consumer
+ * writes them (rows and summary counters) and deleted from mau_dead_letter in the same transaction, so
+ * each is applied exactly once, even with two replays at once; the rest stay where they are.
+ */
+import {type Db, inTransaction} from '../core/db.js'
+import {MonthResolver} from '../core/month.js'
+import {applyRows} from '../mau/rows.js'
+import {aggregate, type DecodedMessage} from './batch.js'
+import {decoder, type EventFormat, REJECTION_CODES} from './decode.js'
+import {type DeadLetterFilter, countDeadLetters, deadLetterPage, deleteDeadLetters} from './deadletter.js'
+
+export interface ReplayOptions extends DeadLetterFilter {
+  format: EventFormat
+  timezone: string
+  dryRun: boolean
+  pageSize?: number
+  /** After each page: letters examined so far, of the total. */
+  onProgress?: (done: number, total: number) => void
+}
+
+export interface ReplayResult {
+  dryRun: boolean
+  examined: number
+  /** Applied and removed (with --dry-run: would be). */
+  replayed: number
+  events: number
+  rowsUpserted: number
+  /** Still rejected, by the reason's code. */
+  kept: Record<string, number>
+}
+
+export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<ReplayResult> {
+  const decode = decoder(o.format)
+  const months = new MonthResolver(o.timezone)
+  const total = await countDeadLetters(db, o)
+  const result: ReplayResult = {dryRun: o.dryRun, examined: 0, replayed: 0, events: 0, rowsUpserted: 0, kept: Object.fromEntries(REJECTION_CODES.map((c) => [c, 0]))}
+  const now = Math.floor(Date.now() / 1000)
+  for (let after = 0; ; ) {
+    const last = await inTransaction(db, async (conn) => {
+      const letters = await deadLetterPage(conn, o, after, o.pageSize ?? 1000, !o.dryRun)
+      const decoded: DecodedMessage[] = letters.map((l) => ({
+        offset: l.id,
+        payload: l.payload,
+        result: l.payload === null ? {ok: false, rejection: {code: 'decode', message: 'message has no value (tombstone)'}} : decode(l.payload, now),
+      }))
+      const passing = decoded.filter((d) => d.result.ok)
+      const {rows, deadLetters} = aggregate(decoded, months)
+      if (!o.dryRun && rows.length > 0) {
+        await applyRows(conn, rows)
+        await deleteDeadLetters(conn, passing.map((d) => d.offset))
+      }
+      for (const d of deadLetters) result.kept[d.rejection.code] = (result.kept[d.rejection.code] ?? 0) + 1
+      result.examined += letters.length
+      result.replayed += passing.length
+      result.events += passing.length
+      result.rowsUpserted += o.dryRun ? 0 : rows.length
+      return letters.at(-1)?.id
+    })
+    o.onProgress?.(result.examined, total)
+    if (last === undefined) return result
+    after = last
+  }
+}
