@@ -88,7 +88,12 @@ export function errorDocument(err: unknown, commandId?: string): ErrorDocument {
 
 /** oclif wraps a flag's own parse error in "Parsing --flag" and appends a help hint; ours already name the flag and value. */
 function cleanMessage(message: string): string {
-  return message.replace(/^Parsing --\S+ \n\t/, '').replace(/\nSee more help with --help$/, '')
+  return message
+    .replace(/^Parsing --\S+ \n\t/, '')
+    .replace(/\nSee more help with --help$/, '')
+    .replace(/^The following errors? occurred:\n\s*/, '')
+    .replace(/\n\s+/g, '\n')
+    .replace(/Missing required flag (?!-)(\S+)/g, 'Missing required flag --$1')
 }
 
 /** The human rendering: "Error: ...", then the code and what to try; red only where colour is wanted. */

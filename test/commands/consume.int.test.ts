@@ -86,11 +86,53 @@ describe('mau consume on SIGTERM', () => {
   })
 })
 
+describe('mau consume flags', () => {
+  it('still takes the old --from-time, as --since', async () => {
+    topic = await createTopic(1)
+    await produceSample(topic.topic, 1, {events: 50, users: 10, namespaces: 1, seed: 3})
+    const {exit} = start(['--stop-at-end', '--json', '--from-time', '2000-01-01T00:00:00Z'])
+    const r = await exit
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({consumed: 50, startedFromTime: [{topic: topic.topic, partitions: [0]}]})
+  })
+
+  it('refuses a session timeout in milliseconds where seconds are expected', () => {
+    const r = spawnSync('node', ['bin/run.js', 'consume', '--session-timeout', '30000', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url}})
+    expect(r.status).toBe(2)
+    expect(JSON.parse(r.stdout).error.message).toMatch(/3600/)
+  })
+})
+
+describe('mau consume --stop-at-end at a terminal', () => {
+  it('shows messages done of the total, the percentage and the rate on one status line', async () => {
+    topic = await createTopic(2)
+    await produceSample(topic.topic, 2, {events: 20_000, users: 2_000, namespaces: 2, seed: 5})
+    const r = spawnSync('script', ['-qec', `stty cols 120 rows 40; node bin/run.js consume --topic ${topic.topic} --group ${groupOf(topic.topic)} --stop-at-end`, '/dev/null'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {...process.env, MAU_MYSQL_URL: db.url},
+    })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/Consuming {2}[\d,]+\/20,000 messages {2}\d+%/)
+    expect(r.stdout).toMatch(/│\s+20,000 │/)
+  })
+})
+
 describe('mau consume when a service is missing', () => {
-  it('exits 4 naming Kafka when the brokers cannot be reached', () => {
-    const r = spawnSync('node', ['bin/run.js', 'consume', '--brokers', '127.0.0.1:1', '--stop-at-end', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url}})
+  it('exits 4 naming Kafka when the brokers cannot be reached, with kafkajs\' complaints one line each and no stack', () => {
+    const r = spawnSync('node', ['bin/run.js', 'consume', '--brokers', '127.0.0.1:1', '--stop-at-end', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'info'}})
     expect(r.status).toBe(4)
     expect(JSON.parse(r.stdout).error).toMatchObject({code: 'KAFKA_UNAVAILABLE', message: expect.stringContaining('Kafka at 127.0.0.1:1 is unavailable')})
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    for (const line of r.stderr.trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow()
+  })
+
+  it('exits 2 at once naming a topic that does not exist', () => {
+    const started = Date.now()
+    const r = spawnSync('node', ['bin/run.js', 'consume', '--topic', 'no-such-topic-mau', '--stop-at-end', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url}})
+    expect(r.status).toBe(2)
+    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'TOPIC_NOT_FOUND', message: 'Kafka topic "no-such-topic-mau" does not exist at 127.0.0.1:9092.'})
+    expect(Date.now() - started).toBeLessThan(5_000)
   })
 
   it('exits 5 and says to migrate when the schema is missing', async () => {

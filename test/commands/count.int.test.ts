@@ -45,3 +45,51 @@ describe('mau count', () => {
     expect(JSON.parse(unknown.stdout).error.message).toContain('No events in 202212 for environment "nope"')
   })
 })
+
+describe('mau count over several months', () => {
+  const env = () => ({MAU_MYSQL_URL: db.url})
+  beforeAll(async () => {
+    const insert = 'INSERT INTO mau_summary (yearmonth, environment_namespace, source_id, users, events) VALUES (?, ?, ?, ?, ?)'
+    for (const [month, ns, users, events] of [['202210', 'prod', 4, 40], ['202211', 'prod', 2, 10], ['202211', 'dev', 7, 7]] as const) await query(db.settings, insert, [month, ns, '', users, events])
+  })
+
+  it('gives one line per month and environment with the change from the month before, as JSON', () => {
+    const r = mau(['count', '--from', '202211', '--to', '2022-12', '--json'], env())
+    expect(r.code).toBe(0)
+    const doc = JSON.parse(r.stdout)
+    expect(doc).toMatchObject({from: '202211', to: '202212'})
+    expect(doc.months.map((m: {month: string}) => m.month)).toEqual(['202211', '202212'])
+    expect(doc.months[0].environments).toEqual([
+      {environment_namespace: 'dev', users: 7, events: 7, users_change_percent: null, events_change_percent: null},
+      {environment_namespace: 'prod', users: 2, events: 10, users_change_percent: -50, events_change_percent: -75},
+    ])
+    expect(doc.months[1].total).toEqual({users: 1, events: 5, users_change_percent: -88.9, events_change_percent: -70.6})
+  })
+
+  it('gives the same lines as CSV, and --last counts back from --to', () => {
+    const r = mau(['count', '--last', '2', '--to', '202212', '--namespace', 'prod', '--csv'], env())
+    expect(r.stdout).toBe('month,environment_namespace,users,events,users_change_percent,events_change_percent\n202211,prod,2,10,-50,-75\n202211,,2,10,-50,-75\n202212,prod,1,5,-50,-50\n202212,,1,5,-50,-50\n')
+  })
+
+  it('draws a chart of users per month with --chart, and none for a pipe without it', () => {
+    const chart = mau(['count', '--from', '202210', '--to', '202212', '--chart'], env())
+    expect(chart.stdout).toMatch(/Users per month\n[\s\S]*┤[\s\S]*2022-10 +2022-11 +2022-12/)
+    expect(mau(['count', '--from', '202210', '--to', '202212'], env()).stdout).not.toContain('Users per month')
+  })
+
+  it('refuses a range that runs backwards, and --scan with a range', () => {
+    const backwards = mau(['count', '--from', '202212', '--to', '202210', '--json'], env())
+    expect(backwards.code).toBe(2)
+    expect(JSON.parse(backwards.stdout).error.message).toBe('--from 202212 is after --to 202210: expected the earlier month first.')
+    expect(mau(['count', '--last', '3', '--scan'], env()).code).toBe(2)
+  })
+})
+
+describe('mau count tables', () => {
+  it('right-align numbers with separators, and leave out the source column without --by source', async () => {
+    await query(db.settings, "INSERT INTO mau_summary (yearmonth, environment_namespace, source_id, users, events) VALUES ('202101', 'big', '', 1234567, 98765432)")
+    const r = mau(['count', '--month', '202101'], {MAU_MYSQL_URL: db.url})
+    expect(r.stdout).toContain('│ big         │ 1,234,567 │ 98,765,432 │')
+    expect(r.stdout).not.toContain('source')
+  })
+})

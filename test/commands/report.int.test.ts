@@ -1,3 +1,4 @@
+import {createServer} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {rebuildSummary} from '../../src/mau/summary.js'
 import {openDb} from '../../src/core/db.js'
@@ -5,6 +6,15 @@ import {mau, mauAsync} from '../helpers/cli.js'
 import {query} from '../fixtures/mau.js'
 import {scriptedServer} from '../helpers/http.js'
 import {createTestDatabase, type TestDatabase} from '../fixtures/services.js'
+
+/** A port nothing listens on: taken from the OS, then released. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number}
+      server.close(() => resolve(port))
+    })
+  })
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -76,9 +86,45 @@ describe('mau report send', () => {
     expect(bad.stderr).toContain('Invalid destination "email:ops@example.com": expected slack,')
   })
 
-  it('prints the document on stdout as CSV', () => {
+  it('prints the document on stdout as CSV, and only the document: the outcome goes to stderr', () => {
     const r = mau(['report', 'send', '--month', '202212', '--to', 'stdout:csv'], {MAU_MYSQL_URL: db.url})
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('month,environment_namespace,source_id,users,events,previous_users,previous_events\n202212,prod,,1,3,,\n202212,prod,IOS,1,3,,\n202212,,,1,3,0,0\n')
+    expect(r.stdout).toBe('month,environment_namespace,source_id,users,events,previous_users,previous_events\n202212,prod,,1,3,,\n202212,prod,IOS,1,3,,\n202212,,,1,3,0,0\n')
+    expect(r.stderr).toMatch(/stdout.*sent/)
+  })
+
+  it('with --to stdout --json, stdout carries the report and then the result, one JSON document per line', () => {
+    const r = mau(['report', 'send', '--month', '202212', '--to', 'stdout', '--json'], {MAU_MYSQL_URL: db.url})
+    expect(r.code).toBe(0)
+    const [report, result, ...rest] = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    expect(rest).toEqual([])
+    expect(report).toMatchObject({month: '202212', totals: {users: 1, events: 3}})
+    expect(result).toEqual({month: '202212', deliveries: [{destination: 'stdout', status: 'sent', attempts: 1, message: 'delivered'}]})
+  })
+
+  it('names the cause of a failed delivery (connection refused), not only "fetch failed"', async () => {
+    const port = await closedPort()
+    const r = await mauAsync(['report', 'send', '--month', '202212', '--to', `webhook:http://127.0.0.1:${port}/hook`, '--max-attempts', '1', '--json'], {MAU_MYSQL_URL: db.url})
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.stdout).deliveries[0]).toMatchObject({status: 'failed', message: `gave up after 1 attempts: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`})
+  })
+
+  it('takes --timeout and --max-attempts from the environment', async () => {
+    const r = await mauAsync(['report', 'send', '--month', '202212', '--to', 'webhook:http://127.0.0.1:1/hook', '--json'], {MAU_MYSQL_URL: db.url, MAU_REPORT_MAX_ATTEMPTS: '2'})
+    expect(JSON.parse(r.stdout).deliveries[0]).toMatchObject({status: 'failed', attempts: 2})
+  })
+})
+
+describe('mau report show --months', () => {
+  it('adds the totals of the months before, with their change', async () => {
+    const env = {MAU_MYSQL_URL: db.url}
+    const json = JSON.parse((await mauAsync(['report', 'show', '--month', '202301', '--months', '3', '--json'], env)).stdout)
+    expect(json.history).toEqual([
+      {month: '202211', users: 0, events: 0, users_change_percent: null, events_change_percent: null},
+      {month: '202212', users: 1, events: 3, users_change_percent: null, events_change_percent: null},
+      {month: '202301', users: 0, events: 0, users_change_percent: -100, events_change_percent: -100},
+    ])
+    const text = (await mauAsync(['report', 'show', '--month', '202301', '--months', '3'], env)).stdout
+    expect(text).toMatch(/\*Last 3 months\*[\s\S]*2022-12\s+1\s+new\s+3\s+new[\s\S]*2023-01\s+0\s+-100\.0%/)
   })
 })

@@ -32,3 +32,10 @@ describe('wantsJson', () => {
     expect(wantsJson(['count', '--', '--json'])).toBe(false)
   })
 })
+
+describe('errorDocument of oclif\'s missing-flag error', () => {
+  it('names the flag with its dashes and drops the preamble', () => {
+    const parse = Object.assign(new Error('The following error occurred:\n  Missing required flag before\nSee more help with --help'), {parse: {}})
+    expect(errorDocument(parse).error.message).toBe('Missing required flag --before')
+  })
+})

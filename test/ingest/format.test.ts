@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import type {ConsumeSummary} from '../../src/ingest/consume.js'
 import {showPayload} from '../../src/ingest/deadletter.js'
-import {consumeProgress, consumeTable, deadLetterReport} from '../../src/ingest/format.js'
+import {consumeProgress, consumeTable, deadLetterReport, replayFormat} from '../../src/ingest/format.js'
 
 const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], stoppedBy: 'end-of-topics'}
 
@@ -33,5 +33,18 @@ describe('deadLetterReport', () => {
     })
     expect(out).toMatch(/5.*2022-12-01T00:00:00.000Z.*events\/1@42.*user_id: missing.*base64:CgP\//)
     expect(out.split('\n').at(-1)).toBe('1 of 7 dead-lettered events')
+  })
+})
+
+describe('replayFormat', () => {
+  it('says how many letters were replayed of how many, and why the others stay', () => {
+    const out = replayFormat({dryRun: false, examined: 1200, replayed: 1100, events: 1100, rowsUpserted: 900, kept: {decode: 100, namespace: 0}})
+    expect(out.split('\n')[0]).toBe('Replayed 1,100 of 1,200 dead letters (900 rows upserted).')
+    expect(out).toMatch(/decode +│ +100 │/)
+    expect(out).not.toContain('namespace')
+  })
+
+  it('says "would" on a dry run', () => {
+    expect(replayFormat({dryRun: true, examined: 2, replayed: 2, events: 2, rowsUpserted: 0, kept: {}})).toBe('Would replay 2 of 2 dead letters.')
   })
 })

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import type {MauCount} from '../../src/mau/count.js'
-import {checkReport, countTable, toCsv} from '../../src/mau/format.js'
+import {checkReport, countTable, historyCsv, historyTable, toCsv, usersChart} from '../../src/mau/format.js'
+import {trend} from '../../src/mau/history.js'
 
 const counts: MauCount = {
   month: '202212',
@@ -49,5 +50,35 @@ describe('checkReport', () => {
     expect(checkReport({month: '202212', ok: true, differences: []})).toBe('Summary of 202212 matches the rows.')
     const out = checkReport({month: '202212', ok: false, differences: [{environment_namespace: 'prod', source_id: '', summary: {users: 2, events: 5}, scan: null}]})
     expect(out).toMatch(/prod.*all.*2 users \/ 5 events.*missing/)
+  })
+})
+
+describe('historyTable, historyCsv and usersChart', () => {
+  const history = {
+    from: '202211',
+    to: '202212',
+    months: trend(['202211', '202212'], [
+      {month: '202211', environment_namespace: 'prod', users: 1500, events: 20000},
+      {month: '202212', environment_namespace: 'prod', users: 3000, events: 10000},
+    ]),
+  }
+
+  it('shows a line per month with separators and signed changes', () => {
+    const out = historyTable(history)
+    expect(out).toMatch(/2022-12 +│ prod +│ +3,000 │ +\+100\.0% │ +10,000 │ +-50\.0% │/)
+    expect(out).toMatch(/2022-11 +│ prod +│ +1,500 │ +new │/)
+  })
+
+  it('keeps raw numbers in CSV, the total with an empty environment', () => {
+    expect(historyCsv(history).split('\n')).toContain('202212,,3000,10000,100,-50')
+  })
+
+  it('charts users per month to the width, months labelled under it', () => {
+    const chart = usersChart(history.months, {width: 40, height: 4})
+    const lines = chart.split('\n')
+    expect(lines[0]).toBe('Users per month')
+    expect(lines.at(-1)).toMatch(/^ +2022-11 +2022-12$/)
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(40)
+    expect(lines[1]).toMatch(/^3,000 ┤ +╭─+/)
   })
 })

@@ -18,7 +18,7 @@ export default class DeadletterPurge extends MauCommand<PurgeResult> {
     before: flag.requiredInstant({summary: 'Delete entries set aside before this instant: ISO 8601, or a date and time read in --timezone.'}),
     topic: Flags.string({summary: 'Only this topic.'}),
     group: Flags.string({summary: 'Only this consumer group.'}),
-    'dry-run': Flags.boolean({summary: 'Count what would be deleted; delete nothing.'}),
+    'dry-run': Flags.boolean({default: false, summary: 'Count what would be deleted; delete nothing.'}),
   }
 
   async run(): Promise<PurgeResult> {

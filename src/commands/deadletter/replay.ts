@@ -17,7 +17,7 @@ export default class DeadletterReplay extends MauCommand<ReplayResult> {
     group: Flags.string({summary: 'Only this consumer group.'}),
     since: flag.instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in --timezone.'}),
     before: flag.instant({summary: 'Only entries set aside before this instant.'}),
-    'dry-run': Flags.boolean({summary: 'Decode and report, write nothing.'}),
+    'dry-run': Flags.boolean({default: false, summary: 'Decode and report, write nothing.'}),
   }
 
   async run(): Promise<ReplayResult> {
