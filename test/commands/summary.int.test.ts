@@ -47,6 +47,6 @@ describe('mau summary check and rebuild', () => {
     expect(JSON.parse(bad.stdout).error).toMatchObject({code: 'BAD_CONFIG', exitCode: 2, message: 'Invalid month "2022-13": expected YYYYMM or YYYY-MM, such as 202212 or 2022-12.'})
     const none = await summary(['rebuild'])
     expect(none.code).toBe(2)
-    expect(none.stderr).toMatch(/Missing required flag month/)
+    expect(none.stderr).toMatch(/Missing required flag --month/)
   })
 })

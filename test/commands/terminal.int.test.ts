@@ -25,7 +25,7 @@ function atTerminal(size: string, args: string): {status: number | null; output:
 }
 
 describe('at a terminal of width 0', () => {
-  it.each(['count', 'summary check', 'doctor'])('mau %s finishes within seconds and writes no spinner frames', (args) => {
+  it.each(['count', 'count --last 3', 'count --scan', 'summary check', 'summary rebuild --month 202212', 'deadletter replay', 'doctor'])('mau %s finishes within seconds and writes no spinner frames', (args) => {
     const r = atTerminal('cols 0 rows 0', args)
     expect(r.status).toBe(0)
     expect(r.ms).toBeLessThan(15_000)
@@ -38,5 +38,13 @@ describe('at a terminal of width 0', () => {
     expect(r.status).toBe(0)
     expect(r.output).toContain('Counting')
     expect(r.output).not.toContain('✔')
+  })
+
+  it('a range of months gets its chart at a terminal, fitted to the width, and none with --no-chart', () => {
+    const r = atTerminal('cols 70 rows 40', 'count --last 4')
+    expect(r.status).toBe(0)
+    expect(r.output).toContain('Users per month')
+    for (const line of r.output.split(/\r?\n/)) expect(line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').length).toBeLessThanOrEqual(70)
+    expect(atTerminal('cols 70 rows 40', 'count --last 4 --no-chart').output).not.toContain('Users per month')
   })
 })

@@ -44,7 +44,7 @@ describe('mau verify-migration', () => {
     // Druid approximates COUNT(DISTINCT) unless told otherwise: every query must say so.
     expect(standin.queries.length).toBeGreaterThan(0)
     expect(standin.queries.every((q) => q.context.useApproximateCountDistinct === false && q.context.sqlTimeZone === 'UTC')).toBe(true)
-    expect(r.stdout).toMatch(/│ prod\s+│ all\s+│ 2\s+│ 3\s+│ 2\s+│ 3\s+│ 0 0%\s+│ 0 0%\s+│ match/)
+    expect(r.stdout).toMatch(/│ prod\s+│ all\s+│\s+2 │\s+3 │\s+2 │\s+3 │\s+0 0% │\s+0 0% │ match/)
   })
 
   it('exits 1 on a mismatch, with the line in --json and --csv', async () => {
