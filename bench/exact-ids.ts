@@ -59,7 +59,7 @@ try {
       // As the consumer does (ingest/consume.ts): a transient error (a deadlock with the migration) rolls back and retries.
       for (;;) {
         try {
-          await persistBatch(pool, {group: 'bench', topic: 'live', partition: 0}, prepareBatch([{offset: String(offset), value}], decodeJson, months, now), months, now)
+          await persistBatch(pool, {group: 'bench', topic: 'live', partition: 0}, prepareBatch([{offset: String(offset), value}], decodeJson, now), months, now)
           break
         } catch (error) {
           if (!isTransient(error)) throw error

@@ -1,5 +1,5 @@
 /**
- * npm run bench:ingest [-- --events N --partitions P --baseline-events M]
+ * npm run bench:ingest [-- --events N --partitions P --baseline-events M --batch-size B --concurrency C --profile DIR]
  * Produces N realistic user events to the real local Kafka, consumes them with `mau consume --stop-at-end`
  * (the built CLI, in its own process) into a fresh MariaDB database, checks the result against ground
  * truth, and in the same run times the design's one-upsert-per-event writer on the same events.
@@ -19,6 +19,7 @@ import {openDb} from '../src/core/db.js'
 import {persistBatch} from '../src/ingest/writer.js'
 import {prepareBatch} from '../src/ingest/batch.js'
 import {encode, sampleEvents, Truth, type SampleEvent} from '../test/fixtures/events.js'
+import {cpuSeconds, machineCpu, peakRssMb, pidOf} from './proc.js'
 import {publish} from './results.js'
 import {createTestDatabase, createTopic, kafka} from '../test/fixtures/services.js'
 
@@ -29,6 +30,8 @@ const {values: args} = parseArgs({
     'baseline-events': {type: 'string', default: '20000'},
     'batch-size': {type: 'string', default: '5000'},
     concurrency: {type: 'string', default: '2'},
+    /** A folder: the end-to-end consumer writes a V8 CPU profile there (node --cpu-prof). */
+    profile: {type: 'string'},
   },
 })
 const N = Number(args.events)
@@ -69,18 +72,36 @@ async function main() {
     const produceSeconds = (Date.now() - produceStart) / 1000
 
     log('consuming with mau consume --stop-at-end')
-    const consumed = await runConsumer(db.url, topic.topic)
+    const consumed = await runConsumer(db.url, topic.topic, 'mau-bench')
     const check = await verify(db.settings, truth)
     log(`consumed ${consumed.summary.consumed} in ${consumed.wallSeconds.toFixed(2)}s wall; peak RSS ${consumed.peakRssMb} MB; ${check}`)
 
+    log(`replay: a new group with --since ${new Date(produceStart).toISOString()} into a fresh database`)
+    const replayDb = await createTestDatabase()
+    let replay: Awaited<ReturnType<typeof runConsumer>>
+    try {
+      await schemaAt(replayDb.settings).migrate({timezone: zone})
+      replay = await runConsumer(replayDb.url, topic.topic, 'mau-bench-replay', ['--since', new Date(produceStart - 1000).toISOString()])
+      await verify(replayDb.settings, truth)
+    } finally {
+      await replayDb.drop()
+    }
+
     log('write path alone: the same messages through prepareBatch + persistBatch, no Kafka, into a second database')
     const writeOnly = await writePathAlone(partitions, truth)
-    log(`write path alone: ${Math.round(N / writeOnly).toLocaleString('en-US')} events/s`)
+    log(`write path alone: ${Math.round(N / writeOnly.seconds).toLocaleString('en-US')} events/s`)
 
     log(`baseline: one INSERT ... ON DUPLICATE KEY UPDATE per event, autocommit, ${BASELINE_N} events`)
     const baseline = await perEventBaseline(db.settings, [...sampleEvents({...sample, events: BASELINE_N, seed: 7})])
 
     const endToEnd = N / consumed.wallSeconds
+    const us = (cpu: number) => `${((cpu / N) * 1e6).toFixed(1)} µs/event (${(cpu / (N / 1e6)).toFixed(2)} CPU-s per million events)`
+    const perRun = (r: typeof consumed) => [
+      `| consumer CPU | ${us(r.consumerCpu)} |`,
+      `| MariaDB CPU (mariadbd, the whole server) | ${us(r.mariadbCpu)} |`,
+      `| both cores busy (machine, while consuming) | ${Math.round(r.busy * 100)}% |`,
+      `| peak RSS of the consumer process (VmHWM) | ${r.peakRssMb} MB |`,
+    ]
     const lines = [
       `# bench:ingest`,
       ``,
@@ -96,15 +117,18 @@ async function main() {
       `| consume, wall clock from process start to exit (incl. start-up and group join) | ${consumed.wallSeconds.toFixed(2)} s |`,
       `| **end-to-end events/s** (events / wall clock) | **${Math.round(endToEnd).toLocaleString('en-US')}** |`,
       `| events/s while consuming (mau's own summary, after the group join) | ${consumed.summary.eventsPerSecond.toLocaleString('en-US')} |`,
-      `| rows upserted (aggregated per batch) | ${consumed.summary.rowsUpserted.toLocaleString('en-US')} (${Math.round(consumed.summary.rowsUpserted / consumed.wallSeconds).toLocaleString('en-US')} rows/s) |`,
+      `| rows upserted (aggregated per transaction) | ${consumed.summary.rowsUpserted.toLocaleString('en-US')} (${Math.round(consumed.summary.rowsUpserted / consumed.wallSeconds).toLocaleString('en-US')} rows/s) |`,
+      `| transactions | ${consumed.summary.batches.toLocaleString('en-US')} (${Math.round(N / consumed.summary.batches).toLocaleString('en-US')} events each) |`,
       `| distinct rows in mau at the end | ${truth.rows.size.toLocaleString('en-US')} |`,
-      `| peak RSS of the consumer process (VmHWM) | ${consumed.peakRssMb} MB |`,
+      ...perRun(consumed),
       `| result check against ground truth | ${check} |`,
-      `| the write path alone: the same messages decoded, aggregated and written by persistBatch in 5,000-message chunks, 2 partitions at a time, no Kafka | ${Math.round(N / writeOnly).toLocaleString('en-US')} events/s (${writeOnly.toFixed(2)} s) |`,
+      `| **replay**: a new group, \`--since\` the first message, into a fresh database | **${Math.round(N / replay.wallSeconds).toLocaleString('en-US')} events/s** (${replay.wallSeconds.toFixed(2)} s; consumer ${us(replay.consumerCpu)}; MariaDB ${us(replay.mariadbCpu)}; cores ${Math.round(replay.busy * 100)}% busy; peak RSS ${replay.peakRssMb} MB; exact) |`,
+      `| the write path alone: the same messages decoded, aggregated and written by persistBatch in ${args['batch-size']}-message chunks, 2 partitions at a time, no Kafka | ${Math.round(N / writeOnly.seconds).toLocaleString('en-US')} events/s (${writeOnly.seconds.toFixed(2)} s; node ${us(writeOnly.nodeCpu)}; MariaDB ${us(writeOnly.mariadbCpu)}) |`,
       `| baseline: one upsert per event, autocommit (${BASELINE_N} events) | ${Math.round(baseline).toLocaleString('en-US')} events/s |`,
       `| **speed-up over the baseline** (end-to-end vs baseline) | **${(endToEnd / baseline).toFixed(1)}x** |`,
       ``,
-      `Targets (issue 3): >= 100,000 events/s end to end; >= 50x the per-event baseline; peak RSS < 300 MB.`,
+      `Targets (issue 15), this machine, shared by Kafka, MariaDB and mau: consumer CPU <= 10 µs/event; end to end >= 70,000 events/s and >= 45x the`,
+      `per-event baseline; peak RSS < 300 MB; counts exact.`,
     ]
     publish('ingest', lines)
   } finally {
@@ -113,33 +137,44 @@ async function main() {
   }
 }
 
-async function runConsumer(url: string, topic: string) {
+async function runConsumer(url: string, topic: string, group: string, extra: string[] = []) {
+  const mariadb = pidOf('mariadbd')
+  const mariadbBefore = cpuSeconds(mariadb)!
+  const machineBefore = machineCpu()
   const started = Date.now()
   const child = spawn(
     'node',
-    ['bin/run.js', 'consume', '--topic', topic, '--group', 'mau-bench', '--stop-at-end', '--json', '--batch-size', args['batch-size']!, '--concurrency', args.concurrency!],
+    [...(args.profile && group === 'mau-bench' ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []), 'bin/run.js', 'consume', '--topic', topic, '--group', group, '--stop-at-end', '--json', '--batch-size', args['batch-size']!, '--concurrency', args.concurrency!, ...extra],
     {env: {...process.env, MAU_MYSQL_URL: url, MAU_LOG_LEVEL: 'warn'}, stdio: ['ignore', 'pipe', 'inherit']},
   )
   let stdout = ''
   child.stdout.on('data', (d) => (stdout += d))
-  let peakKb = 0
+  // /proc/<pid> is gone once the process exits: keep the last reading (at most 20 ms short).
+  let peakMb = 0
+  let consumerCpu = 0
   const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-      if (m) peakKb = Math.max(peakKb, Number(m[1]))
-    } catch {}
-  }, 50)
+    peakMb = Math.max(peakMb, peakRssMb(child.pid!) ?? 0)
+    consumerCpu = cpuSeconds(child.pid!) ?? consumerCpu
+  }, 20)
   const code = await new Promise<number | null>((r) => child.on('exit', r))
   clearInterval(poll)
+  const machineAfter = machineCpu()
   if (code !== 0) throw new Error(`mau consume exited ${code}`)
-  return {summary: JSON.parse(stdout), wallSeconds: (Date.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024)}
+  return {
+    summary: JSON.parse(stdout),
+    wallSeconds: (Date.now() - started) / 1000,
+    peakRssMb: peakMb,
+    consumerCpu,
+    mariadbCpu: cpuSeconds(mariadb)! - mariadbBefore,
+    busy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
+  }
 }
 
 /**
  * The consumer's MySQL work without Kafka: the ceiling the end-to-end rate can approach on this machine.
  * Partitions are written two at a time, each chunk by chunk, as `consume --concurrency 2` does.
  */
-async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<number> {
+async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{seconds: number; nodeCpu: number; mariadbCpu: number}> {
   const db = await createTestDatabase()
   try {
     await schemaAt(db.settings).migrate({timezone: zone})
@@ -148,6 +183,9 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<num
     const months = new MonthResolver(zone)
     const batchSize = Number(args['batch-size'])
     const queue = partitions.map((messages, partition) => ({messages, partition}))
+    const mariadb = pidOf('mariadbd')
+    const mariadbBefore = cpuSeconds(mariadb)!
+    const cpuBefore = process.cpuUsage()
     const started = Date.now()
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
@@ -155,15 +193,17 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<num
         for (let offset = 0; offset < next.messages.length; offset += batchSize) {
           const chunk = next.messages.slice(offset, offset + batchSize).map((value, j) => ({offset: String(offset + j), value}))
           const now = Math.floor(Date.now() / 1000)
-          await persistBatch(pool, ref, prepareBatch(chunk, decode, months, now), months, now)
+          await persistBatch(pool, ref, prepareBatch(chunk, decode, now), months, now)
         }
       }
     }
     await Promise.all([worker(), worker()])
     const seconds = (Date.now() - started) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
+    const mariadbCpu = cpuSeconds(mariadb)! - mariadbBefore
     await pool.end()
     await verify(db.settings, truth)
-    return seconds
+    return {seconds, nodeCpu: (cpu.user + cpu.system) / 1e6, mariadbCpu}
   } finally {
     await db.drop()
   }

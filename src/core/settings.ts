@@ -11,7 +11,7 @@ export const DEFAULTS = {
   kafkaTopic: 'user-events',
   kafkaGroup: 'mau-persister',
   timezone: 'UTC',
-  batchSize: 5000,
+  batchSize: 20_000,
   aheadMonths: 3,
   retainMonths: 13,
 } as const

@@ -1,6 +1,8 @@
 /**
  * The long-running consumer: Kafka user events into the mau tables, exactly once (see writer.ts).
- * MySQL's stored offsets are the truth; Kafka's committed offsets follow them, only for lag tooling.
+ * MySQL's stored offsets are the truth; Kafka's committed offsets follow them (committed only after MySQL
+ * has them), only for lag tooling. Fetching and decoding run ahead of writing through a bounded queue
+ * (pipeline.ts): kafkajs fetches the next batches while MySQL writes the current window.
  * `consume` starts a run, waits until it should stop (a signal, or the end of the topics), then stops it.
  */
 import type {Consumer, EachBatchPayload, Kafka} from 'kafkajs'
@@ -9,13 +11,15 @@ import {ExitCode, MauError, isTransient} from '../core/errors.js'
 import {createKafka} from '../core/kafka.js'
 import type {Logger} from '../core/log.js'
 import {MonthResolver} from '../core/month.js'
-import {prepareBatch, type PreparedBatch} from './batch.js'
+import {prepareBatch} from './batch.js'
 import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {partitionKey, requireOffsetsTable, storedOffsets, type PartitionRef} from './offsets.js'
 import {endProgress, highWaterMarks, reachedEnd, requireTopics, seedFromTime, seekToStored, type Marks} from './positions.js'
 import {watchPartitions} from './partition-watch.js'
-import {persistBatch, type BatchResult} from './writer.js'
+import {type Chunk, ChunkQueue, Turns, type WindowLimits} from './pipeline.js'
+import {aggregateWindow, persistWindow, type PartitionResult, type WindowResult} from './writer.js'
+import type {Row} from '../mau/rows.js'
 
 export interface ConsumeOptions {
   brokers: string
@@ -23,10 +27,11 @@ export interface ConsumeOptions {
   group: string
   format: EventFormat
   timezone: string
+  /** Most messages in one transaction (a window, across partitions). */
   batchSize: number
   /** Exit once every partition reaches the high-water mark it had at start. */
   stopAtEnd: boolean
-  /** Partitions processed at once, each in its own transaction. */
+  /** Windows written at once, each in its own transaction. */
   concurrency: number
   sessionTimeoutMs?: number
   /** Unix ms: where partitions without stored offsets start (the first message at or after it), instead of the beginning. */
@@ -57,8 +62,21 @@ export interface ConsumeDeps {
   onProgress?: (s: ConsumeSummary, end?: {done: number; total: number}) => void
 }
 
-/** A batch given up because its partition was revoked or the consumer is stopping: not an error. */
-class Abandoned extends Error {}
+/** Messages are cut into chunks of at most this many as they are fetched; windows are made of chunks. */
+const CHUNK_EVENTS = 5_000
+/** A window that is not full waits this long for more: a quiet topic still commits within a second. */
+const LINGER_MS = 100
+/** Message bytes one window and the whole queue may hold. */
+const WINDOW_BYTES = 32 * 1024 * 1024
+const QUEUE_BYTES = 64 * 1024 * 1024
+
+const attempt = <T>(fn: () => T): T | Error => {
+  try {
+    return fn()
+  } catch (error) {
+    return error as Error
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -83,6 +101,15 @@ class ConsumeRun {
   private startedFromTime?: {topic: string; partitions: number[]}[]
   private fatal: Error | null = null
   private stopping = false
+  private readonly queue: ChunkQueue
+  private readonly window: WindowLimits
+  /** Partitions this member holds, by partitionKey, from the last group join, and the generation since which it has held each. */
+  private assigned = new Set<string>()
+  private readonly heldSince = new Map<string, number>()
+  private generation = 0
+  private writers: Promise<void>[] = []
+  /** Windows write one after another, in the order they were taken. */
+  private readonly turns = new Turns()
   private stopWatching = () => {}
   private readonly onAbort = () => {
     this.stopping = true
@@ -92,6 +119,9 @@ class ConsumeRun {
     this.months = new MonthResolver(opts.timezone)
     this.decode = decoder(opts.format)
     this.kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, deps.log)
+    this.window = {maxEvents: opts.batchSize, maxBytes: WINDOW_BYTES, lingerMs: LINGER_MS}
+    // Room for the windows being written and as many waiting: MySQL never waits for Kafka, memory stays bounded.
+    this.queue = new ChunkQueue({maxEvents: opts.batchSize, maxBytes: QUEUE_BYTES})
     this.consumer = this.kafka.consumer({
       groupId: opts.group,
       sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
@@ -119,7 +149,9 @@ class ConsumeRun {
     try {
       await this.consumer.connect()
       await this.consumer.subscribe({topics: opts.topics, fromBeginning: true})
-      await this.consumer.run({eachBatch: (p) => this.eachBatch(p), eachBatchAutoResolve: false, autoCommit: true, autoCommitInterval: 5_000, partitionsConsumedConcurrently: opts.concurrency})
+      this.writers = Array.from({length: opts.concurrency}, () => this.writeWindows())
+      // autoCommit off: kafkajs resolves offsets as chunks are queued, ahead of MySQL; commits follow MySQL (commitWritten).
+      await this.consumer.run({eachBatch: (p) => this.eachBatch(p), eachBatchAutoResolve: false, autoCommit: false, partitionsConsumedConcurrently: 4})
     } catch (error) {
       this.stopWatching()
       await this.consumer.disconnect().catch(() => undefined)
@@ -137,6 +169,14 @@ class ConsumeRun {
     const {db, log, health} = this.deps
     consumer.on(consumer.events.GROUP_JOIN, ({payload}) => {
       health.joined = true
+      const now = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))))
+      this.generation++
+      for (const key of now) if (!this.assigned.has(key)) this.heldSince.set(key, this.generation)
+      this.assigned = now
+      // Chunks of partitions this member no longer holds are never written here: their new owner fetches them again.
+      const abandoned = this.queue.abandon((c) => this.holds(c))
+      this.deps.metrics.abandoned.inc(abandoned)
+      if (abandoned > 0) log.info({chunks: abandoned}, 'abandoned queued chunks of revoked partitions')
       log.info({assignment: payload.memberAssignment}, 'joined consumer group')
       void seekToStored(consumer, db, this.opts.group, payload.memberAssignment).catch((error: Error) => log.warn({err: error}, 'could not seek to stored offsets; redelivered messages will be skipped'))
     })
@@ -167,6 +207,9 @@ class ConsumeRun {
   async stop(stoppedBy: ConsumeSummary['stoppedBy']): Promise<ConsumeSummary> {
     this.stopping = true
     this.stopWatching()
+    // Windows in flight commit or roll back; queued chunks are dropped (MySQL's offsets say where to resume).
+    this.queue.close()
+    await Promise.all(this.writers)
     await this.consumer.disconnect()
     this.deps.signal.removeEventListener('abort', this.onAbort)
     if (this.fatal) throw this.fatal
@@ -180,83 +223,133 @@ class ConsumeRun {
   }
 
   /**
-   * Chunks of one partition are written strictly one after another; the next chunk is decoded while
-   * the previous one's transaction is in flight, so node and MySQL work at the same time.
+   * Whether a chunk may still be written: its partition is held, and has been without a break since the
+   * chunk was fetched. A partition lost and won back is fetched again from MySQL's offset; writing a chunk
+   * from before could skip over messages another member never applied.
+   */
+  private holds(c: Chunk): boolean {
+    return this.assigned.has(c.key) && c.generation >= (this.heldSince.get(c.key) ?? Infinity)
+  }
+
+  /**
+   * The fetch side: cuts the batch into chunks, decodes and aggregates each (pure CPU, while MySQL writes
+   * earlier windows) and queues it, resolving its offsets so that kafkajs fetches on. Waits while the queue
+   * is full. Nothing here is written: MySQL's stored offsets, not kafkajs', say what is applied.
    */
   private async eachBatch(p: EachBatchPayload): Promise<void> {
     const {batch} = p
     const ref = {group: this.opts.group, topic: batch.topic, partition: batch.partition}
-    let inFlight: {write: Promise<BatchResult>; lastOffset: string; timer: () => number} | null = null
-    const settle = async (): Promise<boolean> => {
-      if (!inFlight) return true
-      const {write, lastOffset, timer} = inFlight
-      inFlight = null
-      let result: BatchResult
+    const key = partitionKey(batch.topic, batch.partition)
+    const generation = this.generation
+    const wanted = () => !this.isGone(p) && this.assigned.has(key) && generation >= (this.heldSince.get(key) ?? Infinity)
+    for (let i = 0; i < batch.messages.length; i += CHUNK_EVENTS) {
+      if (!wanted()) return
+      const messages = batch.messages.slice(i, i + CHUNK_EVENTS)
+      const prepared = prepareBatch(messages, this.decode, Math.floor(Date.now() / 1000))
+      let bytes = 0
+      for (const m of messages) bytes += m.value?.length ?? 0
+      const chunk: Chunk = {ref, key, batch: prepared, events: messages.length, bytes, highWatermark: Number(batch.highWatermark), generation, queuedAt: Date.now()}
+      if (!(await this.queue.push(chunk, wanted, () => p.heartbeat()))) return
+      this.deps.metrics.queued.set(this.queue.size.events)
+      p.resolveOffset(messages.at(-1)!.offset)
+      await p.heartbeat()
+    }
+  }
+
+  /**
+   * A writer: takes windows from the queue and writes each in one transaction, until the queue closes. A
+   * window is aggregated while the one before is being written; the transactions themselves take turns in
+   * the order the windows were taken, which keeps every partition in offset order (two at once also waited
+   * on each other's locks of the same popular rows: measured no faster, with the cores idle).
+   */
+  private async writeWindows(): Promise<void> {
+    for (let taken = await this.queue.take(this.window); taken; taken = await this.queue.take(this.window)) {
+      const {chunks: window, seq} = taken
       try {
-        result = await write
+        // A failure here must still take its turn, or every later window would wait for it forever.
+        const rows = attempt(() => aggregateWindow(window, this.months))
+        const result = await this.turns.run(seq, async () => {
+          if (rows instanceof Error) throw rows
+          const stopTimer = this.deps.metrics.batchSeconds.startTimer()
+          const r = await this.persistWithRetry(window, rows)
+          stopTimer()
+          return r
+        })
+        if (result) this.record(window, result)
       } catch (error) {
-        if (error instanceof Abandoned) return false
         this.fatal = error as Error
         this.stopping = true
-        throw error
+        this.queue.close()
       }
-      timer()
-      p.resolveOffset(lastOffset)
-      this.record(ref, result, Number(batch.highWatermark))
-      await p.heartbeat()
-      return true
     }
-    for (let i = 0; i < batch.messages.length; i += this.opts.batchSize) {
-      if (this.isGone(p)) break
-      const chunk = batch.messages.slice(i, i + this.opts.batchSize)
-      const prepared = prepareBatch(chunk, this.decode, this.months, Math.floor(Date.now() / 1000))
-      if (!(await settle())) return
-      inFlight = {write: this.persistWithRetry(ref, prepared, p), lastOffset: chunk.at(-1)!.offset, timer: this.deps.metrics.batchSeconds.startTimer()}
-    }
-    if (await settle()) await p.commitOffsetsIfNecessary()
   }
 
-  /** Transient MySQL errors roll the batch back and retry it with capped backoff, while the partition is still ours. */
-  private async persistWithRetry(ref: PartitionRef, prepared: PreparedBatch, p: EachBatchPayload): Promise<BatchResult> {
+  /**
+   * Transient MySQL errors roll the window back and retry it with capped backoff. Chunks of partitions revoked
+   * meanwhile are left out of the retry (their new owner has them); undefined when none is left.
+   */
+  private async persistWithRetry(window: Chunk[], rows: Row[]): Promise<WindowResult | undefined> {
     const {db, log, metrics} = this.deps
+    const taken = window.length
     for (let delay = 250; ; delay = Math.min(delay * 2, 30_000)) {
+      const held = window.filter((c) => this.holds(c))
+      if (held.length < window.length) {
+        metrics.abandoned.inc(window.length - held.length)
+        window = held
+      }
+      if (held.length === 0 || this.fatal) return undefined
+      // A revoked partition's chunks left out: the rows aggregated with them no longer fit.
+      const aggregated = held.length === taken ? rows : undefined
       try {
-        return await persistBatch(db, ref, prepared, this.months, Math.floor(Date.now() / 1000))
+        return await persistWindow(db, held, this.months, Math.floor(Date.now() / 1000), aggregated)
       } catch (error) {
         if (!isTransient(error)) throw error
-        if (this.isGone(p)) throw new Abandoned()
         metrics.dbRetries.inc()
         const code = (error as {code?: string}).code
-        log.warn({code, message: (error as Error).message, topic: ref.topic, partition: ref.partition, retryInMs: delay}, 'transient MySQL error; batch rolled back, retrying')
+        log.warn({code, message: (error as Error).message, partitions: [...new Set(held.map((c) => c.key))], retryInMs: delay}, 'transient MySQL error; window rolled back, retrying')
         await sleep(delay)
-        await p.heartbeat().catch(() => undefined)
       }
     }
   }
 
-  private record(ref: PartitionRef, r: BatchResult, highWatermark: number): void {
+  private record(window: Chunk[], w: WindowResult): void {
     const {metrics, health, log} = this.deps
+    const marks = new Map(window.map((c) => [c.key, c.highWatermark]))
+    this.totals.rowsUpserted += w.rowsUpserted
+    this.totals.batches++
+    metrics.rows.inc(w.rowsUpserted)
+    metrics.lastBatch.set(Date.now() / 1000)
+    health.progress()
+    for (const r of w.partitions) this.recordPartition(r, marks.get(partitionKey(r.ref.topic, r.ref.partition)) ?? r.nextOffset)
+    void this.commitWritten(w.partitions).catch((error: Error) => log.debug({err: error}, 'could not commit offsets to Kafka (lag tooling only)'))
+  }
+
+  private recordPartition(r: PartitionResult, highWatermark: number): void {
+    const {metrics, health, log} = this.deps
+    const {ref} = r
     const k = partitionKey(ref.topic, ref.partition)
     this.totals.consumed += r.applied
     this.totals.redelivered += r.skipped
-    this.totals.rowsUpserted += r.rowsUpserted
     this.totals.deadLettered += r.deadLetters.length
-    this.totals.batches++
-    this.nextOffsets.set(k, r.nextOffset)
+    this.nextOffsets.set(k, Math.max(r.nextOffset, this.nextOffsets.get(k) ?? -1))
     metrics.consumed.inc({topic: ref.topic}, r.applied)
     if (r.skipped > 0) metrics.skipped.inc({topic: ref.topic}, r.skipped)
-    metrics.rows.inc(r.rowsUpserted)
     const lag = Math.max(0, highWatermark - r.nextOffset)
     metrics.lag.set({group: ref.group, topic: ref.topic, partition: String(ref.partition)}, lag)
-    metrics.lastBatch.set(Date.now() / 1000)
     health.setLag(k, lag)
-    health.progress()
     for (const d of r.deadLetters) metrics.deadLettered.inc({topic: ref.topic, reason: d.rejection.code})
     if (r.deadLetters.length > 0) {
       const first = r.deadLetters[0]!
       log.warn({topic: ref.topic, partition: ref.partition, count: r.deadLetters.length, firstOffset: first.offset, firstReason: first.rejection.message}, 'events dead-lettered')
     }
     if (r.skipped > 0) log.info({topic: ref.topic, partition: ref.partition, skipped: r.skipped}, 'skipped already-applied messages (redelivery)')
+  }
+
+  /** Kafka's committed offsets follow MySQL's, so that they are never ahead of what is applied. */
+  private async commitWritten(partitions: PartitionResult[]): Promise<void> {
+    const offsets = partitions.filter((r) => r.applied > 0 && this.assigned.has(partitionKey(r.ref.topic, r.ref.partition)))
+    if (offsets.length === 0 || this.stopping) return
+    await this.consumer.commitOffsets(offsets.map((r) => ({topic: r.ref.topic, partition: r.ref.partition, offset: String(r.nextOffset)})))
   }
 
   private summary(stoppedBy: ConsumeSummary['stoppedBy']): ConsumeSummary {

@@ -16,11 +16,13 @@ export class ConsumerMetrics {
   readonly deadLettered = new Counter({name: 'mau_events_dead_lettered_total', help: 'Messages set aside in mau_dead_letter', labelNames: ['topic', 'reason'], registers: [this.registry]})
   readonly batchSeconds = new Histogram({
     name: 'mau_batch_duration_seconds',
-    help: 'Time to decode and persist one batch (one MySQL transaction)',
+    help: 'Time to write one window (one MySQL transaction)',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   })
   readonly lag = new Gauge({name: 'mau_consumer_lag_messages', help: 'Messages behind the high-water mark, per partition', labelNames: ['group', 'topic', 'partition'], registers: [this.registry]})
+  readonly abandoned = new Counter({name: 'mau_chunks_abandoned_total', help: 'Fetched chunks not written here because their partition was revoked meanwhile (its new owner fetches them again)', registers: [this.registry]})
+  readonly queued = new Gauge({name: 'mau_pipeline_queued_events', help: 'Events fetched and decoded, waiting for a window', registers: [this.registry]})
   readonly dbRetries = new Counter({name: 'mau_db_retries_total', help: 'Batch transactions retried after a transient MySQL error', registers: [this.registry]})
   readonly lastBatch = new Gauge({name: 'mau_last_batch_timestamp_seconds', help: 'Unix time of the last batch committed to MySQL', registers: [this.registry]})
   readonly monthsAhead = new Gauge({name: 'mau_partitions_ahead_months', help: 'Months after the current one that have their own partition (0: next month\'s is missing)', labelNames: ['table'], registers: [this.registry]})

@@ -6,7 +6,7 @@
 import {type Db, inTransaction} from '../core/db.js'
 import {MonthResolver} from '../core/month.js'
 import {applyRows} from '../mau/rows.js'
-import {aggregate, type DecodedMessage} from './batch.js'
+import {aggregate, prepareBatch} from './batch.js'
 import {decoder, type EventFormat, REJECTION_CODES} from './decode.js'
 import {type DeadLetterFilter, countDeadLetters, deadLetterPage, deleteDeadLetters} from './deadletter.js'
 
@@ -39,16 +39,15 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
   for (let after = 0; ; ) {
     const last = await inTransaction(db, async (conn) => {
       const letters = await deadLetterPage(conn, o, after, o.pageSize ?? 1000, !o.dryRun)
-      const decoded: DecodedMessage[] = letters.map((l) => ({
-        offset: l.id,
-        payload: l.payload,
-        result: l.payload === null ? {ok: false, rejection: {code: 'decode', message: 'message has no value (tombstone)'}} : decode(l.payload, now),
-      }))
-      const passing = decoded.filter((d) => d.result.ok)
-      const {rows, deadLetters} = aggregate(decoded, months)
+      // A letter's id stands in for its offset: ids ascend, as a batch's offsets do.
+      const batch = prepareBatch(letters.map((l) => ({offset: String(l.id), value: l.payload})), decode, now)
+      const rows = aggregate([{batch, from: 0}], months)
+      const deadLetters = batch.deadLetters
+      const kept = new Set(deadLetters.map((d) => d.offset))
+      const passing = letters.filter((l) => !kept.has(l.id))
       if (!o.dryRun && rows.length > 0) {
         await applyRows(conn, rows)
-        await deleteDeadLetters(conn, passing.map((d) => d.offset))
+        await deleteDeadLetters(conn, passing.map((l) => l.id))
       }
       for (const d of deadLetters) result.kept[d.rejection.code] = (result.kept[d.rejection.code] ?? 0) + 1
       result.examined += letters.length

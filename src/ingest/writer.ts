@@ -1,38 +1,99 @@
 /**
- * Writes a prepared batch into MySQL exactly once. Inside one transaction:
- *   1. lock this partition's stored offset (SELECT ... FOR UPDATE) and skip messages already applied,
- *   2. upsert the batch's rows and add what they changed to the summary counters (mau/rows.ts),
+ * Writes a window of prepared chunks into MySQL exactly once. Inside one transaction:
+ *   1. lock each partition's stored offset (SELECT ... FOR UPDATE, partitions in key order) and skip
+ *      messages already applied,
+ *   2. upsert the window's rows, merged across its chunks, and add what they changed to the summary
+ *      counters (mau/rows.ts),
  *   3. set aside rejected messages in mau_dead_letter,
- *   4. advance the stored offset.
- * A crash anywhere rolls all four back; a redelivered or concurrently processed batch finds the offset
+ *   4. advance each partition's stored offset.
+ * A crash anywhere rolls all four back; a redelivered or concurrently processed chunk finds the offset
  * already advanced and applies nothing twice.
  */
 import {type Db, inTransaction} from '../core/db.js'
 import type {MonthResolver} from '../core/month.js'
-import {applyRows} from '../mau/rows.js'
-import {aggregate, type DeadLetter, type PreparedBatch} from './batch.js'
+import {applyRows, type Row} from '../mau/rows.js'
+import {aggregate, type DeadLetter, deadLettersOf, firstFresh, type Part, type PreparedBatch} from './batch.js'
 import {insertDeadLetters} from './deadletter.js'
-import {ensureOffsetRow, lockStoredOffset, storeOffset, type PartitionRef} from './offsets.js'
+import {ensureOffsetRow, lockStoredOffset, partitionKey, storeOffset, type PartitionRef} from './offsets.js'
 
-export interface BatchResult {
+export interface WindowChunk {
+  ref: PartitionRef
+  batch: PreparedBatch
+}
+
+export interface PartitionResult {
+  ref: PartitionRef
   applied: number
   skipped: number
-  rowsUpserted: number
   deadLetters: DeadLetter[]
   nextOffset: number
 }
 
-export async function persistBatch(db: Db, ref: PartitionRef, batch: PreparedBatch, months: MonthResolver, nowSeconds: number): Promise<BatchResult> {
-  await ensureOffsetRow(db, ref, nowSeconds)
+export interface WindowResult {
+  /** Rows upserted for the whole window (merged across partitions). */
+  rowsUpserted: number
+  partitions: PartitionResult[]
+}
+
+/** One partition's chunks, in offset order. */
+function byPartition(chunks: WindowChunk[]): [PartitionRef, PreparedBatch[]][] {
+  const groups = new Map<string, [PartitionRef, PreparedBatch[]]>()
+  for (const c of chunks) {
+    const k = partitionKey(c.ref.topic, c.ref.partition)
+    const group = groups.get(k)
+    if (group) group[1].push(c.batch)
+    else groups.set(k, [c.ref, [c.batch]])
+  }
+  return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, g]) => g)
+}
+
+/** Pure: the window's rows as if none of it was applied yet; persistWindow uses them when that holds. */
+export function aggregateWindow(chunks: WindowChunk[], months: MonthResolver): Row[] {
+  return aggregate(chunks.map((c) => ({batch: c.batch, from: 0})), months)
+}
+
+/**
+ * `aggregated`: the rows of aggregateWindow, computed before (while another window's transaction ran); used
+ * unless part of the window turns out to be applied already, when the rest is aggregated again here.
+ */
+export async function persistWindow(db: Db, chunks: WindowChunk[], months: MonthResolver, nowSeconds: number, aggregated?: Row[]): Promise<WindowResult> {
+  const partitions = byPartition(chunks)
+  for (const [ref] of partitions) await ensureOffsetRow(db, ref, nowSeconds)
   return inTransaction(db, async (conn) => {
-    const stored = await lockStoredOffset(conn, ref)
-    const fresh = stored > batch.firstOffset ? batch.decoded.filter((d) => d.offset >= stored) : batch.decoded
-    const skipped = batch.decoded.length - fresh.length
-    if (fresh.length === 0) return {applied: 0, skipped, rowsUpserted: 0, deadLetters: [], nextOffset: stored}
-    const {rows, deadLetters} = skipped > 0 ? aggregate(fresh, months) : batch
-    await applyRows(conn, rows)
-    await insertDeadLetters(conn, ref, deadLetters, nowSeconds)
-    await storeOffset(conn, ref, batch.lastOffset + 1, nowSeconds)
-    return {applied: fresh.length, skipped, rowsUpserted: rows.length, deadLetters, nextOffset: batch.lastOffset + 1}
+    const parts: Part[] = []
+    const results: PartitionResult[] = []
+    for (const [ref, batches] of partitions) {
+      let stored = await lockStoredOffset(conn, ref)
+      const r: PartitionResult = {ref, applied: 0, skipped: 0, deadLetters: [], nextOffset: stored}
+      for (const batch of batches) {
+        if (batch.lastOffset < stored) {
+          r.skipped += batch.offsets.length
+          continue
+        }
+        const part = {batch, from: stored > batch.firstOffset ? firstFresh(batch, stored) : 0}
+        parts.push(part)
+        r.deadLetters.push(...deadLettersOf(part))
+        r.skipped += part.from
+        r.applied += batch.offsets.length - part.from
+        stored = batch.lastOffset + 1
+      }
+      r.nextOffset = stored
+      results.push(r)
+    }
+    const whole = results.every((r) => r.skipped === 0)
+    const rows = whole && aggregated ? aggregated : aggregate(parts, months)
+    if (rows.length > 0) await applyRows(conn, rows)
+    for (const r of results) {
+      if (r.applied === 0) continue
+      await insertDeadLetters(conn, r.ref, r.deadLetters, nowSeconds)
+      await storeOffset(conn, r.ref, r.nextOffset, nowSeconds)
+    }
+    return {rowsUpserted: rows.length, partitions: results}
   })
+}
+
+/** One partition's chunk on its own: a window of one. */
+export async function persistBatch(db: Db, ref: PartitionRef, batch: PreparedBatch, months: MonthResolver, nowSeconds: number): Promise<PartitionResult & {rowsUpserted: number}> {
+  const {rowsUpserted, partitions} = await persistWindow(db, [{ref, batch}], months, nowSeconds)
+  return {...partitions[0]!, rowsUpserted}
 }

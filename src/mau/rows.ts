@@ -124,6 +124,5 @@ export async function applyRows(conn: PoolConnection, rows: Row[]): Promise<void
   await addToSummary(conn, await writeRows(conn, rows))
 }
 
-
 /** A pool that writes rows: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */
 export const writerPool = (connections: number): OpenOptions => ({connectionLimit: connections, multipleStatements: true})

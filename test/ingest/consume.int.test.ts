@@ -134,8 +134,8 @@ describe('persistBatch', () => {
 
   it('applies a redelivered batch once, and a partly new batch only for its new messages', async () => {
     const months = new MonthResolver('UTC')
-    const first = await persistBatch(pool, ref, prepareBatch(messages.slice(0, 3), decodeJson, months, now), months, now)
-    const again = await persistBatch(pool, ref, prepareBatch(messages, decodeJson, months, now), months, now)
+    const first = await persistBatch(pool, ref, prepareBatch(messages.slice(0, 3), decodeJson, now), months, now)
+    const again = await persistBatch(pool, ref, prepareBatch(messages, decodeJson, now), months, now)
     expect(first).toMatchObject({applied: 3, skipped: 0, nextOffset: 3})
     expect(again).toMatchObject({applied: 1, skipped: 3, nextOffset: 4})
     const rows = await query<RowDataPacket>(db.settings, 'SELECT user_id, event_count FROM mau ORDER BY user_id')
@@ -144,7 +144,7 @@ describe('persistBatch', () => {
 
   it('applies a batch once when two consumers write it at the same time (a rebalance overlap)', async () => {
     const months = new MonthResolver('UTC')
-    const batch = prepareBatch(messages, decodeJson, months, now)
+    const batch = prepareBatch(messages, decodeJson, now)
     const results = await Promise.all([persistBatch(pool, ref, batch, months, now), persistBatch(pool, ref, batch, months, now)])
     expect(results.map((r) => r.applied).sort()).toEqual([0, 4])
     const [total] = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(event_count) AS SIGNED) AS n FROM mau')

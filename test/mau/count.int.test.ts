@@ -73,7 +73,7 @@ describe('summary counters kept by the consumer', () => {
   const apply = async (values: string[], first = 0) => {
     const writer = openDb(db.settings, writerPool(2))
     const messages = values.map((v, i) => ({offset: String(first + i), value: Buffer.from(v)}))
-    await persistBatch(writer, ref, prepareBatch(messages, decodeJson, new MonthResolver('UTC'), now), new MonthResolver('UTC'), now)
+    await persistBatch(writer, ref, prepareBatch(messages, decodeJson, now), new MonthResolver('UTC'), now)
     await writer.end()
   }
 

@@ -27,7 +27,7 @@ const event = (ns: string, source: string, user: string) => JSON.stringify({envi
 const consume = async (values: string[]) => {
   const now = Math.floor(Date.now() / 1000)
   const messages = values.map((v) => ({offset: String(offset++), value: Buffer.from(v)}))
-  await persistBatch(pool, {group: 'g', topic: 't', partition: 0}, prepareBatch(messages, decodeJson, months, now), months, now)
+  await persistBatch(pool, {group: 'g', topic: 't', partition: 0}, prepareBatch(messages, decodeJson, now), months, now)
 }
 
 /** The migrations before 006, in a folder of their own: the schema as the previous version left it. */
