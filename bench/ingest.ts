@@ -13,10 +13,11 @@ import {cpus, totalmem} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
 import {MonthResolver} from '../src/core/month.js'
+import {DEFAULTS} from '../src/core/settings.js'
 import {checkSummary} from '../src/mau/summary.js'
 import {decoder} from '../src/ingest/decode.js'
 import {openDb} from '../src/core/db.js'
-import {persistBatch} from '../src/ingest/writer.js'
+import {persistWindow, type WindowChunk} from '../src/ingest/writer.js'
 import {prepareBatch} from '../src/ingest/batch.js'
 import {encode, sampleEvents, Truth, type SampleEvent} from '../test/fixtures/events.js'
 import {cpuSeconds, machineCpu, peakRssMb, pidOf} from './proc.js'
@@ -28,7 +29,7 @@ const {values: args} = parseArgs({
     events: {type: 'string', default: '1000000'},
     partitions: {type: 'string', default: '4'},
     'baseline-events': {type: 'string', default: '20000'},
-    'batch-size': {type: 'string', default: '5000'},
+    'batch-size': {type: 'string', default: String(DEFAULTS.batchSize)},
     concurrency: {type: 'string', default: '2'},
     /** A folder: the end-to-end consumer writes a V8 CPU profile there (node --cpu-prof). */
     profile: {type: 'string'},
@@ -123,7 +124,7 @@ async function main() {
       ...perRun(consumed),
       `| result check against ground truth | ${check} |`,
       `| **replay**: a new group, \`--since\` the first message, into a fresh database | **${Math.round(N / replay.wallSeconds).toLocaleString('en-US')} events/s** (${replay.wallSeconds.toFixed(2)} s; consumer ${us(replay.consumerCpu)}; MariaDB ${us(replay.mariadbCpu)}; cores ${Math.round(replay.busy * 100)}% busy; peak RSS ${replay.peakRssMb} MB; exact) |`,
-      `| the write path alone: the same messages decoded, aggregated and written by persistBatch in ${args['batch-size']}-message chunks, 2 partitions at a time, no Kafka | ${Math.round(N / writeOnly.seconds).toLocaleString('en-US')} events/s (${writeOnly.seconds.toFixed(2)} s; node ${us(writeOnly.nodeCpu)}; MariaDB ${us(writeOnly.mariadbCpu)}) |`,
+      `| the write path alone: the same messages decoded, aggregated and written in windows of ${args['batch-size']} across partitions, one after another, no Kafka | ${Math.round(N / writeOnly.seconds).toLocaleString('en-US')} events/s (${writeOnly.seconds.toFixed(2)} s; node ${us(writeOnly.nodeCpu)}; MariaDB ${us(writeOnly.mariadbCpu)}) |`,
       `| baseline: one upsert per event, autocommit (${BASELINE_N} events) | ${Math.round(baseline).toLocaleString('en-US')} events/s |`,
       `| **speed-up over the baseline** (end-to-end vs baseline) | **${(endToEnd / baseline).toFixed(1)}x** |`,
       ``,
@@ -171,33 +172,35 @@ async function runConsumer(url: string, topic: string, group: string, extra: str
 }
 
 /**
- * The consumer's MySQL work without Kafka: the ceiling the end-to-end rate can approach on this machine.
- * Partitions are written two at a time, each chunk by chunk, as `consume --concurrency 2` does.
+ * The consumer's MySQL work without Kafka: the same messages cut into 5,000-message chunks per partition,
+ * taken round-robin into windows of --batch-size, each decoded, aggregated and written by persistWindow,
+ * one after another as consume writes them. The ceiling the end-to-end rate can approach on this machine.
  */
 async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{seconds: number; nodeCpu: number; mariadbCpu: number}> {
   const db = await createTestDatabase()
   try {
     await schemaAt(db.settings).migrate({timezone: zone})
-    const pool = openDb(db.settings, writerPool(4))
+    const pool = openDb(db.settings, writerPool(2))
     const decode = decoder('json')
     const months = new MonthResolver(zone)
-    const batchSize = Number(args['batch-size'])
-    const queue = partitions.map((messages, partition) => ({messages, partition}))
+    const chunks: {partition: number; from: number; messages: Buffer[]}[] = []
+    for (let from = 0; partitions.some((p) => from < p.length); from += 5000) {
+      partitions.forEach((p, partition) => from < p.length && chunks.push({partition, from, messages: p.slice(from, from + 5000)}))
+    }
     const mariadb = pidOf('mariadbd')
     const mariadbBefore = cpuSeconds(mariadb)!
     const cpuBefore = process.cpuUsage()
     const started = Date.now()
-    const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const ref = {group: 'bench', topic: 'bench', partition: next.partition}
-        for (let offset = 0; offset < next.messages.length; offset += batchSize) {
-          const chunk = next.messages.slice(offset, offset + batchSize).map((value, j) => ({offset: String(offset + j), value}))
-          const now = Math.floor(Date.now() / 1000)
-          await persistBatch(pool, ref, prepareBatch(chunk, decode, now), months, now)
-        }
+    for (let i = 0; i < chunks.length; ) {
+      const window: WindowChunk[] = []
+      for (let events = 0; i < chunks.length && events < Number(args['batch-size']); i++) {
+        const c = chunks[i]!
+        const now = Math.floor(Date.now() / 1000)
+        window.push({ref: {group: 'bench', topic: 'bench', partition: c.partition}, batch: prepareBatch(c.messages.map((value, j) => ({offset: String(c.from + j), value})), decode, now)})
+        events += c.messages.length
       }
+      await persistWindow(pool, window, months, Math.floor(Date.now() / 1000))
     }
-    await Promise.all([worker(), worker()])
     const seconds = (Date.now() - started) / 1000
     const cpu = process.cpuUsage(cpuBefore)
     const mariadbCpu = cpuSeconds(mariadb)! - mariadbBefore
