@@ -5,8 +5,8 @@
  */
 import {Command} from '@oclif/core'
 import {type Db, type OpenOptions, withDb} from './db.js'
-import {ExitCode} from './errors.js'
-import {canAnimate, startProgress, startStatus} from './progress.js'
+import {ExitCode, helpSuggestion, isParseError} from './errors.js'
+import {canAnimate, startProgress} from './progress.js'
 import {jsonText} from './render.js'
 import {applyRenamedEnv, resolveMysql} from './settings.js'
 
@@ -26,16 +26,8 @@ export abstract class MauCommand<T> extends Command {
   }
 
   /** Runs fn behind a spinner where a person watches a terminal (never with --json); it leaves no line behind. */
-  protected async spin<R>(text: string, fn: () => Promise<R>): Promise<R> {
-    const status = startStatus(text, !this.jsonEnabled() && canAnimate())
-    try {
-      const result = await fn()
-      status.stop()
-      return result
-    } catch (error) {
-      status.fail()
-      throw error
-    }
+  protected spin<R>(text: string, fn: () => Promise<R>): Promise<R> {
+    return this.withProgress(text, '', () => fn())
   }
 
   /** Like spin, with a progress line fn reports to: done (and total, when known) in unit, rate and ETA. */
@@ -58,8 +50,7 @@ export abstract class MauCommand<T> extends Command {
 
   /** Failures are rendered once, by bin/run.js (core/exit.ts); here bad input learns which command's help to suggest. */
   protected override async catch(err: Error & {parse?: unknown; suggestions?: string[]; code?: unknown; exitCode?: number}): Promise<unknown> {
-    const badInput = (err.parse !== undefined && typeof err.code !== 'string') || err.exitCode === ExitCode.CONFIG
-    if (badInput && !err.suggestions?.length) err.suggestions = [`Run "mau ${this.id?.replace(/:/g, ' ')} --help" for the flags and their formats.`]
+    if ((isParseError(err) || err.exitCode === ExitCode.CONFIG) && !err.suggestions?.length) err.suggestions = [helpSuggestion(this.id)]
     throw err
   }
 }

@@ -68,20 +68,24 @@ export interface ErrorDocument {
 
 type AnyError = Error & {code?: unknown; exitCode?: number; oclif?: {exit?: number}; suggestions?: string[]; parse?: unknown}
 
-/**
- * Any error as the document above. oclif's own parse errors (unknown flag, missing or invalid value) carry
- * no code: they are bad input (exit 2), and the way out is the command's help.
- */
-export function errorDocument(err: unknown, commandId?: string): ErrorDocument {
+/** oclif's own parse errors (unknown flag, missing or invalid value) carry a parse context and no code of ours. */
+export function isParseError(err: unknown): boolean {
+  const e = err as AnyError
+  return e?.parse !== undefined && typeof e.code !== 'string'
+}
+
+export const helpSuggestion = (commandId?: string): string => `Run "mau ${commandId ? `${commandId.replace(/:/g, ' ')} ` : ''}--help" for the flags and their formats.`
+
+/** Any error as the document above. A parse error is bad input (exit 2), and the way out is the command's help. */
+export function errorDocument(err: unknown): ErrorDocument {
   const e = (err instanceof Error ? err : new Error(String(err))) as AnyError
-  const parseError = e.parse !== undefined && typeof e.code !== 'string'
-  const help = `Run "mau ${commandId ? `${commandId.replace(/:/g, ' ')} ` : ''}--help" for the flags and their formats.`
+  const parseError = isParseError(e)
   return {
     error: {
       code: typeof e.code === 'string' ? e.code : parseError ? 'BAD_FLAGS' : 'FAILED',
       message: cleanMessage(e.message || String(err)),
       exitCode: parseError ? ExitCode.CONFIG : (e.exitCode ?? e.oclif?.exit ?? ExitCode.FAILED),
-      suggestions: e.suggestions?.length ? e.suggestions : parseError ? [help] : [],
+      suggestions: e.suggestions?.length ? e.suggestions : parseError ? [helpSuggestion()] : [],
     },
   }
 }

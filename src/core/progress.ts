@@ -41,7 +41,17 @@ export function startStatus(text: string, enabled = canAnimate()): StatusLine {
     mine[how]()
     if (line === mine) line = undefined
   }
-  return {update: (t) => void (mine.text = t), stop: end('stop'), fail: end('fail')}
+  let drawn = 0
+  const update = (t: string) => {
+    if (!mine.isSpinning) return
+    mine.text = t
+    // ora draws on its own clock; a command that ends between two frames would never show the last text.
+    if (Date.now() - drawn >= 100) {
+      drawn = Date.now()
+      mine.render()
+    }
+  }
+  return {update, stop: end('stop'), fail: end('fail')}
 }
 
 export const formatCount = (n: number): string => Math.round(n).toLocaleString('en-US')

@@ -120,7 +120,8 @@ class ConsumeRun {
     this.decode = decoder(opts.format)
     this.kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, deps.log)
     this.window = {maxEvents: opts.batchSize, maxBytes: WINDOW_BYTES, lingerMs: LINGER_MS}
-    // Room for the windows being written and as many waiting: MySQL never waits for Kafka, memory stays bounded.
+    // One window's worth waiting beside the one being written and the one being aggregated: enough that MySQL
+    // does not wait for Kafka, and memory stays bounded (a larger queue only raised peak RSS).
     this.queue = new ChunkQueue({maxEvents: opts.batchSize, maxBytes: QUEUE_BYTES})
     this.consumer = this.kafka.consumer({
       groupId: opts.group,
@@ -151,6 +152,7 @@ class ConsumeRun {
       await this.consumer.subscribe({topics: opts.topics, fromBeginning: true})
       this.writers = Array.from({length: opts.concurrency}, () => this.writeWindows())
       // autoCommit off: kafkajs resolves offsets as chunks are queued, ahead of MySQL; commits follow MySQL (commitWritten).
+      // Several partitions' batches at once: while one waits for room in the queue, another is decoded.
       await this.consumer.run({eachBatch: (p) => this.eachBatch(p), eachBatchAutoResolve: false, autoCommit: false, partitionsConsumedConcurrently: 4})
     } catch (error) {
       this.stopWatching()
@@ -189,9 +191,11 @@ class ConsumeRun {
   /** Until a signal, a fatal error, or (with --stop-at-end) every partition at its mark; reports progress meanwhile. */
   async waitUntilDone(): Promise<ConsumeSummary['stoppedBy']> {
     let lastRefresh = 0
+    const report = () => this.deps.onProgress?.(this.summary('signal'), this.targets ? endProgress(this.targets, this.startOffsets, this.nextOffsets) : undefined)
+    report()
     while (!this.stopping) {
       await sleep(200)
-      this.deps.onProgress?.(this.summary('signal'), this.targets ? endProgress(this.targets, this.startOffsets, this.nextOffsets) : undefined)
+      report()
       if (!this.targets) continue
       if (Date.now() - lastRefresh > 1000) {
         // Other replicas of the group advance offsets too; MySQL has them all.
@@ -227,12 +231,12 @@ class ConsumeRun {
    * chunk was fetched. A partition lost and won back is fetched again from MySQL's offset; writing a chunk
    * from before could skip over messages another member never applied.
    */
-  private holds(c: Chunk): boolean {
+  private holds(c: Pick<Chunk, 'key' | 'generation'>): boolean {
     return this.assigned.has(c.key) && c.generation >= (this.heldSince.get(c.key) ?? Infinity)
   }
 
   /**
-   * The fetch side: cuts the batch into chunks, decodes and aggregates each (pure CPU, while MySQL writes
+   * The fetch side: cuts the batch into chunks, decodes and validates each (pure CPU, while MySQL writes
    * earlier windows) and queues it, resolving its offsets so that kafkajs fetches on. Waits while the queue
    * is full. Nothing here is written: MySQL's stored offsets, not kafkajs', say what is applied.
    */
@@ -241,7 +245,7 @@ class ConsumeRun {
     const ref = {group: this.opts.group, topic: batch.topic, partition: batch.partition}
     const key = partitionKey(batch.topic, batch.partition)
     const generation = this.generation
-    const wanted = () => !this.isGone(p) && this.assigned.has(key) && generation >= (this.heldSince.get(key) ?? Infinity)
+    const wanted = () => !this.isGone(p) && this.holds({key, generation})
     for (let i = 0; i < batch.messages.length; i += CHUNK_EVENTS) {
       if (!wanted()) return
       const messages = batch.messages.slice(i, i + CHUNK_EVENTS)
@@ -265,6 +269,7 @@ class ConsumeRun {
   private async writeWindows(): Promise<void> {
     for (let taken = await this.queue.take(this.window); taken; taken = await this.queue.take(this.window)) {
       const {chunks: window, seq} = taken
+      this.deps.metrics.queued.set(this.queue.size.events)
       try {
         // A failure here must still take its turn, or every later window would wait for it forever.
         const rows = attempt(() => aggregateWindow(window, this.months))

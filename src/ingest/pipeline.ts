@@ -58,6 +58,7 @@ export class ChunkQueue {
   private wakeFetchers: (() => void)[] = []
   private closed = false
   private taken = 0
+  private fetchersWaiting = 0
 
   constructor(private readonly limits: QueueLimits) {}
 
@@ -71,13 +72,18 @@ export class ChunkQueue {
    * throws when the group rebalances, so that a full queue never holds up a rebalance.
    */
   async push(chunk: Chunk, stillWanted: () => boolean, waiting: () => Promise<void> = async () => {}, waitCheckMs = 500): Promise<boolean> {
-    while (!this.closed && this.chunks.length > 0 && (this.events + chunk.events > this.limits.maxEvents || this.bytes + chunk.bytes > this.limits.maxBytes)) {
-      await new Promise<void>((r) => {
-        this.wakeFetchers.push(r)
-        setTimeout(r, waitCheckMs)
-      })
-      if (!stillWanted()) return false
-      await waiting()
+    this.fetchersWaiting++
+    try {
+      while (!this.closed && this.chunks.length > 0 && (this.events + chunk.events > this.limits.maxEvents || this.bytes + chunk.bytes > this.limits.maxBytes)) {
+        await new Promise<void>((r) => {
+          this.wakeFetchers.push(r)
+          setTimeout(r, waitCheckMs)
+        })
+        if (!stillWanted()) return false
+        await waiting()
+      }
+    } finally {
+      this.fetchersWaiting--
     }
     if (this.closed || !stillWanted()) return false
     this.chunks.push(chunk)
@@ -97,7 +103,8 @@ export class ChunkQueue {
       const window = pickWindow(this.chunks, limits)
       const events = window.reduce((a, c) => a + c.events, 0)
       const waited = window.length > 0 ? Date.now() - window[0]!.queuedAt : 0
-      if (window.length > 0 && (events >= limits.maxEvents || waited >= limits.lingerMs || this.fullForFetchers())) {
+      // A fetcher waiting for room means the queue is full: lingering would only stall it.
+      if (window.length > 0 && (events >= limits.maxEvents || waited >= limits.lingerMs || this.fetchersWaiting > 0)) {
         this.remove(window)
         return {chunks: window, seq: this.taken++}
       }
@@ -120,10 +127,6 @@ export class ChunkQueue {
     this.closed = true
     this.wake('writers')
     this.wake('fetchers')
-  }
-
-  private fullForFetchers(): boolean {
-    return this.wakeFetchers.length > 0
   }
 
   private remove(gone: Chunk[]): void {
