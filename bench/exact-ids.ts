@@ -15,7 +15,7 @@ import {isTransient} from '../src/core/errors.js'
 import {MonthResolver} from '../src/core/month.js'
 import {prepareBatch} from '../src/ingest/batch.js'
 import {decodeJson} from '../src/ingest/decode.js'
-import {persistBatch} from '../src/ingest/writer.js'
+import {persistWindow} from '../src/ingest/writer.js'
 import {count} from '../src/mau/count.js'
 import {writerPool} from '../src/mau/rows.js'
 import {checkSummary, rebuildSummary} from '../src/mau/summary.js'
@@ -59,7 +59,7 @@ try {
       // As the consumer does (ingest/consume.ts): a transient error (a deadlock with the migration) rolls back and retries.
       for (;;) {
         try {
-          await persistBatch(pool, {group: 'bench', topic: 'live', partition: 0}, prepareBatch([{offset: String(offset), value}], decodeJson, now), months, now)
+          await persistWindow(pool, [{ref: {group: 'bench', topic: 'live', partition: 0}, batch: prepareBatch([{offset: String(offset), value}], decodeJson, now)}], months, now)
           break
         } catch (error) {
           if (!isTransient(error)) throw error

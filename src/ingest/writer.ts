@@ -91,9 +91,3 @@ export async function persistWindow(db: Db, chunks: WindowChunk[], months: Month
     return {rowsUpserted: rows.length, partitions: results}
   })
 }
-
-/** One partition's chunk on its own: a window of one. */
-export async function persistBatch(db: Db, ref: PartitionRef, batch: PreparedBatch, months: MonthResolver, nowSeconds: number): Promise<PartitionResult & {rowsUpserted: number}> {
-  const {rowsUpserted, partitions} = await persistWindow(db, [{ref, batch}], months, nowSeconds)
-  return {...partitions[0]!, rowsUpserted}
-}

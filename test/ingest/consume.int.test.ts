@@ -7,7 +7,7 @@ import {checkSummary, rebuildSummary} from '../../src/mau/summary.js'
 import {decodeJson, encodeProtobuf} from '../../src/ingest/decode.js'
 import {MonthResolver} from '../../src/core/month.js'
 import {openDb} from '../../src/core/db.js'
-import {persistBatch} from '../../src/ingest/writer.js'
+import {aggregateWindow, persistWindow} from '../../src/ingest/writer.js'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import type {Db} from '../../src/core/db.js'
 import {consumeAll, generate, produce, produceSample, query, readRows} from '../fixtures/mau.js'
@@ -127,17 +127,17 @@ describe('summary rebuild while consuming', () => {
   })
 })
 
-describe('persistBatch', () => {
+describe('persistWindow', () => {
   const ref = {group: 'g', topic: 't', partition: 0}
   const messages = [0, 1, 2, 3].map((i) => ({offset: String(i), value: Buffer.from(JSON.stringify({environment_namespace: 'ns', user_id: `u${i % 2}`, source_id: 'WEB', last_seen: MONTH.from + i}))}))
   const now = Math.floor(Date.now() / 1000)
 
   it('applies a redelivered batch once, and a partly new batch only for its new messages', async () => {
     const months = new MonthResolver('UTC')
-    const first = await persistBatch(pool, ref, prepareBatch(messages.slice(0, 3), decodeJson, now), months, now)
-    const again = await persistBatch(pool, ref, prepareBatch(messages, decodeJson, now), months, now)
-    expect(first).toMatchObject({applied: 3, skipped: 0, nextOffset: 3})
-    expect(again).toMatchObject({applied: 1, skipped: 3, nextOffset: 4})
+    const first = await persistWindow(pool, [{ref, batch: prepareBatch(messages.slice(0, 3), decodeJson, now)}], months, now)
+    const again = await persistWindow(pool, [{ref, batch: prepareBatch(messages, decodeJson, now)}], months, now)
+    expect(first.partitions).toMatchObject([{applied: 3, skipped: 0, nextOffset: 3}])
+    expect(again.partitions).toMatchObject([{applied: 1, skipped: 3, nextOffset: 4}])
     const rows = await query<RowDataPacket>(db.settings, 'SELECT user_id, event_count FROM mau ORDER BY user_id')
     expect(rows).toEqual([{user_id: 'u0', event_count: 2}, {user_id: 'u1', event_count: 2}])
   })
@@ -145,10 +145,26 @@ describe('persistBatch', () => {
   it('applies a batch once when two consumers write it at the same time (a rebalance overlap)', async () => {
     const months = new MonthResolver('UTC')
     const batch = prepareBatch(messages, decodeJson, now)
-    const results = await Promise.all([persistBatch(pool, ref, batch, months, now), persistBatch(pool, ref, batch, months, now)])
-    expect(results.map((r) => r.applied).sort()).toEqual([0, 4])
+    const results = await Promise.all([persistWindow(pool, [{ref, batch}], months, now), persistWindow(pool, [{ref, batch}], months, now)])
+    expect(results.map((r) => r.partitions[0]!.applied).sort()).toEqual([0, 4])
     const [total] = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(event_count) AS SIGNED) AS n FROM mau')
     expect(total?.n).toBe(4)
+    expect((await checkSummary(pool, '202212')).ok).toBe(true)
+  })
+
+  it('writes several partitions in one window, each from its own stored offset, the window aggregated across them', async () => {
+    const months = new MonthResolver('UTC')
+    const other = {...ref, partition: 1}
+    await persistWindow(pool, [{ref, batch: prepareBatch(messages.slice(0, 2), decodeJson, now)}], months, now)
+    const chunks = [
+      {ref, batch: prepareBatch(messages.slice(0, 2), decodeJson, now)},
+      {ref: other, batch: prepareBatch(messages, decodeJson, now)},
+      {ref, batch: prepareBatch(messages.slice(2), decodeJson, now)},
+    ]
+    const w = await persistWindow(pool, chunks, months, now, aggregateWindow(chunks, months))
+    expect(w.partitions).toMatchObject([{ref, applied: 2, skipped: 2, nextOffset: 4}, {ref: other, applied: 4, skipped: 0, nextOffset: 4}])
+    const rows = await query<RowDataPacket>(db.settings, 'SELECT user_id, event_count FROM mau ORDER BY user_id')
+    expect(rows).toEqual([{user_id: 'u0', event_count: 4}, {user_id: 'u1', event_count: 4}])
     expect((await checkSummary(pool, '202212')).ok).toBe(true)
   })
 })

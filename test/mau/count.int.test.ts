@@ -4,7 +4,7 @@ import {checkSummary, rebuildSummary} from '../../src/mau/summary.js'
 import {count, countByScan} from '../../src/mau/count.js'
 import {decodeJson} from '../../src/ingest/decode.js'
 import {MonthResolver} from '../../src/core/month.js'
-import {persistBatch} from '../../src/ingest/writer.js'
+import {persistWindow} from '../../src/ingest/writer.js'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import {openDb, type Db} from '../../src/core/db.js'
 import {query} from '../fixtures/mau.js'
@@ -73,7 +73,7 @@ describe('summary counters kept by the consumer', () => {
   const apply = async (values: string[], first = 0) => {
     const writer = openDb(db.settings, writerPool(2))
     const messages = values.map((v, i) => ({offset: String(first + i), value: Buffer.from(v)}))
-    await persistBatch(writer, ref, prepareBatch(messages, decodeJson, now), new MonthResolver('UTC'), now)
+    await persistWindow(writer, [{ref, batch: prepareBatch(messages, decodeJson, now)}], new MonthResolver('UTC'), now)
     await writer.end()
   }
 

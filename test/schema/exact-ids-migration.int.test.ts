@@ -11,7 +11,7 @@ import {openDb, type Db} from '../../src/core/db.js'
 import {MonthResolver} from '../../src/core/month.js'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import {decodeJson} from '../../src/ingest/decode.js'
-import {persistBatch} from '../../src/ingest/writer.js'
+import {persistWindow} from '../../src/ingest/writer.js'
 import {count, countByScan} from '../../src/mau/count.js'
 import {writerPool} from '../../src/mau/rows.js'
 import {checkSummary} from '../../src/mau/summary.js'
@@ -27,7 +27,7 @@ const event = (ns: string, source: string, user: string) => JSON.stringify({envi
 const consume = async (values: string[]) => {
   const now = Math.floor(Date.now() / 1000)
   const messages = values.map((v) => ({offset: String(offset++), value: Buffer.from(v)}))
-  await persistBatch(pool, {group: 'g', topic: 't', partition: 0}, prepareBatch(messages, decodeJson, now), months, now)
+  await persistWindow(pool, [{ref: {group: 'g', topic: 't', partition: 0}, batch: prepareBatch(messages, decodeJson, now)}], months, now)
 }
 
 /** The migrations before 006, in a folder of their own: the schema as the previous version left it. */
