@@ -80,11 +80,14 @@ export const helpSuggestion = (commandId?: string): string => `Run "mau ${comman
 export function errorDocument(err: unknown): ErrorDocument {
   const e = (err instanceof Error ? err : new Error(String(err))) as AnyError
   const parseError = isParseError(e)
+  const exitCode = parseError ? ExitCode.CONFIG : (e.exitCode ?? e.oclif?.exit ?? ExitCode.FAILED)
+  // oclif's other refusals (e.g. `mau help nosuch`) exit 2 without a code: bad input all the same.
+  const code = typeof e.code === 'string' ? e.code : parseError ? 'BAD_FLAGS' : exitCode === ExitCode.CONFIG ? 'BAD_INPUT' : 'FAILED'
   return {
     error: {
-      code: typeof e.code === 'string' ? e.code : parseError ? 'BAD_FLAGS' : 'FAILED',
+      code,
       message: cleanMessage(e.message || String(err)),
-      exitCode: parseError ? ExitCode.CONFIG : (e.exitCode ?? e.oclif?.exit ?? ExitCode.FAILED),
+      exitCode,
       suggestions: e.suggestions?.length ? e.suggestions : parseError ? [helpSuggestion()] : [],
     },
   }

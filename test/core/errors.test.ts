@@ -14,6 +14,10 @@ describe('errorDocument', () => {
     expect(errorDocument(parse).error.suggestions[0]).toMatch(/--help/)
   })
 
+  it('calls another exit-2 refusal of oclif\'s BAD_INPUT', () => {
+    expect(errorDocument(Object.assign(new Error('Command nosuch not found.'), {oclif: {exit: 2}})).error).toMatchObject({code: 'BAD_INPUT', exitCode: 2})
+  })
+
   it('gives an unexpected error code FAILED and exit 1', () => {
     expect(errorDocument(new TypeError('boom')).error).toEqual({code: 'FAILED', message: 'boom', exitCode: 1, suggestions: []})
   })
