@@ -7,9 +7,9 @@ import ora, {type Ora} from 'ora'
 
 let line: Ora | undefined
 
-/** A person is watching a terminal that can hold a status line. */
+/** A person is watching a terminal that can hold a status line (not a dumb one, not a CI job's). */
 export function canAnimate(stream: NodeJS.WriteStream = process.stderr): boolean {
-  return Boolean(stream.isTTY) && stream.columns > 0
+  return Boolean(stream.isTTY) && stream.columns > 0 && process.env.TERM !== 'dumb' && !('CI' in process.env)
 }
 
 /** Writes text (ending in a newline) to stderr above the status line, then redraws the line. */
@@ -35,7 +35,8 @@ const NONE: StatusLine = {update() {}, stop() {}, fail() {}}
 export function startStatus(text: string, enabled = canAnimate()): StatusLine {
   if (!enabled) return NONE
   line?.stop()
-  const mine = ora({text, stream: process.stderr, discardStdin: false}).start()
+  // Enabled: canAnimate has decided, and ora's own test (the same, less the width) must not print a static line.
+  const mine = ora({text, stream: process.stderr, discardStdin: false, isEnabled: true}).start()
   line = mine
   const end = (how: 'stop' | 'fail') => () => {
     mine[how]()

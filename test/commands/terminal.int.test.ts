@@ -18,9 +18,11 @@ afterAll(async () => {
 })
 
 /** Runs the built CLI at a pseudo-terminal of the given size, under script(1). */
-function atTerminal(size: string, args: string): {status: number | null; output: string; ms: number} {
+function atTerminal(size: string, args: string, extra: Record<string, string> = {}): {status: number | null; output: string; ms: number} {
   const started = Date.now()
-  const r = spawnSync('script', ['-qec', `stty ${size}; node bin/run.js ${args}`, '/dev/null'], {encoding: 'utf8', timeout: 30_000, env: {...process.env, MAU_MYSQL_URL: db.url, MAU_KAFKA_TOPICS: topic.topic}})
+  // Without CI in the environment: the CLI draws nothing for a CI job, and this is about a person's terminal.
+  const {CI: _ci, ...env} = process.env
+  const r = spawnSync('script', ['-qec', `stty ${size}; node bin/run.js ${args}`, '/dev/null'], {encoding: 'utf8', timeout: 30_000, env: {...env, MAU_MYSQL_URL: db.url, MAU_KAFKA_TOPICS: topic.topic, ...extra}})
   return {status: r.status, output: r.stdout, ms: Date.now() - started}
 }
 
@@ -38,6 +40,12 @@ describe('at a terminal of width 0', () => {
     expect(r.status).toBe(0)
     expect(r.output).toContain('Counting')
     expect(r.output).not.toContain('✔')
+  })
+
+  it('a CI job at a terminal gets no spinner, nor a static spinner line', () => {
+    const r = atTerminal('cols 100 rows 40', 'count', {CI: 'true'})
+    expect(r.status).toBe(0)
+    expect(r.output).not.toContain('Counting')
   })
 
   it('a range of months gets its chart at a terminal, fitted to the width, and none with --no-chart', () => {
