@@ -163,5 +163,13 @@ export const druid = {
   'druid-events-column': Flags.string(druidName('events-column', 'A rolled-up datasource\'s count metric: events are its SUM instead of COUNT(*).')),
 }
 
+/** Which dead letters a `deadletter` command is about. */
+export const deadLetterFilter = {
+  topic: Flags.string({summary: 'Only this topic.'}),
+  group: Flags.string({summary: 'Only this consumer group.'}),
+}
+
+export const setAsideSince = instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in --timezone.'})
+
 /** What every command that reads or writes the mau tables takes. */
 export const database = {'mysql-url': mysqlUrl}

@@ -11,9 +11,8 @@ export default class DeadletterList extends MauCommand<{total: number; entries: 
     ...flag.database,
     timezone: flag.timezone,
     limit: Flags.integer({default: 50, min: 1, max: 10_000, summary: 'Most entries to show.'}),
-    topic: Flags.string({summary: 'Only this topic.'}),
-    group: Flags.string({summary: 'Only this consumer group.'}),
-    since: flag.instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in --timezone.'}),
+    ...flag.deadLetterFilter,
+    since: flag.setAsideSince,
   }
 
   async run(): Promise<{total: number; entries: DeadLetterEntry[]}> {

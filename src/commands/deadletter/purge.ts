@@ -16,8 +16,7 @@ export default class DeadletterPurge extends MauCommand<PurgeResult> {
     ...flag.database,
     timezone: flag.timezone,
     before: flag.requiredInstant({summary: 'Delete entries set aside before this instant: ISO 8601, or a date and time read in --timezone.'}),
-    topic: Flags.string({summary: 'Only this topic.'}),
-    group: Flags.string({summary: 'Only this consumer group.'}),
+    ...flag.deadLetterFilter,
     'dry-run': Flags.boolean({default: false, summary: 'Count what would be deleted; delete nothing.'}),
   }
 

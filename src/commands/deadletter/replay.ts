@@ -13,9 +13,8 @@ export default class DeadletterReplay extends MauCommand<ReplayResult> {
     ...flag.database,
     timezone: flag.timezone,
     format: flag.eventFormat,
-    topic: Flags.string({summary: 'Only this topic.'}),
-    group: Flags.string({summary: 'Only this consumer group.'}),
-    since: flag.instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in --timezone.'}),
+    ...flag.deadLetterFilter,
+    since: flag.setAsideSince,
     before: flag.instant({summary: 'Only entries set aside before this instant.'}),
     'dry-run': Flags.boolean({default: false, summary: 'Decode and report, write nothing.'}),
   }
