@@ -4,7 +4,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {rng} from '../fixtures/events.js'
 import {checkSummary} from '../../src/mau/summary.js'
 import {openDb} from '../../src/core/db.js'
-import {produceSample, query, readRows} from '../fixtures/mau.js'
+import {eventsApplied, produceSample, query, readRows} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 
 // The built CLI in child processes, killed and stopped as Kubernetes would.
@@ -32,10 +32,7 @@ function start(args: string[]): {child: ChildProcess; exit: Promise<{code: numbe
   return {child, exit}
 }
 
-const appliedSoFar = async () => {
-  const [r] = await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau')
-  return Number(r?.n)
-}
+const appliedSoFar = () => eventsApplied(db.settings)
 
 describe('mau consume under kill -9', () => {
   it('ends with exactly the ground truth after being killed at random points and restarted', async () => {

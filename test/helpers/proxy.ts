@@ -22,6 +22,11 @@ export class CuttableProxy {
     this.port = (this.server.address() as {port: number}).port
   }
 
+  /** A connection URL to the same service, through this proxy. */
+  urlFor(url: string): string {
+    return url.replace(`:${this.target.port}/`, `:${this.port}/`)
+  }
+
   async cut(): Promise<void> {
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => this.server!.close(() => resolve()))

@@ -1,6 +1,5 @@
 import {execFileSync} from 'node:child_process'
 import {Kafka, logLevel} from 'kafkajs'
-import type {RowDataPacket} from 'mysql2/promise'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writerPool} from '../../src/mau/rows.js'
 import {encode} from '../fixtures/events.js'
@@ -8,7 +7,7 @@ import {consume} from '../../src/ingest/consume.js'
 import {openDb} from '../../src/core/db.js'
 import {createLogger} from '../../src/core/log.js'
 import {ConsumerMetrics, Health} from '../../src/ingest/metrics.js'
-import {generate, query, readRows} from '../fixtures/mau.js'
+import {eventsApplied, generate, readRows} from '../fixtures/mau.js'
 import {createTestDatabase, groupOf, uniqueName, type TestDatabase} from '../fixtures/services.js'
 
 // A broker of this test's own (same script, another port), so that restarting it disturbs no other test.
@@ -47,7 +46,7 @@ describe('mau consume across a Kafka broker restart', () => {
       {brokers: BROKERS, topics: [topic], group: groupOf(topic), format: 'json', timezone: 'UTC', batchSize: 200, stopAtEnd: true, concurrency: 1},
       {db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},
     )
-    const applied = async () => Number((await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau'))[0]?.n)
+    const applied = () => eventsApplied(db.settings)
     while ((await applied()) === 0) await new Promise((r) => setTimeout(r, 20))
     broker('stop')
     const whileDown = await applied()

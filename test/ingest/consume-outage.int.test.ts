@@ -1,4 +1,3 @@
-import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {writerPool} from '../../src/mau/rows.js'
 import {resolveMysql} from '../../src/core/settings.js'
@@ -6,7 +5,7 @@ import {consume} from '../../src/ingest/consume.js'
 import {openDb} from '../../src/core/db.js'
 import {createLogger} from '../../src/core/log.js'
 import {ConsumerMetrics, Health} from '../../src/ingest/metrics.js'
-import {produceSample, query, readRows} from '../fixtures/mau.js'
+import {eventsApplied, produceSample, readRows} from '../fixtures/mau.js'
 import {CuttableProxy} from '../helpers/proxy.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 
@@ -30,14 +29,14 @@ describe('mau consume when MySQL goes away', () => {
     topic = await createTopic(2)
     const truth = await produceSample(topic.topic, 2, {events: 40_000, users: 4_000, namespaces: 3, seed: 11})
 
-    const viaProxy = resolveMysql(db.url.replace(`:${db.settings.port}/`, `:${proxy.port}/`))
+    const viaProxy = resolveMysql(proxy.urlFor(db.url))
     const pool = openDb(viaProxy, writerPool(4))
     const metrics = new ConsumerMetrics()
     const run = consume(
       {brokers: '127.0.0.1:9092', topics: [topic.topic], group: groupOf(topic.topic), format: 'json', timezone: 'UTC', batchSize: 500, stopAtEnd: true, concurrency: 2},
       {db: pool, log: createLogger('test', 'silent'), metrics, health: new Health(60), signal: new AbortController().signal},
     )
-    const applied = async () => Number((await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau'))[0]?.n)
+    const applied = () => eventsApplied(db.settings)
     while ((await applied()) === 0) await new Promise((r) => setTimeout(r, 20))
     await proxy.cut()
     const duringOutage = await applied()

@@ -4,7 +4,6 @@
  * those partitions are abandoned, never written by A; B applies them from MySQL's offsets; when A's MySQL
  * comes back it writes only what it still holds. The end is exactly the ground truth.
  */
-import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {openDb} from '../../src/core/db.js'
 import {createLogger} from '../../src/core/log.js'
@@ -12,7 +11,7 @@ import {resolveMysql} from '../../src/core/settings.js'
 import {consume, type ConsumeOptions} from '../../src/ingest/consume.js'
 import {ConsumerMetrics, Health} from '../../src/ingest/metrics.js'
 import {writerPool} from '../../src/mau/rows.js'
-import {produceSample, query, readRows} from '../fixtures/mau.js'
+import {eventsApplied, produceSample, readRows} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 import {CuttableProxy} from '../helpers/proxy.js'
 
@@ -31,7 +30,7 @@ afterEach(async () => {
   await db.drop()
 })
 
-const applied = async () => Number((await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau'))[0]?.n)
+const applied = () => eventsApplied(db.settings)
 const until = async (what: () => Promise<boolean> | boolean, ms = 60_000) => {
   for (const end = Date.now() + ms; !(await what()); ) {
     if (Date.now() > end) throw new Error('timed out waiting')
@@ -46,7 +45,7 @@ describe('mau consume when a partition is revoked while its chunks wait in the p
     const deps = (pool: ReturnType<typeof openDb>, metrics: ConsumerMetrics, health: Health, signal: AbortSignal) => ({db: pool, log: createLogger('test', process.env.DEBUG_REBALANCE ? 'info' : 'silent', false), metrics, health, signal})
 
     // A joins alone, then loses MySQL (a proxy cut): the events produced now pile up in its pipeline.
-    const poolA = openDb(resolveMysql(db.url.replace(`:${db.settings.port}/`, `:${proxy.port}/`)), writerPool(3))
+    const poolA = openDb(resolveMysql(proxy.urlFor(db.url)), writerPool(3))
     const metricsA = new ConsumerMetrics()
     const healthA = new Health(60)
     const stopA = new AbortController()

@@ -10,7 +10,7 @@ import {openDb} from '../../src/core/db.js'
 import {aggregateWindow, persistWindow} from '../../src/ingest/writer.js'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import type {Db} from '../../src/core/db.js'
-import {consumeAll, generate, produce, produceSample, query, readRows} from '../fixtures/mau.js'
+import {consumeAll, eventsApplied, generate, produce, produceSample, query, readRows} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
@@ -114,7 +114,7 @@ describe('summary rebuild while consuming', () => {
     topic = await createTopic(2)
     await produceSample(topic.topic, 2, {events: 30_000, ...MONTH})
     const run = runConsumer({batchSize: 100, concurrency: 2})
-    const applied = async () => Number((await query<RowDataPacket>(db.settings, 'SELECT CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS n FROM mau'))[0]?.n)
+    const applied = () => eventsApplied(db.settings)
     // Rebuild only during the first half: a rebuild that lost a concurrent batch's part must not be healed by a later one.
     let rebuilds = 0
     while ((await applied()) < 15_000) {

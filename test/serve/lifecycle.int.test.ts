@@ -46,7 +46,7 @@ describe('mau serve', () => {
   it('answers UNAVAILABLE and 503 while MySQL is down, without a stack trace, and recovers by itself', async () => {
     const proxy = new CuttableProxy({host: db.settings.host, port: db.settings.port})
     await proxy.start()
-    const served = await startServe({MAU_MYSQL_URL: db.url.replace(`:${db.settings.port}/`, `:${proxy.port}/`)}, ['--max-staleness', '0'])
+    const served = await startServe({MAU_MYSQL_URL: proxy.urlFor(db.url)}, ['--max-staleness', '0'])
     const {eventCounter} = grpcClients(served.grpcPort)
     try {
       await proxy.cut()
