@@ -5,6 +5,7 @@ import {createLogger} from '../core/log.js'
 import {canAnimate, startStatus} from '../core/progress.js'
 import {DEFAULTS, listOf} from '../core/settings.js'
 import {consume, type ConsumeSummary} from '../ingest/consume.js'
+import {DEAD_LETTER_MAX_BYTES} from '../ingest/deadletter.js'
 import {consumeProgress, consumeTable} from '../ingest/format.js'
 import {ConsumerMetrics, Health, serveMetrics} from '../ingest/metrics.js'
 import {writerPool} from '../mau/rows.js'
@@ -65,6 +66,13 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       summary: 'Start partitions the group has not consumed yet at this instant (e.g. the month\'s start) rather than the oldest retained event.',
       description: 'ISO 8601, or a date and time read in --timezone. Partitions with stored offsets resume from them: rewinding those would count events twice.',
     }),
+    'dead-letter-max-bytes': Flags.integer({
+      env: 'MAU_DEAD_LETTER_MAX_BYTES',
+      default: DEAD_LETTER_MAX_BYTES,
+      min: 256,
+      max: 1024 * 1024,
+      summary: 'Bytes of a rejected message kept in mau_dead_letter; a longer one is cut, with its whole length and SHA-256 kept.',
+    }),
     'metrics-port': Flags.integer({env: 'MAU_METRICS_PORT', min: 1, max: 65_535, summary: 'Serve Prometheus /metrics, /healthz and /readyz on this port.'}),
     'stall-seconds': Flags.integer({env: 'MAU_STALL_SECONDS', default: 300, min: 10, summary: 'Seconds without progress, while there is lag, after which /healthz fails.'}),
   }
@@ -98,6 +106,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       stopAtEnd: flags['stop-at-end'],
       concurrency: flags.concurrency,
       sessionTimeoutMs: flags['session-timeout'] * 1000,
+      deadLetterMaxBytes: flags['dead-letter-max-bytes'],
       fromTime: flags.since && flags.since.in(flags.timezone) * 1000,
     }
     try {

@@ -132,5 +132,17 @@ export async function withNamedLock<T>(db: Db, lock: {kind: string; scope?: stri
   }
 }
 
+/**
+ * The most bytes one statement (or one round trip of several) may take: half of the server's
+ * max_allowed_packet, at most 4 MiB. A larger packet makes MySQL drop the connection (ECONNRESET, not an
+ * error the statement can be told from an outage by), so every bulk write is cut to fit this.
+ */
+export const DEFAULT_STATEMENT_BYTES = 4 * 1024 * 1024
+
+export async function statementBytes(db: Queryable): Promise<number> {
+  const [rows] = await db.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS packet')
+  return Math.min(DEFAULT_STATEMENT_BYTES, Math.floor(Number(rows[0]?.packet) / 2))
+}
+
 /** "(?,?),(?,?)" for n rows of width columns; built by repetition because it runs for every group of every batch. */
 export const placeholders = (n: number, width: number): string => `,(${'?,'.repeat(width - 1)}?)`.repeat(n).slice(1)

@@ -42,9 +42,13 @@ const TRANSIENT_CODES = new Set([
   'ER_LOCK_WAIT_TIMEOUT', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED', 'PROTOCOL_SEQUENCE_TIMEOUT',
 ])
 
+/** Refused for what the statement is, whatever state the connection is left in: retrying sends the same. */
+const PERMANENT_CODES = new Set(['ER_NET_PACKET_TOO_LARGE', 'ER_SIGNAL_EXCEPTION', 'ER_DATA_TOO_LONG'])
+
 export function isTransient(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false
   const e = error as {code?: unknown; fatal?: unknown; retriable?: unknown; cause?: unknown}
+  if (typeof e.code === 'string' && PERMANENT_CODES.has(e.code)) return false
   if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true
   if (e.fatal === true) return true
   if (e.retriable === true) return true

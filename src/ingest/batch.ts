@@ -11,6 +11,7 @@
 import type {MonthResolver} from '../core/month.js'
 import type {Row} from '../mau/rows.js'
 import type {Decoded, Rejection} from './decode.js'
+import {DEAD_LETTER_MAX_BYTES, setAside} from './deadletter.js'
 
 export interface Message {
   offset: string
@@ -20,7 +21,11 @@ export interface Message {
 export interface DeadLetter {
   offset: number
   rejection: Rejection
+  /** The message, or its first bytes when it is longer than the dead-letter limit (see setAside). */
   payload: Buffer | null
+  /** The whole message's length and SHA-256, so that a cut payload still identifies it. */
+  bytes: number
+  sha256: Buffer | null
 }
 
 export interface PreparedBatch {
@@ -50,7 +55,8 @@ function intern(s: string): string {
   return s
 }
 
-export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: number) => Decoded, nowSeconds: number): PreparedBatch {
+/** deadLetterMaxBytes: a rejected message's bytes kept (the rest is cut here, so a huge bad message costs no memory while it waits). */
+export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: number) => Decoded, nowSeconds: number, deadLetterMaxBytes = DEAD_LETTER_MAX_BYTES): PreparedBatch {
   const n = messages.length
   const b: PreparedBatch = {
     firstOffset: n > 0 ? Number(messages[0]!.offset) : 0,
@@ -71,7 +77,7 @@ export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: n
       b.namespaces[i] = ''
       b.users[i] = ''
       b.sources[i] = ''
-      b.deadLetters.push({offset, rejection: result.rejection, payload: m.value})
+      b.deadLetters.push({offset, rejection: result.rejection, ...setAside(m.value, deadLetterMaxBytes)})
       continue
     }
     const e = result.event

@@ -6,20 +6,21 @@
  * `consume` starts a run, waits until it should stop (a signal, or the end of the topics), then stops it.
  */
 import type {Consumer, EachBatchPayload, Kafka} from 'kafkajs'
-import type {Db} from '../core/db.js'
-import {ExitCode, MauError, isTransient} from '../core/errors.js'
+import {type Db, statementBytes} from '../core/db.js'
+import {configError, ExitCode, MauError} from '../core/errors.js'
 import {createKafka} from '../core/kafka.js'
 import type {Logger} from '../core/log.js'
 import {MonthResolver} from '../core/month.js'
 import {prepareBatch} from './batch.js'
+import {DEAD_LETTER_MAX_BYTES} from './deadletter.js'
 import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {partitionKey, requireOffsetsTable, storedOffsets, type PartitionRef} from './offsets.js'
 import {endProgress, highWaterMarks, reachedEnd, requireTopics, seedFromTime, seekToStored, type Marks} from './positions.js'
 import {watchPartitions} from './partition-watch.js'
-import {type Chunk, ChunkQueue, Turns, type WindowLimits} from './pipeline.js'
-import {aggregateWindow, persistWindow, type PartitionResult, type WindowResult} from './writer.js'
-import type {Row} from '../mau/rows.js'
+import {type Chunk, ChunkQueue, type WindowLimits} from './pipeline.js'
+import {WindowWriter} from './windows.js'
+import type {PartitionResult, WindowResult} from './writer.js'
 
 export interface ConsumeOptions {
   brokers: string
@@ -34,6 +35,8 @@ export interface ConsumeOptions {
   /** Windows written at once, each in its own transaction. */
   concurrency: number
   sessionTimeoutMs?: number
+  /** A dead letter keeps at most this many bytes of its message, with the whole one's length and SHA-256. */
+  deadLetterMaxBytes?: number
   /** Unix ms: where partitions without stored offsets start (the first message at or after it), instead of the beginning. */
   fromTime?: number
 }
@@ -70,14 +73,6 @@ const LINGER_MS = 100
 const WINDOW_BYTES = 32 * 1024 * 1024
 const QUEUE_BYTES = 64 * 1024 * 1024
 
-const attempt = <T>(fn: () => T): T | Error => {
-  try {
-    return fn()
-  } catch (error) {
-    return error as Error
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<ConsumeSummary> {
@@ -107,9 +102,8 @@ class ConsumeRun {
   private assigned = new Set<string>()
   private readonly heldSince = new Map<string, number>()
   private generation = 0
-  private writers: Promise<void>[] = []
-  /** Windows write one after another, in the order they were taken. */
-  private readonly turns = new Turns()
+  private writing: Promise<void> = Promise.resolve()
+  private readonly deadLetterMaxBytes: number
   private stopWatching = () => {}
   private readonly onAbort = () => {
     this.stopping = true
@@ -118,6 +112,7 @@ class ConsumeRun {
   constructor(private readonly opts: ConsumeOptions, private readonly deps: ConsumeDeps) {
     this.months = new MonthResolver(opts.timezone)
     this.decode = decoder(opts.format)
+    this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES
     this.kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, deps.log)
     this.window = {maxEvents: opts.batchSize, maxBytes: WINDOW_BYTES, lingerMs: LINGER_MS}
     // One window's worth waiting beside the one being written and the one being aggregated: enough that MySQL
@@ -142,6 +137,7 @@ class ConsumeRun {
     this.nextOffsets = await storedOffsets(deps.db, opts.group, opts.topics)
     this.startOffsets = new Map(this.nextOffsets)
     if (opts.stopAtEnd) this.targets = await highWaterMarks(this.kafka, opts.brokers, opts.topics)
+    const writer = this.windowWriter(await statementBytes(deps.db))
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
     this.stopWatching = watchPartitions(deps.db, deps.metrics.monthsAhead, opts.timezone, deps.log)
     // Every series at 0 from the start: Prometheus' increase() cannot see a counter's first step, only later ones.
@@ -150,7 +146,7 @@ class ConsumeRun {
     try {
       await this.consumer.connect()
       await this.consumer.subscribe({topics: opts.topics, fromBeginning: true})
-      this.writers = Array.from({length: opts.concurrency}, () => this.writeWindows())
+      this.writing = writer.run(opts.concurrency)
       // autoCommit off: kafkajs resolves offsets as chunks are queued, ahead of MySQL; commits follow MySQL (commitWritten).
       // Several partitions' batches at once: while one waits for room in the queue, another is decoded.
       await this.consumer.run({eachBatch: (p) => this.eachBatch(p), eachBatchAutoResolve: false, autoCommit: false, partitionsConsumedConcurrently: 4})
@@ -213,7 +209,7 @@ class ConsumeRun {
     this.stopWatching()
     // Windows in flight commit or roll back; queued chunks are dropped (MySQL's offsets say where to resume).
     this.queue.close()
-    await Promise.all(this.writers)
+    await this.writing
     await this.consumer.disconnect()
     this.deps.signal.removeEventListener('abort', this.onAbort)
     if (this.fatal) throw this.fatal
@@ -249,7 +245,7 @@ class ConsumeRun {
     for (let i = 0; i < batch.messages.length; i += CHUNK_EVENTS) {
       if (!wanted()) return
       const messages = batch.messages.slice(i, i + CHUNK_EVENTS)
-      const prepared = prepareBatch(messages, this.decode, Math.floor(Date.now() / 1000))
+      const prepared = prepareBatch(messages, this.decode, Math.floor(Date.now() / 1000), this.deadLetterMaxBytes)
       let bytes = 0
       for (const m of messages) bytes += m.value?.length ?? 0
       const chunk: Chunk = {ref, key, batch: prepared, events: messages.length, bytes, highWatermark: Number(batch.highWatermark), generation, queuedAt: Date.now()}
@@ -260,61 +256,25 @@ class ConsumeRun {
     }
   }
 
-  /**
-   * A writer: takes windows from the queue and writes each in one transaction, until the queue closes. A
-   * window is aggregated while the one before is being written; the transactions themselves take turns in
-   * the order the windows were taken, which keeps every partition in offset order (two at once also waited
-   * on each other's locks of the same popular rows: measured no faster, with the cores idle).
-   */
-  private async writeWindows(): Promise<void> {
-    for (let taken = await this.queue.take(this.window); taken; taken = await this.queue.take(this.window)) {
-      const {chunks: window, seq} = taken
-      this.deps.metrics.queued.set(this.queue.size.events)
-      try {
-        // A failure here must still take its turn, or every later window would wait for it forever.
-        const rows = attempt(() => aggregateWindow(window, this.months))
-        const result = await this.turns.run(seq, async () => {
-          if (rows instanceof Error) throw rows
-          const stopTimer = this.deps.metrics.batchSeconds.startTimer()
-          const r = await this.persistWithRetry(window, rows)
-          stopTimer()
-          return r
-        })
-        if (result) this.record(window, result)
-      } catch (error) {
-        this.fatal = error as Error
+  /** Dead letters are cut to fit a statement; a limit that could not fit one is refused before anything is read. */
+  private windowWriter(maxStatementBytes: number): WindowWriter {
+    const deadLetterMaxBytes = this.deadLetterMaxBytes
+    if (2 * deadLetterMaxBytes + 4096 > maxStatementBytes) {
+      throw configError(`--dead-letter-max-bytes ${deadLetterMaxBytes} is too large for this MySQL: a statement may take ${maxStatementBytes} bytes (half of max_allowed_packet, at most 4 MiB), and a payload is sent as hex.`, [
+        `Use at most ${Math.floor((maxStatementBytes - 4096) / 2)}, or raise max_allowed_packet.`,
+      ])
+    }
+    return new WindowWriter(this.queue, this.window, {
+      ...this.deps,
+      months: this.months,
+      maxStatementBytes,
+      holds: (c) => this.holds(c),
+      written: (window, result) => this.record(window, result),
+      failed: (error) => {
+        this.fatal = error
         this.stopping = true
-        this.queue.close()
-      }
-    }
-  }
-
-  /**
-   * Transient MySQL errors roll the window back and retry it with capped backoff. Chunks of partitions revoked
-   * meanwhile are left out of the retry (their new owner has them); undefined when none is left.
-   */
-  private async persistWithRetry(window: Chunk[], rows: Row[]): Promise<WindowResult | undefined> {
-    const {db, log, metrics} = this.deps
-    const taken = window.length
-    for (let delay = 250; ; delay = Math.min(delay * 2, 30_000)) {
-      const held = window.filter((c) => this.holds(c))
-      if (held.length < window.length) {
-        metrics.abandoned.inc(window.length - held.length)
-        window = held
-      }
-      if (held.length === 0 || this.fatal) return undefined
-      // A revoked partition's chunks left out: the rows aggregated with them no longer fit.
-      const aggregated = held.length === taken ? rows : undefined
-      try {
-        return await persistWindow(db, held, this.months, Math.floor(Date.now() / 1000), aggregated)
-      } catch (error) {
-        if (!isTransient(error)) throw error
-        metrics.dbRetries.inc()
-        const code = (error as {code?: string}).code
-        log.warn({code, message: (error as Error).message, partitions: [...new Set(held.map((c) => c.key))], retryInMs: delay}, 'transient MySQL error; window rolled back, retrying')
-        await sleep(delay)
-      }
-    }
+      },
+    })
   }
 
   private record(window: Chunk[], w: WindowResult): void {

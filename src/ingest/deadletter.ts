@@ -1,18 +1,37 @@
 /** Events the consumer could not use, set aside in mau_dead_letter with the reason, and read back. */
 import type {PoolConnection, ResultSetHeader, RowDataPacket} from 'mysql2/promise'
-import {type Db, placeholders, type Queryable} from '../core/db.js'
+import {createHash} from 'node:crypto'
+import {DEFAULT_STATEMENT_BYTES, type Db, placeholders, type Queryable} from '../core/db.js'
+import {pieces, textBytes} from '../mau/rows.js'
 import type {DeadLetter} from './batch.js'
 import type {PartitionRef} from './offsets.js'
 
-/** In the batch's transaction: a dead letter is stored exactly when its offset is applied. */
-export async function insertDeadLetters(conn: PoolConnection, ref: PartitionRef, items: DeadLetter[], now: number): Promise<void> {
-  if (items.length === 0) return
-  const values: unknown[] = []
-  for (const d of items) values.push(ref.group, ref.topic, ref.partition, d.offset, `${d.rejection.code}: ${d.rejection.message}`.slice(0, 1024), d.payload, now)
-  await conn.query(
-    `INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at) VALUES ${placeholders(items.length, 7)}`,
-    values,
-  )
+/** A dead letter's payload is kept up to this many bytes (--dead-letter-max-bytes): a 5 MB bad message costs 64 KiB. */
+export const DEAD_LETTER_MAX_BYTES = 64 * 1024
+
+/** Pure: what is kept of a rejected message: its first maxBytes, its whole length and its SHA-256. */
+export function setAside(value: Buffer | null, maxBytes: number): Pick<DeadLetter, 'payload' | 'bytes' | 'sha256'> {
+  if (value === null) return {payload: null, bytes: 0, sha256: null}
+  // subarray would pin the whole message in memory while the letter waits to be written.
+  const payload = value.length > maxBytes ? Buffer.from(value.subarray(0, maxBytes)) : value
+  return {payload, bytes: value.length, sha256: createHash('sha256').update(value).digest()}
+}
+
+const INSERT = 'INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at) VALUES '
+/** A payload is sent as hex (2 bytes a byte), the reason as text: an upper bound of a letter's share of the statement. */
+const letterBytes = (ref: PartitionRef, d: DeadLetter, reason: string) => textBytes(ref.group, ref.topic, reason) + 2 * (d.payload?.length ?? 0) + 80
+
+/**
+ * In the batch's transaction: a dead letter is stored exactly when its offset is applied. Statements are
+ * cut to maxStatementBytes: one that outgrew max_allowed_packet lost the connection, and with it the window.
+ */
+export async function insertDeadLetters(conn: PoolConnection, ref: PartitionRef, items: DeadLetter[], now: number, maxStatementBytes = DEFAULT_STATEMENT_BYTES): Promise<void> {
+  const reasons = new Map(items.map((d) => [d, `${d.rejection.code}: ${d.rejection.message}`.slice(0, 1024)]))
+  for (const piece of pieces(items, (d) => letterBytes(ref, d, reasons.get(d)!), maxStatementBytes)) {
+    const values: unknown[] = []
+    for (const d of piece) values.push(ref.group, ref.topic, ref.partition, d.offset, reasons.get(d), d.payload, d.bytes, d.sha256, now)
+    await conn.query(`${INSERT}${placeholders(piece.length, 9)}`, values)
+  }
 }
 
 export interface DeadLetterEntry {
@@ -23,9 +42,13 @@ export interface DeadLetterEntry {
   offset: number
   reason: string
   createdAt: string
-  /** The message as text when it is valid UTF-8 without control characters, else base64. */
+  /** The message as text when it is valid UTF-8 without control characters, else base64; its first bytes when cut. */
   payload: string | null
   payloadEncoding: 'utf8' | 'base64' | null
+  /** The whole message's length, and whether what is kept was cut from it (then sha256 names the whole). */
+  payloadBytes: number | null
+  cut: boolean
+  sha256: string | null
 }
 
 /** Which dead letters a command is about; every filter optional. */
@@ -60,7 +83,7 @@ export async function countDeadLetters(db: Queryable, f: DeadLetterFilter): Prom
 export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{total: number; entries: DeadLetterEntry[]}> {
   const w = where(q)
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
+    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
     [...w.values, q.limit],
   )
   return {
@@ -74,6 +97,7 @@ export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{tota
       reason: String(r.reason),
       createdAt: new Date(Number(r.created_at) * 1000).toISOString(),
       ...showPayload(r.payload as Buffer | null),
+      ...sizeOf(r.payload as Buffer | null, r.payload_bytes, r.payload_sha256 as Buffer | null),
     })),
   }
 }
@@ -82,10 +106,11 @@ export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{tota
  * The next page of dead letters after an id, oldest first. With lock, the rows stay locked until the
  * transaction ends: two replays cannot both take the same letter.
  */
-export async function deadLetterPage(conn: Queryable, f: DeadLetterFilter, afterId: number, limit: number, lock: boolean): Promise<{id: number; payload: Buffer | null}[]> {
+export async function deadLetterPage(conn: Queryable, f: DeadLetterFilter, afterId: number, limit: number, lock: boolean): Promise<{id: number; payload: Buffer | null; cut: boolean}[]> {
   const w = where(f, [['id > ?', afterId]])
-  const [rows] = await conn.query<RowDataPacket[]>(`SELECT id, payload FROM mau_dead_letter ${w.sql} ORDER BY id LIMIT ?${lock ? ' FOR UPDATE' : ''}`, [...w.values, limit])
-  return rows.map((r) => ({id: Number(r.id), payload: (r.payload as Buffer | null) ?? null}))
+  const sql = `SELECT id, payload, payload_bytes > LENGTH(payload) AS cut FROM mau_dead_letter ${w.sql} ORDER BY id LIMIT ?${lock ? ' FOR UPDATE' : ''}`
+  const [rows] = await conn.query<RowDataPacket[]>(sql, [...w.values, limit])
+  return rows.map((r) => ({id: Number(r.id), payload: (r.payload as Buffer | null) ?? null, cut: Number(r.cut) === 1}))
 }
 
 export async function deleteDeadLetters(conn: Queryable, ids: number[]): Promise<void> {
@@ -101,6 +126,12 @@ export async function purgeDeadLetters(db: Db, f: DeadLetterFilter, chunk = 10_0
     purged += r.affectedRows
     if (r.affectedRows < chunk) return purged
   }
+}
+
+/** Pure: the whole message's size as stored (letters from before migration 007 have none: their payload is whole). */
+function sizeOf(payload: Buffer | null, bytes: unknown, sha256: Buffer | null): Pick<DeadLetterEntry, 'payloadBytes' | 'cut' | 'sha256'> {
+  const whole = bytes === null || bytes === undefined ? (payload?.length ?? null) : Number(bytes)
+  return {payloadBytes: whole, cut: payload !== null && whole !== null && whole > payload.length, sha256: sha256 ? sha256.toString('hex') : null}
 }
 
 /** Pure: a payload as text when it is valid UTF-8 without control characters, else as base64. */

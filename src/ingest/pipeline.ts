@@ -148,15 +148,31 @@ export class ChunkQueue {
   }
 }
 
-/** Runs work in the order of its sequence numbers (0, 1, 2, ...), one at a time, whatever order it arrives in. */
+/** The error of a window whose turn came after one that failed: it was never written. */
+export class AfterFailedTurn extends Error {
+  constructor(readonly seq: number) {
+    super(`window ${seq} was not written: an earlier window failed`)
+  }
+}
+
+/**
+ * Runs work in the order of its sequence numbers (0, 1, 2, ...), one at a time, whatever order it arrives
+ * in. A turn that fails ends the sequence: every later turn is refused (AfterFailedTurn) without running,
+ * because a later window committed past a failed one would store offsets beyond messages never applied.
+ */
 export class Turns {
   private next = 0
+  private failed = false
   private waiting = new Map<number, () => void>()
 
   async run<T>(seq: number, fn: () => Promise<T>): Promise<T> {
     if (seq !== this.next) await new Promise<void>((r) => this.waiting.set(seq, r))
     try {
+      if (this.failed) throw new AfterFailedTurn(seq)
       return await fn()
+    } catch (error) {
+      this.failed = true
+      throw error
     } finally {
       this.next++
       const wake = this.waiting.get(this.next)

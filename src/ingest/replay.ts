@@ -26,7 +26,7 @@ export interface ReplayResult {
   replayed: number
   events: number
   rowsUpserted: number
-  /** Still rejected, by the reason's code. */
+  /** Still rejected, by the reason's code; `cut`: letters whose payload was cut (--dead-letter-max-bytes), never replayable. */
   kept: Record<string, number>
 }
 
@@ -34,11 +34,15 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
   const decode = decoder(o.format)
   const months = new MonthResolver(o.timezone)
   const total = await countDeadLetters(db, o)
-  const result: ReplayResult = {dryRun: o.dryRun, examined: 0, replayed: 0, events: 0, rowsUpserted: 0, kept: Object.fromEntries(REJECTION_CODES.map((c) => [c, 0]))}
+  const result: ReplayResult = {dryRun: o.dryRun, examined: 0, replayed: 0, events: 0, rowsUpserted: 0, kept: {...Object.fromEntries(REJECTION_CODES.map((c) => [c, 0])), cut: 0}}
   const now = Math.floor(Date.now() / 1000)
   for (let after = 0; ; ) {
     const last = await inTransaction(db, async (conn) => {
-      const letters = await deadLetterPage(conn, o, after, o.pageSize ?? 1000, !o.dryRun)
+      const page = await deadLetterPage(conn, o, after, o.pageSize ?? 1000, !o.dryRun)
+      // A cut letter is not the message any more: it stays, counted as such, and is never decoded.
+      const letters = page.filter((l) => !l.cut)
+      result.kept.cut! += page.length - letters.length
+      result.examined += page.length - letters.length
       // A letter's id stands in for its offset: ids ascend, as a batch's offsets do.
       const batch = prepareBatch(letters.map((l) => ({offset: String(l.id), value: l.payload})), decode, now)
       const rows = aggregate([{batch, from: 0}], months)
@@ -54,7 +58,7 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
       result.replayed += passing.length
       result.events += passing.length
       result.rowsUpserted += o.dryRun ? 0 : rows.length
-      return letters.at(-1)?.id
+      return page.at(-1)?.id
     })
     o.onProgress?.(result.examined, total)
     if (last === undefined) return result

@@ -9,7 +9,7 @@
  * A crash anywhere rolls all four back; a redelivered or concurrently processed chunk finds the offset
  * already advanced and applies nothing twice.
  */
-import {type Db, inTransaction} from '../core/db.js'
+import {DEFAULT_STATEMENT_BYTES, type Db, inTransaction} from '../core/db.js'
 import type {MonthResolver} from '../core/month.js'
 import {applyRows, type Row} from '../mau/rows.js'
 import {aggregate, type DeadLetter, deadLettersOf, firstFresh, type Part, type PreparedBatch} from './batch.js'
@@ -55,8 +55,16 @@ export function aggregateWindow(chunks: WindowChunk[], months: MonthResolver): R
 /**
  * `aggregated`: the rows of aggregateWindow, computed before (while another window's transaction ran); used
  * unless part of the window turns out to be applied already, when the rest is aggregated again here.
+ * `maxStatementBytes`: what one statement may take (core/db.ts statementBytes).
  */
-export async function persistWindow(db: Db, chunks: WindowChunk[], months: MonthResolver, nowSeconds: number, aggregated?: Row[]): Promise<WindowResult> {
+export async function persistWindow(
+  db: Db,
+  chunks: WindowChunk[],
+  months: MonthResolver,
+  nowSeconds: number,
+  aggregated?: Row[],
+  maxStatementBytes = DEFAULT_STATEMENT_BYTES,
+): Promise<WindowResult> {
   const partitions = byPartition(chunks)
   for (const [ref] of partitions) await ensureOffsetRow(db, ref, nowSeconds)
   return inTransaction(db, async (conn) => {
@@ -82,10 +90,10 @@ export async function persistWindow(db: Db, chunks: WindowChunk[], months: Month
     }
     const whole = results.every((r) => r.skipped === 0)
     const rows = whole && aggregated ? aggregated : aggregate(parts, months)
-    if (rows.length > 0) await applyRows(conn, rows)
+    if (rows.length > 0) await applyRows(conn, rows, maxStatementBytes)
     for (const r of results) {
       if (r.applied === 0) continue
-      await insertDeadLetters(conn, r.ref, r.deadLetters, nowSeconds)
+      await insertDeadLetters(conn, r.ref, r.deadLetters, nowSeconds, maxStatementBytes)
       await storeOffset(conn, r.ref, r.nextOffset, nowSeconds)
     }
     return {rowsUpserted: rows.length, partitions: results}

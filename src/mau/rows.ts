@@ -4,7 +4,7 @@
  * the caller's transaction.
  */
 import type {PoolConnection, ResultSetHeader} from 'mysql2/promise'
-import {type OpenOptions, placeholders} from '../core/db.js'
+import {DEFAULT_STATEMENT_BYTES, type OpenOptions, placeholders} from '../core/db.js'
 
 /** One (environment, month, source, user) and the events it adds. */
 export interface Row {
@@ -43,66 +43,104 @@ interface Statement {
   sql: string
   values: unknown[]
   rows: number
+  /** An upper bound of the statement's size on the wire. */
+  bytes: number
   /** Turns the statement's affectedRows into a summary delta. */
   delta: (affectedRows: number) => SummaryDelta
 }
 
-/** Statements per round trip; with ~300 bytes a row this stays well below max_allowed_packet. */
+/** Statements per round trip, at most; typical rows are ~300 bytes, so bytes rarely decide. */
 const ROWS_PER_ROUND_TRIP = 5000
 
 /**
- * Upserts the rows, one statement per (environment, month, source), and records each user in
- * mau_user_month, one statement per (environment, month). affectedRows then says exactly how many users
- * were new: an upsert reports 1 per inserted row and 2 per updated one (mysql2 sets FOUND_ROWS, and the
- * update always changes event_count); INSERT IGNORE reports the rows it inserted. A concurrent
- * transaction inserting the same key waits for ours, then sees it: no user is ever new twice.
+ * An upper bound of a row's bytes in a statement: a UTF-16 unit is at most 3 bytes of UTF-8, and an escaped
+ * quote or backslash is 2; numbers, quotes and commas fit in the constant. Ids up to 255 characters of
+ * anything, so hostile rows are ~6 KB: without the bound a window of them outgrew max_allowed_packet.
  */
-async function writeRows(conn: PoolConnection, rows: Row[]): Promise<SummaryDelta[]> {
+export const textBytes = (...texts: string[]): number => {
+  let n = 48
+  for (const t of texts) n += 3 * t.length
+  return n
+}
+
+/** Pure: items cut into runs of at most maxItems and maxBytes each (an item larger than maxBytes alone). */
+export function pieces<T>(items: readonly T[], bytesOf: (item: T) => number, maxBytes: number, maxItems = Infinity): T[][] {
+  const out: T[][] = []
+  let run: T[] = []
+  let bytes = 0
+  for (const item of items) {
+    const b = bytesOf(item)
+    if (run.length > 0 && (bytes + b > maxBytes || run.length >= maxItems)) {
+      out.push(run)
+      run = []
+      bytes = 0
+    }
+    run.push(item)
+    bytes += b
+  }
+  if (run.length > 0) out.push(run)
+  return out
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>()
+  for (const r of items) {
+    const k = key(r)
+    const group = groups.get(k)
+    if (group) group.push(r)
+    else groups.set(k, [r])
+  }
+  return [...groups.values()]
+}
+
+/**
+ * Upserts the rows, one statement per (environment, month, source), and records each user in
+ * mau_user_month, one statement per (environment, month); a statement larger than maxBytes is cut in
+ * pieces. affectedRows then says exactly how many users were new: an upsert reports 1 per inserted row and
+ * 2 per updated one (mysql2 sets FOUND_ROWS, and the update always changes event_count); INSERT IGNORE
+ * reports the rows it inserted. A concurrent transaction inserting the same key waits for ours, then sees
+ * it: no user is ever new twice.
+ */
+async function writeRows(conn: PoolConnection, rows: Row[], maxBytes: number): Promise<SummaryDelta[]> {
   const statements: Statement[] = []
-  const groupBy = (key: (r: Row) => string) => {
-    const groups = new Map<string, Row[]>()
-    for (const r of rows) {
-      const k = key(r)
-      const group = groups.get(k)
-      if (group) group.push(r)
-      else groups.set(k, [r])
+  const rowBytes = (r: Row) => textBytes(r.environmentNamespace, r.sourceId, r.userId)
+  for (const group of groupBy(rows, (r) => `${r.environmentNamespace}\u0000${r.yearmonth}\u0000${r.sourceId}`)) {
+    for (const piece of pieces(group, rowBytes, maxBytes)) {
+      const {environmentNamespace, yearmonth, sourceId} = piece[0]!
+      const values: unknown[] = []
+      let events = 0
+      let bytes = UPSERT_ROWS.length
+      for (const r of piece) {
+        values.push(r.environmentNamespace, r.yearmonth, r.sourceId, r.userId, r.count, r.firstSeen, r.lastSeen)
+        events += r.count
+        bytes += rowBytes(r)
+      }
+      statements.push({sql: UPSERT_ROWS.replace('{rows}', placeholders(piece.length, 7)), values, rows: piece.length, bytes, delta: (affected) => ({environmentNamespace, yearmonth, sourceId, users: 2 * piece.length - affected, events})})
     }
-    return [...groups.values()]
   }
-  for (const group of groupBy((r) => `${r.environmentNamespace}\u0000${r.yearmonth}\u0000${r.sourceId}`)) {
-    const {environmentNamespace, yearmonth, sourceId} = group[0]!
-    const values: unknown[] = []
-    let events = 0
-    for (const r of group) {
-      values.push(r.environmentNamespace, r.yearmonth, r.sourceId, r.userId, r.count, r.firstSeen, r.lastSeen)
-      events += r.count
-    }
-    statements.push({sql: UPSERT_ROWS.replace('{rows}', placeholders(group.length, 7)), values, rows: group.length, delta: (affected) => ({environmentNamespace, yearmonth, sourceId, users: 2 * group.length - affected, events})})
-  }
-  for (const group of groupBy((r) => `${r.environmentNamespace}\u0000${r.yearmonth}`)) {
+  for (const group of groupBy(rows, (r) => `${r.environmentNamespace}\u0000${r.yearmonth}`)) {
     const {environmentNamespace, yearmonth} = group[0]!
-    const users = new Set<string>()
+    const users = [...new Set(group.map((r) => r.userId))]
+    const userBytes = (u: string) => textBytes(environmentNamespace, u)
     let events = 0
-    for (const r of group) {
-      users.add(r.userId)
-      events += r.count
-    }
-    const values: unknown[] = []
-    for (const u of users) values.push(environmentNamespace, yearmonth, u)
-    statements.push({
-      sql: INSERT_USERS.replace('{rows}', placeholders(users.size, 3)),
-      values,
-      rows: users.size,
-      delta: (affected) => ({environmentNamespace, yearmonth, sourceId: ALL_SOURCES, users: affected, events}),
+    for (const r of group) events += r.count
+    // The group's events go with its first piece; the other pieces add only users.
+    pieces(users, userBytes, maxBytes).forEach((piece, i) => {
+      const values: unknown[] = []
+      for (const u of piece) values.push(environmentNamespace, yearmonth, u)
+      statements.push({
+        sql: INSERT_USERS.replace('{rows}', placeholders(piece.length, 3)),
+        values,
+        rows: piece.length,
+        bytes: INSERT_USERS.length + piece.reduce((a, u) => a + userBytes(u), 0),
+        delta: (affected) => ({environmentNamespace, yearmonth, sourceId: ALL_SOURCES, users: affected, events: i === 0 ? events : 0}),
+      })
     })
   }
   const deltas: SummaryDelta[] = []
-  for (let i = 0; i < statements.length; ) {
-    const trip: Statement[] = []
-    for (let size = 0; i < statements.length && (trip.length === 0 || size < ROWS_PER_ROUND_TRIP); i++) {
-      trip.push(statements[i]!)
-      size += statements[i]!.rows
-    }
+  // Round trips of several statements: rows and bytes both bounded.
+  const trips = pieces(statements, (t) => t.bytes, maxBytes).flatMap((run) => pieces(run, (t) => t.rows, ROWS_PER_ROUND_TRIP))
+  for (const trip of trips) {
     const values: unknown[] = []
     for (const t of trip) for (const v of t.values) values.push(v)
     const [result] = await conn.query(trip.map((t) => t.sql).join(';\n'), values)
@@ -112,16 +150,27 @@ async function writeRows(conn: PoolConnection, rows: Row[]): Promise<SummaryDelt
   return deltas
 }
 
-async function addToSummary(conn: PoolConnection, deltas: SummaryDelta[]): Promise<void> {
-  if (deltas.length === 0) return
-  // Sorted by the table's key, so that consumers of different partitions lock summary rows in one order.
-  const sorted = [...deltas].sort((a, b) => (`${a.yearmonth}\u0000${a.environmentNamespace}\u0000${a.sourceId}` < `${b.yearmonth}\u0000${b.environmentNamespace}\u0000${b.sourceId}` ? -1 : 1))
-  await conn.query(UPSERT_SUMMARY.replace('{rows}', placeholders(sorted.length, 5)), sorted.flatMap((d) => [d.yearmonth, d.environmentNamespace, d.sourceId, d.users, d.events]))
+const summaryKey = (d: SummaryDelta) => `${d.yearmonth}\u0000${d.environmentNamespace}\u0000${d.sourceId}`
+
+async function addToSummary(conn: PoolConnection, deltas: SummaryDelta[], maxBytes: number): Promise<void> {
+  // One delta per summary row (pieces of a statement gave several), sorted by the table's key, so that
+  // consumers of different partitions lock summary rows in one order, statement after statement.
+  const merged = new Map<string, SummaryDelta>()
+  for (const d of deltas) {
+    const k = summaryKey(d)
+    const m = merged.get(k)
+    if (m) merged.set(k, {...m, users: m.users + d.users, events: m.events + d.events})
+    else merged.set(k, d)
+  }
+  const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d)
+  for (const piece of pieces(sorted, (d) => textBytes(d.environmentNamespace, d.sourceId), maxBytes)) {
+    await conn.query(UPSERT_SUMMARY.replace('{rows}', placeholders(piece.length, 5)), piece.flatMap((d) => [d.yearmonth, d.environmentNamespace, d.sourceId, d.users, d.events]))
+  }
 }
 
 /** Adds rows to `mau` and their effect to the summary counters, in the caller's transaction (a writer pool's connection). */
-export async function applyRows(conn: PoolConnection, rows: Row[]): Promise<void> {
-  await addToSummary(conn, await writeRows(conn, rows))
+export async function applyRows(conn: PoolConnection, rows: Row[], maxStatementBytes = DEFAULT_STATEMENT_BYTES): Promise<void> {
+  await addToSummary(conn, await writeRows(conn, rows, maxStatementBytes), maxStatementBytes)
 }
 
 /** A pool that writes rows: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */

@@ -29,10 +29,16 @@ describe('deadLetterReport', () => {
   it('lists each entry with where it came from, the reason and a payload preview, then how many of how many', () => {
     const out = deadLetterReport({
       total: 7,
-      entries: [{id: 5, consumerGroup: 'g', topic: 'events', partition: 1, offset: 42, reason: 'user_id: missing', createdAt: '2022-12-01T00:00:00.000Z', payload: 'CgP/', payloadEncoding: 'base64'}],
+      entries: [{id: 5, consumerGroup: 'g', topic: 'events', partition: 1, offset: 42, reason: 'user_id: missing', createdAt: '2022-12-01T00:00:00.000Z', payload: 'CgP/', payloadEncoding: 'base64', payloadBytes: 3, cut: false, sha256: null}],
     })
     expect(out).toMatch(/5.*2022-12-01T00:00:00.000Z.*events\/1@42.*user_id: missing.*base64:CgP\//)
     expect(out.split('\n').at(-1)).toBe('1 of 7 dead-lettered events')
+  })
+
+  it('says when a payload was cut, with the size and SHA-256 of the whole message', () => {
+    const entry = {id: 1, consumerGroup: 'g', topic: 't', partition: 0, offset: 3, reason: 'decode: x', createdAt: '2022-12-01T00:00:00.000Z', payload: 'abc', payloadEncoding: 'utf8' as const}
+    const out = deadLetterReport({total: 1, entries: [{...entry, payloadBytes: 5_000_000, cut: true, sha256: 'ab'.repeat(32)}]})
+    expect(out.replace(/[│\s]+/g, ' ')).toContain(`abc (cut: 5,000,000 bytes, sha256 ${'ab'.repeat(32)})`)
   })
 })
 

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import {decodeJson} from '../../src/ingest/decode.js'
-import {type Chunk, ChunkQueue, pickWindow, Turns} from '../../src/ingest/pipeline.js'
+import {AfterFailedTurn, type Chunk, ChunkQueue, pickWindow, Turns} from '../../src/ingest/pipeline.js'
 
 const chunk = (key: string, events: number, bytes = events * 100): Chunk => ({
   ref: {group: 'g', topic: 't', partition: Number(key.split(':')[1])},
@@ -88,16 +88,30 @@ describe('ChunkQueue', () => {
 })
 
 describe('Turns', () => {
-  it('runs work in sequence order whatever order it arrives in, even after a failure', async () => {
+  const jobs = () => {
     const turns = new Turns()
     const order: number[] = []
     const job = (n: number, fail = false) => turns.run(n, async () => {
       order.push(n)
       if (fail) throw new Error(`job ${n}`)
     })
-    const all = Promise.allSettled([job(2), job(1, true), job(0)])
-    await all
+    return {order, job}
+  }
+
+  it('runs work in sequence order whatever order it arrives in', async () => {
+    const {order, job} = jobs()
+    await Promise.all([job(2), job(1), job(0)])
     expect(order).toEqual([0, 1, 2])
-    expect((await all).map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+  })
+
+  it('never runs a turn after one that failed, whether it was waiting already or arrives later', async () => {
+    const {order, job} = jobs()
+    const settled = await Promise.allSettled([job(2), job(1, true), job(0)])
+    const late = await job(3).then(() => 'ran', (e: unknown) => e)
+    expect(order).toEqual([0, 1])
+    expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled'])
+    expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(AfterFailedTurn)
+    expect((settled[1] as PromiseRejectedResult).reason.message).toBe('job 1')
+    expect(late).toBeInstanceOf(AfterFailedTurn)
   })
 })
