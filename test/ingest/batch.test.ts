@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 import {MonthResolver} from '../../src/core/month.js'
 import {aggregate, deadLettersOf, firstFresh, prepareBatch} from '../../src/ingest/batch.js'
@@ -14,6 +15,15 @@ describe('prepareBatch', () => {
     expect(b).toMatchObject({firstOffset: 10, lastOffset: 13, namespaces: ['prod', '', ''], users: ['u1', '', '']})
     expect([...b.offsets]).toEqual([10, 11, 13])
     expect(b.deadLetters.map((d) => [d.offset, d.rejection.code, d.payload?.toString()])).toEqual([[11, 'decode', '{oops'], [13, 'decode', undefined]])
+  })
+
+  it('keeps at most the dead-letter limit of a rejected message, with the whole one\'s length and SHA-256', () => {
+    const big = Buffer.alloc(100_000, 0x78)
+    const [letter] = prepareBatch([{offset: '4', value: big}], decodeJson, NOW, 1000).deadLetters
+    expect(letter!.payload).toEqual(big.subarray(0, 1000))
+    expect(letter!.bytes).toBe(100_000)
+    expect(letter!.sha256!.toString('hex')).toBe(createHash('sha256').update(big).digest('hex'))
+    expect(letter!.payload!.buffer).not.toBe(big.buffer)
   })
 })
 
