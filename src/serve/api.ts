@@ -10,6 +10,10 @@ export interface ApiOptions {
   timeoutSeconds: number
   maxConcurrent: number
   maxBodyBytes: number
+  /** Connections each port holds at once; more are closed as they arrive. */
+  maxConnections: number
+  /** Seconds a connection may stay without a request before it is closed. */
+  idleSeconds: number
   /** The month a request without one asks for, in the consumer's time zone. */
   timezone: string
 }
@@ -44,8 +48,10 @@ export class Api {
 
   /** The answer for a failure: a Refusal as it is; anything else mapped (core/db.ts) and, unless the caller's, logged. */
   refuse(error: unknown, where: Record<string, string>): Refusal {
-    const refusal = toRefusal(this.mapError(error))
-    if (!(error instanceof Refusal)) this.log.error({err: error, ...where, answer: refusal.problem}, 'request failed')
+    const mapped = this.mapError(error)
+    const refusal = toRefusal(mapped)
+    // The log says which database (redacted URL, in the mapped message); the client is told only the service.
+    if (!(error instanceof Refusal)) this.log.error({err: mapped, ...where, answer: refusal.problem}, 'request failed')
     return refusal
   }
 }

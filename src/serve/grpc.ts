@@ -31,7 +31,11 @@ export function grpcServer(api: Api): {server: grpc.Server; health: HealthImplem
     bucketeer: {eventcounter: {EventCounterService: {service: grpc.ServiceDefinition}}}
     mau: {v1: {MAUService: {service: grpc.ServiceDefinition}}}
   }
-  const server = new grpc.Server({'grpc.max_receive_message_length': api.options.maxBodyBytes})
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': api.options.maxBodyBytes,
+    // A connection that sent only the HTTP/2 preface, or nothing since its last call, is closed after this.
+    'grpc.max_connection_idle_ms': api.options.idleSeconds * 1000,
+  })
   server.addService(loaded.bucketeer.eventcounter.EventCounterService.service, {
     GetMAUCount: unary(api, 'GetMAUCount', async (req: {environment_namespace?: string; year_month?: string}, meta) => {
       const namespace = requireText('environment_namespace', req.environment_namespace)

@@ -49,13 +49,16 @@ export function requireText(field: string, value: unknown): string {
 
 /**
  * Pure: what to answer for an error. A Refusal says itself; a service that cannot be reached is
- * UNAVAILABLE with its (password-free) message; anything else is INTERNAL with no detail, logged instead.
+ * UNAVAILABLE, naming the service and nothing of where it is (user, host and database stay in the log);
+ * anything else is INTERNAL with no detail, logged instead.
  */
 export function toRefusal(error: unknown): Refusal {
   if (error instanceof Refusal) return error
   if (error instanceof MauError) {
-    if (error.exitCode === ExitCode.UNAVAILABLE) return new Refusal('UNAVAILABLE', String(error.code ?? 'UNAVAILABLE'), error.message)
-    if (error.exitCode === ExitCode.SCHEMA) return new Refusal('FAILED_PRECONDITION', String(error.code ?? 'SCHEMA'), error.message)
+    const code = String(error.code ?? 'UNAVAILABLE')
+    const service = code.startsWith('MYSQL') ? 'MySQL' : 'a service this server reads'
+    if (error.exitCode === ExitCode.UNAVAILABLE) return new Refusal('UNAVAILABLE', code, `${service} unavailable: retry shortly.`)
+    if (error.exitCode === ExitCode.SCHEMA) return new Refusal('FAILED_PRECONDITION', code, 'the mau schema is missing or not current: the operator runs `mau db migrate`.')
   }
   return new Refusal('INTERNAL', 'INTERNAL', 'internal error; see the server log')
 }

@@ -15,19 +15,56 @@ const MAX_MONTHS = 120
 type Json = Record<string, unknown> | unknown[]
 
 export function httpServer(api: Api, tls?: {cert: Buffer; key: Buffer}): Server {
-  const handler = (req: IncomingMessage, res: ServerResponse) => void route(api, req, res)
-  const server = tls ? createHttps({cert: tls.cert, key: tls.key}, handler) : createHttp(handler)
-  // Slow clients cannot hold a connection open: headers and the whole request within the timeout.
-  server.requestTimeout = api.options.timeoutSeconds * 1000
-  server.headersTimeout = Math.min(api.options.timeoutSeconds * 1000, 60_000)
+  // Nothing a request sends may escape the handler: whatever it throws is answered (500) and logged.
+  const handler = (req: IncomingMessage, res: ServerResponse) => void route(api, req, res).catch((error: unknown) => lastResort(api, res, error))
+  // Slow clients cannot hold a connection open: headers and the whole request within the timeout. Node
+  // checks both only every connectionsCheckingInterval (30 s by default): once a second keeps the promise.
+  const timeouts = {requestTimeout: api.options.timeoutSeconds * 1000, headersTimeout: Math.min(api.options.timeoutSeconds * 1000, 60_000), connectionsCheckingInterval: 1000}
+  const server = tls ? createHttps({cert: tls.cert, key: tls.key, ...timeouts}, handler) : createHttp(timeouts, handler)
+  server.maxConnections = api.options.maxConnections
   return server
 }
 
-async function route(api: Api, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://mau')
+/**
+ * Pure: the URL of a request target, or a refusal. Origin-form ("/v1/mau?x", even "//") is read as a path of
+ * this server; absolute-form ("http://host:port/path") must be a valid URL.
+ */
+export function requestUrl(target: string | undefined): URL {
+  const t = target ?? '/'
   try {
+    return t.startsWith('/') ? new URL(`http://mau${t}`) : new URL(t)
+  } catch {
+    throw new Refusal('INVALID_ARGUMENT', 'BAD_TARGET', `request target ${JSON.stringify(t.slice(0, 100))} is not valid: expected a path such as /v1/mau?month=202212.`)
+  }
+}
+
+/** Reads and discards a body, refusing it past max bytes whatever framing it came in (Content-Length or chunked). */
+function discardBody(req: IncomingMessage, max: number): Promise<void> {
+  if (Number(req.headers['content-length'] ?? 0) > max) return Promise.reject(tooLarge(max))
+  return new Promise((resolve, reject) => {
+    let bytes = 0
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length
+      if (bytes > max) {
+        req.removeAllListeners('data')
+        req.pause()
+        reject(tooLarge(max))
+      }
+    })
+    req.once('end', resolve)
+    req.once('error', reject)
+  })
+}
+
+const tooLarge = (max: number) => new Refusal('INVALID_ARGUMENT', 'BODY_TOO_LARGE', `the body is larger than ${max} bytes.`)
+
+async function route(api: Api, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let path = '?'
+  try {
+    const url = requestUrl(req.url)
+    path = url.pathname
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new Refusal('INVALID_ARGUMENT', 'METHOD_NOT_ALLOWED', `${req.method} is not served: only GET.`)
-    if (Number(req.headers['content-length'] ?? 0) > api.options.maxBodyBytes) throw new Refusal('INVALID_ARGUMENT', 'BODY_TOO_LARGE', `the body is larger than ${api.options.maxBodyBytes} bytes.`)
+    await discardBody(req, api.options.maxBodyBytes)
     switch (url.pathname) {
       case '/healthz':
         return text(res, 200, 'ok\n')
@@ -43,12 +80,20 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse): Promi
         return json(res, 404, {error: {code: 'NOT_FOUND', message: `no such path: ${url.pathname}`}})
     }
   } catch (error) {
-    const refusal = api.refuse(error, {api: 'http', path: url.pathname})
+    const refusal = api.refuse(error, {api: 'http', path})
     const status = refusal.code === 'METHOD_NOT_ALLOWED' ? 405 : refusal.code === 'BODY_TOO_LARGE' ? 413 : HTTP_STATUS[refusal.problem]
     if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer')
     if (status === 429) res.setHeader('Retry-After', '1')
+    // A body refused half-read would be parsed as the next request: the connection goes with it.
+    if (status === 413) res.setHeader('Connection', 'close')
     json(res, status, {error: {code: refusal.code, message: refusal.message}})
   }
+}
+
+function lastResort(api: Api, res: ServerResponse, error: unknown): void {
+  api.log.error({err: error}, 'request failed outside its handler; answered 500')
+  if (!res.headersSent) json(res, 500, {error: {code: 'INTERNAL', message: 'internal error; see the server log'}})
+  else res.destroy()
 }
 
 /** Namespaces as `mau count --namespace` takes them: repeated, or comma-separated. */

@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js'
 import type {Server} from 'node:http'
+import {createServer as createNetServer, type Server as NetServer} from 'node:net'
 import type {Db} from '../core/db.js'
 import {ExitCode, MauError} from '../core/errors.js'
 import type {Logger} from '../core/log.js'
@@ -31,15 +32,30 @@ export interface ServeResult {
   seconds: number
 }
 
-export async function serve(db: Db, o: ServeOptions, deps: {log: Logger; signal: AbortSignal; mapError: (e: unknown) => unknown; onListening?: (ports: {grpc: number; http: number}) => void}): Promise<ServeResult> {
+type ServeDeps = {log: Logger; signal: AbortSignal; mapError: (e: unknown) => unknown; onListening?: (ports: {grpc: number; http: number}) => void}
+
+export async function serve(db: Db, o: ServeOptions, deps: ServeDeps): Promise<ServeResult> {
+  // A request's failure must never stop the server: whatever escapes a handler is logged, and serving goes on.
+  const survive = (error: unknown) => deps.log.error({err: error}, 'uncaught error; still serving')
+  process.on('uncaughtException', survive)
+  process.on('unhandledRejection', survive)
+  try {
+    return await serveUntilSignal(db, o, deps)
+  } finally {
+    process.off('uncaughtException', survive)
+    process.off('unhandledRejection', survive)
+  }
+}
+
+async function serveUntilSignal(db: Db, o: ServeOptions, deps: ServeDeps): Promise<ServeResult> {
   const started = Date.now()
   let stopping = false
   const ready = async () => !stopping && (await db.query('SELECT 1').then(() => true, () => false))
   const api = new Api(new MonthCounts(db, o.maxStalenessSeconds), o, new ServeMetrics(), deps.log, deps.mapError, ready)
   const {server: rpc, health} = grpcServer(api)
   const http = httpServer(api, o.tls)
-  const grpcPort = await bindGrpc(rpc, `${o.host}:${o.grpcPort}`, o.tls)
-  const httpPort = await listen(http, o.host, o.httpPort)
+  const {port: grpcPort, listener: grpcListener} = await listenGrpc(rpc, o)
+  const httpPort = await listen(http, o.host, o.httpPort, 'HTTP')
   const setHealth = (serving: boolean) => {
     for (const name of ['', EVENT_COUNTER, MAU_SERVICE]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING')
   }
@@ -51,6 +67,7 @@ export async function serve(db: Db, o: ServeOptions, deps: {log: Logger; signal:
   await new Promise<void>((resolve) => (deps.signal.aborted ? resolve() : deps.signal.addEventListener('abort', () => resolve(), {once: true})))
   stopping = true
   clearInterval(watch)
+  grpcListener.close()
   setHealth(false)
   deps.log.info({inFlight: api.limiter.inFlight}, 'stopping: finishing requests in flight')
   const drained = await Promise.race([
@@ -65,16 +82,21 @@ export async function serve(db: Db, o: ServeOptions, deps: {log: Logger; signal:
   return {grpcPort, httpPort, stoppedBy: 'signal', seconds: (Date.now() - started) / 1000}
 }
 
-function bindGrpc(server: grpc.Server, address: string, tls?: {cert: Buffer; key: Buffer}): Promise<number> {
-  const credentials = tls ? grpc.ServerCredentials.createSsl(null, [{cert_chain: tls.cert, private_key: tls.key}]) : grpc.ServerCredentials.createInsecure()
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, credentials, (error, port) => (error ? reject(portError('gRPC', address, error)) : resolve(port))),
-  )
+/**
+ * gRPC behind a listener of our own that hands each connection to grpc-js: grpc-js' own ports have no
+ * limit on connections, and a thousand clients that only send the HTTP/2 preface were held for ever.
+ */
+async function listenGrpc(server: grpc.Server, o: ServeOptions): Promise<{port: number; listener: NetServer}> {
+  const credentials = o.tls ? grpc.ServerCredentials.createSsl(null, [{cert_chain: o.tls.cert, private_key: o.tls.key}]) : grpc.ServerCredentials.createInsecure()
+  const injector = server.createConnectionInjector(credentials)
+  const listener = createNetServer((socket) => injector.injectConnection(socket))
+  listener.maxConnections = o.maxConnections
+  return {port: await listen(listener, o.host, o.grpcPort, 'gRPC'), listener}
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
+function listen(server: NetServer, host: string, port: number, what: 'gRPC' | 'HTTP'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error) => reject(portError('HTTP', `${host}:${port}`, error)))
+    server.once('error', (error) => reject(portError(what, `${host}:${port}`, error)))
     server.listen(port, host, () => resolve((server.address() as {port: number}).port))
   })
 }

@@ -28,7 +28,7 @@ describe('toRefusal', () => {
   it('keeps a refusal, says UNAVAILABLE for a service that cannot be reached, and hides anything else', () => {
     const refusal = new Refusal('NOT_FOUND', 'NO_EVENTS', 'none')
     expect(toRefusal(refusal)).toBe(refusal)
-    expect(toRefusal(new MauError('MySQL at x is unavailable: ECONNREFUSED', {exit: ExitCode.UNAVAILABLE, code: 'MYSQL_UNAVAILABLE'}))).toMatchObject({problem: 'UNAVAILABLE', code: 'MYSQL_UNAVAILABLE', message: 'MySQL at x is unavailable: ECONNREFUSED'})
+    expect(toRefusal(new MauError('MySQL at mau@db-host:3306/mau is unavailable: ECONNREFUSED', {exit: ExitCode.UNAVAILABLE, code: 'MYSQL_UNAVAILABLE'}))).toMatchObject({problem: 'UNAVAILABLE', code: 'MYSQL_UNAVAILABLE', message: 'MySQL unavailable: retry shortly.'})
     expect(toRefusal(new MauError('The mau schema is missing', {exit: ExitCode.SCHEMA, code: 'SCHEMA_MISSING'}))).toMatchObject({problem: 'FAILED_PRECONDITION', code: 'SCHEMA_MISSING'})
     const internal = toRefusal(new TypeError("Cannot read properties of undefined (reading 'users') at /app/dist/x.js:3"))
     expect(internal).toMatchObject({problem: 'INTERNAL', message: 'internal error; see the server log'})
