@@ -3,6 +3,7 @@
  * clean event or a rejection that names the bad value and what was expected. Pure: no I/O beyond
  * loading the .proto files once.
  */
+import {isUtf8} from 'node:buffer'
 import {fileURLToPath} from 'node:url'
 import protobuf from 'protobufjs'
 
@@ -41,6 +42,9 @@ const MAX_USER_ID = 255
 const MAX_SOURCE = 30
 
 const reject = (code: Rejection['code'], message: string): Decoded => ({ok: false, rejection: {code, message}})
+/** A lone surrogate ("\uD800" in JSON) would be written as U+FFFD and merged with another id. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const wellFormed = (s: string) => !LONE_SURROGATE.test(s)
 const chars = (s: string) => (/[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length)
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v))
 
@@ -50,12 +54,14 @@ export function validate(raw: {namespace: unknown; userId: unknown; sourceId: un
   if (typeof namespace !== 'string' || namespace.trim() === '') {
     return reject('namespace', `environment_namespace is ${namespace === undefined ? 'missing' : `${show(namespace)}`}: expected a non-empty string`)
   }
+  if (!wellFormed(namespace)) return reject('namespace', `environment_namespace ${show(namespace)} has a lone UTF-16 surrogate: expected valid Unicode text`)
   if (chars(namespace) > MAX_NAMESPACE) {
     return reject('namespace', `environment_namespace is ${chars(namespace)} characters: expected at most ${MAX_NAMESPACE}`)
   }
   if (typeof userId !== 'string' || userId.trim() === '') {
     return reject('user_id', `user_id is ${userId === undefined ? 'missing' : show(userId)}: expected a non-empty string`)
   }
+  if (!wellFormed(userId)) return reject('user_id', `user_id ${show(userId)} has a lone UTF-16 surrogate: expected valid Unicode text`)
   if (chars(userId) > MAX_USER_ID) {
     return reject('user_id', `user_id is ${chars(userId)} characters: expected at most ${MAX_USER_ID}`)
   }
@@ -105,6 +111,8 @@ function seconds(value: unknown, now: number): Parsed<number> {
 }
 
 export function decodeJson(bytes: Buffer, nowSeconds: number): Decoded {
+  // JSON.parse would turn invalid bytes into U+FFFD, merging "\xFF\xFE" with a real "\uFFFD\uFFFD" user.
+  if (!isUtf8(bytes)) return reject('decode', 'not valid UTF-8: expected JSON text encoded as UTF-8')
   let doc: unknown
   try {
     doc = JSON.parse(bytes.toString('utf8'))

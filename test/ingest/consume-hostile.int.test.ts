@@ -102,6 +102,23 @@ describe('mau consume with hostile input', () => {
   })
 })
 
+describe('mau consume with invalid UTF-8', () => {
+  it.each(['json', 'protobuf'] as const)('dead-letters ids that are not valid UTF-8 (%s) instead of merging them with a real U+FFFD user', async (format) => {
+    const real = 'bad\uFFFD\uFFFD'
+    const invalid = Buffer.concat([Buffer.from('bad'), Buffer.from([0xff, 0xfe])])
+    const json = (user: Buffer) => Buffer.concat([Buffer.from('{"environment_namespace":"prod","source_id":"IOS","last_seen":1670000000,"user_id":"'), user, Buffer.from('"}')])
+    // UserEvent: environment_namespace (4), user_id (6) as raw bytes, last_seen (7), source_id (9).
+    const proto = (user: Buffer) => Buffer.concat([Buffer.from([0x22, 4]), Buffer.from('prod'), Buffer.from([0x32, user.length]), user, Buffer.from([0x38, 0x80, 0xbd, 0xa2, 0x9c, 0x06, 0x48, 2])])
+    const encode = format === 'json' ? json : proto
+    await produce(topic, [encode(Buffer.from(real)), encode(invalid)])
+    await consumeAll(pool, topic, {format})
+    const rows = await query<RowDataPacket>(db.settings, 'SELECT HEX(user_id) AS user, event_count FROM mau')
+    expect(rows.map((r) => ({...r}))).toEqual([{user: Buffer.from(real).toString('hex').toUpperCase(), event_count: 1}])
+    const [letter] = await query<RowDataPacket>(db.settings, 'SELECT kafka_offset, reason FROM mau_dead_letter')
+    expect({...letter}).toMatchObject({kafka_offset: 1, reason: expect.stringMatching(/^decode: .*(UTF-8|utf-8)/)})
+  })
+})
+
 describe('WindowWriter', () => {
   const chunkOf = (partition: number, values: {offset: number; value: Buffer}[], maxBytes = 64 * 1024) => ({
     ref: {group: 'g', topic: 't', partition},

@@ -45,6 +45,14 @@ describe('decodeJson', () => {
     expect(r?.message).toMatch(message)
   })
 
+  it('rejects invalid UTF-8 and lone surrogates instead of merging them into U+FFFD', () => {
+    const bytes = Buffer.concat([Buffer.from('{"environment_namespace":"ns","user_id":"bad'), Buffer.from([0xff, 0xfe]), Buffer.from('","last_seen":1669852800}')])
+    expect(rejection(decodeJson(bytes, NOW))).toEqual({code: 'decode', message: 'not valid UTF-8: expected JSON text encoded as UTF-8'})
+    expect(rejection(json('{"environment_namespace":"ns","user_id":"bad\\ud800","last_seen":1669852800}'))?.message).toMatch(/user_id "bad\\ud800" has a lone UTF-16 surrogate/)
+    expect(rejection(json('{"environment_namespace":"\\udc00","user_id":"u","last_seen":1669852800}'))?.code).toBe('namespace')
+    expect(json({...good, user_id: 'bad\uFFFD\uFFFD'})).toMatchObject({ok: true, event: {userId: 'bad\uFFFD\uFFFD'}})
+  })
+
   it('counts user_id length in characters, not bytes or UTF-16 units', () => {
     expect(json({...good, user_id: '😀'.repeat(255)}).ok).toBe(true)
     expect(rejection(json({...good, user_id: '😀'.repeat(256)}))?.code).toBe('user_id')
