@@ -1,4 +1,5 @@
 import {Errors} from '@oclif/core'
+import {printable} from './render.js'
 
 /**
  * Exit codes are part of the interface: Kubernetes Jobs and CronJobs act on them
@@ -112,5 +113,7 @@ export function renderError(doc: ErrorDocument, colour: boolean): string {
   const {code, message, suggestions} = doc.error
   const red = (s: string) => (colour ? `\u001B[31m${s}\u001B[39m` : s)
   const dim = (s: string) => (colour ? `\u001B[2m${s}\u001B[22m` : s)
-  return [`${red('Error:')} ${message}`, dim(`Code: ${code}`), ...suggestions.map((s) => `Try: ${s}`)].join('\n')
+  // A message quotes the bad value, which may hold terminal escapes: each line is shown, never obeyed.
+  const shown = (s: string) => s.split('\n').map(printable).join('\n')
+  return [`${red('Error:')} ${shown(message)}`, dim(`Code: ${code}`), ...suggestions.map((s) => `Try: ${shown(s)}`)].join('\n')
 }

@@ -5,6 +5,7 @@
  */
 import {pino, type Logger} from 'pino'
 import {printAbove} from './progress.js'
+import {printable} from './render.js'
 import {redact} from './secrets.js'
 
 export type {Logger}
@@ -17,8 +18,8 @@ export function textLine(json: string): string {
   const time = typeof r.time === 'string' ? r.time.slice(11, 19) : ''
   const fields = Object.entries(r)
     .filter(([k]) => !SKIP.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : k === 'err' ? (v as {message?: string}).message : JSON.stringify(v)}`)
-  return `${[time, String(r.level).toUpperCase().padEnd(5), r.msg ?? '', ...fields].filter((p) => p !== '').join('  ')}\n`
+    .map(([k, v]) => `${k}=${printable(String(typeof v === 'string' ? v : k === 'err' ? (v as {message?: string}).message : JSON.stringify(v)))}`)
+  return `${[time, String(r.level).toUpperCase().padEnd(5), printable(String(r.msg ?? '')), ...fields].filter((p) => p !== '').join('  ')}\n`
 }
 
 function briefError(e: unknown): unknown {

@@ -17,12 +17,22 @@ export function terminalWidth(stream: {isTTY?: boolean; columns?: number} = proc
 
 /** A JSON document: indented for a person at a terminal, one line for a program reading a pipe or a log. */
 export function jsonText(value: unknown, pretty = Boolean(process.stdout.isTTY)): string {
-  return pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)
+  // JSON.stringify escapes C0 controls but not DEL and C1 (U+009B is a CSI): \u escapes parse the same.
+  return (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)).replace(/[\u007f-\u009f]/g, (c) => `\\u${hex(c, 4)}`)
 }
 
-/** One CSV line; fields with a comma, quote or newline are quoted (RFC 4180). */
+/** C0 controls, DEL and C1 controls: an ESC or CSI (U+009B) from event data would drive the reader's terminal. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
+const hex = (c: string, digits: number) => c.charCodeAt(0).toString(16).padStart(digits, '0')
+
+/** Pure: text with every control character shown as an escape (\x1b, \u009b), so that data is seen, never obeyed. */
+export function printable(s: string): string {
+  return s.replace(CONTROL, (c) => (c.charCodeAt(0) < 0x80 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`))
+}
+
+/** One CSV line; fields with a comma or quote are quoted (RFC 4180); control characters escaped (printable). */
 export function csvLine(fields: (string | number)[]): string {
-  return fields.map((f) => (typeof f === 'string' && /[",\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : String(f))).join(',')
+  return fields.map((f) => (typeof f !== 'string' ? String(f) : /[",]/.test(f) ? `"${printable(f).replace(/"/g, '""')}"` : printable(f))).join(',')
 }
 
 /** A cell that says good or bad news: green or red where colour is on, plain text otherwise. */
@@ -44,7 +54,7 @@ const isMarked = (c: Cell): c is Marked => typeof c === 'object' && c !== null
 const raw = (c: Cell) => (isMarked(c) ? c.value : c)
 const text = (c: Cell): string => {
   const v = raw(c)
-  return v === null || v === undefined ? '' : typeof v === 'number' ? formatNumber(v) : v
+  return v === null || v === undefined ? '' : typeof v === 'number' ? formatNumber(v) : printable(v)
 }
 /** Numbers, and text that reads as one ("-12 -3.5%", "+4.0%", "-"), are right-aligned. */
 const NUMERIC_TEXT = /^(?:[+-]?[\d,.]+%?(?: [+-]?[\d,.]+%)?|-|new)$/

@@ -28,6 +28,11 @@ describe('renderError', () => {
     const out = renderError(errorDocument(configError('Bad value "x".', ['Do y.'])), false)
     expect(out).toBe('Error: Bad value "x".\nCode: BAD_CONFIG\nTry: Do y.')
   })
+
+  it('shows terminal escapes quoted from bad input as text, line by line', () => {
+    const out = renderError(errorDocument(configError('No events for environment "a\u001b[2J".\nSecond line.', ['Try "\u009b31m".'])), false)
+    expect(out).toBe('Error: No events for environment "a\\x1b[2J".\nSecond line.\nCode: BAD_CONFIG\nTry: Try "\\u009b31m".')
+  })
 })
 
 describe('wantsJson', () => {

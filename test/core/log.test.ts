@@ -8,6 +8,11 @@ describe('textLine', () => {
     const line = textLine(JSON.stringify({level: 'warn', time: '2026-11-28T09:01:02.345Z', name: 'mau-consume', msg: 'events dead-lettered', topic: 't', count: 2, err: {type: 'Error', message: 'no'}}))
     expect(line).toBe('09:01:02  WARN   events dead-lettered  topic=t  count=2  err=no\n')
   })
+
+  it('escapes control characters in the message and every field, so one record stays one harmless line', () => {
+    const line = textLine(JSON.stringify({level: 'warn', time: '2026-11-28T09:01:02.345Z', msg: 'bad\u001b[2J', reason: 'x\ny', err: {message: '\u009b'}}))
+    expect(line).toBe('09:01:02  WARN   bad\\x1b[2J  reason=x\\x0ay  err=\\u009b\n')
+  })
 })
 
 describe('kafkaLogFields', () => {

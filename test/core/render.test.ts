@@ -1,9 +1,29 @@
 import {describe, expect, it} from 'vitest'
-import {bad, columns, csvLine, good, jsonText, table, tone, useColour} from '../../src/core/render.js'
+import {bad, columns, csvLine, good, jsonText, printable, table, tone, useColour} from '../../src/core/render.js'
 
 describe('csvLine', () => {
   it('quotes only fields that need it, doubling quotes', () => {
-    expect(csvLine(['plain', 3, 'a,b', 'say "hi"', 'two\nlines', ''])).toBe('plain,3,"a,b","say ""hi""","two\nlines",')
+    expect(csvLine(['plain', 3, 'a,b', 'say "hi"', ''])).toBe('plain,3,"a,b","say ""hi""",')
+  })
+
+  it('shows control characters as escapes, a line break included, so one field stays one line', () => {
+    expect(csvLine(['two\nlines', 'a,\u001b[2J'])).toBe('two\\x0alines,"a,\\x1b[2J"')
+  })
+})
+
+describe('printable', () => {
+  it('escapes C0 controls, DEL and C1 controls visibly, and leaves other text alone', () => {
+    expect(printable('\u001b]0;title\u0007\u001b[2J')).toBe('\\x1b]0;title\\x07\\x1b[2J')
+    expect(printable('a\rb\u007fc\u009bd\te')).toBe('a\\x0db\\x7fc\\u009bd\\x09e')
+    expect(printable('prod-環境 😀 ü')).toBe('prod-環境 😀 ü')
+  })
+
+  it('is applied to every text cell of a table and of chat columns', () => {
+    const hostile = 'ns\u001b]0;pwned\u0007\u001b[2J'
+    for (const out of [table(['environment', 'users'], [[hostile, 1]], plain), columns(['environment', 'users'], [[hostile, 1]])]) {
+      expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+      expect(out).toContain('ns\\x1b]0;pwned\\x07\\x1b[2J')
+    }
   })
 })
 

@@ -27,6 +27,12 @@ describe('toSlackText', () => {
       ].join('\n'),
     )
   })
+
+  it('shows terminal escapes in an environment name as text, so Slack and a terminal only ever see text', () => {
+    const hostile = {...doc, environments: [{...doc.environments[0]!, environment_namespace: 'x\u001b]0;t\u0007\u009b2J'}]}
+    expect(toSlackText(hostile)).toContain('x\\x1b]0;t\\x07\\u009b2J')
+    expect(toSlackText(hostile)).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+  })
 })
 
 describe('toReportCsv', () => {
