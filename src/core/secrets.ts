@@ -29,7 +29,8 @@ export function registerSecret(value: string | undefined): void {
 
 /** Hides URL passwords and every registered secret in a string. */
 export function redact(text: string): string {
-  let out = text.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')
+  // A user name has no brackets: "mysql://user[:password]@host" in help text is a pattern, not a password.
+  let out = text.replace(/(\/\/[^:/@\s[\]]*:)[^@\s]*@/g, '$1***@')
   for (const secret of secrets) out = out.split(secret).join('***')
   return out
 }

@@ -77,11 +77,24 @@ export async function postWithRetry(url: string, body: string, headers: Record<s
       if (res.status === 429) wait = retryAfterMs(res.headers.get('retry-after'), policy.maxDelayMs) ?? wait
     } catch (error) {
       if (error instanceof DeliveryError) throw error
+      const refused = refusedByFetch(url, error as Error)
+      if (refused) throw new DeliveryError(refused, attempt)
       lastError = (error as Error).name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : withCause(error as Error)
     }
     if (attempt < policy.maxAttempts) await new Promise((r) => setTimeout(r, wait))
   }
   throw new DeliveryError(`gave up after ${policy.maxAttempts} attempts: ${lastError}`, policy.maxAttempts)
+}
+
+/**
+ * What fetch refuses before sending anything, the same on every attempt: a port on the Fetch standard's
+ * "bad port" list (6000, 5060, 10080, ...) or a URL it cannot parse. Retrying only delays the verdict.
+ */
+export function refusedByFetch(url: string, error: Error): string | undefined {
+  const cause = (error.cause as {message?: string} | undefined)?.message ?? ''
+  if (cause === 'bad port') return `fetch refuses port ${new URL(url).port} (a "bad port" of the Fetch standard): use another port for the receiver`
+  if (/^Failed to parse URL/.test(error.message)) return `${error.message}: expected http(s)://host[:port]/path`
+  return undefined
 }
 
 /** fetch says only "fetch failed"; the reason (connect ECONNREFUSED 10.0.0.1:443, a TLS error) is in its cause. */

@@ -6,4 +6,9 @@ describe('redact', () => {
     registerSecret('webhook-signing-key')
     expect(redact('failed mysql://u:pw@h/db and key webhook-signing-key')).toBe('failed mysql://u:***@h/db and key ***')
   })
+
+  it('leaves the URL pattern of a help text as it is', () => {
+    expect(redact('expected mysql://user[:password]@host[:port]/database.')).toBe('expected mysql://user[:password]@host[:port]/database.')
+    expect(redact('Invalid "mysql://u:p[w@h/db"')).toBe('Invalid "mysql://u:***@h/db"')
+  })
 })

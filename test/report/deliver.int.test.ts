@@ -114,6 +114,11 @@ describe('deliverAll', () => {
     }
   })
 
+  it.each([6000, 5060, 10080])('fails at once, without retrying, on port %i that fetch refuses', async (port) => {
+    const [r] = await deliverAll(pool, await report(), [parseDestination(`webhook:http://127.0.0.1:${port}/hook`, {})], {force: false, retry: fast})
+    expect(r).toMatchObject({status: 'failed', attempts: 1, message: `fetch refuses port ${port} (a "bad port" of the Fetch standard): use another port for the receiver`})
+  })
+
   it('posts the Slack text as the message to the incoming webhook', async () => {
     const server = await scriptedServer((_, res) => res.writeHead(200).end('ok'))
     try {
