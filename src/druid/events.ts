@@ -6,7 +6,7 @@
  * distinct users per source are counted over the same groups on both sides.
  */
 import {bigint, varchar, type DruidClient, type DruidParameter, type Row} from './client.js'
-import {SOURCE_IDS} from '../ingest/decode.js'
+import {sourceNames} from '../ingest/platform.js'
 
 export interface DruidSchema {
   datasource: string
@@ -54,7 +54,7 @@ export class DruidUserEvents {
       user: identifier(schema.userColumn),
       ns: identifier(schema.namespaceColumn),
       // A missing source is UNKNOWN, as the consumer reads a missing source_id.
-      source: `COALESCE(CASE ${src} ${SOURCE_IDS.map((name, i) => `WHEN '${i}' THEN '${name}'`).join(' ')} ELSE UPPER(${src}) END, 'UNKNOWN')`,
+      source: `COALESCE(CASE ${src} ${[...sourceNames()].map(([n, name]) => `WHEN '${n}' THEN '${name}'`).join(' ')} ELSE UPPER(${src}) END, 'UNKNOWN')`,
       events: schema.eventsColumn ? `SUM(${identifier(schema.eventsColumn)})` : 'COUNT(*)',
       table: identifier(schema.datasource),
     }

@@ -41,6 +41,13 @@ export interface PreparedBatch {
   lastSeen: Float64Array
   /** The rejected messages, in offset order, with their bytes for mau_dead_letter. */
   deadLetters: DeadLetter[]
+  /** Messages of kinds not counted (metrics events, or kinds left out of --activity), by type URL, in offset order. */
+  ignored: Ignored[]
+}
+
+export interface Ignored {
+  offset: number
+  typeUrl: string
 }
 
 const TOMBSTONE: Decoded = {ok: false, rejection: {code: 'decode', message: 'message has no value (tombstone)'}}
@@ -67,6 +74,7 @@ export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: n
     sources: new Array<string>(n),
     lastSeen: new Float64Array(n),
     deadLetters: [],
+    ignored: [],
   }
   for (let i = 0; i < n; i++) {
     const m = messages[i]!
@@ -77,7 +85,8 @@ export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: n
       b.namespaces[i] = ''
       b.users[i] = ''
       b.sources[i] = ''
-      b.deadLetters.push({offset, rejection: result.rejection, ...setAside(m.value, deadLetterMaxBytes)})
+      if ('ignored' in result) b.ignored.push({offset, typeUrl: intern(result.ignored)})
+      else b.deadLetters.push({offset, rejection: result.rejection, ...setAside(m.value, deadLetterMaxBytes)})
       continue
     }
     const e = result.event
@@ -108,9 +117,17 @@ export interface Part {
 }
 
 export function deadLettersOf({batch, from}: Part): DeadLetter[] {
-  if (from === 0) return batch.deadLetters
+  return fromPart(batch.deadLetters, batch, from)
+}
+
+export function ignoredOf({batch, from}: Part): Ignored[] {
+  return fromPart(batch.ignored, batch, from)
+}
+
+function fromPart<T extends {offset: number}>(items: T[], batch: PreparedBatch, from: number): T[] {
+  if (from === 0) return items
   const first = batch.offsets[from] ?? Infinity
-  return batch.deadLetters.filter((d) => d.offset >= first)
+  return items.filter((d) => d.offset >= first)
 }
 
 type Level<T> = Map<string, T>

@@ -13,6 +13,7 @@ import type {Logger} from '../core/log.js'
 import {MonthResolver} from '../core/month.js'
 import {prepareBatch} from './batch.js'
 import {DEAD_LETTER_MAX_BYTES} from './deadletter.js'
+import type {ActivityKind} from './platform.js'
 import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {partitionKey, requireOffsetsTable, storedOffsets, type PartitionRef} from './offsets.js'
@@ -21,6 +22,7 @@ import {watchPartitions} from './partition-watch.js'
 import {type Chunk, ChunkQueue, type WindowLimits} from './pipeline.js'
 import {WindowWriter} from './windows.js'
 import type {PartitionResult, WindowResult} from './writer.js'
+import {type ConsumeSummary, Tally} from './tally.js'
 
 export interface ConsumeOptions {
   brokers: string
@@ -35,25 +37,15 @@ export interface ConsumeOptions {
   /** Windows written at once, each in its own transaction. */
   concurrency: number
   sessionTimeoutMs?: number
+  /** The kinds of activity counted (default all); envelopes of other kinds are ignored. */
+  activity?: readonly ActivityKind[]
   /** A dead letter keeps at most this many bytes of its message, with the whole one's length and SHA-256. */
   deadLetterMaxBytes?: number
   /** Unix ms: where partitions without stored offsets start (the first message at or after it), instead of the beginning. */
   fromTime?: number
 }
 
-export interface ConsumeSummary {
-  consumed: number
-  redelivered: number
-  rowsUpserted: number
-  deadLettered: number
-  batches: number
-  seconds: number
-  eventsPerSecond: number
-  partitions: {topic: string; partition: number; nextOffset: number}[]
-  /** With --since: the partitions started at that time; the others resumed from their stored offsets. */
-  startedFromTime?: {topic: string; partitions: number[]}[]
-  stoppedBy: 'end-of-topics' | 'signal'
-}
+export type {ConsumeSummary}
 
 export interface ConsumeDeps {
   db: Db
@@ -84,16 +76,13 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
 }
 
 class ConsumeRun {
-  private readonly started = Date.now()
   private readonly months: MonthResolver
   private readonly decode: ReturnType<typeof decoder>
   private readonly kafka: Kafka
   private readonly consumer: Consumer
-  private readonly totals = {consumed: 0, redelivered: 0, rowsUpserted: 0, deadLettered: 0, batches: 0}
-  private nextOffsets = new Map<string, number>()
+  private readonly tally: Tally
   private targets: Marks | null = null
   private startOffsets = new Map<string, number>()
-  private startedFromTime?: {topic: string; partitions: number[]}[]
   private fatal: Error | null = null
   private stopping = false
   private readonly queue: ChunkQueue
@@ -110,8 +99,9 @@ class ConsumeRun {
   }
 
   constructor(private readonly opts: ConsumeOptions, private readonly deps: ConsumeDeps) {
+    this.tally = new Tally(deps)
     this.months = new MonthResolver(opts.timezone)
-    this.decode = decoder(opts.format)
+    this.decode = decoder(opts.format, opts.activity)
     this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES
     this.kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, deps.log)
     this.window = {maxEvents: opts.batchSize, maxBytes: WINDOW_BYTES, lingerMs: LINGER_MS}
@@ -133,9 +123,9 @@ class ConsumeRun {
   async start(): Promise<void> {
     const {opts, deps} = this
     await requireTopics(this.kafka, opts.brokers, opts.topics)
-    if (opts.fromTime !== undefined) this.startedFromTime = await seedFromTime(this.kafka, deps.db, {...opts, fromTime: opts.fromTime}, deps.log)
-    this.nextOffsets = await storedOffsets(deps.db, opts.group, opts.topics)
-    this.startOffsets = new Map(this.nextOffsets)
+    if (opts.fromTime !== undefined) this.tally.startedFromTime = await seedFromTime(this.kafka, deps.db, {...opts, fromTime: opts.fromTime}, deps.log)
+    this.tally.nextOffsets = await storedOffsets(deps.db, opts.group, opts.topics)
+    this.startOffsets = new Map(this.tally.nextOffsets)
     if (opts.stopAtEnd) this.targets = await highWaterMarks(this.kafka, opts.brokers, opts.topics)
     const writer = this.windowWriter(await statementBytes(deps.db))
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
@@ -187,7 +177,7 @@ class ConsumeRun {
   /** Until a signal, a fatal error, or (with --stop-at-end) every partition at its mark; reports progress meanwhile. */
   async waitUntilDone(): Promise<ConsumeSummary['stoppedBy']> {
     let lastRefresh = 0
-    const report = () => this.deps.onProgress?.(this.summary('signal'), this.targets ? endProgress(this.targets, this.startOffsets, this.nextOffsets) : undefined)
+    const report = () => this.deps.onProgress?.(this.tally.summary('signal'), this.targets ? endProgress(this.targets, this.startOffsets, this.tally.nextOffsets) : undefined)
     report()
     while (!this.stopping) {
       await sleep(200)
@@ -196,10 +186,9 @@ class ConsumeRun {
       if (Date.now() - lastRefresh > 1000) {
         // Other replicas of the group advance offsets too; MySQL has them all.
         lastRefresh = Date.now()
-        const stored = await storedOffsets(this.deps.db, this.opts.group, this.opts.topics).catch(() => new Map<string, number>())
-        for (const [k, v] of stored) this.nextOffsets.set(k, Math.max(v, this.nextOffsets.get(k) ?? -1))
+        this.tally.advance(await storedOffsets(this.deps.db, this.opts.group, this.opts.topics).catch(() => new Map<string, number>()))
       }
-      if (reachedEnd(this.targets, this.nextOffsets)) return 'end-of-topics'
+      if (reachedEnd(this.targets, this.tally.nextOffsets)) return 'end-of-topics'
     }
     return 'signal'
   }
@@ -213,7 +202,7 @@ class ConsumeRun {
     await this.consumer.disconnect()
     this.deps.signal.removeEventListener('abort', this.onAbort)
     if (this.fatal) throw this.fatal
-    const result = this.summary(stoppedBy)
+    const result = this.tally.summary(stoppedBy)
     this.deps.log.info(result, 'stopped')
     return result
   }
@@ -278,36 +267,8 @@ class ConsumeRun {
   }
 
   private record(window: Chunk[], w: WindowResult): void {
-    const {metrics, health, log} = this.deps
-    const marks = new Map(window.map((c) => [c.key, c.highWatermark]))
-    this.totals.rowsUpserted += w.rowsUpserted
-    this.totals.batches++
-    metrics.rows.inc(w.rowsUpserted)
-    metrics.lastBatch.set(Date.now() / 1000)
-    health.progress()
-    for (const r of w.partitions) this.recordPartition(r, marks.get(partitionKey(r.ref.topic, r.ref.partition)) ?? r.nextOffset)
-    void this.commitWritten(w.partitions).catch((error: Error) => log.debug({err: error}, 'could not commit offsets to Kafka (lag tooling only)'))
-  }
-
-  private recordPartition(r: PartitionResult, highWatermark: number): void {
-    const {metrics, health, log} = this.deps
-    const {ref} = r
-    const k = partitionKey(ref.topic, ref.partition)
-    this.totals.consumed += r.applied
-    this.totals.redelivered += r.skipped
-    this.totals.deadLettered += r.deadLetters.length
-    this.nextOffsets.set(k, Math.max(r.nextOffset, this.nextOffsets.get(k) ?? -1))
-    metrics.consumed.inc({topic: ref.topic}, r.applied)
-    if (r.skipped > 0) metrics.skipped.inc({topic: ref.topic}, r.skipped)
-    const lag = Math.max(0, highWatermark - r.nextOffset)
-    metrics.lag.set({group: ref.group, topic: ref.topic, partition: String(ref.partition)}, lag)
-    health.setLag(k, lag)
-    for (const d of r.deadLetters) metrics.deadLettered.inc({topic: ref.topic, reason: d.rejection.code})
-    if (r.deadLetters.length > 0) {
-      const first = r.deadLetters[0]!
-      log.warn({topic: ref.topic, partition: ref.partition, count: r.deadLetters.length, firstOffset: first.offset, firstReason: first.rejection.message}, 'events dead-lettered')
-    }
-    if (r.skipped > 0) log.info({topic: ref.topic, partition: ref.partition, skipped: r.skipped}, 'skipped already-applied messages (redelivery)')
+    this.tally.window(window, w)
+    void this.commitWritten(w.partitions).catch((error: Error) => this.deps.log.debug({err: error}, 'could not commit offsets to Kafka (lag tooling only)'))
   }
 
   /** Kafka's committed offsets follow MySQL's, so that they are never ahead of what is applied. */
@@ -315,20 +276,5 @@ class ConsumeRun {
     const offsets = partitions.filter((r) => r.applied > 0 && this.assigned.has(partitionKey(r.ref.topic, r.ref.partition)))
     if (offsets.length === 0 || this.stopping) return
     await this.consumer.commitOffsets(offsets.map((r) => ({topic: r.ref.topic, partition: r.ref.partition, offset: String(r.nextOffset)})))
-  }
-
-  private summary(stoppedBy: ConsumeSummary['stoppedBy']): ConsumeSummary {
-    const seconds = (Date.now() - this.started) / 1000
-    return {
-      ...this.totals,
-      seconds,
-      eventsPerSecond: Math.round(this.totals.consumed / Math.max(seconds, 0.001)),
-      partitions: [...this.nextOffsets.entries()].map(([k, nextOffset]) => {
-        const i = k.lastIndexOf(':')
-        return {topic: k.slice(0, i), partition: Number(k.slice(i + 1)), nextOffset}
-      }),
-      ...(this.startedFromTime ? {startedFromTime: this.startedFromTime} : {}),
-      stoppedBy,
-    }
   }
 }

@@ -5,8 +5,11 @@ import type {ConsumeSummary} from './consume.js'
 import type {DeadLetterEntry} from './deadletter.js'
 import type {ReplayResult} from './replay.js'
 
+/** What the run did; then, when it ignored messages of kinds not counted, how many of each type. */
 export function consumeTable(s: ConsumeSummary): string {
-  return table(['consumed', 'redelivered', 'rows upserted', 'dead-lettered', 'events/s'], [[s.consumed, s.redelivered, s.rowsUpserted, s.deadLettered, s.eventsPerSecond]])
+  const main = table(['consumed', 'redelivered', 'rows upserted', 'dead-lettered', 'events/s'], [[s.consumed, s.redelivered, s.rowsUpserted, s.deadLettered, s.eventsPerSecond]])
+  const ignored = Object.entries(s.ignored)
+  return ignored.length === 0 ? main : `${main}\n${table(['ignored (kind not counted)', 'messages'], ignored)}`
 }
 
 /**

@@ -14,6 +14,7 @@ export class ConsumerMetrics {
   readonly skipped = new Counter({name: 'mau_events_redelivered_total', help: 'Messages skipped because their offset was already applied', labelNames: ['topic'], registers: [this.registry]})
   readonly rows = new Counter({name: 'mau_rows_upserted_total', help: 'Aggregated rows upserted into mau', registers: [this.registry]})
   readonly deadLettered = new Counter({name: 'mau_events_dead_lettered_total', help: 'Messages set aside in mau_dead_letter', labelNames: ['topic', 'reason'], registers: [this.registry]})
+  readonly ignored = new Counter({name: 'mau_events_ignored_total', help: 'Messages of kinds not counted (metrics events, kinds left out of --activity), by type URL: neither rows nor dead letters', labelNames: ['topic', 'type_url'], registers: [this.registry]})
   readonly batchSeconds = new Histogram({
     name: 'mau_batch_duration_seconds',
     help: 'Time to write one window (one MySQL transaction)',

@@ -12,7 +12,7 @@
 import {DEFAULT_STATEMENT_BYTES, type Db, inTransaction} from '../core/db.js'
 import type {MonthResolver} from '../core/month.js'
 import {applyRows, type Row} from '../mau/rows.js'
-import {aggregate, type DeadLetter, deadLettersOf, firstFresh, type Part, type PreparedBatch} from './batch.js'
+import {aggregate, type DeadLetter, deadLettersOf, firstFresh, ignoredOf, type Part, type PreparedBatch} from './batch.js'
 import {insertDeadLetters} from './deadletter.js'
 import {ensureOffsetRow, lockStoredOffset, partitionKey, storeOffset, type PartitionRef} from './offsets.js'
 
@@ -26,6 +26,8 @@ export interface PartitionResult {
   applied: number
   skipped: number
   deadLetters: DeadLetter[]
+  /** Messages of kinds not counted, by type URL. */
+  ignored: Record<string, number>
   nextOffset: number
 }
 
@@ -72,7 +74,7 @@ export async function persistWindow(
     const results: PartitionResult[] = []
     for (const [ref, batches] of partitions) {
       let stored = await lockStoredOffset(conn, ref)
-      const r: PartitionResult = {ref, applied: 0, skipped: 0, deadLetters: [], nextOffset: stored}
+      const r: PartitionResult = {ref, applied: 0, skipped: 0, deadLetters: [], ignored: {}, nextOffset: stored}
       for (const batch of batches) {
         if (batch.lastOffset < stored) {
           r.skipped += batch.offsets.length
@@ -81,6 +83,7 @@ export async function persistWindow(
         const part = {batch, from: stored > batch.firstOffset ? firstFresh(batch, stored) : 0}
         parts.push(part)
         r.deadLetters.push(...deadLettersOf(part))
+        for (const i of ignoredOf(part)) r.ignored[i.typeUrl] = (r.ignored[i.typeUrl] ?? 0) + 1
         r.skipped += part.from
         r.applied += batch.offsets.length - part.from
         stored = batch.lastOffset + 1

@@ -4,7 +4,8 @@ import {writerPool} from '../../src/mau/rows.js'
 import {encode, type SampleEvent} from '../fixtures/events.js'
 import type {ConsumeOptions} from '../../src/ingest/consume.js'
 import {checkSummary, rebuildSummary} from '../../src/mau/summary.js'
-import {decodeJson, encodeProtobuf} from '../../src/ingest/decode.js'
+import {decodeJson} from '../../src/ingest/decode.js'
+import {encodeProtobuf} from '../../src/ingest/encode.js'
 import {MonthResolver} from '../../src/core/month.js'
 import {openDb} from '../../src/core/db.js'
 import {aggregateWindow, persistWindow} from '../../src/ingest/writer.js'
@@ -73,7 +74,7 @@ describe('mau consume', () => {
       [null, 'decode: message has no value'],
       [JSON.stringify({...good, user_id: ''}), 'user_id: user_id is "": expected a non-empty string'],
       [JSON.stringify({...good, user_id: 'u'.repeat(256)}), 'user_id: user_id is 256 characters: expected at most 255'],
-      [JSON.stringify({...good, environment_namespace: undefined}), 'namespace: environment_namespace is missing'],
+      [JSON.stringify({...good, environment_namespace: undefined}), 'namespace: environment_id (or environment_namespace) is missing'],
       [JSON.stringify({...good, environment_namespace: 'n'.repeat(256)}), 'namespace: environment_namespace is 256 characters'],
       [JSON.stringify({...good, source_id: 'S'.repeat(31)}), 'source_id: source_id is 31 characters: expected at most 30'],
       [JSON.stringify({...good, source_id: 99}), 'source_id: source_id 99 is not a known source number'],

@@ -3,7 +3,7 @@ import type {ConsumeSummary} from '../../src/ingest/consume.js'
 import {showPayload} from '../../src/ingest/deadletter.js'
 import {consumeProgress, consumeTable, deadLetterReport, replayFormat} from '../../src/ingest/format.js'
 
-const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], stoppedBy: 'end-of-topics'}
+const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, ignored: {}, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], stoppedBy: 'end-of-topics'}
 
 describe('consumeTable and consumeProgress', () => {
   it('show what was consumed, redelivered, written and set aside, and the rate', () => {
