@@ -32,6 +32,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       helpGroup: 'KAFKA',
     }),
     format: flag.eventFormat,
+    activity: flag.activity,
     'batch-size': Flags.integer({
       env: 'MAU_BATCH_SIZE',
       default: DEFAULTS.batchSize,
@@ -101,6 +102,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       topics: listOf(flags.topic),
       group: flags.group,
       format: flags.format,
+      activity: [...flags.activity],
       timezone: flags.timezone,
       batchSize: flags['batch-size'],
       stopAtEnd: flags['stop-at-end'],

@@ -5,7 +5,6 @@ import * as flag from '../core/flags.js'
 import {addMonths, currentMonth} from '../core/month.js'
 import {canAnimate} from '../core/progress.js'
 import {terminalWidth} from '../core/render.js'
-import {canonicalSource} from '../ingest/decode.js'
 import {count, type MauCount} from '../mau/count.js'
 import {countTable, historyCsv, historyTable, toCsv, usersChart} from '../mau/format.js'
 import {history, type MauHistory} from '../mau/history.js'
@@ -33,7 +32,7 @@ With --from/--to or --last, one line per month and environment with the change f
     last: Flags.integer({min: 1, max: 120, summary: 'The N months ending with --to (default: ending with the current month).', exclusive: ['from', 'month']}),
     chart: Flags.boolean({allowNo: true, summary: 'Chart users per month under a range (default: at a terminal).'}),
     namespace: flag.namespace,
-    source: flag.list('Only these sources, e.g. IOS (repeatable, or comma-separated).'),
+    source: flag.source,
     by: Flags.option({options: ['source'] as const, summary: 'Break each environment down by source.'})(),
     csv: flag.csv,
     scan: Flags.boolean({summary: 'Compute from the raw rows instead of the summary counters (slow on a large month; to cross-check).'}),
@@ -41,7 +40,7 @@ With --from/--to or --last, one line per month and environment with the change f
 
   async run(): Promise<MauCount | MauHistory> {
     const {flags} = await this.parse(Count)
-    const sources = flags.source?.map(canonicalSource)
+    const sources = flags.source
     if (RANGE.some((k) => flags[k as keyof typeof flags] !== undefined)) {
       if (flags.scan || flags.by || (sources?.length ?? 0) > 1) throw configError('--scan, --by and several --source apply to one month: expected them without --from, --to or --last.')
       const to = flags.to ?? currentMonth(flags.timezone)

@@ -5,6 +5,8 @@
  */
 import {Flags} from '@oclif/core'
 import {configError} from './errors.js'
+import {sourceName} from '../ingest/decode.js'
+import {ACTIVITY_KINDS, type ActivityKind} from '../ingest/platform.js'
 import {addMonths, currentMonth, parseInstant, parseYearMonth, type YearMonth} from './month.js'
 import {redact} from './secrets.js'
 import {DEFAULTS, isValidTimezone, splitList} from './settings.js'
@@ -67,6 +69,33 @@ export function requiredInstant(o: InstantOptions) {
 }
 
 export const eventFormat = Flags.option({options: ['json', 'protobuf'] as const, env: 'MAU_EVENT_FORMAT', default: 'json' as const, summary: 'Encoding of the messages.'})()
+
+/** The kinds of activity counted, comma-separated; an unknown kind is refused with the known ones. */
+export const activity = Flags.custom<ReadonlySet<ActivityKind>>({
+  env: 'MAU_CONSUME_ACTIVITY',
+  default: async () => new Set(ACTIVITY_KINDS),
+  defaultHelp: async () => ACTIVITY_KINDS.join(','),
+  summary: 'Kinds of events that count a user active: user, evaluation, goal (comma-separated).',
+  description: 'Envelopes of other kinds (metrics events, and kinds left out here) are ignored: no row, no dead letter; the summary and mau_events_ignored_total count them by type URL.',
+  async parse(input) {
+    const kinds = splitList(input)
+    const unknown = kinds.filter((k) => !(ACTIVITY_KINDS as readonly string[]).includes(k))
+    if (kinds.length === 0 || unknown.length > 0) throw configError(`--activity "${input}" is invalid: expected one or more of ${ACTIVITY_KINDS.join(', ')}, comma-separated.`)
+    return new Set(kinds as ActivityKind[])
+  },
+})()
+
+/** --source: repeatable or comma-separated; numbers read as the platform's SourceId, so 3 is WEB, as the consumer stores it. */
+export const source = Flags.custom<string>({
+  multiple: true,
+  delimiter: ',',
+  summary: 'Only these sources: a name such as IOS or FLUTTER, or its SourceId number (repeatable, or comma-separated).',
+  async parse(input) {
+    const parsed = sourceName(input.trim())
+    if (!parsed.ok) throw configError(`--source: ${parsed.message}.`)
+    return parsed.value
+  },
+})()
 
 /** A repeatable list flag: repeat it or comma-separate; each value trimmed. */
 export const list = (summary: string) => Flags.custom<string>({multiple: true, delimiter: ',', summary, parse: async (input) => input.trim()})()

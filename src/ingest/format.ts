@@ -25,6 +25,7 @@ export function consumeProgress(s: ConsumeSummary, end?: {done: number; total: n
 export function replayFormat(r: ReplayResult): string {
   const kept = Object.entries(r.kept).filter(([, n]) => n > 0)
   const lines = [`${r.dryRun ? 'Would replay' : 'Replayed'} ${formatCount(r.replayed)} of ${formatCount(r.examined)} dead letters${r.dryRun ? '' : ` (${formatCount(r.rowsUpserted)} rows upserted)`}.`]
+  if (r.ignored > 0) lines.push(`${r.dryRun ? 'Would remove' : 'Removed'} ${formatCount(r.ignored)} of kinds not counted (--activity).`)
   if (kept.length > 0) lines.push(table(['still rejected', 'letters'], kept))
   return lines.join('\n')
 }

@@ -119,12 +119,19 @@ async function environmentsOf(db: Queryable, f: CountFilter): Promise<string[]> 
   return rows.map((r) => String(r.environment_namespace))
 }
 
+/** Named environments and sources without events in the month are refused alike (exit 2), naming them. */
 function requireNamespaces(result: MauCount, f: CountFilter, opts: CountOptions): MauCount {
   if (opts.allowMissing) return result
   const missing = (f.namespaces ?? []).filter((ns) => !result.environments.some((e) => e.environment_namespace === ns))
   if (missing.length > 0) {
     throw configError(`No events in ${f.month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: expected one of the month's environments.`, [
       `List the month's environments with \`mau count --month ${f.month}\`.`,
+    ])
+  }
+  const noSource = (f.sources ?? []).filter((s) => !result.environments.some((e) => e.sources.some((x) => x.source_id === s)))
+  if (noSource.length > 0) {
+    throw configError(`No events in ${f.month} for source ${noSource.map((s) => `"${s}"`).join(', ')}${f.namespaces?.length ? ' in the environments named' : ''}: expected one of the month's sources.`, [
+      `List the month's sources with \`mau count --month ${f.month} --by source\`.`,
     ])
   }
   return result

@@ -44,6 +44,22 @@ describe('mau count', () => {
     expect(unknown.code).toBe(2)
     expect(JSON.parse(unknown.stdout).error.message).toContain('No events in 202212 for environment "nope"')
   })
+
+  it('reads --source by name or by the platform\'s SourceId number, as the consumer stores it', () => {
+    const byNumber = mau(['count', '--month', '202212', '--source', '2', '--json'], {MAU_MYSQL_URL: db.url})
+    expect(byNumber.code).toBe(0)
+    expect(JSON.parse(byNumber.stdout).total).toEqual({users: 1, events: 3})
+    expect(JSON.parse(mau(['count', '--month', '202212', '--source', 'ios', '--json'], {MAU_MYSQL_URL: db.url}).stdout)).toEqual(JSON.parse(byNumber.stdout))
+  })
+
+  it('exits 2 naming a source without events in the month, or a source number not known, as for an environment', () => {
+    const none = mau(['count', '--month', '202212', '--source', 'WEB', '--json'], {MAU_MYSQL_URL: db.url})
+    expect(none.code).toBe(2)
+    expect(JSON.parse(none.stdout).error.message).toBe('No events in 202212 for source "WEB": expected one of the month\'s sources.')
+    const unknown = mau(['count', '--month', '202212', '--source', '42'], {MAU_MYSQL_URL: db.url})
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('--source: source_id 42 is not a known source number')
+  })
 })
 
 describe('mau count over several months', () => {

@@ -3,6 +3,7 @@
  * replays at once) and removed; the others stay; purge deletes by age, --dry-run only counts.
  */
 import {afterAll, beforeEach, describe, expect, it} from 'vitest'
+import {encodeActivity, encodeOtherEnvelope} from '../../src/ingest/encode.js'
 import {query} from '../fixtures/mau.js'
 import {createTestDatabase, type TestDatabase} from '../fixtures/services.js'
 import {mauAsync} from '../helpers/cli.js'
@@ -59,6 +60,22 @@ describe('mau deadletter replay', () => {
     const r = JSON.parse((await mau(['deadletter', 'replay', '--since', '2022-12-02', '--before', '2022-12-03', '--json'])).stdout)
     expect(r).toMatchObject({examined: 1, replayed: 1})
     expect(await letters()).toEqual([0, 2, 3])
+  })
+})
+
+describe('mau deadletter replay after an upgrade', () => {
+  it('applies the events an older version refused exactly once, removes kinds no longer counted, and keeps cut letters', async () => {
+    await query(db.settings, 'DELETE FROM mau_dead_letter')
+    const flutter = encodeActivity({kind: 'evaluation', environmentId: 'env-7', userId: 'u9', sourceId: 8, time: LAST_SEEN})
+    const metrics = encodeOtherEnvelope('type.googleapis.com/bucketeer.event.client.MetricsEvent', 'env-7')
+    await query(db.settings, insert, ['g', 'events', 0, 10, 'decode: Event wraps an EvaluationEvent', flutter, LAST_SEEN])
+    await query(db.settings, insert, ['g', 'events', 0, 11, 'decode: Event wraps a MetricsEvent', metrics, LAST_SEEN])
+    await query(db.settings, `${insert.replace('payload, created_at', 'payload, payload_bytes, created_at').replace('?, ?)', '?, ?, ?)')}`, ['g', 'events', 0, 12, 'decode: x', flutter.subarray(0, 10), flutter.length, LAST_SEEN])
+    const r = JSON.parse((await mau(['deadletter', 'replay', '--format', 'protobuf', '--json'])).stdout)
+    expect(r).toMatchObject({examined: 3, replayed: 1, ignored: 1, kept: {cut: 1}})
+    expect(await query(db.settings, 'SELECT environment_namespace, source_id, user_id, event_count FROM mau')).toEqual([{environment_namespace: 'env-7', source_id: 'FLUTTER', user_id: 'u9', event_count: 1}])
+    expect(await letters()).toEqual([12])
+    expect(JSON.parse((await mau(['deadletter', 'replay', '--format', 'protobuf', '--json'])).stdout)).toMatchObject({examined: 1, replayed: 0})
   })
 })
 

@@ -44,13 +44,13 @@ describe('deadLetterReport', () => {
 
 describe('replayFormat', () => {
   it('says how many letters were replayed of how many, and why the others stay', () => {
-    const out = replayFormat({dryRun: false, examined: 1200, replayed: 1100, events: 1100, rowsUpserted: 900, kept: {decode: 100, namespace: 0}})
+    const out = replayFormat({dryRun: false, examined: 1200, replayed: 1100, events: 1100, rowsUpserted: 900, ignored: 0, kept: {decode: 100, namespace: 0}})
     expect(out.split('\n')[0]).toBe('Replayed 1,100 of 1,200 dead letters (900 rows upserted).')
     expect(out).toMatch(/decode +│ +100 │/)
     expect(out).not.toContain('namespace')
   })
 
   it('says "would" on a dry run', () => {
-    expect(replayFormat({dryRun: true, examined: 2, replayed: 2, events: 2, rowsUpserted: 0, kept: {}})).toBe('Would replay 2 of 2 dead letters.')
+    expect(replayFormat({dryRun: true, examined: 2, replayed: 2, events: 2, rowsUpserted: 0, ignored: 0, kept: {}})).toBe('Would replay 2 of 2 dead letters.')
   })
 })

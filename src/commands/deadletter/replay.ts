@@ -13,6 +13,7 @@ export default class DeadletterReplay extends MauCommand<ReplayResult> {
     ...flag.database,
     timezone: flag.timezone,
     format: flag.eventFormat,
+    activity: flag.activity,
     ...flag.deadLetterFilter,
     since: flag.setAsideSince,
     before: flag.instant({summary: 'Only entries set aside before this instant.'}),
@@ -23,6 +24,7 @@ export default class DeadletterReplay extends MauCommand<ReplayResult> {
     const {flags} = await this.parse(DeadletterReplay)
     const options = {
       format: flags.format,
+      activity: [...flags.activity],
       timezone: flags.timezone,
       topic: flags.topic,
       group: flags.group,
