@@ -46,6 +46,15 @@ export class Api {
     return this.metrics.observe(api, method, guarded, (refusal) => (refusal as Refusal).problem)
   }
 
+  /** HTTP headers with the staleness bound and this answer's age, so that a caller knows how old a count can be. */
+  freshness(ageSeconds: number): Record<string, string> {
+    return {
+      'Cache-Control': `private, max-age=${this.counts.maxAgeSeconds}`,
+      'X-Mau-Max-Staleness-Seconds': String(this.counts.maxAgeSeconds),
+      Age: String(Math.floor(ageSeconds)),
+    }
+  }
+
   /** The answer for a failure: a Refusal as it is; anything else mapped (core/db.ts) and, unless the caller's, logged. */
   refuse(error: unknown, where: Record<string, string>): Refusal {
     const mapped = this.mapError(error)

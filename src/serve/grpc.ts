@@ -9,15 +9,18 @@ import {ReflectionService} from '@grpc/reflection'
 import {HealthImplementation} from 'grpc-health-check'
 import {fileURLToPath} from 'node:url'
 import type {Api} from './api.js'
-import {environmentOf} from './counts.js'
-import {Refusal, requireMonth, requireText, tokenMatches} from './guard.js'
+import {Refusal, requireMonth, tokenMatches} from './guard.js'
+import {getMauCount, type MauCountRequest, monthlySummary, type MonthlySummaryRequest} from './platform.js'
 
 export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url))
-export const PROTO_FILES = ['bucketeer/eventcounter/mau.proto', 'mau/v1/mau.proto']
+export const PROTO_FILES = ['bucketeer/eventcounter/mau.proto', 'bucketeer/insights/insights.proto', 'mau/v1/mau.proto']
 const LOAD_OPTIONS = {keepCase: true, longs: String, defaults: true, includeDirs: [PROTO_DIR]}
 
 export const EVENT_COUNTER = 'bucketeer.eventcounter.EventCounterService'
 export const MAU_SERVICE = 'mau.v1.MAUService'
+export const INSIGHTS = 'bucketeer.insights.InsightsService'
+/** What the health service reports on, beside the server as a whole (''). */
+export const SERVICES = [EVENT_COUNTER, INSIGHTS, MAU_SERVICE]
 
 export function loadProtos(): protoLoader.PackageDefinition {
   return protoLoader.loadSync(PROTO_FILES, LOAD_OPTIONS)
@@ -28,7 +31,7 @@ type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.s
 export function grpcServer(api: Api): {server: grpc.Server; health: HealthImplementation} {
   const definition = loadProtos()
   const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-    bucketeer: {eventcounter: {EventCounterService: {service: grpc.ServiceDefinition}}}
+    bucketeer: {eventcounter: {EventCounterService: {service: grpc.ServiceDefinition}}; insights: {InsightsService: {service: grpc.ServiceDefinition}}}
     mau: {v1: {MAUService: {service: grpc.ServiceDefinition}}}
   }
   const server = new grpc.Server({
@@ -37,13 +40,17 @@ export function grpcServer(api: Api): {server: grpc.Server; health: HealthImplem
     'grpc.max_connection_idle_ms': api.options.idleSeconds * 1000,
   })
   server.addService(loaded.bucketeer.eventcounter.EventCounterService.service, {
-    GetMAUCount: unary(api, 'GetMAUCount', async (req: {environment_namespace?: string; year_month?: string}, meta) => {
-      const namespace = requireText('environment_namespace', req.environment_namespace)
-      const month = requireMonth('year_month', req.year_month)
-      const counted = await api.answer('grpc', 'GetMAUCount', () => api.counts.month(month))
-      meta.set('x-mau-age-seconds', counted.ageSeconds.toFixed(3))
-      const e = environmentOf(counted.value, namespace)
-      return {event_count: e.events, user_count: e.users}
+    GetMAUCount: unary(api, 'GetMAUCount', async (req: MauCountRequest, meta) => {
+      const {ageSeconds, ...counts} = await getMauCount(api, 'grpc', req)
+      meta.set('x-mau-age-seconds', ageSeconds.toFixed(3))
+      return counts
+    }),
+  })
+  server.addService(loaded.bucketeer.insights.InsightsService.service, {
+    GetInsightsMonthlySummary: unary(api, 'GetInsightsMonthlySummary', async (req: MonthlySummaryRequest, meta) => {
+      const {ageSeconds, series} = await monthlySummary(api, 'grpc', req)
+      meta.set('x-mau-age-seconds', ageSeconds.toFixed(3))
+      return {series}
     }),
   })
   server.addService(loaded.mau.v1.MAUService.service, {
@@ -65,7 +72,7 @@ export function grpcServer(api: Api): {server: grpc.Server; health: HealthImplem
       }
     }),
   })
-  const health = new HealthImplementation({'': 'NOT_SERVING', [EVENT_COUNTER]: 'NOT_SERVING', [MAU_SERVICE]: 'NOT_SERVING'})
+  const health = new HealthImplementation(Object.fromEntries(['', ...SERVICES].map((name) => [name, 'NOT_SERVING'])))
   health.addToServer(server)
   new ReflectionService(definition).addToServer(server)
   return {server, health}

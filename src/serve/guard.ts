@@ -42,11 +42,6 @@ export function requireMonth(field: string, value: unknown): YearMonth {
   return value
 }
 
-export function requireText(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new Refusal('INVALID_ARGUMENT', 'MISSING_FIELD', `${field} is required: expected the environment's namespace.`)
-  return value
-}
-
 /**
  * Pure: what to answer for an error. A Refusal says itself; a service that cannot be reached is
  * UNAVAILABLE, naming the service and nothing of where it is (user, host and database stay in the log);

@@ -1,6 +1,7 @@
 /**
  * The HTTP/JSON side of `mau serve`: GET /v1/mau (the document `mau count --json` prints), GET
- * /v1/mau/months (a range), and /metrics, /healthz, /readyz for Prometheus and the kubelet.
+ * /v1/mau/months (a range), the platform's own paths (gateway.ts), and /metrics, /healthz, /readyz for
+ * Prometheus and the kubelet.
  */
 import {createServer as createHttp, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttps} from 'node:https'
@@ -8,6 +9,7 @@ import {addMonths, currentMonth, monthsBetween} from '../core/month.js'
 import {splitList} from '../core/settings.js'
 import type {Api} from './api.js'
 import {environmentOf, only} from './counts.js'
+import {gateway, GATEWAY_PATHS} from './gateway.js'
 import {HTTP_STATUS, Refusal, requireMonth, tokenMatches} from './guard.js'
 
 const MAX_MONTHS = 120
@@ -65,6 +67,8 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse): Promi
     path = url.pathname
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new Refusal('INVALID_ARGUMENT', 'METHOD_NOT_ALLOWED', `${req.method} is not served: only GET.`)
     await discardBody(req, api.options.maxBodyBytes)
+    // The platform's paths answer errors as google.rpc.Status, as grpc-gateway does.
+    if (GATEWAY_PATHS.has(url.pathname)) return await gateway(api, url, req, res)
     switch (url.pathname) {
       case '/healthz':
         return text(res, 200, 'ok\n')
@@ -108,7 +112,7 @@ async function oneMonth(api: Api, url: URL, res: ServerResponse): Promise<void> 
   const missing = namespaces.filter((ns) => environmentOf(counted.value, ns).events === 0)
   // The same refusal as `mau count --namespace` for an environment without events.
   if (missing.length > 0) throw new Refusal('NOT_FOUND', 'NO_EVENTS', `No events in ${month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: expected one of the month's environments.`)
-  json(res, 200, only(counted.value, namespaces) as unknown as Json, freshness(api, counted.ageSeconds))
+  json(res, 200, only(counted.value, namespaces) as unknown as Json, api.freshness(counted.ageSeconds))
 }
 
 async function months(api: Api, url: URL, res: ServerResponse): Promise<void> {
@@ -119,15 +123,8 @@ async function months(api: Api, url: URL, res: ServerResponse): Promise<void> {
   const namespaces = namespacesOf(url)
   const counted = await api.answer('http', 'GetMAUMonths', () => Promise.all(Array.from({length: span}, (_, i) => api.counts.month(addMonths(from, i)))))
   const oldest = Math.max(...counted.map((c) => c.ageSeconds))
-  json(res, 200, {from, to, months: counted.map((c) => only(c.value, namespaces))}, freshness(api, oldest))
+  json(res, 200, {from, to, months: counted.map((c) => only(c.value, namespaces))}, api.freshness(oldest))
 }
-
-/** The staleness bound and this answer's age, so that a caller knows how old a count can be. */
-const freshness = (api: Api, ageSeconds: number) => ({
-  'Cache-Control': `private, max-age=${api.counts.maxAgeSeconds}`,
-  'X-Mau-Max-Staleness-Seconds': String(api.counts.maxAgeSeconds),
-  Age: String(Math.floor(ageSeconds)),
-})
 
 function json(res: ServerResponse, status: number, body: Json, headers: Record<string, string> = {}): void {
   res.writeHead(status, {'Content-Type': 'application/json', ...headers}).end(`${JSON.stringify(body)}\n`)

@@ -10,7 +10,7 @@ import {ExitCode, MauError} from '../core/errors.js'
 import type {Logger} from '../core/log.js'
 import {Api, type ApiOptions} from './api.js'
 import {MonthCounts} from './counts.js'
-import {EVENT_COUNTER, grpcServer, MAU_SERVICE} from './grpc.js'
+import {grpcServer, SERVICES} from './grpc.js'
 import {httpServer} from './http.js'
 import {ServeMetrics} from './metrics.js'
 
@@ -57,7 +57,7 @@ async function serveUntilSignal(db: Db, o: ServeOptions, deps: ServeDeps): Promi
   const {port: grpcPort, listener: grpcListener} = await listenGrpc(rpc, o)
   const httpPort = await listen(http, o.host, o.httpPort, 'HTTP')
   const setHealth = (serving: boolean) => {
-    for (const name of ['', EVENT_COUNTER, MAU_SERVICE]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING')
+    for (const name of ['', ...SERVICES]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING')
   }
   setHealth(await ready())
   const watch = setInterval(() => void ready().then(setHealth), 5_000)

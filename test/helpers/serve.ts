@@ -4,15 +4,16 @@ import {loadProtos} from '../../src/serve/grpc.js'
 
 type Unary = (request: object, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null, response: Record<string, unknown>) => void) => grpc.ClientUnaryCall
 
-/** Stub clients of the platform's EventCounterService and mau.v1.MAUService, built from the .proto files in proto/. */
+/** Stub clients of the platform's EventCounterService and InsightsService and of mau.v1.MAUService, built from the .proto files in proto/. */
 export function grpcClients(port: number, credentials = grpc.credentials.createInsecure()) {
   const loaded = grpc.loadPackageDefinition(loadProtos()) as unknown as {
-    bucketeer: {eventcounter: {EventCounterService: grpc.ServiceClientConstructor}}
+    bucketeer: {eventcounter: {EventCounterService: grpc.ServiceClientConstructor}; insights: {InsightsService: grpc.ServiceClientConstructor}}
     mau: {v1: {MAUService: grpc.ServiceClientConstructor}}
   }
   const eventCounter = new loaded.bucketeer.eventcounter.EventCounterService(`127.0.0.1:${port}`, credentials) as unknown as grpc.Client & {GetMAUCount: Unary}
   const mau = new loaded.mau.v1.MAUService(`127.0.0.1:${port}`, credentials) as unknown as grpc.Client & {ListMAUCounts: Unary}
-  return {eventCounter, mau}
+  const insights = new loaded.bucketeer.insights.InsightsService(`127.0.0.1:${port}`, credentials) as unknown as grpc.Client & {GetInsightsMonthlySummary: Unary}
+  return {eventCounter, mau, insights}
 }
 
 /** One unary call, with its response, status and metadata. */

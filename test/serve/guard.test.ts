@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {ExitCode, MauError} from '../../src/core/errors.js'
-import {Limiter, Refusal, requireMonth, requireText, toRefusal, tokenMatches, within} from '../../src/serve/guard.js'
+import {Limiter, Refusal, requireMonth, toRefusal, tokenMatches, within} from '../../src/serve/guard.js'
 
 describe('tokenMatches', () => {
   it('lets anything through without a token, and only the exact bearer token with one', () => {
@@ -13,14 +13,12 @@ describe('tokenMatches', () => {
   })
 })
 
-describe('requireMonth and requireText', () => {
-  it('take YYYYMM and a non-empty namespace, and name the field and the expected form otherwise', () => {
+describe('requireMonth', () => {
+  it('takes YYYYMM, and names the field and the expected form otherwise', () => {
     expect(requireMonth('year_month', '202212')).toBe('202212')
     expect(() => requireMonth('year_month', '')).toThrow('year_month is required: expected YYYYMM, such as 202212.')
     expect(() => requireMonth('year_month', '2022-12')).toThrow('year_month "2022-12" is invalid: expected YYYYMM, such as 202212.')
     expect(() => requireMonth('from', '202200')).toThrow(/^from "202200" is invalid/)
-    expect(requireText('environment_namespace', 'prod ')).toBe('prod ')
-    expect(() => requireText('environment_namespace', '')).toThrow(/^environment_namespace is required/)
   })
 })
 
