@@ -64,7 +64,7 @@ describe('GetMAUCount over gRPC', () => {
     [{environment_namespace: 'env-0'}, /year_month is required: expected YYYYMM/],
     [{environment_namespace: 'env-0', year_month: '2022-12'}, /year_month "2022-12" is invalid: expected YYYYMM/],
     [{environment_namespace: 'env-0', year_month: '202213'}, /year_month "202213" is invalid/],
-    [{year_month: '202212'}, /environment_namespace is required/],
+    [{year_month: '202212'}, /environment_id \(or environment_namespace\) is required/],
   ])('refuses %j with INVALID_ARGUMENT naming the field', async (request, message) => {
     const r = await call(clients.eventCounter.GetMAUCount, clients.eventCounter, request, TOKEN)
     expect(r.error?.code).toBe(grpc.status.INVALID_ARGUMENT)
