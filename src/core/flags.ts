@@ -188,6 +188,7 @@ export const druid = {
   'druid-datasource': Flags.string({...druidName('datasource', 'Druid datasource of the user events (time column __time).'), default: 'user_events'}),
   'druid-user-column': Flags.string({...druidName('user-column', 'Druid column of the user id.'), default: 'user_id'}),
   'druid-namespace-column': Flags.string({...druidName('namespace-column', 'Druid column of the environment namespace.'), default: 'environment_namespace'}),
+  'druid-environment-id-column': Flags.string(druidName('environment-id-column', 'Druid column of the environment id (since November 2024): the environment is this when non-empty, else --druid-namespace-column, as the consumer reads it.')),
   'druid-source-column': Flags.string({...druidName('source-column', 'Druid column of the source (name or number).'), default: 'source_id'}),
   'druid-events-column': Flags.string(druidName('events-column', 'A rolled-up datasource\'s count metric: events are its SUM instead of COUNT(*).')),
 }

@@ -12,6 +12,8 @@ export interface DruidSchema {
   datasource: string
   userColumn: string
   namespaceColumn: string
+  /** Rows since the platform's rename carry an environment id: when set, it wins where non-empty (decode.ts's rule). */
+  environmentIdColumn?: string
   sourceColumn: string
   /** A rolled-up datasource's count metric: events are its SUM rather than COUNT(*). */
   eventsColumn?: string
@@ -52,7 +54,7 @@ export class DruidUserEvents {
     const src = identifier(schema.sourceColumn)
     this.col = {
       user: identifier(schema.userColumn),
-      ns: identifier(schema.namespaceColumn),
+      ns: schema.environmentIdColumn ? `COALESCE(NULLIF(${identifier(schema.environmentIdColumn)}, ''), ${identifier(schema.namespaceColumn)})` : identifier(schema.namespaceColumn),
       // A missing source is UNKNOWN, as the consumer reads a missing source_id.
       source: `COALESCE(CASE ${src} ${[...sourceNames()].map(([n, name]) => `WHEN '${n}' THEN '${name}'`).join(' ')} ELSE UPPER(${src}) END, 'UNKNOWN')`,
       events: schema.eventsColumn ? `SUM(${identifier(schema.eventsColumn)})` : 'COUNT(*)',

@@ -13,6 +13,7 @@ export interface DruidFlagValues {
   'druid-datasource': string
   'druid-user-column': string
   'druid-namespace-column': string
+  'druid-environment-id-column'?: string
   'druid-source-column': string
   'druid-events-column'?: string
 }
@@ -31,6 +32,7 @@ export function resolveDruid(flags: DruidFlagValues, env: NodeJS.ProcessEnv = pr
       datasource: flags['druid-datasource'],
       userColumn: flags['druid-user-column'],
       namespaceColumn: flags['druid-namespace-column'],
+      environmentIdColumn: flags['druid-environment-id-column'],
       sourceColumn: flags['druid-source-column'],
       eventsColumn: flags['druid-events-column'],
     },

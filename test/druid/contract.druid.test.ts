@@ -21,6 +21,10 @@ rows.push({__time: december.end * 1000 - 1, environment_namespace: 'env-0', user
 rows.push({__time: december.end * 1000, environment_namespace: 'env-0', user_id: 'next-month', source_id: 'WEB'})
 rows.push({__time: december.start * 1000 + 5, environment_namespace: 'env-1', user_id: null, source_id: 'WEB'})
 rows.push({__time: december.start * 1000 + 6, environment_namespace: 'env-1', user_id: 'no-source', source_id: null})
+// Since the platform's rename: an environment id beside (or instead of) the namespace, and the newest SDK sources.
+rows.push({__time: december.start * 1000 + 7, environment_id: 'env-1', environment_namespace: '', user_id: 'renamed', source_id: '8'})
+rows.push({__time: december.start * 1000 + 8, environment_id: 'env-9', environment_namespace: null, user_id: 'renamed', source_id: '106'})
+rows.push({__time: december.start * 1000 + 9, environment_id: '', environment_namespace: 'env-9', user_id: 'old', source_id: 'open_feature_go'})
 
 let standin: Awaited<ReturnType<typeof druidStandin>>
 const real = new DruidClient({url: DRUID_BROKER_URL, timeoutMs: 60_000})
@@ -59,6 +63,14 @@ describe('the Druid stand-in answers as a real Druid does', () => {
     const after = {source_id: 'IOS', user_id: 'user-1'}
     expect(await f.userAggregates(window, 'env-0', {limit: 300, after})).toEqual(await r.userAggregates(window, 'env-0', {limit: 300, after}))
     expect(await f.userAggregates(window, 'env-1', {limit: 5})).toEqual(await r.userAggregates(window, 'env-1', {limit: 5}))
+  })
+
+  it('reads the environment id before the namespace, and every SDK source, alike', async () => {
+    const ctx = {useApproximateCountDistinct: false}
+    const renamed = {...schema(), environmentIdColumn: 'environment_id'}
+    const [a, b] = await Promise.all([new DruidUserEvents(real, renamed, ctx).counts(window), new DruidUserEvents(fake, renamed, ctx).counts(window)])
+    expect(sorted(b.perSource)).toEqual(sorted(a.perSource))
+    expect(a.perSource.filter((r) => r.environment_namespace === 'env-9').map((r) => r.source_id).sort()).toEqual(['OPEN_FEATURE_GO', 'OPEN_FEATURE_REACT_NATIVE'])
   })
 
   it('approximates distinct users by default, close to the exact count', async () => {

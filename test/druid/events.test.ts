@@ -29,6 +29,22 @@ describe('DruidUserEvents', () => {
     ])
   })
 
+  it('reads the environment as the consumer does: environment_id when non-empty, else the namespace, and every SDK source', async () => {
+    const druid = await open('renamed', [
+      {environment_id: 'env-7', environment_namespace: '', user_id: 'a', source_id: '8'},
+      {environment_id: 'env-7', environment_namespace: null, user_id: 'b', source_id: 'OPEN_FEATURE_GO'},
+      {environment_id: '', environment_namespace: 'env-7', user_id: 'c', source_id: '106'},
+      {environment_id: null, environment_namespace: 'old', user_id: 'a', source_id: '8'},
+    ])
+    const counts = await new DruidUserEvents(druid, {...schema, datasource: 'renamed', environmentIdColumn: 'environment_id'}, {useApproximateCountDistinct: false}).counts(december)
+    expect(counts.perSource).toEqual([
+      {environment_namespace: 'env-7', source_id: 'FLUTTER', users: 1, events: 1},
+      {environment_namespace: 'env-7', source_id: 'OPEN_FEATURE_GO', users: 1, events: 1},
+      {environment_namespace: 'env-7', source_id: 'OPEN_FEATURE_REACT_NATIVE', users: 1, events: 1},
+      {environment_namespace: 'old', source_id: 'FLUTTER', users: 1, events: 1},
+    ])
+  })
+
   it('sums a rolled-up datasource\'s count column for events', async () => {
     const druid = await open('rolled_up', [
       {environment_namespace: 'prod', user_id: 'a', source_id: 'IOS', n: 5},

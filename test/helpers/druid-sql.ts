@@ -2,7 +2,7 @@
  * The part of Druid SQL that mau sends, executed over events a test gives: SELECT with expressions and
  * aliases, FROM one datasource, WHERE (AND, OR, NOT, comparisons, IN, IS NULL), GROUP BY (ordinals or
  * expressions), ORDER BY, LIMIT, OFFSET; COUNT(*), COUNT(DISTINCT), APPROX_COUNT_DISTINCT, SUM, MIN,
- * MAX, CASE, COALESCE, UPPER, LOWER, MILLIS_TO_TIMESTAMP, TIMESTAMP_TO_MILLIS and TIMESTAMP literals. As in Druid,
+ * MAX, CASE, COALESCE, NULLIF, UPPER, LOWER, MILLIS_TO_TIMESTAMP, TIMESTAMP_TO_MILLIS and TIMESTAMP literals. As in Druid,
  * __time is a TIMESTAMP (comparing it with a number is a validation error), a missing value is NULL,
  * and COUNT(DISTINCT) is approximate (HyperLogLog) unless the context sets useApproximateCountDistinct
  * to false. Anything else is rejected the way Druid rejects it, so a query mau should not send fails.
@@ -54,7 +54,7 @@ interface Select {
 }
 
 const AGGREGATES = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'APPROX_COUNT_DISTINCT'])
-const SCALARS = new Set(['UPPER', 'LOWER', 'COALESCE', 'MILLIS_TO_TIMESTAMP', 'TIMESTAMP_TO_MILLIS'])
+const SCALARS = new Set(['UPPER', 'LOWER', 'COALESCE', 'NULLIF', 'MILLIS_TO_TIMESTAMP', 'TIMESTAMP_TO_MILLIS'])
 const KEYWORDS = new Set(['SELECT', 'FROM', 'WHERE', 'GROUP', 'BY', 'ORDER', 'LIMIT', 'OFFSET', 'AS', 'AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'ASC', 'DESC', 'DISTINCT', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'TIMESTAMP'])
 
 type Token = {t: 'id' | 'qid' | 'str' | 'num' | 'op' | 'kw'; v: string}
@@ -287,6 +287,7 @@ function evaluate(e: Expr, row: Event, s: Scope): Value {
 
 function scalar(fn: string, args: Value[], s: Scope): Value {
   if (fn === 'COALESCE') return args.find((v) => v !== null) ?? null
+  if (fn === 'NULLIF') return args[0] !== null && args[1] !== null && compare(args[0]!, args[1]!, fn) === 0 ? null : (args[0] ?? null)
   const [a] = args
   if (a === null || a === undefined) return null
   switch (fn) {
