@@ -12,7 +12,35 @@ export function kafkaLogFields(entry: LogEntry, debug: boolean): {fields: Record
   return {fields: {kafka: entry.namespace, ...rest, ...(debug && stack ? {stack} : {})}, message: String(message).split('\n')[0]!}
 }
 
-export function createKafka(brokers: string, clientId: string, log?: Logger): Kafka {
+/** Conditions kafkajs retries by itself, routine while a group or a broker starts: not errors unless they last. */
+const TRANSIENT = [/group coordinator is not available/i, /coordinator is (loading|not aware)/i, /not the correct coordinator/i, /no leader for this topic-partition/i, /leader is not available/i]
+
+/**
+ * The level to log a kafkajs entry at: a transient condition is info until it has lasted graceMs (the
+ * session timeout) since it was first seen; after that, or for anything else, kafkajs' own level. A
+ * newcomer read "ERROR The group coordinator is not available" at every start of the demo as a failure.
+ */
+export class KafkaLevels {
+  private readonly since = new Map<number, {first: number; last: number}>()
+
+  constructor(private readonly graceMs: number, private readonly now: () => number = Date.now) {}
+
+  levelOf(entry: Pick<LogEntry, 'level'> & {log: {message?: unknown}}): 'error' | 'warn' | 'info' | 'debug' {
+    const own = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug'
+    if (own === 'debug') return own
+    const kind = TRANSIENT.findIndex((re) => re.test(String(entry.log.message)))
+    if (kind < 0) return own
+    const t = this.now()
+    const seen = this.since.get(kind)
+    // A condition not seen for a grace period starts over: it is a new episode.
+    const episode = seen && t - seen.last < this.graceMs ? {first: seen.first, last: t} : {first: t, last: t}
+    this.since.set(kind, episode)
+    return t - episode.first < this.graceMs ? 'info' : own
+  }
+}
+
+export function createKafka(brokers: string, clientId: string, log?: Logger, graceMs = 30_000): Kafka {
+  const levels = new KafkaLevels(graceMs)
   return new Kafka({
     clientId,
     brokers: splitList(brokers),
@@ -20,7 +48,7 @@ export function createKafka(brokers: string, clientId: string, log?: Logger): Ka
     logLevel: log ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
       if (!log) return
-      const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug'
+      const level = levels.levelOf(entry)
       const {fields, message} = kafkaLogFields(entry, log.isLevelEnabled('debug'))
       log[level](fields, message)
     },

@@ -103,7 +103,7 @@ class ConsumeRun {
     this.months = new MonthResolver(opts.timezone)
     this.decode = decoder(opts.format, opts.activity)
     this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES
-    this.kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, deps.log)
+    this.kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, deps.log, opts.sessionTimeoutMs ?? 30_000)
     this.window = {maxEvents: opts.batchSize, maxBytes: WINDOW_BYTES, lingerMs: LINGER_MS}
     // One window's worth waiting beside the one being written and the one being aggregated: enough that MySQL
     // does not wait for Kafka, and memory stays bounded (a larger queue only raised peak RSS).

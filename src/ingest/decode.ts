@@ -141,8 +141,14 @@ const timeName = (kind: ActivityKind) => (kind === 'user' ? 'last_seen' : 'times
 
 type Doc = Record<string, unknown>
 const isDoc = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v)
+const camelNames = new Map<string, string>()
+const camel = (snake: string): string => {
+  let name = camelNames.get(snake)
+  if (name === undefined) camelNames.set(snake, (name = snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())))
+  return name
+}
 /** A field by its proto name or its JSON-mapping (lowerCamel) name. */
-const pick = (d: Doc, snake: string): unknown => d[snake] ?? d[snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())]
+const pick = (d: Doc, snake: string): unknown => d[snake] ?? d[camel(snake)]
 
 function fromJson(kind: ActivityKind, inner: Doc, outer: Doc | undefined, now: number): Decoded {
   const env = environment([outer && pick(outer, 'environment_id'), pick(inner, 'environment_id')], [outer && pick(outer, 'environment_namespace'), pick(inner, 'environment_namespace')])

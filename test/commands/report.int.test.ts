@@ -110,7 +110,8 @@ describe('mau report send', () => {
   })
 
   it('takes --timeout and --max-attempts from the environment', async () => {
-    const r = await mauAsync(['report', 'send', '--month', '202212', '--to', 'webhook:http://127.0.0.1:1/hook', '--json'], {MAU_MYSQL_URL: db.url, MAU_REPORT_MAX_ATTEMPTS: '2'})
+    // A closed port, not port 1: fetch refuses that one before trying (a "bad port"), and it is not retried.
+    const r = await mauAsync(['report', 'send', '--month', '202212', '--to', `webhook:http://127.0.0.1:${await closedPort()}/hook`, '--json'], {MAU_MYSQL_URL: db.url, MAU_REPORT_MAX_ATTEMPTS: '2'})
     expect(JSON.parse(r.stdout).deliveries[0]).toMatchObject({status: 'failed', attempts: 2})
   })
 })

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {logLevel} from 'kafkajs'
-import {kafkaLogFields} from '../../src/core/kafka.js'
+import {KafkaLevels, kafkaLogFields} from '../../src/core/kafka.js'
 import {textLine} from '../../src/core/log.js'
 
 describe('textLine', () => {
@@ -24,5 +24,29 @@ describe('kafkaLogFields', () => {
 
   it('keeps the stack at debug', () => {
     expect(kafkaLogFields(entry, true).fields.stack).toContain('at y')
+  })
+})
+
+describe('KafkaLevels', () => {
+  const coordinator = {level: logLevel.ERROR, log: {message: 'The group coordinator is not available'}}
+
+  it('logs a condition kafkajs retries by itself at info while it lasts less than the grace period, then at its own level', () => {
+    let t = 0
+    const levels = new KafkaLevels(30_000, () => t)
+    expect(levels.levelOf(coordinator)).toBe('info')
+    t = 20_000
+    expect(levels.levelOf(coordinator)).toBe('info')
+    t = 31_000
+    expect(levels.levelOf(coordinator)).toBe('error')
+  })
+
+  it('starts over after a quiet grace period, and leaves every other error an error', () => {
+    let t = 0
+    const levels = new KafkaLevels(30_000, () => t)
+    levels.levelOf(coordinator)
+    t = 100_000
+    expect(levels.levelOf(coordinator)).toBe('info')
+    expect(levels.levelOf({level: logLevel.ERROR, log: {message: 'Connection error: connect ECONNREFUSED'}})).toBe('error')
+    expect(levels.levelOf({level: logLevel.INFO, log: {message: 'The group coordinator is not available'}})).toBe('debug')
   })
 })
