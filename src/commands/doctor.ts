@@ -5,24 +5,31 @@ import {resolveMysql, listOf} from '../core/settings.js'
 import {doctor, doctorTable, type DoctorResult} from '../doctor/checks.js'
 import {druidReader} from '../druid/settings.js'
 import {status} from '../schema/migrate.js'
+import {missingPrivileges, role, ROLE_NAMES} from '../schema/roles.js'
 
 export default class Doctor extends MauCommand<DoctorResult> {
   static override summary = 'Check that MySQL, the schema and Kafka (and with --druid, Druid) are ready, and say how to fix what is not.'
   static override description = 'Exit code: 0 all good, 2 bad configuration (e.g. a missing topic or Druid column), 4 a service is unreachable, 5 schema not migrated.'
-  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --druid --json']
+  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --role consumer', '<%= config.bin %> doctor --druid --json']
   static override flags = {
     ...flag.database,
     brokers: flag.brokers,
     topic: flag.topic,
     ...flag.druid,
+    role: Flags.option({options: ROLE_NAMES, env: 'MAU_ROLE', summary: 'Also check that the MySQL user holds every privilege of this role (mau db grants --help lists them).'})(),
     druid: Flags.boolean({env: 'MAU_DOCTOR_DRUID', summary: 'Also check Druid: reachable, and the datasource and columns verify-migration and backfill read.'}),
   }
 
   async run(): Promise<DoctorResult> {
     const {flags} = await this.parse(Doctor)
+    const mysql = resolveMysql(flags['mysql-url'])
     const result = await this.spin('Checking services', () =>
       doctor({
-        mysql: {display: resolveMysql(flags['mysql-url']).display, status: () => this.withDb(flags, (db) => status(db))},
+        mysql: {
+          display: mysql.display,
+          status: () => this.withDb(flags, (db) => status(db)),
+          role: flags.role && {name: flags.role, user: mysql.user, missing: () => this.withDb(flags, (db) => missingPrivileges(db, role(flags.role!), mysql.database))},
+        },
         kafka: {brokers: flags.brokers, topics: listOf(flags.topic)},
         druid: flags.druid ? druidReader(flags) : undefined,
       }),

@@ -22,7 +22,7 @@ export abstract class MauCommand<T> extends Command {
 
   /** The command's MySQL pool for the length of fn; connection and driver errors come out as MauErrors. */
   protected withDb<R>(flags: {'mysql-url': string}, fn: (db: Db) => Promise<R>, opts: OpenOptions = {}): Promise<R> {
-    return withDb(resolveMysql(flags['mysql-url']), opts, fn)
+    return withDb(resolveMysql(flags['mysql-url']), opts, fn, this.id)
   }
 
   /** Runs fn behind a spinner where a person watches a terminal (never with --json); it leaves no line behind. */

@@ -6,6 +6,7 @@
 import mysql, {type Pool, type PoolConnection, type RowDataPacket} from 'mysql2/promise'
 import {ExitCode, MauError, isTransient, unavailable} from './errors.js'
 import type {MysqlSettings} from './settings.js'
+import {roleOf} from '../schema/roles.js'
 
 export type Db = Pool
 /** What a read needs: a pool, or a connection inside a transaction. */
@@ -44,25 +45,27 @@ export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
   })
 }
 
-/** Opens a pool, runs fn with it, maps any error, and closes the pool whatever happened. */
-export async function withDb<T>(settings: MysqlSettings, opts: OpenOptions, fn: (db: Db) => Promise<T>): Promise<T> {
+/** Opens a pool, runs fn with it, maps any error (for the command `commandId`), and closes the pool whatever happened. */
+export async function withDb<T>(settings: MysqlSettings, opts: OpenOptions, fn: (db: Db) => Promise<T>, commandId?: string): Promise<T> {
   const db = openDb(settings, opts)
   try {
     return await fn(db)
   } catch (error) {
-    throw asServiceError(error, settings)
+    throw asServiceError(error, settings, commandId)
   } finally {
     await db.end().catch(() => undefined)
   }
 }
 
 /** Turns a driver error into a MauError with the right exit code, never leaking the password. */
-export function asServiceError(error: unknown, settings: MysqlSettings): Error {
+export function asServiceError(error: unknown, settings: MysqlSettings, commandId?: string): Error {
   if (error instanceof MauError) return error
   // kafkajs errors are retriable too, but they are Kafka's to name, never MySQL's.
   if (error instanceof Error && error.name.startsWith('KafkaJS')) return error
   const code = (error as {code?: string}).code
-  if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+  const refused = privilegeRefused(error, settings, commandId)
+  if (refused) return refused
+  if (code === 'ER_ACCESS_DENIED_ERROR') {
     return new MauError(`MySQL refused the credentials for ${settings.display}: ${(error as Error).message}`, {
       exit: ExitCode.CONFIG,
       code: 'MYSQL_ACCESS_DENIED',
@@ -79,6 +82,29 @@ export function asServiceError(error: unknown, settings: MysqlSettings): Error {
   if (code === 'ER_NO_SUCH_TABLE') return schemaMissing(`${(error as Error).message} at ${settings.display}`)
   if (isTransient(error)) return unavailable('MySQL', settings.display, error)
   return error instanceof Error ? error : new Error(String(error))
+}
+
+const PRIVILEGE_CODES = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR'])
+
+/**
+ * Pure: a statement MySQL refused for a privilege, as "MySQL refused INSERT on mau for mau_server" (exit 2),
+ * with the grants of the role this command needs; undefined for any other error. MariaDB names the table
+ * `db`.`t`, MySQL 8 't'.
+ */
+export function privilegeRefused(error: unknown, settings: Pick<MysqlSettings, 'user' | 'database'>, commandId?: string): MauError | undefined {
+  const e = error as {code?: string; message?: string}
+  if (!e?.code || !PRIVILEGE_CODES.has(e.code)) return undefined
+  const message = e.message ?? ''
+  const table = /^(.+?) command denied to user '([^']*)'@'[^']*' for (?:table|column \S+ in table) [`']?(?:[^`'.]+[`']?\.[`']?)?([^`']+)[`']?/.exec(message)
+  const database = /to database '([^']*)'/.exec(message)
+  const needed = /you need \(at least one of\) the (.+?) privilege/.exec(message)
+  const what = table ? `${table[1]} on ${table[3]}` : database ? `access to database ${database[1]}` : needed ? needed[1] : message
+  const r = roleOf(commandId)
+  return new MauError(`MySQL refused ${what} for ${table?.[2] ?? settings.user}.`, {
+    exit: ExitCode.CONFIG,
+    code: 'MYSQL_PRIVILEGE',
+    suggestions: [r ? `mau db grants --role ${r} --user ${settings.user} (run by an administrator; mau doctor --role ${r} lists what is missing)` : 'mau db grants --help lists the roles and what each may do.'],
+  })
 }
 
 export function schemaMissing(what: string): MauError {

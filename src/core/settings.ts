@@ -61,6 +61,8 @@ export interface MysqlSettings {
   display: string
 }
 
+const withUser = (url: string, user: string) => url.replace(/^mysql:\/\/(?:[^@/]*@)?/, `mysql://${encodeURIComponent(user)}@`)
+
 export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env): MysqlSettings {
   let parsed: URL
   try {
@@ -80,9 +82,10 @@ export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env):
   return {
     host: parsed.hostname || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username || 'root'),
+    // Each workload its own user (least privilege), all sharing one URL: MAU_MYSQL_USER wins over the URL's.
+    user: env.MAU_MYSQL_USER || decodeURIComponent(parsed.username || 'root'),
     password,
     database,
-    display: redact(url),
+    display: redact(env.MAU_MYSQL_USER ? withUser(url, env.MAU_MYSQL_USER) : url),
   }
 }

@@ -4,6 +4,7 @@ import {createKafka} from '../core/kafka.js'
 import {bad, good, table} from '../core/render.js'
 import type {DruidUserEvents} from '../druid/events.js'
 import type {StatusResult} from '../schema/migrate.js'
+import type {Missing} from '../schema/roles.js'
 
 export interface Check {
   name: string
@@ -20,7 +21,7 @@ export interface DoctorResult {
 
 export interface DoctorTargets {
   /** Where MySQL is (safe to print), and its schema status read through the command's database handle. */
-  mysql: {display: string; status: () => Promise<StatusResult>}
+  mysql: {display: string; status: () => Promise<StatusResult>; role?: {name: string; user: string; missing: () => Promise<Missing[]>}}
   kafka: {brokers: string; topics: string[]}
   /** Checked only when given (verify-migration and backfill need it; the consumer does not). */
   druid?: DruidUserEvents
@@ -43,6 +44,12 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
       fail({name: 'schema', detail: `version ${s.version} of ${s.latest}`, fix: 'Run `mau db migrate`.'}, ExitCode.SCHEMA)
     } else {
       checks.push({name: 'schema', ok: true, detail: `version ${s.version} (latest)`})
+    }
+    if (mysql.role) {
+      const {name, user} = mysql.role
+      const missing = await mysql.role.missing()
+      if (missing.length === 0) checks.push({name: `role ${name}`, ok: true, detail: `${user} holds every privilege the role needs`})
+      else fail({name: `role ${name}`, detail: `${user} lacks ${missing.map((m) => `${m.privilege} on ${m.table}`).join(', ')}`, fix: `mau db grants --role ${name} --user ${user} (by an administrator)`}, ExitCode.CONFIG)
     }
   } catch (error) {
     const e = error as MauError

@@ -129,6 +129,11 @@ const writeStdout = (text: string) => new Promise<void>((resolve, reject) => pro
 export async function deliverAll(db: Db, doc: ReportDocument, destinations: Destination[], o: DeliverOptions): Promise<DeliveryResult[]> {
   const [rows] = await db.query<RowDataPacket[]>('SELECT destination FROM mau_report_delivery WHERE yearmonth = ?', [doc.month])
   const delivered = new Set(rows.map((r) => String(r.destination)))
+  // A delivery that could not be recorded would be sent again by the next run: a user that may not record
+  // one is refused (core/db.ts names the privilege) before anything is sent. The statement changes nothing.
+  if (destinations.some((d) => d.kind !== 'stdout')) {
+    await db.query('INSERT INTO mau_report_delivery (yearmonth, destination, delivered_at, attempts) SELECT yearmonth, destination, delivered_at, attempts FROM mau_report_delivery WHERE FALSE ON DUPLICATE KEY UPDATE attempts = VALUES(attempts)')
+  }
   const results: DeliveryResult[] = []
   for (const d of destinations) {
     if (d.kind !== 'stdout' && delivered.has(d.key) && !o.force) {

@@ -63,6 +63,11 @@ function validBound(bound: string): string {
 }
 
 export async function readPartitions(db: Queryable, table = 'mau'): Promise<Partition[]> {
+  // information_schema hides a table its reader has no privilege on: a refused read here is the honest answer.
+  if (!(MANAGED_TABLES as readonly string[]).includes(table)) throw new Error(`refusing to read partitions of "${table}"`)
+  await db.query(`SELECT 1 FROM ${table} LIMIT 0`).catch((error: {code?: string}) => {
+    if (error.code !== 'ER_NO_SUCH_TABLE') throw error
+  })
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT PARTITION_NAME AS name, PARTITION_DESCRIPTION AS bound, TABLE_ROWS AS \`rows\`,
             DATA_LENGTH + INDEX_LENGTH AS bytes

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {resolveMysql} from '../../src/core/settings.js'
-import {asServiceError} from '../../src/core/db.js'
+import {asServiceError, privilegeRefused} from '../../src/core/db.js'
 
 const settings = resolveMysql('mysql://mau:pw@db:3306/mau', {})
 
@@ -19,5 +19,26 @@ describe('asServiceError', () => {
   it('maps refused credentials to exit 2 and a missing table to exit 5', () => {
     expect(asServiceError(Object.assign(new Error('denied'), {code: 'ER_ACCESS_DENIED_ERROR'}), settings)).toMatchObject({exitCode: 2})
     expect(asServiceError(Object.assign(new Error('no table'), {code: 'ER_NO_SUCH_TABLE'}), settings)).toMatchObject({exitCode: 5})
+  })
+})
+
+const server = {user: 'mau_server', database: 'mau'}
+const error = (code: string, message: string) => Object.assign(new Error(message), {code})
+
+describe('privilegeRefused', () => {
+  it('names the privilege, the table and the user, as MariaDB and MySQL 8 word it, and the role the command needs', () => {
+    const maria = privilegeRefused(error('ER_TABLEACCESS_DENIED_ERROR', "INSERT command denied to user 'mau_server'@'10.1.2.3' for table `mau`.`mau_consumer_offset`"), server, 'consume')
+    expect(maria?.message).toBe('MySQL refused INSERT on mau_consumer_offset for mau_server.')
+    expect(maria?.exitCode).toBe(2)
+    expect(maria?.suggestions?.[0]).toMatch(/^mau db grants --role consumer --user mau_server/)
+    const mysql8 = privilegeRefused(error('ER_TABLEACCESS_DENIED_ERROR', "ALTER command denied to user 'mau_server'@'%' for table 'mau'"), server, 'partitions:rotate')
+    expect(mysql8?.message).toBe('MySQL refused ALTER on mau for mau_server.')
+    expect(mysql8?.suggestions?.[0]).toMatch(/^mau db grants --role operator /)
+  })
+
+  it('reads a refused database and a refused global privilege too, and leaves other errors alone', () => {
+    expect(privilegeRefused(error('ER_DBACCESS_DENIED_ERROR', "Access denied for user 'x'@'%' to database 'mau'"), server)?.message).toBe('MySQL refused access to database mau for mau_server.')
+    expect(privilegeRefused(error('ER_SPECIFIC_ACCESS_DENIED_ERROR', 'Access denied; you need (at least one of) the SUPER privilege(s) for this operation'), server)?.message).toBe('MySQL refused SUPER for mau_server.')
+    expect(privilegeRefused(error('ER_DUP_ENTRY', 'Duplicate entry'), server)).toBeUndefined()
   })
 })

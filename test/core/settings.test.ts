@@ -10,6 +10,11 @@ describe('resolveMysql', () => {
     expect(s).toMatchObject({host: 'db.internal', port: 3307, user: 'mau', database: 'mau_prod', password: undefined})
   })
 
+  it('takes the user from MAU_MYSQL_USER over the URL\'s, and says so in the URL it prints', () => {
+    const s = resolveMysql('mysql://mau:pw@db:3306/mau', {MAU_MYSQL_USER: 'mau_consumer'})
+    expect(s).toMatchObject({user: 'mau_consumer', display: 'mysql://mau_consumer@db:3306/mau'})
+  })
+
   it('takes the password from the URL, then MAU_MYSQL_PASSWORD, then MAU_MYSQL_PASSWORD_FILE', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mau-secret-'))
     writeFileSync(join(dir, 'password'), 'from-file-pw\n')

@@ -1,0 +1,48 @@
+import {describe, expect, it} from 'vitest'
+import {grantStatements, role, roleOf, ROLES} from '../../src/schema/roles.js'
+
+describe('roleOf', () => {
+  it('names the role each command needs, by oclif id or as typed', () => {
+    expect(roleOf('consume')).toBe('consumer')
+    expect(roleOf('deadletter:replay')).toBe('consumer')
+    expect(roleOf('serve')).toBe('server')
+    expect(roleOf('report send')).toBe('reporter')
+    expect(roleOf('partitions:rotate')).toBe('operator')
+    expect(roleOf('verify-migration')).toBe('auditor')
+    expect(roleOf('db:grants')).toBeUndefined()
+  })
+
+  it('covers every command that touches MySQL, each in one role', () => {
+    const commands = ROLES.flatMap((r) => r.commands)
+    expect(new Set(commands).size).toBe(commands.length)
+    expect(commands.sort()).toEqual(['backfill', 'consume', 'count', 'db migrate', 'db status', 'deadletter list', 'deadletter purge', 'deadletter replay', 'doctor', 'partitions list', 'partitions rotate', 'report send', 'report show', 'serve', 'summary check', 'summary rebuild', 'verify-migration'])
+  })
+
+  it('gives the consumer and the server no privilege that changes the schema', () => {
+    for (const name of ['consumer', 'server'] as const) {
+      const privileges = role(name).grants.flatMap((g) => g.privileges)
+      expect(privileges.filter((p) => /ALL|DROP|ALTER|CREATE|INDEX|LOCK|TRUNCATE/.test(p))).toEqual([])
+      expect(role(name).grants.every((g) => g.table !== '*')).toBe(true)
+    }
+    expect(role('server').grants.flatMap((g) => g.privileges)).toEqual(['SELECT', 'SELECT'])
+  })
+})
+
+describe('grantStatements', () => {
+  it('creates the account locked, revokes what it had, grants table by table, with names quoted', () => {
+    const lines = grantStatements(role('reporter'), {user: "o'brien", host: '10.0.%'}, 'mau`prod')
+    expect(lines.filter((l) => !l.startsWith('--'))).toEqual([
+      "CREATE USER IF NOT EXISTS 'o\\'brien'@'10.0.%' ACCOUNT LOCK;",
+      "REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'o\\'brien'@'10.0.%';",
+      "GRANT SELECT ON `mau``prod`.`mau_summary` TO 'o\\'brien'@'10.0.%';",
+      "GRANT SELECT, INSERT, UPDATE ON `mau``prod`.`mau_report_delivery` TO 'o\\'brien'@'10.0.%';",
+      "GRANT SELECT ON `mau``prod`.`mau_schema_version` TO 'o\\'brien'@'10.0.%';",
+    ])
+    expect(lines[0]).toMatch(/^-- role reporter: /)
+  })
+
+  it('grants the operator and the auditor the whole database', () => {
+    expect(grantStatements(role('operator'), {user: 'op', host: '%'}, 'mau')).toContain("GRANT ALL PRIVILEGES ON `mau`.* TO 'op'@'%';")
+    expect(grantStatements(role('auditor'), {user: 'au', host: '%'}, 'mau')).toContain("GRANT SELECT ON `mau`.* TO 'au'@'%';")
+  })
+})
