@@ -1,6 +1,7 @@
 /** The Kustomize output, as a cluster that enforces the restricted Pod Security Standard would receive it. */
 import {describe, expect, it} from 'vitest'
-import {render, restrictedViolations, schemaErrors, unknownFields, type K8sObject} from './manifests.js'
+import {ROLE_NAMES, roleOf} from '../../src/schema/roles.js'
+import {type Container, type PodSpec, podSpecs, render, restrictedViolations, schemaErrors, unknownFields, type K8sObject} from './manifests.js'
 
 const production = render('deploy/overlays/production')
 const base = render('deploy/base')
@@ -48,5 +49,54 @@ describe('the checks themselves', () => {
       'Deployment/mau-consume container migrate: capabilities do not drop ALL',
       'Deployment/mau-consume container migrate: no memory request and limit',
     ]))
+  })
+})
+
+/** The secret behind a container's MySQL password file, and its MySQL user. */
+const mysqlOf = (pod: PodSpec, c: Container) => {
+  const env = (n: string) => c.env?.find((e) => e.name === n)?.value
+  const file = env('MAU_MYSQL_PASSWORD_FILE') ?? '/var/run/secrets/mau/password'
+  const mount = c.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`))
+  return {user: env('MAU_MYSQL_USER'), secret: pod.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName}
+}
+/** The command a container runs: its arguments before the first flag. */
+const commandOf = (c: Container) => {
+  const args = c.args ?? []
+  const firstFlag = args.findIndex((a) => a.startsWith('-'))
+  return (firstFlag < 0 ? args : args.slice(0, firstFlag)).join(' ')
+}
+
+describe('least privilege in deploy/', () => {
+  it('runs every container as the MySQL user of the least role its command needs, with that role\'s Secret', () => {
+    const seen: string[] = []
+    for (const {owner, spec: pod} of podSpecs(production)) {
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+        const role = roleOf(commandOf(c))
+        expect([owner, c.name, role]).not.toContain(undefined)
+        expect([owner, c.name, mysqlOf(pod, c)]).toEqual([owner, c.name, {user: `mau_${role}`, secret: `mau-mysql-${role}`}])
+        seen.push(`${c.name}:${role}`)
+      }
+    }
+    expect(seen.sort()).toEqual(['consume:consumer', 'migrate:operator', 'report:reporter', 'rotate:operator', 'serve:server', 'verify:auditor'])
+    expect(byName(production, 'ConfigMap', 'mau-config').data).toMatchObject({MAU_MYSQL_URL: expect.not.stringMatching(/\/\/[^/]*@/)})
+  })
+
+  const setup = render('deploy/setup')
+
+  it('sets the database up with a Job: migrate, then every role\'s user with its own password, as an administrator', async () => {
+    expect(setup.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Job/mau-db-setup'])
+    const pod = podSpecs(setup)[0]!.spec
+    const steps = [...(pod.initContainers ?? []), ...pod.containers]
+    expect(steps.map((c) => c.args?.slice(0, 6).join(' '))).toEqual(['db migrate --json', ...ROLE_NAMES.map((r) => `db grants --role ${r} --user mau_${r}`)])
+    for (const c of steps) expect(mysqlOf(pod, c)).toEqual({user: 'mau_admin', secret: 'mau-mysql-admin'})
+    for (const [i, r] of ROLE_NAMES.entries()) {
+      const c = steps[i + 1]!
+      const file = c.env?.find((e) => e.name === 'MAU_GRANTS_PASSWORD_FILE')?.value
+      const mount = c.volumeMounts?.find((m) => file?.startsWith(`${m.mountPath}/`))
+      expect(pod.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName).toBe(`mau-mysql-${r}`)
+    }
+    expect(await schemaErrors(setup)).toEqual([])
+    expect(unknownFields(setup)).toEqual([])
+    expect(restrictedViolations(setup)).toEqual([])
   })
 })

@@ -59,12 +59,16 @@ export function unknownFields(objects: K8sObject[]): string[] {
   })
 }
 
-interface Container {
+export interface Container {
   name: string
+  args?: string[]
+  env?: {name: string; value?: string}[]
+  volumeMounts?: {name: string; mountPath: string}[]
   securityContext?: Record<string, unknown> & {capabilities?: {drop?: string[]}; seccompProfile?: {type?: string}}
   resources?: {requests?: Record<string, string>; limits?: Record<string, string>}
 }
-interface PodSpec {
+export interface PodSpec {
+  volumes?: {name: string; secret?: {secretName: string}}[]
   securityContext?: Record<string, unknown> & {seccompProfile?: {type?: string}}
   automountServiceAccountToken?: boolean
   containers: Container[]
