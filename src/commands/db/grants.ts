@@ -16,8 +16,7 @@ interface GrantsResult {
 
 export default class DbGrants extends MauCommand<GrantsResult> {
   static override summary = 'Print (or apply) the CREATE USER and GRANT statements that make a MySQL user exactly one of mau\'s roles.'
-  static override description = `Roles, each the least its commands need:
-${ROLES.map((r) => `  ${r.name.padEnd(9)} ${r.commands.join(', ')}`).join('\n')}
+  static override description = `Roles, each the least its commands need: ${ROLES.map((r) => `${r.name} (${r.commands.join(', ')})`).join('; ')}.
 
 Without --apply the statements are printed one per line (comments start with --), to pipe into the mysql client; the account is created locked, since mau never prints a password. --apply runs them with --mysql-url's credentials (a user that may create users and grant), then sets the password from MAU_GRANTS_PASSWORD or MAU_GRANTS_PASSWORD_FILE and unlocks the account. Run it after mau db migrate: MySQL grants on tables that exist.`
   static override examples = [
