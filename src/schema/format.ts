@@ -31,8 +31,10 @@ export function describeRange(p: PartitionInfo): string {
 
 export function partitionsReport(r: ListResult): string {
   const mb = (b: number) => (b / 1024 / 1024).toFixed(1)
-  const lines = [table(['partition', 'months', '~rows', 'MB', 'next rotate'], r.partitions.map((p) => [p.name, describeRange(p), p.rows, mb(p.bytes), p.next]))]
+  const rows = r.partitions.map((p) => [p.name, describeRange(p), p.months.join(', '), p.rows, mb(p.bytes), p.next])
+  const lines = [table(['partition', 'range', 'months with rows', '~rows', 'MB', 'next rotate'], rows)]
   if (r.plan.create.length > 0) lines.push(`next rotate creates: ${r.plan.create.map((m) => `p${m}`).join(', ')}`)
+  if (r.keptTotals.length > 0) lines.push(`next rotate keeps the totals of ${r.keptTotals.join(', ')} and drops their rows (retention: from ${r.plan.keepFrom})`)
   return lines.join('\n')
 }
 
@@ -40,6 +42,7 @@ export function rotateReport(r: RotateResult): string {
   const lines: string[] = []
   if (r.statements.length === 0) lines.push(`Nothing to do: ${r.plan.current} and the coming months have partitions, none expired (keeping from ${r.plan.keepFrom}).`)
   if (r.dryRun) for (const sql of r.statements) lines.push(`${sql};`)
+  if (r.keptTotals.length > 0) lines.push(`${r.dryRun ? '-- would keep' : 'kept'} the totals of ${r.keptTotals.join(', ')} (mau_month_total) before dropping their rows`)
   for (const e of r.executed) lines.push(`${e.kind.padEnd(5)} ${e.ms} ms${e.rows ? ` (~${e.rows} rows)` : ''}: ${e.sql}`)
   return lines.join('\n')
 }

@@ -5,7 +5,7 @@
  */
 import type {RowDataPacket} from 'mysql2/promise'
 import type {Queryable} from '../core/db.js'
-import {addMonths, isYearMonth, type YearMonth} from '../core/month.js'
+import {addMonths, isYearMonth, monthsBetween, type YearMonth} from '../core/month.js'
 
 export const MAXVALUE = 'MAXVALUE'
 
@@ -35,6 +35,8 @@ export interface PlanInput {
   /** Months kept, the current one included; null keeps everything (db migrate). */
   retainMonths: number | null
   table?: string
+  /** By partition name: the months that partition has rows of (rotate reads them for the partitions `spanning` names). */
+  monthsWithRows?: Record<string, YearMonth[]>
 }
 
 export interface Plan {
@@ -55,7 +57,6 @@ export function partitionName(month: YearMonth): string {
 }
 
 const definition = (month: YearMonth) => `PARTITION ${partitionName(month)} VALUES LESS THAN ('${addMonths(month, 1)}')`
-const boundSql = (p: Partition) => (p.lessThan === MAXVALUE ? 'MAXVALUE' : `'${validBound(p.lessThan)}'`)
 
 function validBound(bound: string): string {
   if (!isYearMonth(bound)) throw new Error(`refusing to build a partition bound from "${bound}"`)
@@ -89,51 +90,117 @@ export async function readPartitions(db: Queryable, table = 'mau'): Promise<Part
   })
 }
 
+/** The partition below every month partition: rows of months older than the oldest one land here, and nowhere else. */
+export const PMIN = 'pmin'
+
+/** A partition's range: [lo, hi), lo null for the lowest, hi MAXVALUE for pmax. */
+interface Range {
+  name: string
+  lo: YearMonth | null
+  hi: string
+}
+
+/** Pure: the oldest month kept under a retention of `retainMonths` (the current and previous months always are). */
+export function keepFromOf(current: YearMonth, retainMonths: number): YearMonth {
+  const byRetention = addMonths(current, -(Math.max(retainMonths, 1) - 1))
+  const previous = addMonths(current, -1)
+  return byRetention < previous ? byRetention : previous
+}
+
+/**
+ * Pure: a range cut so that each month with rows has a partition of its own: [m, m+1), named p{m}; the
+ * months between are partitions named for their last month (a partition's name is always its bound's month
+ * before it), and a range that starts at the bottom keeps the name pmin.
+ */
+export function isolate(r: Range, monthsWithRows: YearMonth[]): Range[] {
+  const pieces: Range[] = []
+  const piece = (lo: YearMonth | null, hi: YearMonth) => pieces.push({name: lo === null ? PMIN : partitionName(addMonths(hi, -1)), lo, hi})
+  let cursor = r.lo
+  for (const m of [...new Set(monthsWithRows)].sort()) {
+    if (cursor === null || cursor < m) piece(cursor, m)
+    piece(m, addMonths(m, 1))
+    cursor = addMonths(m, 1)
+  }
+  if (cursor === null || cursor < r.hi) piece(cursor, r.hi as YearMonth)
+  return pieces
+}
+
+const rangeSql = (r: Range) => `PARTITION ${r.name} VALUES LESS THAN (${r.hi === MAXVALUE ? 'MAXVALUE' : `'${validBound(r.hi)}'`})`
+const months = (r: Range): number => (r.lo === null || r.hi === MAXVALUE ? Infinity : monthsBetween(r.lo, r.hi as YearMonth))
+
+/**
+ * Pure: what to run so that (1) every month with rows below the current one has its own partition and the
+ * lowest partition is pmin (`monthsWithRows`: what rotate found in partitions that span several months),
+ * (2) the current and `aheadMonths` months have theirs, (3) with a retention, every partition whose rows
+ * are all older than keepFrom is dropped, wherever they came from.
+ */
 export function plan(input: PlanInput): Plan {
   const table = input.table ?? 'mau'
   const {existing, current} = input
   const warnings: string[] = []
   const actions: Action[] = []
+  let layout: Range[] = existing.map((p, i) => ({name: p.name, lo: i === 0 ? null : (existing[i - 1]!.lessThan as YearMonth), hi: p.lessThan}))
+  const replace = (old: Range, pieces: Range[]) => (layout = layout.flatMap((r) => (r === old ? pieces : [r])))
+  const rowsOf = (name: string) => existing.find((p) => p.name === name)?.rows ?? 0
 
-  // A month has its own partition when some partition ends right after it.
+  // (1) Months with rows get partitions of their own; the lowest partition becomes pmin (a one-time reorganize).
+  for (const r of [...layout]) {
+    if (r.hi === MAXVALUE || (r.name !== PMIN && existing.find((p) => p.name === r.name)?.month === null)) continue
+    const found = (input.monthsWithRows?.[r.name] ?? []).filter((m) => (r.lo === null || m >= r.lo) && m < r.hi)
+    // The range's last month needs no piece of its own unless the range is the bottom (pmin goes below it).
+    const own = months(r) > 1 ? found.filter((m) => !(r.lo !== null && addMonths(m, 1) === r.hi && found.length === 1)) : []
+    const needsPmin = r.lo === null && r.name !== PMIN
+    if (own.length === 0 && !needsPmin) continue
+    const pieces = isolate(r, needsPmin && own.length === 0 ? [addMonths(r.hi as YearMonth, -1)] : own)
+    if (pieces.length === 1) continue
+    replace(r, pieces)
+    actions.push({kind: 'split', partition: r.name, create: pieces.flatMap((x) => (x.lo !== null && months(x) === 1 && !existing.some((e) => e.name === x.name) ? [x.lo] : [])), rows: rowsOf(r.name), sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`})
+  }
+
+  // (2) A month has its own partition when some partition ends right after it.
   const wanted = Array.from({length: input.aheadMonths + 1}, (_, i) => addMonths(current, i))
-  const missing = wanted.filter((m) => !existing.some((p) => p.lessThan === addMonths(m, 1)))
-
+  const missing = wanted.filter((m) => !layout.some((r) => r.hi === addMonths(m, 1)))
   // Each missing month is carved out of the partition that holds it now (pmax, or the one after a gap).
-  const bySplit = new Map<Partition, YearMonth[]>()
+  const bySplit = new Map<Range, YearMonth[]>()
   const beyondEnd: YearMonth[] = []
   for (const m of missing) {
-    const covering = existing.find((p) => p.lessThan > m)
+    const covering = layout.find((r) => r.hi > m)
+    const known = covering && (covering.name === PMIN || covering.hi === MAXVALUE || existing.find((p) => p.name === covering.name)?.month !== null)
     if (!covering) beyondEnd.push(m)
-    else if (covering.month === null && covering.lessThan !== MAXVALUE) warnings.push(`${m} lies in partition ${covering.name}, which mau did not create; left as it is`)
+    else if (!known) warnings.push(`${m} lies in partition ${covering.name}, which mau did not create; left as it is`)
     else bySplit.set(covering, [...(bySplit.get(covering) ?? []), m])
   }
-  for (const [p, months] of bySplit) {
-    const into = [...months.map(definition), `PARTITION ${p.name} VALUES LESS THAN (${boundSql(p)})`]
-    actions.push({kind: 'split', partition: p.name, create: months, rows: p.rows, sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${p.name} INTO (${into.join(', ')})`})
+  for (const [r, ms] of bySplit) {
+    // A table that is only pmax gets its bottom partition now, for free.
+    const bottom = r.lo === null && r.name !== PMIN ? [{name: PMIN, lo: null, hi: ms[0]!}] : []
+    const pieces: Range[] = [...bottom, ...ms.map((m) => ({name: partitionName(m), lo: m, hi: addMonths(m, 1)})), {name: r.name, lo: addMonths(ms.at(-1)!, 1), hi: r.hi}]
+    replace(r, pieces)
+    actions.push({kind: 'split', partition: r.name, create: ms, rows: rowsOf(r.name), sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`})
   }
-  const hasCatchAll = existing.some((p) => p.lessThan === MAXVALUE)
+  const hasCatchAll = layout.some((r) => r.hi === MAXVALUE)
   if (beyondEnd.length > 0 || !hasCatchAll) {
     const defs = [...beyondEnd.map(definition), ...(hasCatchAll ? [] : ['PARTITION pmax VALUES LESS THAN (MAXVALUE)'])]
     actions.push({kind: 'add', create: beyondEnd, addsCatchAll: !hasCatchAll, sql: `ALTER TABLE ${table} ADD PARTITION (${defs.join(', ')})`})
   }
 
-  let keepFrom: YearMonth | null = null
-  const drop: Partition[] = []
-  if (input.retainMonths !== null) {
-    // Whatever the flags say, the current and the previous month stay.
-    const byRetention = addMonths(current, -(Math.max(input.retainMonths, 1) - 1))
-    const previous = addMonths(current, -1)
-    keepFrom = byRetention < previous ? byRetention : previous
-    // Only partitions mau named, and only when every row they can hold is older than keepFrom.
-    drop.push(...existing.filter((p) => p.month !== null && p.lessThan !== MAXVALUE && validBound(p.lessThan) <= keepFrom!))
-  }
+  // (3) Only partitions mau named for a month, and only when every row they can hold is older than keepFrom.
+  const keepFrom = input.retainMonths === null ? null : keepFromOf(current, input.retainMonths)
+  const drop = keepFrom === null ? [] : layout.filter((r) => /^p\d{6}$/.test(r.name) && r.hi !== MAXVALUE && validBound(r.hi) <= keepFrom)
   if (drop.length > 0) {
-    const names = drop.map((p) => partitionName(p.month!))
-    actions.push({kind: 'drop', partitions: names, rows: drop.reduce((a, p) => a + p.rows, 0), sql: `ALTER TABLE ${table} DROP PARTITION ${names.join(', ')}`})
+    actions.push({kind: 'drop', partitions: drop.map((r) => r.name), rows: drop.reduce((a, r) => a + rowsOf(r.name), 0), sql: `ALTER TABLE ${table} DROP PARTITION ${drop.map((r) => r.name).join(', ')}`})
   }
-  const droppedBelow = drop.length > 0 ? validBound(drop.at(-1)!.lessThan) : null
-  return {current, keepFrom, create: missing, drop: drop.map((p) => p.name), droppedBelow, actions, warnings}
+  const droppedBelow = drop.length > 0 ? (drop.at(-1)!.hi as YearMonth) : null
+  return {current, keepFrom, create: [...actions.flatMap((a) => (a.kind === 'drop' ? [] : a.create))], drop: drop.map((r) => r.name), droppedBelow, actions, warnings}
+}
+
+/** Pure: the partitions whose rows rotate must look at: the ones that span several months (pmin above all), below the current month. */
+export function spanning(existing: Partition[], current: YearMonth): string[] {
+  return existing.flatMap((p, i) => {
+    const lo = i === 0 ? null : existing[i - 1]!.lessThan
+    if (p.lessThan === MAXVALUE || (p.month === null && p.name !== PMIN)) return []
+    const span = lo === null ? Infinity : monthsBetween(lo as YearMonth, p.lessThan as YearMonth)
+    return span > 1 && (lo === null || lo < current) ? [p.name] : []
+  })
 }
 
 /** Pure: how many months after `current` have their own partition, counting until the first one missing. */

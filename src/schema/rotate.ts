@@ -1,8 +1,9 @@
 /** Runs the partition plan against MySQL: one run at a time (named lock), each ALTER timed. */
-import type {PoolConnection} from 'mysql2/promise'
+import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
 import {type Db, type Queryable, schemaMissing, withNamedLock} from '../core/db.js'
-import {currentMonth, type YearMonth} from '../core/month.js'
-import {MANAGED_TABLES, plan, readPartitions, type Action, type Partition, type Plan} from './partitions.js'
+import {currentMonth, isYearMonth, type YearMonth} from '../core/month.js'
+import {MANAGED_TABLES, plan, readPartitions, spanning, type Action, type Partition, type Plan} from './partitions.js'
+import {forgetKeptSummary, keepTotals, recordRetention} from './retention.js'
 
 export interface RotateOptions {
   timezone: string
@@ -27,7 +28,15 @@ export interface RotateResult {
   plan: Plan
   /** Every statement planned, for all tables, in order (what --dry-run prints). */
   statements: string[]
+  /** The months whose totals are kept as their rows are dropped (with --dry-run: would be). */
+  keptTotals: YearMonth[]
   executed: ExecutedAction[]
+}
+
+/** The months below `below` that the summary has lines of: what keepTotals keeps. */
+async function summaryMonths(db: Queryable, below: YearMonth): Promise<YearMonth[]> {
+  const [rows] = await db.query<RowDataPacket[]>('SELECT DISTINCT yearmonth FROM mau_summary WHERE yearmonth < ? ORDER BY yearmonth', [below])
+  return rows.map((r) => String(r.yearmonth))
 }
 
 async function loadPartitions(db: Queryable, table = 'mau'): Promise<Partition[]> {
@@ -36,26 +45,46 @@ async function loadPartitions(db: Queryable, table = 'mau'): Promise<Partition[]
   return existing
 }
 
-/** Plans every month-partitioned table against the same month; `db migrate` passes retainMonths null. */
+/**
+ * The months each partition that spans several months has rows of (pmin, gaps, an older schema's bottom
+ * partition): normally none, and pmin normally empty, so this reads little.
+ */
+async function monthsWithRows(conn: Queryable, table: string, existing: Partition[], current: YearMonth): Promise<Record<string, YearMonth[]>> {
+  const found: Record<string, YearMonth[]> = {}
+  for (const name of spanning(existing, current)) {
+    if (!/^(p\d{6}|pmin)$/.test(name)) continue
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT DISTINCT yearmonth FROM ${table} PARTITION (${name})`)
+    found[name] = rows.map((r) => String(r.yearmonth)).filter(isYearMonth)
+  }
+  return found
+}
+
+/** Plans every month-partitioned table against the same month; `db migrate` passes retainMonths null and reads no rows. */
 export async function planTables(conn: Queryable, o: {current: YearMonth; aheadMonths: number; retainMonths: number | null}): Promise<Plan[]> {
   const plans: Plan[] = []
-  for (const table of MANAGED_TABLES) plans.push(plan({existing: await loadPartitions(conn, table), ...o, table}))
+  for (const table of MANAGED_TABLES) {
+    const existing = await loadPartitions(conn, table)
+    const found = o.retainMonths === null ? undefined : await monthsWithRows(conn, table, existing, o.current)
+    plans.push(plan({existing, ...o, table, monthsWithRows: found}))
+  }
   return plans
 }
 
-/** Summary rows of months whose partitions are gone. */
-const summaryCleanup = (p: Plan) => (p.droppedBelow ? `DELETE FROM mau_summary WHERE yearmonth < '${p.droppedBelow}'` : null)
-
-/** Applies the actions in order, each timed. */
+/**
+ * Applies the actions in order, each timed. Months about to be dropped keep their totals first, in a
+ * statement of their own: a crash anywhere leaves the totals with the rows still there, or both; the next
+ * rotate finishes, and never overwrites totals already kept.
+ */
 export async function applyPlans(conn: Queryable, plans: Plan[]): Promise<ExecutedAction[]> {
   const executed: ExecutedAction[] = []
+  const below = plans[0]!.droppedBelow
+  if (below) await keepTotals(conn, below)
   for (const a of plans.flatMap((p) => p.actions)) {
     const started = Date.now()
     await conn.query(a.sql)
     executed.push({kind: a.kind, sql: a.sql, rows: a.kind === 'add' ? 0 : a.rows, ms: Date.now() - started})
   }
-  const cleanup = summaryCleanup(plans[0]!)
-  if (cleanup) await conn.query(cleanup)
+  await forgetKeptSummary(conn)
   return executed
 }
 
@@ -63,31 +92,43 @@ export async function applyPlans(conn: Queryable, plans: Plan[]): Promise<Execut
 export function rotate(db: Db, o: RotateOptions): Promise<RotateResult> {
   return withNamedLock(db, {kind: 'partitions'}, o.lockWaitSeconds, async (conn: PoolConnection) => {
     const plans = await planTables(conn, {current: currentMonth(o.timezone, o.now), aheadMonths: o.aheadMonths, retainMonths: o.retainMonths})
-    const statements = [...plans.flatMap((p) => p.actions.map((a) => a.sql)), summaryCleanup(plans[0]!)].filter((x): x is string => x !== null)
-    return {dryRun: o.dryRun, plan: plans[0]!, statements, executed: o.dryRun ? [] : await applyPlans(conn, plans)}
+    const statements = plans.flatMap((p) => p.actions.map((a) => a.sql))
+    const keeping = plans[0]!.droppedBelow ? await summaryMonths(conn, plans[0]!.droppedBelow) : []
+    if (o.dryRun) return {dryRun: true, plan: plans[0]!, statements, keptTotals: keeping, executed: []}
+    // The consumer reads the retention from here: it and this CronJob can never disagree.
+    await recordRetention(conn, o.retainMonths)
+    return {dryRun: false, plan: plans[0]!, statements, keptTotals: keeping, executed: await applyPlans(conn, plans)}
   })
 }
 
 export interface PartitionInfo extends Partition {
   /** Inclusive lower bound: the previous partition's bound, or null for the first. */
   from: YearMonth | null
+  /** The months it has rows of, where it spans several (pmin, gaps); its own month otherwise. */
+  months: YearMonth[]
   next: 'drop' | 'split' | 'keep'
 }
 
 export interface ListResult {
   partitions: PartitionInfo[]
   plan: Plan
+  /** The months whose totals the next rotate keeps as it drops their rows. */
+  keptTotals: YearMonth[]
 }
 
 export async function listPartitions(db: Db, o: Omit<RotateOptions, 'dryRun' | 'lockWaitSeconds'>): Promise<ListResult> {
   const existing = await loadPartitions(db)
-  const p = plan({existing, current: currentMonth(o.timezone, o.now), aheadMonths: o.aheadMonths, retainMonths: o.retainMonths})
+  const current = currentMonth(o.timezone, o.now)
+  const found = await monthsWithRows(db, 'mau', existing, current)
+  const p = plan({existing, current, aheadMonths: o.aheadMonths, retainMonths: o.retainMonths, monthsWithRows: found})
   const split = new Set(p.actions.flatMap((a) => (a.kind === 'split' ? [a.partition] : [])))
   return {
     plan: p,
+    keptTotals: p.droppedBelow ? await summaryMonths(db, p.droppedBelow) : [],
     partitions: existing.map((x, i) => ({
       ...x,
       from: i === 0 ? null : (existing[i - 1]!.lessThan as YearMonth),
+      months: found[x.name] ?? (x.month && x.rows > 0 ? [x.month] : []),
       next: p.drop.includes(x.name) ? 'drop' : split.has(x.name) ? 'split' : 'keep',
     })),
   }

@@ -3,7 +3,7 @@ import {describeRange, migrateReport, partitionsReport, rotateReport, statusRepo
 import {plan} from '../../src/schema/partitions.js'
 import type {PartitionInfo} from '../../src/schema/rotate.js'
 
-const part = (name: string, from: string | null, lessThan: string): PartitionInfo => ({name, month: null, lessThan, rows: 0, bytes: 0, from, next: 'keep'})
+const part = (name: string, from: string | null, lessThan: string): PartitionInfo => ({name, month: null, lessThan, rows: 0, bytes: 0, from, months: [], next: 'keep'})
 
 describe('describeRange', () => {
   it('names one month, a span, everything before a bound, and the catch-all', () => {
@@ -32,15 +32,16 @@ describe('rotateReport and partitionsReport', () => {
   const p = plan({existing, current: '202212', aheadMonths: 1, retainMonths: 13})
 
   it('says there is nothing to do, or prints the SQL of a dry run, or each statement run with its time', () => {
-    expect(rotateReport({dryRun: false, plan: {...p, actions: []}, statements: [], executed: []})).toMatch(/^Nothing to do: 202212 and the coming months have partitions/)
-    expect(rotateReport({dryRun: true, plan: p, statements: ['ALTER TABLE mau X'], executed: []})).toBe('ALTER TABLE mau X;')
-    expect(rotateReport({dryRun: false, plan: p, statements: ['S'], executed: [{kind: 'split', sql: 'S', rows: 7, ms: 12}]})).toBe('split 12 ms (~7 rows): S')
+    expect(rotateReport({dryRun: false, plan: {...p, actions: []}, statements: [], keptTotals: [], executed: []})).toMatch(/^Nothing to do: 202212 and the coming months have partitions/)
+    expect(rotateReport({dryRun: true, plan: p, statements: ['ALTER TABLE mau X'], keptTotals: ['202110'], executed: []})).toBe('ALTER TABLE mau X;\n-- would keep the totals of 202110 (mau_month_total) before dropping their rows')
+    expect(rotateReport({dryRun: false, plan: p, statements: ['S'], keptTotals: [], executed: [{kind: 'split', sql: 'S', rows: 7, ms: 12}]})).toBe('split 12 ms (~7 rows): S')
   })
 
   it('shows each partition with its months, size in MB and what the next rotate does', () => {
-    const out = partitionsReport({plan: p, partitions: [{...existing[0]!, from: null, next: 'keep'}, {...existing[1]!, from: '202301', next: 'split'}]})
-    expect(out).toMatch(/p202212.*before 202301.*10.*2\.0.*keep/)
+    const out = partitionsReport({plan: p, keptTotals: ['202110'], partitions: [{...existing[0]!, from: null, months: ['202210', '202212'], next: 'keep'}, {...existing[1]!, from: '202301', months: [], next: 'split'}]})
+    expect(out).toMatch(/p202212.*before 202301.*202210, 202212.*10.*2\.0.*keep/)
+    expect(out).toContain('next rotate keeps the totals of 202110 and drops their rows')
     expect(out).toMatch(/pmax.*202301 and later.*split/)
-    expect(out).toMatch(/next rotate creates: p202301$/)
+    expect(out).toMatch(/next rotate creates: p202301\n/)
   })
 })
