@@ -13,6 +13,8 @@ import {configError} from '../core/errors.js'
 import {currentMonth, monthBounds, type YearMonth} from '../core/month.js'
 import {validate} from '../ingest/decode.js'
 import {applyRows, type Row} from '../mau/rows.js'
+import {oldestKept, requireRows, retainMonths} from '../schema/retention.js'
+import {ensureMonthPartition} from '../schema/rotate.js'
 import type {DruidUserEvents, TimeWindow, UserAggregate} from './events.js'
 
 export interface BackfillOptions {
@@ -68,6 +70,15 @@ export function backfillWindow(o: Pick<BackfillOptions, 'month' | 'timezone' | '
 
 export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOptions): Promise<BackfillResult> {
   const window = backfillWindow(o)
+  await requireRows(db, o.month, 'backfill')
+  const keepFrom = await oldestKept(db, o.timezone)
+  if (o.month < keepFrom) {
+    throw configError(`${o.month} is past retention (${await retainMonths(db)} months: kept from ${keepFrom}): its rows would be dropped by the next rotate, so backfill writes none.`, [
+      'Backfill a month from the oldest one kept on, or raise --retain-months of mau partitions rotate first.',
+    ])
+  }
+  // Its own partition first: retention then drops this month alone, whatever else lands near it.
+  await ensureMonthPartition(db, o.month, o.timezone)
   const events = new Map((await druid.environments(window, o.namespaces)).map((e) => [e.environment_namespace, e.events]))
   const found = [...events.keys()]
   const namespaces = o.namespaces?.length ? o.namespaces : found

@@ -6,6 +6,7 @@
 import type {Db} from '../core/db.js'
 import {configError} from '../core/errors.js'
 import {monthBounds, type YearMonth} from '../core/month.js'
+import {requireRows} from '../schema/retention.js'
 import {count, straddling, userIds, type MauCount} from '../mau/count.js'
 import {ALL_SOURCES} from '../mau/rows.js'
 import {allUserIds, type DruidCount, type DruidUserEvents, type TimeWindow} from './events.js'
@@ -111,6 +112,7 @@ export function compare(druid: DruidCount[], mysql: MauCount, o: {approximate: b
 }
 
 export async function verifyMigration(db: Db, druid: DruidUserEvents, o: VerifyOptions): Promise<VerifyResult> {
+  await requireRows(db, o.month, 'verify-migration')
   const window = verifyWindow(o.month, o.timezone, o.since)
   // A --since before the month starts changes nothing, and MySQL's fast path (the summary) still applies.
   const since = o.since !== undefined && o.since > monthBounds(o.month, o.timezone).start ? o.since : undefined

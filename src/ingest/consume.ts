@@ -21,6 +21,7 @@ import {endProgress, highWaterMarks, reachedEnd, requireTopics, seedFromTime, se
 import {watchPartitions} from './partition-watch.js'
 import {type Chunk, ChunkQueue, type WindowLimits} from './pipeline.js'
 import {WindowWriter} from './windows.js'
+import {type Policy, watchPolicy} from './policy-watch.js'
 import type {PartitionResult, WindowResult} from './writer.js'
 import {type ConsumeSummary, Tally} from './tally.js'
 
@@ -93,6 +94,7 @@ class ConsumeRun {
   private generation = 0
   private writing: Promise<void> = Promise.resolve()
   private readonly deadLetterMaxBytes: number
+  private policy: Policy = {keepFrom: () => undefined, reported: () => new Set(), stop: () => {}}
   private stopWatching = () => {}
   private readonly onAbort = () => {
     this.stopping = true
@@ -127,6 +129,7 @@ class ConsumeRun {
     this.tally.nextOffsets = await storedOffsets(deps.db, opts.group, opts.topics)
     this.startOffsets = new Map(this.tally.nextOffsets)
     if (opts.stopAtEnd) this.targets = await highWaterMarks(this.kafka, opts.brokers, opts.topics)
+    this.policy = await watchPolicy(deps.db, opts.timezone, deps.log)
     const writer = this.windowWriter(await statementBytes(deps.db))
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
     this.stopWatching = watchPartitions(deps.db, deps.metrics.monthsAhead, opts.timezone, deps.log)
@@ -196,6 +199,7 @@ class ConsumeRun {
   async stop(stoppedBy: ConsumeSummary['stoppedBy']): Promise<ConsumeSummary> {
     this.stopping = true
     this.stopWatching()
+    this.policy.stop()
     // Windows in flight commit or roll back; queued chunks are dropped (MySQL's offsets say where to resume).
     this.queue.close()
     await this.writing
@@ -257,6 +261,7 @@ class ConsumeRun {
       ...this.deps,
       months: this.months,
       maxStatementBytes,
+      keepFrom: () => this.policy.keepFrom(),
       holds: (c) => this.holds(c),
       written: (window, result) => this.record(window, result),
       failed: (error) => {
@@ -267,7 +272,7 @@ class ConsumeRun {
   }
 
   private record(window: Chunk[], w: WindowResult): void {
-    this.tally.window(window, w)
+    this.tally.window(window, w, this.policy.reported())
     void this.commitWritten(w.partitions).catch((error: Error) => this.deps.log.debug({err: error}, 'could not commit offsets to Kafka (lag tooling only)'))
   }
 

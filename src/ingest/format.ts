@@ -8,8 +8,8 @@ import type {ReplayResult} from './replay.js'
 /** What the run did; then, when it ignored messages of kinds not counted, how many of each type. */
 export function consumeTable(s: ConsumeSummary): string {
   const main = table(['consumed', 'redelivered', 'rows upserted', 'dead-lettered', 'events/s'], [[s.consumed, s.redelivered, s.rowsUpserted, s.deadLettered, s.eventsPerSecond]])
-  const ignored = Object.entries(s.ignored)
-  return ignored.length === 0 ? main : `${main}\n${table(['ignored (kind not counted)', 'messages'], ignored)}`
+  const extra = [...Object.entries(s.ignored).map(([t, n]) => [`ignored: ${t}`, n]), ...Object.entries(s.expired).map(([m, n]) => [`expired: ${m} (past retention)`, n])]
+  return extra.length === 0 ? main : `${main}\n${table(['not written', 'messages'], extra)}`
 }
 
 /**
@@ -25,6 +25,7 @@ export function consumeProgress(s: ConsumeSummary, end?: {done: number; total: n
 export function replayFormat(r: ReplayResult): string {
   const kept = Object.entries(r.kept).filter(([, n]) => n > 0)
   const lines = [`${r.dryRun ? 'Would replay' : 'Replayed'} ${formatCount(r.replayed)} of ${formatCount(r.examined)} dead letters${r.dryRun ? '' : ` (${formatCount(r.rowsUpserted)} rows upserted)`}.`]
+  if (r.expired > 0) lines.push(`${r.dryRun ? 'Would remove' : 'Removed'} ${formatCount(r.expired)} of months past retention.`)
   if (r.ignored > 0) lines.push(`${r.dryRun ? 'Would remove' : 'Removed'} ${formatCount(r.ignored)} of kinds not counted (--activity).`)
   if (kept.length > 0) lines.push(table(['still rejected', 'letters'], kept))
   return lines.join('\n')

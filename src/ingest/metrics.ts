@@ -15,6 +15,8 @@ export class ConsumerMetrics {
   readonly rows = new Counter({name: 'mau_rows_upserted_total', help: 'Aggregated rows upserted into mau', registers: [this.registry]})
   readonly deadLettered = new Counter({name: 'mau_events_dead_lettered_total', help: 'Messages set aside in mau_dead_letter', labelNames: ['topic', 'reason'], registers: [this.registry]})
   readonly ignored = new Counter({name: 'mau_events_ignored_total', help: 'Messages of kinds not counted (metrics events, kinds left out of --activity), by type URL: neither rows nor dead letters', labelNames: ['topic', 'type_url'], registers: [this.registry]})
+  readonly expired = new Counter({name: 'mau_events_expired_total', help: 'Events of months past retention, by month: not written (neither rows nor dead letters)', labelNames: ['month'], registers: [this.registry]})
+  readonly late = new Counter({name: 'mau_events_late_total', help: 'Events written to months already reported (report send), by month: the figure sent is no longer the figure stored', labelNames: ['month'], registers: [this.registry]})
   readonly batchSeconds = new Histogram({
     name: 'mau_batch_duration_seconds',
     help: 'Time to write one window (one MySQL transaction)',

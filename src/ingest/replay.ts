@@ -9,6 +9,7 @@ import {applyRows} from '../mau/rows.js'
 import {aggregate, prepareBatch} from './batch.js'
 import {decoder, type EventFormat, REJECTION_CODES} from './decode.js'
 import type {ActivityKind} from './platform.js'
+import {oldestKept} from '../schema/retention.js'
 import {type DeadLetterFilter, countDeadLetters, deadLetterPage, deleteDeadLetters} from './deadletter.js'
 
 export interface ReplayOptions extends DeadLetterFilter {
@@ -31,6 +32,8 @@ export interface ReplayResult {
   rowsUpserted: number
   /** Removed without a row: messages of kinds not counted. */
   ignored: number
+  /** Removed without a row: events of months past retention. */
+  expired: number
   /** Still rejected, by the reason's code; `cut`: letters whose payload was cut (--dead-letter-max-bytes), never replayable. */
   kept: Record<string, number>
 }
@@ -39,8 +42,10 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
   const decode = decoder(o.format, o.activity)
   const months = new MonthResolver(o.timezone)
   const total = await countDeadLetters(db, o)
-  const result: ReplayResult = {dryRun: o.dryRun, examined: 0, replayed: 0, events: 0, rowsUpserted: 0, ignored: 0, kept: {...Object.fromEntries(REJECTION_CODES.map((c) => [c, 0])), cut: 0}}
+  const result: ReplayResult = {dryRun: o.dryRun, examined: 0, replayed: 0, events: 0, rowsUpserted: 0, ignored: 0, expired: 0, kept: {...Object.fromEntries(REJECTION_CODES.map((c) => [c, 0])), cut: 0}}
   const now = Math.floor(Date.now() / 1000)
+  // Letters of months past retention leave, counted as expired: nothing can bring their month back.
+  const keepFrom = await oldestKept(db, o.timezone)
   for (let after = 0; ; ) {
     const last = await inTransaction(db, async (conn) => {
       const page = await deadLetterPage(conn, o, after, o.pageSize ?? 1000, !o.dryRun)
@@ -50,7 +55,9 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
       result.examined += page.length - letters.length
       // A letter's id stands in for its offset: ids ascend, as a batch's offsets do.
       const batch = prepareBatch(letters.map((l) => ({offset: String(l.id), value: l.payload})), decode, now)
-      const rows = aggregate([{batch, from: 0}], months)
+      const retention = {keepFrom, expired: {} as Record<string, number>}
+      const rows = aggregate([{batch, from: 0}], months, retention)
+      result.expired += Object.values(retention.expired).reduce((a, n) => a + n, 0)
       const deadLetters = batch.deadLetters
       const kept = new Set(deadLetters.map((d) => d.offset))
       // Letters of kinds not counted (a metrics event set aside by an older version) leave too, as ignored.

@@ -15,6 +15,8 @@ export interface ConsumeSummary {
   deadLettered: number
   /** Messages of kinds not counted (metrics events, kinds left out of --activity), by type URL. */
   ignored: Record<string, number>
+  /** Events of months past retention, by month: not written (mau partitions rotate sets the retention). */
+  expired: Record<string, number>
   batches: number
   seconds: number
   eventsPerSecond: number
@@ -28,15 +30,23 @@ export class Tally {
   private readonly started = Date.now()
   private readonly totals = {consumed: 0, redelivered: 0, rowsUpserted: 0, deadLettered: 0, batches: 0}
   private readonly ignored: Record<string, number> = {}
+  private readonly expired: Record<string, number> = {}
   /** Each partition's next offset, as far as this member knows (MySQL's stored offsets are the truth). */
   nextOffsets = new Map<string, number>()
   startedFromTime?: {topic: string; partitions: number[]}[]
 
   constructor(private readonly deps: {metrics: ConsumerMetrics; health: Health; log: Logger}) {}
 
-  /** A window committed: every partition's counts, lag and offsets. */
-  window(window: Chunk[], w: WindowResult): void {
-    const {metrics, health} = this.deps
+  /** A window committed: every partition's counts, lag and offsets; expired events, and late ones to reported months. */
+  window(window: Chunk[], w: WindowResult, reported: ReadonlySet<string> = new Set()): void {
+    const {metrics, health, log} = this.deps
+    const expired = Object.entries(w.expired)
+    for (const [month, n] of expired) {
+      this.expired[month] = (this.expired[month] ?? 0) + n
+      metrics.expired.inc({month}, n)
+    }
+    if (expired.length > 0) log.info({expired: w.expired}, 'events of months past retention: not written')
+    for (const [month, n] of Object.entries(w.eventsByMonth)) if (reported.has(month)) metrics.late.inc({month}, n)
     const marks = new Map(window.map((c) => [c.key, c.highWatermark]))
     this.totals.rowsUpserted += w.rowsUpserted
     this.totals.batches++
@@ -83,6 +93,7 @@ export class Tally {
     return {
       ...this.totals,
       ignored: {...this.ignored},
+      expired: {...this.expired},
       seconds,
       eventsPerSecond: Math.round(this.totals.consumed / Math.max(seconds, 0.001)),
       partitions: [...this.nextOffsets.entries()].map(([k, nextOffset]) => {

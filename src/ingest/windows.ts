@@ -10,11 +10,10 @@
 import {isTransient, ExitCode, MauError} from '../core/errors.js'
 import type {Db} from '../core/db.js'
 import type {Logger} from '../core/log.js'
-import type {MonthResolver} from '../core/month.js'
-import type {Row} from '../mau/rows.js'
+import type {MonthResolver, YearMonth} from '../core/month.js'
 import type {ConsumerMetrics} from './metrics.js'
 import {AfterFailedTurn, type Chunk, type ChunkQueue, Turns, type WindowLimits} from './pipeline.js'
-import {aggregateWindow, persistWindow, type WindowResult} from './writer.js'
+import {type Aggregated, aggregateWindow, persistWindow, type WindowResult} from './writer.js'
 
 export interface WindowWriterDeps {
   db: Db
@@ -23,6 +22,8 @@ export interface WindowWriterDeps {
   months: MonthResolver
   /** What one statement may take (core/db.ts statementBytes). */
   maxStatementBytes: number
+  /** The oldest month still written (retention, read from MySQL); older events are counted as expired. */
+  keepFrom: () => YearMonth | undefined
   /** Whether a chunk may still be written (its partition held since it was fetched). */
   holds: (c: Chunk) => boolean
   /** After a window committed. */
@@ -92,11 +93,12 @@ export class WindowWriter {
       this.deps.metrics.queued.set(this.queue.size.events)
       try {
         // A failure here must still take its turn: it is what refuses every later window.
-        const rows = attempt(() => aggregateWindow(window, this.deps.months))
+        const keepFrom = this.deps.keepFrom()
+        const rows = attempt(() => aggregateWindow(window, this.deps.months, keepFrom))
         const result = await this.turns.run(seq, async () => {
           if (rows instanceof Error) throw rows
           const stopTimer = this.deps.metrics.batchSeconds.startTimer()
-          const r = await this.persistWithRetry(window, rows)
+          const r = await this.persistWithRetry(window, rows, keepFrom)
           stopTimer()
           return r
         })
@@ -120,7 +122,7 @@ export class WindowWriter {
    * Transient MySQL errors roll the window back and retry it with capped backoff. Chunks of partitions revoked
    * meanwhile are left out of the retry (their new owner has them); undefined when none is left.
    */
-  private async persistWithRetry(window: Chunk[], rows: Row[]): Promise<WindowResult | undefined> {
+  private async persistWithRetry(window: Chunk[], rows: Aggregated, keepFrom: YearMonth | undefined): Promise<WindowResult | undefined> {
     const {db, log, metrics} = this.deps
     const taken = window.length
     let lostWhileUp = 0
@@ -134,7 +136,7 @@ export class WindowWriter {
       // A revoked partition's chunks left out: the rows aggregated with them no longer fit.
       const aggregated = held.length === taken ? rows : undefined
       try {
-        return await persistWindow(db, held, this.deps.months, Math.floor(Date.now() / 1000), aggregated, this.deps.maxStatementBytes)
+        return await persistWindow(db, held, this.deps.months, Math.floor(Date.now() / 1000), aggregated, this.deps.maxStatementBytes, keepFrom)
       } catch (error) {
         if (!isTransient(error)) throw error
         const code = (error as {code?: string}).code

@@ -10,7 +10,7 @@
  * already advanced and applies nothing twice.
  */
 import {DEFAULT_STATEMENT_BYTES, type Db, inTransaction} from '../core/db.js'
-import type {MonthResolver} from '../core/month.js'
+import type {MonthResolver, YearMonth} from '../core/month.js'
 import {applyRows, type Row} from '../mau/rows.js'
 import {aggregate, type DeadLetter, deadLettersOf, firstFresh, ignoredOf, type Part, type PreparedBatch} from './batch.js'
 import {insertDeadLetters} from './deadletter.js'
@@ -35,6 +35,16 @@ export interface WindowResult {
   /** Rows upserted for the whole window (merged across partitions). */
   rowsUpserted: number
   partitions: PartitionResult[]
+  /** Events of months past retention, by month: not written. */
+  expired: Record<YearMonth, number>
+  /** Events written, by month (late events to months already reported are counted from this). */
+  eventsByMonth: Record<YearMonth, number>
+}
+
+/** The rows of a window aggregated ahead, with what retention left out of them. */
+export interface Aggregated {
+  rows: Row[]
+  expired: Record<YearMonth, number>
 }
 
 /** One partition's chunks, in offset order. */
@@ -50,8 +60,14 @@ function byPartition(chunks: WindowChunk[]): [PartitionRef, PreparedBatch[]][] {
 }
 
 /** Pure: the window's rows as if none of it was applied yet; persistWindow uses them when that holds. */
-export function aggregateWindow(chunks: WindowChunk[], months: MonthResolver): Row[] {
-  return aggregate(chunks.map((c) => ({batch: c.batch, from: 0})), months)
+export function aggregateWindow(chunks: WindowChunk[], months: MonthResolver, keepFrom?: YearMonth): Aggregated {
+  const expired: Record<YearMonth, number> = {}
+  return {rows: aggregate(chunks.map((c) => ({batch: c.batch, from: 0})), months, keepFrom ? {keepFrom, expired} : undefined), expired}
+}
+
+function aggregatePart(parts: Part[], months: MonthResolver, keepFrom?: YearMonth): Aggregated {
+  const expired: Record<YearMonth, number> = {}
+  return {rows: aggregate(parts, months, keepFrom ? {keepFrom, expired} : undefined), expired}
 }
 
 /**
@@ -64,8 +80,9 @@ export async function persistWindow(
   chunks: WindowChunk[],
   months: MonthResolver,
   nowSeconds: number,
-  aggregated?: Row[],
+  aggregated?: Aggregated,
   maxStatementBytes = DEFAULT_STATEMENT_BYTES,
+  keepFrom?: YearMonth,
 ): Promise<WindowResult> {
   const partitions = byPartition(chunks)
   for (const [ref] of partitions) await ensureOffsetRow(db, ref, nowSeconds)
@@ -92,13 +109,15 @@ export async function persistWindow(
       results.push(r)
     }
     const whole = results.every((r) => r.skipped === 0)
-    const rows = whole && aggregated ? aggregated : aggregate(parts, months)
+    const {rows, expired} = whole && aggregated ? aggregated : aggregatePart(parts, months, keepFrom)
     if (rows.length > 0) await applyRows(conn, rows, maxStatementBytes)
     for (const r of results) {
       if (r.applied === 0) continue
       await insertDeadLetters(conn, r.ref, r.deadLetters, nowSeconds, maxStatementBytes)
       await storeOffset(conn, r.ref, r.nextOffset, nowSeconds)
     }
-    return {rowsUpserted: rows.length, partitions: results}
+    const eventsByMonth: Record<YearMonth, number> = {}
+    for (const r of rows) eventsByMonth[r.yearmonth] = (eventsByMonth[r.yearmonth] ?? 0) + r.count
+    return {rowsUpserted: rows.length, partitions: results, expired, eventsByMonth}
   })
 }

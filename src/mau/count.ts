@@ -10,6 +10,8 @@ import type {Db, Queryable} from '../core/db.js'
 import {configError} from '../core/errors.js'
 import type {YearMonth} from '../core/month.js'
 import {ALL_SOURCES} from './rows.js'
+import {COUNTERS, DROPPED} from './counters.js'
+import {requireRows} from '../schema/retention.js'
 
 export interface SourceCount {
   source_id: string
@@ -28,6 +30,8 @@ export interface MauCount {
   month: YearMonth
   environments: EnvironmentCount[]
   total: {users: number; events: number}
+  /** "dropped": retention dropped the month's rows, and these are the totals kept of it. */
+  rows?: typeof DROPPED
 }
 
 export interface CountFilter {
@@ -72,18 +76,22 @@ export interface CountOptions {
  * since an instant, need the rows: those scan.
  */
 export async function count(db: Db, f: CountFilter, opts: CountOptions = {}): Promise<MauCount> {
-  if (opts.scan || (f.sources?.length ?? 0) > 1 || f.since !== undefined) return countByScan(db, f, opts)
+  if (opts.scan || (f.sources?.length ?? 0) > 1 || f.since !== undefined) {
+    await requireRows(db, f.month, opts.scan ? 'count --scan' : f.since !== undefined ? 'a count since an instant' : 'distinct users over several sources')
+    return countByScan(db, f, opts)
+  }
   const w = where({...f, sources: undefined})
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT environment_namespace, source_id, users, events FROM mau_summary WHERE ${w.sql} ORDER BY environment_namespace, source_id`,
+    `SELECT environment_namespace, source_id, users, events, kept FROM ${COUNTERS} c WHERE ${w.sql} ORDER BY environment_namespace, source_id`,
     w.values,
   )
+  const kept = rows.some((r) => Number(r.kept) === 1)
   const only = f.sources?.[0]
   const all = rows.map((r) => ({environment_namespace: String(r.environment_namespace), source_id: String(r.source_id), users: Number(r.users), events: Number(r.events)}))
   const sources = all.filter((r) => r.source_id !== ALL_SOURCES && (only === undefined || r.source_id === only))
   // With one source selected, an environment's users are that source's users.
   const environments = only === undefined ? all.filter((r) => r.source_id === ALL_SOURCES) : sources
-  return requireNamespaces(assemble(f.month, environments, sources), f, opts)
+  return requireNamespaces({...assemble(f.month, environments, sources), ...(kept ? {rows: DROPPED} : {})}, f, opts)
 }
 
 /**

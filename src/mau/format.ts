@@ -1,5 +1,6 @@
 /** Pure renderings of counts and summary checks, for people (tables) and spreadsheets (CSV). */
 import asciichart from 'asciichart'
+import {DROPPED, keptNote} from './counters.js'
 import {bad, type Cell, csvLine, formatChange, formatNumber, table, tone} from '../core/render.js'
 import type {MauCount} from './count.js'
 import type {Change, HistoryMonth, MauHistory} from './history.js'
@@ -23,7 +24,7 @@ export function countTable(c: MauCount, bySource: boolean): string {
     if (bySource) for (const s of e.sources) rows.push(['', s.source_id, s.users, s.events])
   }
   rows.push(['total', null, c.total.users, c.total.events])
-  return `MAU for ${c.month}\n${table(['environment', 'source', 'users', 'events'], rows)}`
+  return `MAU for ${c.month}\n${table(['environment', 'source', 'users', 'events'], rows)}${c.rows === DROPPED ? `\n${keptNote([c.month])}` : ''}`
 }
 
 export function checkReport(r: CheckResult): string {
@@ -42,7 +43,8 @@ export function historyTable(h: MauHistory): string {
     for (const e of m.environments) rows.push(line(ym(m.month), e.environment_namespace, e))
     if (m.environments.length !== 1) rows.push(line(ym(m.month), 'total', m.total))
   }
-  return `MAU from ${ym(h.from)} to ${ym(h.to)}\n${table(['month', 'environment', 'users', 'users change', 'events', 'events change'], rows)}`
+  const kept = h.months.filter((m) => m.rows === DROPPED).map((m) => m.month)
+  return `MAU from ${ym(h.from)} to ${ym(h.to)}\n${table(['month', 'environment', 'users', 'users change', 'events', 'events change'], rows)}${kept.length ? `\n${keptNote(kept)}` : ''}`
 }
 
 /** CSV of the same lines; the total's environment is empty, a change without a month before is empty. */

@@ -7,6 +7,7 @@ import type {Db} from '../core/db.js'
 import {configError} from '../core/errors.js'
 import {addMonths, monthsBetween, type YearMonth} from '../core/month.js'
 import {ALL_SOURCES} from './rows.js'
+import {COUNTERS, DROPPED} from './counters.js'
 
 /** The most months one history reads: ten years. */
 export const MAX_MONTHS = 120
@@ -23,6 +24,8 @@ export interface HistoryMonth {
   month: YearMonth
   environments: (Change & {environment_namespace: string})[]
   total: Change
+  /** "dropped": the month's rows are gone, these are its kept totals. */
+  rows?: typeof DROPPED
 }
 
 export interface MauHistory {
@@ -84,12 +87,13 @@ export function trend(months: YearMonth[], rows: {month: YearMonth; environment_
 export async function history(db: Db, f: HistoryFilter): Promise<MauHistory> {
   const months = monthRange(f.from, f.to)
   const values: unknown[] = [addMonths(f.from, -1), f.to, f.source ?? ALL_SOURCES]
-  let sql = 'SELECT yearmonth, environment_namespace, users, events FROM mau_summary WHERE yearmonth BETWEEN ? AND ? AND source_id = ?'
+  let sql = `SELECT yearmonth, environment_namespace, users, events, kept FROM ${COUNTERS} c WHERE yearmonth BETWEEN ? AND ? AND source_id = ?`
   if (f.namespaces?.length) {
     sql += ` AND environment_namespace IN (${f.namespaces.map(() => '?').join(',')})`
     values.push(...f.namespaces)
   }
   const [rows] = await db.query<RowDataPacket[]>(sql, values)
   const lines = rows.map((r) => ({month: String(r.yearmonth), environment_namespace: String(r.environment_namespace), users: Number(r.users), events: Number(r.events)}))
-  return {from: f.from, to: f.to, months: trend(months, lines)}
+  const kept = new Set(rows.filter((r) => Number(r.kept) === 1).map((r) => String(r.yearmonth)))
+  return {from: f.from, to: f.to, months: trend(months, lines).map((m) => (kept.has(m.month) ? {...m, rows: DROPPED} : m))}
 }

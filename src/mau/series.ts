@@ -1,5 +1,5 @@
 /**
- * Every month that still has data, per environment and source, from the summary counters: what the
+ * Every month that still has data, per environment and source, from the counters (kept totals of dropped months included): what the
  * platform's console reads as its monthly summary (InsightsService/GetInsightsMonthlySummary). Exact
  * distinct users per source, where the platform's own answer is a HyperLogLog estimate (about 0.8 %).
  */
@@ -7,6 +7,7 @@ import type {RowDataPacket} from 'mysql2/promise'
 import type {Queryable} from '../core/db.js'
 import type {YearMonth} from '../core/month.js'
 import {ALL_SOURCES} from './rows.js'
+import {COUNTERS} from './counters.js'
 
 export interface SeriesPoint {
   yearmonth: YearMonth
@@ -26,7 +27,7 @@ export interface Series {
 /** One series per environment and source, in key order; months ascending. */
 export async function monthlySeries(db: Queryable): Promise<Series[]> {
   const [rows] = await db.query<RowDataPacket[]>(
-    'SELECT environment_namespace, source_id, yearmonth, users, events FROM mau_summary WHERE source_id <> ? AND users > 0 ORDER BY environment_namespace, source_id, yearmonth',
+    `SELECT environment_namespace, source_id, yearmonth, users, events FROM ${COUNTERS} c WHERE source_id <> ? AND users > 0 ORDER BY environment_namespace, source_id, yearmonth`,
     [ALL_SOURCES],
   )
   return toSeries(rows.map((r) => ({environment_namespace: String(r.environment_namespace), source_id: String(r.source_id), yearmonth: String(r.yearmonth), users: Number(r.users), events: Number(r.events)})))

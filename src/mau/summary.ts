@@ -6,6 +6,7 @@ import {type Db, inTransaction} from '../core/db.js'
 import type {YearMonth} from '../core/month.js'
 import {count, countByScan, type MauCount} from './count.js'
 import {ALL_SOURCES} from './rows.js'
+import {requireRows} from '../schema/retention.js'
 
 export interface SummaryDifference {
   environment_namespace: string
@@ -31,6 +32,7 @@ function flatten(c: MauCount): Map<string, {environment_namespace: string; sourc
 
 /** Compares the summary with a scan of the rows; every line that differs is reported. */
 export async function checkSummary(db: Db, month: YearMonth): Promise<CheckResult> {
+  await requireRows(db, month, 'summary check')
   const [fromSummary, fromScan] = [flatten(await count(db, {month})), flatten(await countByScan(db, {month}))]
   const differences: SummaryDifference[] = []
   for (const k of new Set([...fromSummary.keys(), ...fromScan.keys()])) {
@@ -57,6 +59,7 @@ export async function checkSummary(db: Db, month: YearMonth): Promise<CheckResul
  * for the lock and add their part after the rebuild commits.
  */
 export async function rebuildSummary(db: Db, month: YearMonth, onRows?: (rows: number) => void): Promise<{month: YearMonth; rows: number}> {
+  await requireRows(db, month, 'summary rebuild')
   return inTransaction(db, async (conn) => {
     await conn.query('SELECT yearmonth FROM mau_summary WHERE yearmonth = ? FOR UPDATE', [month])
     // A plain (consistent) read: INSERT ... SELECT would share-lock every row of the month and stall consumers.

@@ -144,7 +144,8 @@ export function plan(input: PlanInput): Plan {
   const rowsOf = (name: string) => existing.find((p) => p.name === name)?.rows ?? 0
 
   // (1) Months with rows get partitions of their own; the lowest partition becomes pmin (a one-time reorganize).
-  for (const r of [...layout]) {
+  // Only with what rotate read of the rows (never in `db migrate`: an init container moves no month's rows).
+  for (const r of input.monthsWithRows ? [...layout] : []) {
     if (r.hi === MAXVALUE || (r.name !== PMIN && existing.find((p) => p.name === r.name)?.month === null)) continue
     const found = (input.monthsWithRows?.[r.name] ?? []).filter((m) => (r.lo === null || m >= r.lo) && m < r.hi)
     // The range's last month needs no piece of its own unless the range is the bottom (pmin goes below it).

@@ -41,6 +41,9 @@ export const ROLES: readonly Role[] = [
       // SELECT ... FOR UPDATE wants UPDATE beside SELECT on MySQL 8.
       {privileges: ROWS, table: 'mau_consumer_offset'},
       {privileges: ['SELECT', 'INSERT', 'DELETE'], table: 'mau_dead_letter'},
+      // The retention it obeys, and which months were reported (late events to those are counted).
+      {privileges: ['SELECT'], table: 'mau_setting'},
+      {privileges: ['SELECT'], table: 'mau_report_delivery'},
       VERSION,
     ],
   },
@@ -48,7 +51,7 @@ export const ROLES: readonly Role[] = [
     name: 'server',
     summary: 'mau serve, public-facing: reads the summary counters only',
     commands: ['serve'],
-    grants: [{privileges: ['SELECT'], table: 'mau_summary'}, VERSION],
+    grants: [{privileges: ['SELECT'], table: 'mau_summary'}, {privileges: ['SELECT'], table: 'mau_month_total'}, VERSION],
   },
   {
     name: 'reporter',
@@ -56,7 +59,9 @@ export const ROLES: readonly Role[] = [
     commands: ['report send', 'report show'],
     grants: [
       {privileges: ['SELECT'], table: 'mau_summary'},
+      {privileges: ['SELECT'], table: 'mau_month_total'},
       {privileges: ROWS, table: 'mau_report_delivery'},
+      {privileges: ROWS, table: 'mau_report_figure'},
       VERSION,
     ],
   },

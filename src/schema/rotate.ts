@@ -2,7 +2,7 @@
 import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
 import {type Db, type Queryable, schemaMissing, withNamedLock} from '../core/db.js'
 import {currentMonth, isYearMonth, type YearMonth} from '../core/month.js'
-import {MANAGED_TABLES, plan, readPartitions, spanning, type Action, type Partition, type Plan} from './partitions.js'
+import {MANAGED_TABLES, MAXVALUE, plan, readPartitions, spanning, type Action, type Partition, type Plan} from './partitions.js'
 import {forgetKeptSummary, keepTotals, recordRetention} from './retention.js'
 
 export interface RotateOptions {
@@ -59,15 +59,31 @@ async function monthsWithRows(conn: Queryable, table: string, existing: Partitio
   return found
 }
 
-/** Plans every month-partitioned table against the same month; `db migrate` passes retainMonths null and reads no rows. */
-export async function planTables(conn: Queryable, o: {current: YearMonth; aheadMonths: number; retainMonths: number | null}): Promise<Plan[]> {
+/**
+ * Plans every month-partitioned table against the same month. `db migrate` passes retainMonths null and
+ * reads no rows; `isolate` gives past months their own partition whatever their rows (backfill, next).
+ */
+export async function planTables(conn: Queryable, o: {current: YearMonth; aheadMonths: number; retainMonths: number | null; isolate?: YearMonth[]}): Promise<Plan[]> {
   const plans: Plan[] = []
   for (const table of MANAGED_TABLES) {
     const existing = await loadPartitions(conn, table)
-    const found = o.retainMonths === null ? undefined : await monthsWithRows(conn, table, existing, o.current)
-    plans.push(plan({existing, ...o, table, monthsWithRows: found}))
+    const found = o.retainMonths === null && !o.isolate ? undefined : o.retainMonths === null ? {} : await monthsWithRows(conn, table, existing, o.current)
+    for (const m of o.isolate ?? []) {
+      const i = existing.findIndex((p) => p.lessThan !== MAXVALUE && p.lessThan > m)
+      if (i >= 0) found![existing[i]!.name] = [...(found![existing[i]!.name] ?? []), m]
+    }
+    plans.push(plan({existing, current: o.current, aheadMonths: o.aheadMonths, retainMonths: o.retainMonths, table, monthsWithRows: found}))
   }
   return plans
+}
+
+/** Gives a past month its own partition before backfill writes it, so that retention can drop it alone later. */
+export function ensureMonthPartition(db: Db, month: YearMonth, timezone: string, lockWaitSeconds = 60): Promise<ExecutedAction[]> {
+  return withNamedLock(db, {kind: 'partitions'}, lockWaitSeconds, async (conn) => {
+    const current = currentMonth(timezone)
+    if (month >= current) return []
+    return applyPlans(conn, await planTables(conn, {current, aheadMonths: 0, retainMonths: null, isolate: [month]}))
+  })
 }
 
 /**

@@ -133,7 +133,7 @@ describe('WindowWriter', () => {
   const writerOf = (queue: ChunkQueue, failures: MauError[], maxStatementBytes = 4 * 1024 * 1024) =>
     new WindowWriter(queue, {maxEvents: 10, maxBytes: Infinity, lingerMs: 0}, {
       db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), months: new MonthResolver('UTC'),
-      maxStatementBytes, holds: () => true, written: () => undefined, failed: (e) => failures.push(e),
+      maxStatementBytes, keepFrom: () => undefined, holds: () => true, written: () => undefined, failed: (e) => failures.push(e),
     })
   const offsetOf = async (partition: number) => Number((await query<RowDataPacket>(db.settings, 'SELECT next_offset FROM mau_consumer_offset WHERE kafka_partition = ?', [partition]))[0]?.next_offset ?? -1)
 

@@ -3,7 +3,7 @@ import type {ConsumeSummary} from '../../src/ingest/consume.js'
 import {showPayload} from '../../src/ingest/deadletter.js'
 import {consumeProgress, consumeTable, deadLetterReport, replayFormat} from '../../src/ingest/format.js'
 
-const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, ignored: {}, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], stoppedBy: 'end-of-topics'}
+const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, ignored: {}, expired: {}, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], stoppedBy: 'end-of-topics'}
 
 describe('consumeTable and consumeProgress', () => {
   it('show what was consumed, redelivered, written and set aside, and the rate', () => {
@@ -44,13 +44,13 @@ describe('deadLetterReport', () => {
 
 describe('replayFormat', () => {
   it('says how many letters were replayed of how many, and why the others stay', () => {
-    const out = replayFormat({dryRun: false, examined: 1200, replayed: 1100, events: 1100, rowsUpserted: 900, ignored: 0, kept: {decode: 100, namespace: 0}})
+    const out = replayFormat({dryRun: false, examined: 1200, replayed: 1100, events: 1100, rowsUpserted: 900, ignored: 0, expired: 0, kept: {decode: 100, namespace: 0}})
     expect(out.split('\n')[0]).toBe('Replayed 1,100 of 1,200 dead letters (900 rows upserted).')
     expect(out).toMatch(/decode +│ +100 │/)
     expect(out).not.toContain('namespace')
   })
 
   it('says "would" on a dry run', () => {
-    expect(replayFormat({dryRun: true, examined: 2, replayed: 2, events: 2, rowsUpserted: 0, ignored: 0, kept: {}})).toBe('Would replay 2 of 2 dead letters.')
+    expect(replayFormat({dryRun: true, examined: 2, replayed: 2, events: 2, rowsUpserted: 0, ignored: 0, expired: 0, kept: {}})).toBe('Would replay 2 of 2 dead letters.')
   })
 })

@@ -63,6 +63,10 @@ describe('plan: dropping months', () => {
     expect(p.drop).toEqual(['p202210'])
   })
 
+  it('moves no rows without what rotate read of them (db migrate): no pmin for an older schema then', () => {
+    expect(plan({existing: [part('p202612', '202701'), pmax()], current: '202612', aheadMonths: 0, retainMonths: null}).actions).toEqual([])
+  })
+
   it('drops a first partition that also holds older months only when all of them expired', () => {
     const first = part('p202211', '202212') // made from pmax before pmin existed: holds everything before 202212
     const rest = (...months: string[]) => months.map((m) => part(`p${m}`, addMonths(m, 1)))
@@ -101,7 +105,7 @@ describe('plan: retention for every row', () => {
     expect(p.actions[0]!.sql).toContain("PARTITION pmin VALUES LESS THAN ('202510'), PARTITION p202510 VALUES LESS THAN ('202511'), PARTITION p202611 VALUES LESS THAN ('202612'), PARTITION p202612 VALUES LESS THAN ('202701')")
     expect(p.drop).toEqual(['p202510'])
     // Without rows below, only pmin is made.
-    expect(sqlOf(plan({existing, current: '202612', aheadMonths: 1, retainMonths: 13}))[0]).toBe("ALTER TABLE mau REORGANIZE PARTITION p202612 INTO (PARTITION pmin VALUES LESS THAN ('202612'), PARTITION p202612 VALUES LESS THAN ('202701'))")
+    expect(sqlOf(plan({existing, current: '202612', aheadMonths: 1, retainMonths: 13, monthsWithRows: {}}))[0]).toBe("ALTER TABLE mau REORGANIZE PARTITION p202612 INTO (PARTITION pmin VALUES LESS THAN ('202612'), PARTITION p202612 VALUES LESS THAN ('202701'))")
   })
 
   it('leaves an empty pmin, and a gap partition holding only its own month, as they are', () => {

@@ -24,7 +24,7 @@ describe('roleOf', () => {
       expect(privileges.filter((p) => /ALL|DROP|ALTER|CREATE|INDEX|LOCK|TRUNCATE/.test(p))).toEqual([])
       expect(role(name).grants.every((g) => g.table !== '*')).toBe(true)
     }
-    expect(role('server').grants.flatMap((g) => g.privileges)).toEqual(['SELECT', 'SELECT'])
+    expect(role('server').grants.flatMap((g) => g.privileges)).toEqual(['SELECT', 'SELECT', 'SELECT'])
   })
 })
 
@@ -35,7 +35,9 @@ describe('grantStatements', () => {
       "CREATE USER IF NOT EXISTS 'o\\'brien'@'10.0.%' ACCOUNT LOCK;",
       "REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'o\\'brien'@'10.0.%';",
       "GRANT SELECT ON `mau``prod`.`mau_summary` TO 'o\\'brien'@'10.0.%';",
+      "GRANT SELECT ON `mau``prod`.`mau_month_total` TO 'o\\'brien'@'10.0.%';",
       "GRANT SELECT, INSERT, UPDATE ON `mau``prod`.`mau_report_delivery` TO 'o\\'brien'@'10.0.%';",
+      "GRANT SELECT, INSERT, UPDATE ON `mau``prod`.`mau_report_figure` TO 'o\\'brien'@'10.0.%';",
       "GRANT SELECT ON `mau``prod`.`mau_schema_version` TO 'o\\'brien'@'10.0.%';",
     ])
     expect(lines[0]).toMatch(/^-- role reporter: /)
