@@ -23,9 +23,10 @@ CREATE TABLE IF NOT EXISTS mau_setting (
 INSERT IGNORE INTO mau_setting (name, value, updated_at) VALUES ('retain_months', '13', UNIX_TIMESTAMP());
 
 -- The figures each report delivery sent, per environment ('' for the total): what late events are compared with.
+-- destination as bytes: with the environment, a VARCHAR(512) key (4 bytes a character) would pass InnoDB's 3072.
 CREATE TABLE IF NOT EXISTS mau_report_figure (
   yearmonth VARCHAR(6) NOT NULL,
-  destination VARCHAR(512) NOT NULL,
+  destination VARBINARY(512) NOT NULL,
   environment_namespace VARBINARY(1020) NOT NULL,
   users BIGINT UNSIGNED NOT NULL,
   events BIGINT UNSIGNED NOT NULL,

@@ -34,7 +34,7 @@ describe('migrate', () => {
     const names = (await readPartitions(conn)).map((p) => p.name)
     await conn.end()
     const now = currentMonth('UTC')
-    expect(names).toEqual([0, 1, 2, 3].map((i) => `p${addMonths(now, i)}`).concat('pmax'))
+    expect(names).toEqual(['pmin', ...[0, 1, 2, 3].map((i) => `p${addMonths(now, i)}`), 'pmax'])
   })
 
   it('stores an event of a month without its own partition in pmax instead of rejecting it', async () => {

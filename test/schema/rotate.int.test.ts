@@ -34,7 +34,7 @@ describe('partitions rotate', () => {
   it('does nothing on a freshly migrated, empty table, and nothing on a second run', async () => {
     const first = await schemaAt(db.settings).rotate(opts(now))
     expect(first.executed).toEqual([])
-    expect(await names()).toEqual([0, 1, 2, 3].map((i) => `p${addMonths(now, i)}`).concat('pmax'))
+    expect(await names()).toEqual(['pmin', ...[0, 1, 2, 3].map((i) => `p${addMonths(now, i)}`), 'pmax'])
   })
 
   it('creates the months a table is missing when time has moved on, then nothing on a second run', async () => {
@@ -43,7 +43,7 @@ describe('partitions rotate', () => {
     expect(first.plan.create).toEqual([0, 1, 2, 3].map((i) => addMonths(later, i)))
     expect((await schemaAt(db.settings).rotate(opts(later, {retainMonths: 24}))).executed).toEqual([])
     // The months skipped while rotate did not run (now+4, now+5) are not due any more: they share later's partition.
-    expect(await names()).toEqual([0, 1, 2, 3, 6, 7, 8, 9].map((i) => `p${addMonths(now, i)}`).concat('pmax'))
+    expect(await names()).toEqual(['pmin', ...[0, 1, 2, 3, 6, 7, 8, 9].map((i) => `p${addMonths(now, i)}`), 'pmax'])
   })
 
   it('moves rows that were in pmax into their new month partitions, losing none', async () => {
@@ -92,6 +92,6 @@ describe('partitions rotate', () => {
     expect(result.plan.actions.map((a) => a.sql)).toEqual([
       `ALTER TABLE mau REORGANIZE PARTITION pmax INTO (PARTITION p${addMonths(now, 4)} VALUES LESS THAN ('${addMonths(now, 5)}'), PARTITION p${addMonths(now, 5)} VALUES LESS THAN ('${addMonths(now, 6)}'), PARTITION pmax VALUES LESS THAN (MAXVALUE))`,
     ])
-    expect(await names()).toHaveLength(5)
+    expect(await names()).toHaveLength(6)
   })
 })
