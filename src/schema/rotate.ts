@@ -138,14 +138,16 @@ export async function listPartitions(db: Db, o: Omit<RotateOptions, 'dryRun' | '
   const found = await monthsWithRows(db, 'mau', existing, current)
   const p = plan({existing, current, aheadMonths: o.aheadMonths, retainMonths: o.retainMonths, monthsWithRows: found})
   const split = new Set(p.actions.flatMap((a) => (a.kind === 'split' ? [a.partition] : [])))
-  return {
-    plan: p,
-    keptTotals: p.droppedBelow ? await summaryMonths(db, p.droppedBelow) : [],
-    partitions: existing.map((x, i) => ({
+  const partitions: PartitionInfo[] = []
+  for (const [i, x] of existing.entries()) {
+    // A month's own partition: whether it has a row at all is one row read (InnoDB's row estimate lags).
+    const own = !found[x.name] && x.month !== null && /^p\d{6}$/.test(x.name) && (await db.query<RowDataPacket[]>(`SELECT 1 FROM mau PARTITION (${x.name}) LIMIT 1`))[0].length > 0
+    partitions.push({
       ...x,
       from: i === 0 ? null : (existing[i - 1]!.lessThan as YearMonth),
-      months: found[x.name] ?? (x.month && x.rows > 0 ? [x.month] : []),
+      months: found[x.name] ?? (own ? [x.month!] : []),
       next: p.drop.includes(x.name) ? 'drop' : split.has(x.name) ? 'split' : 'keep',
-    })),
+    })
   }
+  return {plan: p, keptTotals: p.droppedBelow ? await summaryMonths(db, p.droppedBelow) : [], partitions}
 }
