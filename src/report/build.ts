@@ -4,6 +4,7 @@
  */
 import type {Db} from '../core/db.js'
 import {addMonths, type YearMonth} from '../core/month.js'
+import type {Revision} from './revisions.js'
 import {count, type MauCount} from '../mau/count.js'
 import {type Change, history} from '../mau/history.js'
 
@@ -27,6 +28,8 @@ export interface ReportDocument {
   totals: Counts & {previous: Counts}
   /** With --months N: the totals of the N months ending with this one, oldest first. */
   history?: ({month: YearMonth} & Change)[]
+  /** Earlier months whose figures moved since they were sent to this destination (late events). */
+  revised?: Revision[]
 }
 
 export async function buildReport(db: Db, month: YearMonth, namespaces: string[], now: Date = new Date(), months = 1): Promise<ReportDocument> {

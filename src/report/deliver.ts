@@ -11,6 +11,7 @@ import type {Db} from '../core/db.js'
 import {configError} from '../core/errors.js'
 import type {YearMonth} from '../core/month.js'
 import {jsonText} from '../core/render.js'
+import {type MonthFigures, recordFigures, revisionsFor} from './revisions.js'
 import {redact} from '../core/secrets.js'
 import type {ReportDocument} from './build.js'
 import {toReportCsv, toSlackText} from './format.js'
@@ -118,6 +119,8 @@ export interface DeliveryResult {
 
 export interface DeliverOptions {
   force: boolean
+  /** Percent: earlier months sent to a destination whose users moved more than this since ride along as revisions. */
+  revisionThreshold?: number
   retry: RetryPolicy
   webhookSecret?: string
   write?: (text: string) => Promise<void>
@@ -126,6 +129,12 @@ export interface DeliverOptions {
 /** Resolves once the text is handed to stdout, so that a broken pipe is a failed delivery, not a sent one. */
 const writeStdout = (text: string) => new Promise<void>((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())))
 
+export const DEFAULT_REVISION_THRESHOLD = 0.1
+
+/** The figures a report carries, per environment and in total (''). */
+const figuresOf = (doc: ReportDocument): MonthFigures =>
+  new Map([['', {users: doc.totals.users, events: doc.totals.events}], ...doc.environments.map((e) => [e.environment_namespace, {users: e.users, events: e.events}] as const)])
+
 export async function deliverAll(db: Db, doc: ReportDocument, destinations: Destination[], o: DeliverOptions): Promise<DeliveryResult[]> {
   const [rows] = await db.query<RowDataPacket[]>('SELECT destination FROM mau_report_delivery WHERE yearmonth = ?', [doc.month])
   const delivered = new Set(rows.map((r) => String(r.destination)))
@@ -133,6 +142,8 @@ export async function deliverAll(db: Db, doc: ReportDocument, destinations: Dest
   // one is refused (core/db.ts names the privilege) before anything is sent. The statement changes nothing.
   if (destinations.some((d) => d.kind !== 'stdout')) {
     await db.query('INSERT INTO mau_report_delivery (yearmonth, destination, delivered_at, attempts) SELECT yearmonth, destination, delivered_at, attempts FROM mau_report_delivery WHERE FALSE ON DUPLICATE KEY UPDATE attempts = VALUES(attempts)')
+    await db.query('DELETE FROM mau_report_figure WHERE FALSE')
+    await db.query('INSERT INTO mau_report_figure SELECT * FROM mau_report_figure WHERE FALSE')
   }
   const results: DeliveryResult[] = []
   for (const d of destinations) {
@@ -141,12 +152,16 @@ export async function deliverAll(db: Db, doc: ReportDocument, destinations: Dest
       continue
     }
     try {
-      const attempts = await deliverOne(doc, d, o)
+      const revisions = d.kind === 'stdout' ? [] : await revisionsFor(db, d.key, doc.month, o.revisionThreshold ?? DEFAULT_REVISION_THRESHOLD)
+      const attempts = await deliverOne(revisions.length > 0 ? {...doc, revised: revisions.map((r) => r.revision)} : doc, d, o)
       if (d.kind !== 'stdout') {
         await db.query(
           'INSERT INTO mau_report_delivery (yearmonth, destination, delivered_at, attempts) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE delivered_at = VALUES(delivered_at), attempts = VALUES(attempts)',
           [doc.month, d.key, Math.floor(Date.now() / 1000), attempts],
         )
+        // What was sent becomes what late events are measured against; a revision delivered is sent once.
+        await recordFigures(db, doc.month, d.key, figuresOf(doc))
+        for (const r of revisions) await recordFigures(db, r.revision.month, d.key, r.now)
       }
       results.push({destination: d.key, status: 'sent', attempts, message: 'delivered'})
     } catch (error) {

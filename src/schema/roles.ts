@@ -61,7 +61,7 @@ export const ROLES: readonly Role[] = [
       {privileges: ['SELECT'], table: 'mau_summary'},
       {privileges: ['SELECT'], table: 'mau_month_total'},
       {privileges: ROWS, table: 'mau_report_delivery'},
-      {privileges: ROWS, table: 'mau_report_figure'},
+      {privileges: ['SELECT', 'INSERT', 'DELETE'], table: 'mau_report_figure'},
       VERSION,
     ],
   },

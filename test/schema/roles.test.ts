@@ -37,7 +37,7 @@ describe('grantStatements', () => {
       "GRANT SELECT ON `mau``prod`.`mau_summary` TO 'o\\'brien'@'10.0.%';",
       "GRANT SELECT ON `mau``prod`.`mau_month_total` TO 'o\\'brien'@'10.0.%';",
       "GRANT SELECT, INSERT, UPDATE ON `mau``prod`.`mau_report_delivery` TO 'o\\'brien'@'10.0.%';",
-      "GRANT SELECT, INSERT, UPDATE ON `mau``prod`.`mau_report_figure` TO 'o\\'brien'@'10.0.%';",
+      "GRANT SELECT, INSERT, DELETE ON `mau``prod`.`mau_report_figure` TO 'o\\'brien'@'10.0.%';",
       "GRANT SELECT ON `mau``prod`.`mau_schema_version` TO 'o\\'brien'@'10.0.%';",
     ])
     expect(lines[0]).toMatch(/^-- role reporter: /)

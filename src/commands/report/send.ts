@@ -7,7 +7,7 @@ import {currentMonth} from '../../core/month.js'
 import {secretFromEnv} from '../../core/secrets.js'
 import {listOf} from '../../core/settings.js'
 import {buildReport} from '../../report/build.js'
-import {DEFAULT_RETRY, deliverAll, parseDestination, type DeliveryResult} from '../../report/deliver.js'
+import {DEFAULT_RETRY, DEFAULT_REVISION_THRESHOLD, deliverAll, parseDestination, type DeliveryResult} from '../../report/deliver.js'
 import {deliveriesTable} from '../../report/format.js'
 
 export default class ReportSend extends MauCommand<{month: string; deliveries: DeliveryResult[]}> {
@@ -24,6 +24,16 @@ export default class ReportSend extends MauCommand<{month: string; deliveries: D
     'allow-partial': Flags.boolean({summary: 'Allow a month that is not over yet.'}),
     timeout: Flags.integer({env: 'MAU_REPORT_TIMEOUT_SECONDS', default: 10, min: 1, summary: 'Seconds to wait for an HTTP destination before retrying.'}),
     'max-attempts': Flags.integer({env: 'MAU_REPORT_MAX_ATTEMPTS', default: 5, min: 1, max: 20, summary: 'Attempts per HTTP destination.'}),
+    'revision-threshold': Flags.custom<number>({
+      env: 'MAU_REPORT_REVISION_THRESHOLD',
+      default: DEFAULT_REVISION_THRESHOLD,
+      summary: 'Percent: an earlier month sent to a destination whose users moved more than this since (late events) rides along as a revision.',
+      async parse(input) {
+        const n = Number(input)
+        if (!Number.isFinite(n) || n < 0) throw configError(`--revision-threshold "${input}" is invalid: expected a percentage of 0 or more, such as 0.1.`)
+        return n
+      },
+    })(),
     'lock-wait': flag.lockWait(60),
   }
 
@@ -36,6 +46,7 @@ export default class ReportSend extends MauCommand<{month: string; deliveries: D
     const destinations = listOf(flags.to).map((spec) => parseDestination(spec, {slackUrl: secretFromEnv('MAU_SLACK_WEBHOOK_URL')}))
     const options = {
       force: flags.force,
+      revisionThreshold: flags['revision-threshold'],
       webhookSecret: secretFromEnv('MAU_WEBHOOK_SECRET'),
       retry: {...DEFAULT_RETRY, timeoutMs: flags.timeout * 1000, maxAttempts: flags['max-attempts']},
     }

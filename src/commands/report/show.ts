@@ -2,10 +2,13 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../../core/command.js'
 import * as flag from '../../core/flags.js'
 import {buildReport, type ReportDocument} from '../../report/build.js'
-import {toReportCsv, toSlackText} from '../../report/format.js'
+import {sentTable, toReportCsv, toSlackText} from '../../report/format.js'
+import {sentVsNow, type SentVsNow} from '../../report/revisions.js'
 
-export default class ReportShow extends MauCommand<ReportDocument> {
-  static override summary = 'Render the monthly MAU report here (as Slack text, --csv or --json) without sending it.'
+type Shown = ReportDocument & {sent: SentVsNow[]}
+
+export default class ReportShow extends MauCommand<Shown> {
+  static override summary = 'Render the monthly MAU report here (as Slack text, --csv or --json) without sending it, with what each destination was sent of the month against now.'
   static override examples = ['<%= config.bin %> report show', '<%= config.bin %> report show --month 202212 --csv', '<%= config.bin %> report show --months 6']
   static override flags = {
     ...flag.database,
@@ -16,11 +19,11 @@ export default class ReportShow extends MauCommand<ReportDocument> {
     csv: flag.csv,
   }
 
-  async run(): Promise<ReportDocument> {
+  async run(): Promise<Shown> {
     const {flags} = await this.parse(ReportShow)
-    const doc = await this.withDb(flags, (db) => buildReport(db, flags.month, flags.namespace ?? [], new Date(), flags.months))
+    const [doc, sent] = await this.withDb(flags, async (db) => [await buildReport(db, flags.month, flags.namespace ?? [], new Date(), flags.months), await sentVsNow(db, flags.month)] as const)
     if (flags.csv) process.stdout.write(toReportCsv(doc))
-    else this.log(toSlackText(doc))
-    return doc
+    else this.log([toSlackText(doc), ...sent.map(sentTable)].join('\n\n'))
+    return {...doc, sent}
   }
 }
