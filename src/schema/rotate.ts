@@ -91,7 +91,7 @@ export function ensureMonthPartition(db: Db, month: YearMonth, timezone: string,
  * statement of their own: a crash anywhere leaves the totals with the rows still there, or both; the next
  * rotate finishes, and never overwrites totals already kept.
  */
-export async function applyPlans(conn: Queryable, plans: Plan[]): Promise<ExecutedAction[]> {
+export async function applyPlans(conn: Queryable, plans: Plan[], retention = false): Promise<ExecutedAction[]> {
   const executed: ExecutedAction[] = []
   const below = plans[0]!.droppedBelow
   if (below) await keepTotals(conn, below)
@@ -100,7 +100,8 @@ export async function applyPlans(conn: Queryable, plans: Plan[]): Promise<Execut
     await conn.query(a.sql)
     executed.push({kind: a.kind, sql: a.sql, rows: a.kind === 'add' ? 0 : a.rows, ms: Date.now() - started})
   }
-  await forgetKeptSummary(conn)
+  // Also what a rotate cut short between its drops and this left behind (only rotate: the table may not exist yet in migrate).
+  if (retention) await forgetKeptSummary(conn)
   return executed
 }
 
@@ -113,7 +114,7 @@ export function rotate(db: Db, o: RotateOptions): Promise<RotateResult> {
     if (o.dryRun) return {dryRun: true, plan: plans[0]!, statements, keptTotals: keeping, executed: []}
     // The consumer reads the retention from here: it and this CronJob can never disagree.
     await recordRetention(conn, o.retainMonths)
-    return {dryRun: false, plan: plans[0]!, statements, keptTotals: keeping, executed: await applyPlans(conn, plans)}
+    return {dryRun: false, plan: plans[0]!, statements, keptTotals: keeping, executed: await applyPlans(conn, plans, true)}
   })
 }
 
