@@ -7,12 +7,13 @@ import {spawn} from 'node:child_process'
 import type {RowDataPacket} from 'mysql2/promise'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {openDb, type Db} from '../../src/core/db.js'
-import {currentMonth, MonthResolver, type YearMonth} from '../../src/core/month.js'
+import {addMonths, currentMonth, MonthResolver, type YearMonth} from '../../src/core/month.js'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import {decodeJson} from '../../src/ingest/decode.js'
 import {persistWindow} from '../../src/ingest/writer.js'
 import {writerPool} from '../../src/mau/rows.js'
 import {keepTotals} from '../../src/schema/retention.js'
+import {ensureMonthPartition} from '../../src/schema/rotate.js'
 import {consumeAll, produce, query} from '../fixtures/mau.js'
 import {startServe} from '../fixtures/serve.js'
 import {createTestDatabase, createTopic, schemaAt, type TestDatabase} from '../fixtures/services.js'
@@ -81,11 +82,22 @@ describe('retention for every row', () => {
   it('refuses what needs the rows of a dropped month, naming the retention (exit 2)', async () => {
     await write('202510', ['a'])
     await rotate()
-    for (const args of [['count', '--month', '202510', '--scan'], ['summary', 'check', '--month', '202510'], ['summary', 'rebuild', '--month', '202510']]) {
+    const druid = ['--druid-url', 'http://127.0.0.1:9']
+    for (const args of [['count', '--month', '202510', '--scan'], ['summary', 'check', '--month', '202510'], ['summary', 'rebuild', '--month', '202510'], ['verify-migration', '--month', '202510', ...druid], ['backfill', '--from', 'druid', '--month', '202510', ...druid]]) {
       const r = await mau([...args, '--json'])
       expect([args.join(' '), r.code]).toEqual([args.join(' '), 2])
       expect(JSON.parse(r.stdout).error.message).toMatch(/^The rows of 202510 were dropped by retention \(13 months, mau partitions rotate\)/)
     }
+  })
+})
+
+describe('backfill of a past month', () => {
+  it('gets the month its own partition first, so that retention can later drop it alone', async () => {
+    await ensureMonthPartition(pool, '202601', 'UTC')
+    const names = JSON.parse((await mau(['partitions', 'list', '--json'])).stdout).partitions.map((p: {name: string}) => p.name)
+    expect(names.slice(0, 3)).toEqual(['pmin', 'p202601', `p${addMonths(now, -1)}`])
+    await write('202601', ['a'])
+    expect(await query(db.settings, 'SELECT COUNT(*) AS n FROM mau PARTITION (p202601)')).toEqual([{n: 1}])
   })
 })
 
