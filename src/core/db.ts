@@ -170,5 +170,35 @@ export async function statementBytes(db: Queryable): Promise<number> {
   return Math.min(DEFAULT_STATEMENT_BYTES, Math.floor(Number(rows[0]?.packet) / 2))
 }
 
+/**
+ * An upper bound of a row's bytes in a statement: a UTF-16 unit is at most 3 bytes of UTF-8, and an escaped
+ * quote or backslash is 2; numbers, quotes and commas fit in the constant. Ids up to 255 characters of
+ * anything, so hostile rows are ~6 KB: without the bound a window of them outgrew max_allowed_packet.
+ */
+export const textBytes = (...texts: string[]): number => {
+  let n = 48
+  for (const t of texts) n += 3 * t.length
+  return n
+}
+
+/** Pure: items cut into runs of at most maxItems and maxBytes each (an item larger than maxBytes alone). */
+export function pieces<T>(items: readonly T[], bytesOf: (item: T) => number, maxBytes: number, maxItems = Infinity): T[][] {
+  const out: T[][] = []
+  let run: T[] = []
+  let bytes = 0
+  for (const item of items) {
+    const b = bytesOf(item)
+    if (run.length > 0 && (bytes + b > maxBytes || run.length >= maxItems)) {
+      out.push(run)
+      run = []
+      bytes = 0
+    }
+    run.push(item)
+    bytes += b
+  }
+  if (run.length > 0) out.push(run)
+  return out
+}
+
 /** "(?,?),(?,?)" for n rows of width columns; built by repetition because it runs for every group of every batch. */
 export const placeholders = (n: number, width: number): string => `,(${'?,'.repeat(width - 1)}?)`.repeat(n).slice(1)

@@ -1,8 +1,7 @@
 /** Events the consumer could not use, set aside in mau_dead_letter with the reason, and read back. */
 import type {PoolConnection, ResultSetHeader, RowDataPacket} from 'mysql2/promise'
 import {createHash} from 'node:crypto'
-import {DEFAULT_STATEMENT_BYTES, type Db, placeholders, type Queryable} from '../core/db.js'
-import {pieces, textBytes} from '../mau/rows.js'
+import {DEFAULT_STATEMENT_BYTES, type Db, pieces, placeholders, type Queryable, textBytes} from '../core/db.js'
 import type {DeadLetter} from './batch.js'
 import type {PartitionRef} from './offsets.js'
 

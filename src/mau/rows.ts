@@ -4,7 +4,7 @@
  * the caller's transaction.
  */
 import type {PoolConnection, ResultSetHeader} from 'mysql2/promise'
-import {DEFAULT_STATEMENT_BYTES, type OpenOptions, placeholders} from '../core/db.js'
+import {DEFAULT_STATEMENT_BYTES, type OpenOptions, pieces, placeholders, textBytes} from '../core/db.js'
 
 /** One (environment, month, source, user) and the events it adds. */
 export interface Row {
@@ -51,36 +51,6 @@ interface Statement {
 
 /** Statements per round trip, at most; typical rows are ~300 bytes, so bytes rarely decide. */
 const ROWS_PER_ROUND_TRIP = 5000
-
-/**
- * An upper bound of a row's bytes in a statement: a UTF-16 unit is at most 3 bytes of UTF-8, and an escaped
- * quote or backslash is 2; numbers, quotes and commas fit in the constant. Ids up to 255 characters of
- * anything, so hostile rows are ~6 KB: without the bound a window of them outgrew max_allowed_packet.
- */
-export const textBytes = (...texts: string[]): number => {
-  let n = 48
-  for (const t of texts) n += 3 * t.length
-  return n
-}
-
-/** Pure: items cut into runs of at most maxItems and maxBytes each (an item larger than maxBytes alone). */
-export function pieces<T>(items: readonly T[], bytesOf: (item: T) => number, maxBytes: number, maxItems = Infinity): T[][] {
-  const out: T[][] = []
-  let run: T[] = []
-  let bytes = 0
-  for (const item of items) {
-    const b = bytesOf(item)
-    if (run.length > 0 && (bytes + b > maxBytes || run.length >= maxItems)) {
-      out.push(run)
-      run = []
-      bytes = 0
-    }
-    run.push(item)
-    bytes += b
-  }
-  if (run.length > 0) out.push(run)
-  return out
-}
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
   const groups = new Map<string, T[]>()

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {pieces, textBytes} from '../../src/mau/rows.js'
+import {pieces, textBytes} from '../../src/core/db.js'
 
 describe('pieces', () => {
   it('cuts items into runs under a byte limit, in order, a single oversized item alone', () => {
