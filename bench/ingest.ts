@@ -8,7 +8,6 @@
 import {schemaAt} from '../test/fixtures/services.js'
 import {writerPool} from '../src/mau/rows.js'
 import {spawn} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 import {cpus, totalmem} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'

@@ -83,7 +83,7 @@ export function table(head: string[], rows: Cell[][], opts: TableOptions = {}): 
   const width = 'width' in opts ? opts.width : terminalWidth()
   const colour = opts.colour ?? useColour()
   const keep = head.map((_, i) => rows.some((r) => text(r[i]) !== ''))
-  const cols = head.map((h, i) => i).filter((i) => keep[i])
+  const cols = head.map((_, i) => i).filter((i) => keep[i])
   const numeric = cols.map((i) => rows.every((r) => looksNumeric(r[i])))
   const widths = cols.map((i) => Math.max(head[i]!.length, ...rows.map((r) => text(r[i]).length)))
   // cli-table3's frame: one border before each column, one after the last, one space of padding either side.

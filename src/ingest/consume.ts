@@ -1,5 +1,6 @@
 /**
- * The long-running consumer: Kafka user events into the mau tables, exactly once (see writer.ts).
+ * The long-running consumer: the platform's activity events (decode.ts) from Kafka into the mau tables,
+ * exactly once (see writer.ts and windows.ts).
  * MySQL's stored offsets are the truth; Kafka's committed offsets follow them (committed only after MySQL
  * has them), only for lag tooling. Fetching and decoding run ahead of writing through a bounded queue
  * (pipeline.ts): kafkajs fetches the next batches while MySQL writes the current window.
@@ -16,7 +17,7 @@ import {DEAD_LETTER_MAX_BYTES} from './deadletter.js'
 import type {ActivityKind} from './platform.js'
 import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
-import {partitionKey, requireOffsetsTable, storedOffsets, type PartitionRef} from './offsets.js'
+import {partitionKey, requireOffsetsTable, storedOffsets} from './offsets.js'
 import {endProgress, highWaterMarks, reachedEnd, requireTopics, seedFromTime, seekToStored, type Marks} from './positions.js'
 import {watchPartitions} from './partition-watch.js'
 import {type Chunk, ChunkQueue, type WindowLimits} from './pipeline.js'

@@ -106,7 +106,7 @@ export function sourceName(value: unknown): Parsed<string> {
 }
 
 /** Known names are stored in their canonical upper case; a newer SDK's name is kept as sent. */
-export function canonicalSource(name: string): string {
+function canonicalSource(name: string): string {
   const upper = name.toUpperCase()
   for (const known of sourceNames().values()) if (known === upper) return upper
   return name

@@ -39,7 +39,7 @@ const TWO_MONTHS = {from: DECEMBER_2022.from, to: DECEMBER_2022.to + 31 * 86_400
 describe('mau consume with the platform\'s messages of every generation', () => {
   it.each(['protobuf', 'json'] as const)('counts every kind and source exactly from two topics (%s), ignores metrics events and dead-letters broken ones', async (format) => {
     topics = [await createTopic(2), await createTopic(1)]
-    const streams = topics.map((t, i) => platformStream({events: 6_000, seed: 7 + i, format, ...TWO_MONTHS}))
+    const streams = topics.map((_, i) => platformStream({events: 6_000, seed: 7 + i, format, ...TWO_MONTHS}))
     for (const [i, t] of topics.entries()) await produce(t.topic, streams[i]!.messages, i === 0 ? 2 : 1)
     const truth = new Map<string, number>()
     for (const s of streams) for (const [k, n] of s.truth) truth.set(k, (truth.get(k) ?? 0) + n)
