@@ -172,9 +172,11 @@ export function plan(input: PlanInput): Plan {
     else bySplit.set(covering, [...(bySplit.get(covering) ?? []), m])
   }
   for (const [r, ms] of bySplit) {
-    // A table that is only pmax gets its bottom partition now, for free.
-    const bottom = r.lo === null && r.name !== PMIN ? [{name: PMIN, lo: null, hi: ms[0]!}] : []
-    const pieces: Range[] = [...bottom, ...ms.map((m) => ({name: partitionName(m), lo: m, hi: addMonths(m, 1)})), {name: r.name, lo: addMonths(ms.at(-1)!, 1), hi: r.hi}]
+    // The bottom stays pmin (a table that is only pmax gets it now, for free); what pmin held above the new
+    // months becomes a partition named for its last month, as every other.
+    const bottom = r.lo === null ? [{name: PMIN, lo: null, hi: ms[0]!}] : []
+    const rest = {name: r.name === PMIN ? partitionName(addMonths(r.hi as YearMonth, -1)) : r.name, lo: addMonths(ms.at(-1)!, 1), hi: r.hi}
+    const pieces: Range[] = [...bottom, ...ms.map((m) => ({name: partitionName(m), lo: m, hi: addMonths(m, 1)})), rest]
     replace(r, pieces)
     actions.push({kind: 'split', partition: r.name, create: ms, rows: rowsOf(r.name), sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`})
   }
@@ -194,13 +196,17 @@ export function plan(input: PlanInput): Plan {
   return {current, keepFrom, create: [...actions.flatMap((a) => (a.kind === 'drop' ? [] : a.create))], drop: drop.map((r) => r.name), droppedBelow, actions, warnings}
 }
 
-/** Pure: the partitions whose rows rotate must look at: the ones that span several months (pmin above all), below the current month. */
-export function spanning(existing: Partition[], current: YearMonth): string[] {
+/**
+ * Pure: the partitions whose rows must be looked at: the ones that span several months (pmin above all)
+ * and begin below `below`. Rotate passes the oldest month kept: only those can hold expired rows, so a
+ * partition of several recent months (rotate was down for a while) is not read every day.
+ */
+export function spanning(existing: Partition[], below: YearMonth): string[] {
   return existing.flatMap((p, i) => {
     const lo = i === 0 ? null : existing[i - 1]!.lessThan
     if (p.lessThan === MAXVALUE || (p.month === null && p.name !== PMIN)) return []
     const span = lo === null ? Infinity : monthsBetween(lo as YearMonth, p.lessThan as YearMonth)
-    return span > 1 && (lo === null || lo < current) ? [p.name] : []
+    return span > 1 && (lo === null || lo < below) ? [p.name] : []
   })
 }
 

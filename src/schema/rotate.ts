@@ -2,7 +2,7 @@
 import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
 import {type Db, type Queryable, schemaMissing, withNamedLock} from '../core/db.js'
 import {currentMonth, isYearMonth, type YearMonth} from '../core/month.js'
-import {MANAGED_TABLES, MAXVALUE, plan, readPartitions, spanning, type Action, type Partition, type Plan} from './partitions.js'
+import {keepFromOf, MANAGED_TABLES, MAXVALUE, plan, readPartitions, spanning, type Action, type Partition, type Plan} from './partitions.js'
 import {forgetKeptSummary, keepTotals, recordRetention} from './retention.js'
 
 export interface RotateOptions {
@@ -49,9 +49,9 @@ async function loadPartitions(db: Queryable, table = 'mau'): Promise<Partition[]
  * The months each partition that spans several months has rows of (pmin, gaps, an older schema's bottom
  * partition): normally none, and pmin normally empty, so this reads little.
  */
-async function monthsWithRows(conn: Queryable, table: string, existing: Partition[], current: YearMonth): Promise<Record<string, YearMonth[]>> {
+async function monthsWithRows(conn: Queryable, table: string, existing: Partition[], below: YearMonth): Promise<Record<string, YearMonth[]>> {
   const found: Record<string, YearMonth[]> = {}
-  for (const name of spanning(existing, current)) {
+  for (const name of spanning(existing, below)) {
     if (!/^(p\d{6}|pmin)$/.test(name)) continue
     const [rows] = await conn.query<RowDataPacket[]>(`SELECT DISTINCT yearmonth FROM ${table} PARTITION (${name})`)
     found[name] = rows.map((r) => String(r.yearmonth)).filter(isYearMonth)
@@ -67,7 +67,7 @@ export async function planTables(conn: Queryable, o: {current: YearMonth; aheadM
   const plans: Plan[] = []
   for (const table of MANAGED_TABLES) {
     const existing = await loadPartitions(conn, table)
-    const found = o.retainMonths === null && !o.isolate ? undefined : o.retainMonths === null ? {} : await monthsWithRows(conn, table, existing, o.current)
+    const found = o.retainMonths === null && !o.isolate ? undefined : o.retainMonths === null ? {} : await monthsWithRows(conn, table, existing, keepFromOf(o.current, o.retainMonths))
     for (const m of o.isolate ?? []) {
       const i = existing.findIndex((p) => p.lessThan !== MAXVALUE && p.lessThan > m)
       if (i >= 0) found![existing[i]!.name] = [...(found![existing[i]!.name] ?? []), m]
@@ -136,6 +136,7 @@ export interface ListResult {
 export async function listPartitions(db: Db, o: Omit<RotateOptions, 'dryRun' | 'lockWaitSeconds'>): Promise<ListResult> {
   const existing = await loadPartitions(db)
   const current = currentMonth(o.timezone, o.now)
+  // Every partition of several months below the current one: a person asked what they hold.
   const found = await monthsWithRows(db, 'mau', existing, current)
   const p = plan({existing, current, aheadMonths: o.aheadMonths, retainMonths: o.retainMonths, monthsWithRows: found})
   const split = new Set(p.actions.flatMap((a) => (a.kind === 'split' ? [a.partition] : [])))

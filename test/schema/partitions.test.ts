@@ -114,10 +114,20 @@ describe('plan: retention for every row', () => {
   })
 })
 
+describe('plan: a month below the oldest partition becomes current (a clock set back, a bench)', () => {
+  it('carves it out of pmin, which stays at the bottom', () => {
+    const p = plan({existing: [...monthly('202612'), pmax()], current: '202509', aheadMonths: 0, retainMonths: 24})
+    expect(sqlOf(p)).toEqual(["ALTER TABLE mau REORGANIZE PARTITION pmin INTO (PARTITION pmin VALUES LESS THAN ('202509'), PARTITION p202509 VALUES LESS THAN ('202510'), PARTITION p202611 VALUES LESS THAN ('202612'))"])
+  })
+})
+
 describe('spanning', () => {
-  it('names pmin, the bottom partition and partitions of several months below the current one', () => {
+  it('names pmin, the bottom partition and partitions of several months that begin below the given month', () => {
     const existing = [part('pmin', '202510'), part('p202510', '202511'), part('p202601', '202602'), ...monthly('202612').slice(1), pmax()]
     expect(spanning(existing, '202612')).toEqual(['pmin', 'p202601', 'p202612'])
+    // Rotate asks below the oldest month kept: a partition of recent months is not read every day.
+    expect(spanning(existing, '202512')).toEqual(['pmin', 'p202601'])
+    expect(spanning(existing, '202510')).toEqual(['pmin'])
     expect(spanning([part('p202612', '202701'), pmax()], '202612')).toEqual(['p202612'])
   })
 })
