@@ -52,12 +52,12 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
       // A cut letter is not the message any more: it stays, counted as such, and is never decoded.
       const letters = page.filter((l) => !l.cut)
       result.kept.cut! += page.length - letters.length
-      result.examined += page.length - letters.length
+      result.examined += page.length
       // A letter's id stands in for its offset: ids ascend, as a batch's offsets do.
       const batch = prepareBatch(letters.map((l) => ({offset: String(l.id), value: l.payload})), decode, now)
       const retention = {keepFrom, expired: {} as Record<string, number>}
       const rows = aggregate([{batch, from: 0}], months, retention)
-      result.expired += Object.values(retention.expired).reduce((a, n) => a + n, 0)
+      const expired = Object.values(retention.expired).reduce((a, n) => a + n, 0)
       const deadLetters = batch.deadLetters
       const kept = new Set(deadLetters.map((d) => d.offset))
       // Letters of kinds not counted (a metrics event set aside by an older version) leave too, as ignored.
@@ -66,11 +66,13 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
         if (rows.length > 0) await applyRows(conn, rows)
         await deleteDeadLetters(conn, passing.map((l) => l.id))
       }
+      // A letter is one message: of those that leave, the ignored and the expired were not replayed.
+      const replayed = passing.length - batch.ignored.length - expired
       result.ignored += batch.ignored.length
+      result.expired += expired
       for (const d of deadLetters) result.kept[d.rejection.code] = (result.kept[d.rejection.code] ?? 0) + 1
-      result.examined += letters.length
-      result.replayed += passing.length - batch.ignored.length
-      result.events += passing.length - batch.ignored.length
+      result.replayed += replayed
+      result.events += replayed
       result.rowsUpserted += o.dryRun ? 0 : rows.length
       return page.at(-1)?.id
     })

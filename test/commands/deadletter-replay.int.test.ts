@@ -79,6 +79,16 @@ describe('mau deadletter replay after an upgrade', () => {
   })
 })
 
+describe('mau deadletter replay past retention', () => {
+  it('removes letters of months past retention as expired, writing and replaying none of them', async () => {
+    await query(db.settings, "UPDATE mau_setting SET value = '13' WHERE name = 'retain_months'")
+    const r = JSON.parse((await mau(['deadletter', 'replay', '--json'])).stdout)
+    expect(r).toMatchObject({examined: 4, replayed: 0, events: 0, expired: 3, rowsUpserted: 0, kept: {decode: 1}})
+    expect(await rows()).toEqual([])
+    expect(await letters()).toEqual([3])
+  })
+})
+
 describe('mau deadletter purge', () => {
   it('--dry-run counts what is older than --before; without it deletes exactly those', async () => {
     const dry = await mau(['deadletter', 'purge', '--before', '2022-12-03', '--dry-run', '--json'])
