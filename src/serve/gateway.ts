@@ -8,7 +8,7 @@ import {status as grpcStatus} from '@grpc/grpc-js'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {sourceNames} from '../ingest/platform.js'
 import type {Api} from './api.js'
-import {type Problem, Refusal, tokenMatches} from './guard.js'
+import {type Problem, Refusal, refusalHeaders, tokenMatches} from './guard.js'
 import {getMauCount, monthlySummary} from './platform.js'
 
 export const GATEWAY_PATHS = new Set(['/v1/mau_count', '/v1/insights/monthly_summary'])
@@ -52,9 +52,7 @@ export async function gateway(api: Api, url: URL, req: IncomingMessage, res: Ser
   } catch (error) {
     const refusal = api.refuse(error, {api: 'http', path: url.pathname})
     const status = GATEWAY_STATUS[refusal.problem]
-    if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer')
-    if (status === 429) res.setHeader('Retry-After', '1')
-    res.writeHead(status, {'Content-Type': 'application/json'}).end(`${JSON.stringify({code: grpcStatus[refusal.problem], message: refusal.message, details: []})}\n`)
+    res.writeHead(status, {'Content-Type': 'application/json', ...refusalHeaders(status)}).end(`${JSON.stringify({code: grpcStatus[refusal.problem], message: refusal.message, details: []})}\n`)
   }
 }
 

@@ -35,6 +35,14 @@ export const HTTP_STATUS: Record<Problem, number> = {
   DEADLINE_EXCEEDED: 504,
 }
 
+/** Pure: the headers an HTTP refusal carries: how to authenticate (401), when to retry (429), and no reuse of a connection whose body was refused half-read (413). */
+export function refusalHeaders(status: number): Record<string, string> {
+  if (status === 401) return {'WWW-Authenticate': 'Bearer'}
+  if (status === 429) return {'Retry-After': '1'}
+  if (status === 413) return {Connection: 'close'}
+  return {}
+}
+
 /** Pure: a "YYYYMM" field, or a refusal naming the field and what it should be. */
 export function requireMonth(field: string, value: unknown): YearMonth {
   if (value === undefined || value === null || value === '') throw new Refusal('INVALID_ARGUMENT', 'MISSING_FIELD', `${field} is required: expected YYYYMM, such as 202212.`)

@@ -10,7 +10,7 @@ import {splitList} from '../core/settings.js'
 import type {Api} from './api.js'
 import {environmentOf, only} from './counts.js'
 import {gateway, GATEWAY_PATHS} from './gateway.js'
-import {HTTP_STATUS, Refusal, requireMonth, tokenMatches} from './guard.js'
+import {HTTP_STATUS, Refusal, refusalHeaders, requireMonth, tokenMatches} from './guard.js'
 
 const MAX_MONTHS = 120
 
@@ -86,11 +86,7 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse): Promi
   } catch (error) {
     const refusal = api.refuse(error, {api: 'http', path})
     const status = refusal.code === 'METHOD_NOT_ALLOWED' ? 405 : refusal.code === 'BODY_TOO_LARGE' ? 413 : HTTP_STATUS[refusal.problem]
-    if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer')
-    if (status === 429) res.setHeader('Retry-After', '1')
-    // A body refused half-read would be parsed as the next request: the connection goes with it.
-    if (status === 413) res.setHeader('Connection', 'close')
-    json(res, status, {error: {code: refusal.code, message: refusal.message}})
+    json(res, status, {error: {code: refusal.code, message: refusal.message}}, refusalHeaders(status))
   }
 }
 

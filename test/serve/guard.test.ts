@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {ExitCode, MauError} from '../../src/core/errors.js'
-import {Limiter, Refusal, requireMonth, toRefusal, tokenMatches, within} from '../../src/serve/guard.js'
+import {Limiter, Refusal, refusalHeaders, requireMonth, toRefusal, tokenMatches, within} from '../../src/serve/guard.js'
 
 describe('tokenMatches', () => {
   it('lets anything through without a token, and only the exact bearer token with one', () => {
@@ -48,5 +48,14 @@ describe('Limiter and within', () => {
   it('answers DEADLINE_EXCEEDED for work past its time, and the result otherwise', async () => {
     await expect(within(0.05, () => new Promise((r) => setTimeout(r, 500)))).rejects.toMatchObject({problem: 'DEADLINE_EXCEEDED', message: 'the request took longer than 0.05 s'})
     await expect(within(1, async () => 42)).resolves.toBe(42)
+  })
+})
+
+describe('refusalHeaders', () => {
+  it('says how to authenticate, when to retry, and closes a connection whose body was refused', () => {
+    expect(refusalHeaders(401)).toEqual({'WWW-Authenticate': 'Bearer'})
+    expect(refusalHeaders(429)).toEqual({'Retry-After': '1'})
+    expect(refusalHeaders(413)).toEqual({Connection: 'close'})
+    expect(refusalHeaders(400)).toEqual({})
   })
 })

@@ -69,6 +69,7 @@ describe('GetMAUCount of both request generations', () => {
     const anonymous = await get('/v1/mau_count?environment_id=env-1&year_month=202212', 'wrong-token-of-enough-length')
     expect(anonymous.status).toBe(401)
     expect((await anonymous.json()).code).toBe(16)
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer')
   })
 })
 
