@@ -25,10 +25,12 @@ export class KafkaLevels {
 
   constructor(private readonly graceMs: number, private readonly now: () => number = Date.now) {}
 
-  levelOf(entry: Pick<LogEntry, 'level'> & {log: {message?: unknown}}): 'error' | 'warn' | 'info' | 'debug' {
+  levelOf(entry: Pick<LogEntry, 'level'> & {log: {message?: unknown; error?: unknown}}): 'error' | 'warn' | 'info' | 'debug' {
     const own = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug'
     if (own === 'debug') return own
-    const kind = TRANSIENT.findIndex((re) => re.test(String(entry.log.message)))
+    // A broker's error response names the request in the message and the condition in `error`.
+    const text = `${String(entry.log.message)} ${String(entry.log.error ?? '')}`
+    const kind = TRANSIENT.findIndex((re) => re.test(text))
     if (kind < 0) return own
     const t = this.now()
     const seen = this.since.get(kind)

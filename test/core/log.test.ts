@@ -40,6 +40,13 @@ describe('KafkaLevels', () => {
     expect(levels.levelOf(coordinator)).toBe('error')
   })
 
+  it('reads the condition where a broker\'s error response puts it: in `error`, the request in the message', () => {
+    const levels = new KafkaLevels(30_000, () => 0)
+    const response = {level: logLevel.ERROR, log: {message: 'Response GroupCoordinator(key: 10, version: 2)', error: 'The group coordinator is not available'}}
+    expect(levels.levelOf(response)).toBe('info')
+    expect(levels.levelOf({level: logLevel.ERROR, log: {message: 'Response Fetch(key: 1, version: 11)', error: 'Not authorized'}})).toBe('error')
+  })
+
   it('starts over after a quiet grace period, and leaves every other error an error', () => {
     let t = 0
     const levels = new KafkaLevels(30_000, () => t)
