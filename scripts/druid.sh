@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A real single-machine Apache Druid for the opt-in end-to-end suite (npm run test:druid): ZooKeeper, a
-# coordinator that is also the overlord (Derby metadata), a broker, a historical and an indexer, each its
-# own JVM, all on 127.0.0.1. Jars come from Maven Central through scripts/druid/pom.xml, cached in .cache/.
+# A real single-machine Apache Druid for the Druid suite (npm run test:druid): ZooKeeper, a coordinator that
+# is also the overlord (Derby metadata), a broker, a historical and an indexer, each its own JVM, all on
+# 127.0.0.1, with the Kafka indexing service loaded as an extension (a supervisor ingests a topic, as in
+# production). Jars come from Maven Central through scripts/druid/*.pom.xml, cached in .cache/.
 #   scripts/druid.sh start|stop|status|logs
 # Settings: DRUID_VERSION (33.0.0), MAU_DRUID_PORT_BASE (18000: broker +82, coordinator +81, historical +83,
 # indexer +91, ZooKeeper +181, Derby +527).
@@ -12,6 +13,7 @@ source "$root/scripts/maven-jars.sh"
 version=${DRUID_VERSION:-33.0.0}
 base=${MAU_DRUID_PORT_BASE:-18000}
 lib="$root/.cache/druid/$version/lib"
+extensions="$root/.cache/druid/$version/extensions"
 run="$root/.cache/druid/run-$base"
 services=(zookeeper coordinator broker historical indexer)
 
@@ -30,8 +32,8 @@ write_config() {
   mkdir -p "$run/conf/_common" "$run/var/tmp" "$run/zk"
   cat >"$run/conf/_common/common.runtime.properties" <<PROPS
 druid.host=127.0.0.1
-druid.extensions.loadList=[]
-druid.extensions.directory=$run/extensions
+druid.extensions.loadList=["druid-kafka-indexing-service"]
+druid.extensions.directory=$extensions
 druid.extensions.hadoopDependenciesDir=$run/hadoop-dependencies
 druid.zk.service.host=127.0.0.1:$(port_of zookeeper)
 druid.zk.paths.base=/druid
@@ -79,7 +81,9 @@ PROPS
           echo "druid.segmentCache.locations=[{\"path\":\"$run/var/segment-cache\",\"maxSize\":\"10g\"}]"
           echo "druid.server.maxSize=10g" ;;
         indexer)
-          echo "druid.worker.capacity=2"
+          # A Kafka supervisor holds one slot for as long as it runs (two while a task hands off); batch
+          # ingestion and backfill tests need theirs beside it.
+          echo "druid.worker.capacity=4"
           echo "druid.indexer.task.baseTaskDir=$run/var/task"
           echo "druid.indexer.task.restoreTasksOnRestart=false" ;;
       esac
@@ -140,6 +144,7 @@ start() {
   local s
   for s in "${services[@]}"; do port_open "$(port_of "$s")" && die "port $(port_of "$s") ($s) is taken; stop it or set MAU_DRUID_PORT_BASE"; done
   resolve_jars "Apache Druid $version" "$root/scripts/druid/pom.xml" "-Ddruid.version=$version" "$lib"
+  resolve_jars "Druid's Kafka indexing service $version" "$root/scripts/druid/kafka-indexing.pom.xml" "-Ddruid.version=$version" "$extensions/druid-kafka-indexing-service"
   write_config
   local t0=$SECONDS
   launch zookeeper 128m

@@ -25,12 +25,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
     brokers: flag.brokers,
     topic: flag.topic,
     timezone: flag.timezone,
-    group: Flags.string({
-      env: 'MAU_KAFKA_GROUP',
-      default: DEFAULTS.kafkaGroup,
-      summary: 'Kafka consumer group; its own, so the existing pipeline\'s groups are untouched.',
-      helpGroup: 'KAFKA',
-    }),
+    group: flag.group,
     format: flag.eventFormat,
     activity: flag.activity,
     'batch-size': Flags.integer({

@@ -156,6 +156,14 @@ export const topic = Flags.string({
   helpGroup: 'KAFKA',
 })
 
+/** The consumer's group: verify-migration reads the offsets this group stored. */
+export const group = Flags.string({
+  env: 'MAU_KAFKA_GROUP',
+  default: DEFAULTS.kafkaGroup,
+  summary: 'Kafka consumer group; its own, so the existing pipeline\'s groups are untouched.',
+  helpGroup: 'KAFKA',
+})
+
 const DRUID = 'DRUID'
 /** Datasource and column names go into SQL as quoted identifiers (druid/events.ts escapes quotes): 1 to 255 printable characters. */
 const druidName = (what: string, summary: string) => ({
@@ -191,6 +199,20 @@ export const druid = {
   'druid-environment-id-column': Flags.string(druidName('environment-id-column', 'Druid column of the environment id (since November 2024): the environment is this when non-empty, else --druid-namespace-column, as the consumer reads it.')),
   'druid-source-column': Flags.string({...druidName('source-column', 'Druid column of the source (name or number).'), default: 'source_id'}),
   'druid-events-column': Flags.string(druidName('events-column', 'A rolled-up datasource\'s count metric: events are its SUM instead of COUNT(*).')),
+}
+
+/** Druid's Kafka supervisor of the user events (doctor --druid, verify-migration). */
+export const druidSupervisor = {
+  'druid-overlord-url': Flags.string({
+    env: 'MAU_DRUID_OVERLORD_URL',
+    summary: 'Druid overlord (or router) base URL for the supervisor API; defaults to --druid-url, as a router serves both.',
+    helpGroup: DRUID,
+    async parse(input) {
+      if (!/^https?:\/\/[^\s/]+/.test(input)) throw configError(`Invalid Druid overlord URL "${redact(input)}": expected http(s)://host:port.`)
+      return input
+    },
+  }),
+  'druid-supervisor': Flags.string({...druidName('supervisor', 'Druid supervisor that ingests the user-events topic; defaults to --druid-datasource.')}),
 }
 
 /** Which dead letters a `deadletter` command is about. */

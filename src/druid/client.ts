@@ -86,6 +86,27 @@ export class DruidClient {
     throw druidError(answer.status, answer.text, this.display, queryId)
   }
 
+  /**
+   * GET of one of Druid's JSON APIs (the overlord's supervisor status): the parsed body, or null on 404.
+   * Anything else that is not 200 fails as a query would (exit 2 for refused credentials, 4 otherwise).
+   */
+  async getJson(path: string): Promise<unknown> {
+    let answer: {status: number; text: string}
+    try {
+      answer = await this.post(path, undefined, 'GET')
+    } catch (error) {
+      throw unavailable('Druid', this.display, error instanceof QueryTimeout ? new Error(`no answer within ${this.settings.timeoutMs / 1000} s`) : error)
+    }
+    if (answer.status === 404) return null
+    if (answer.status === 200) return JSON.parse(answer.text) as unknown
+    if (answer.status === 401 || answer.status === 403) throw druidError(answer.status, answer.text, this.display, `GET ${path}`)
+    throw new MauError(`Druid at ${this.display} answered GET ${path} with ${describeDruidError(answer.status, answer.text)}.`, {
+      exit: ExitCode.UNAVAILABLE,
+      code: 'DRUID_FAILED',
+      suggestions: ['Retry later; if it persists, check the overlord\'s logs.'],
+    })
+  }
+
   /** Best effort: a query we stopped waiting for should not keep the broker busy. */
   private async cancel(queryId: string): Promise<void> {
     await this.post(`${SQL_PATH}/${encodeURIComponent(queryId)}`, undefined, 'DELETE').catch(() => undefined)

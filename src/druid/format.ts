@@ -28,7 +28,7 @@ export function verifyReport(result: VerifyResult): string {
       ['environment', 'source', 'druid users', 'druid events', 'mysql users', 'mysql events', 'users diff', 'events diff', 'verdict'],
       result.rows.map((r) => [
         r.environment_namespace, r.source_id || 'all', ...side(r.druid), ...side(r.mysql),
-        `${formatNumber(r.difference.users)} ${pct(r.percent.users)}`.trim(), `${formatNumber(r.difference.events)} ${pct(r.percent.events)}`.trim(), r.verdict === 'match' ? r.verdict : bad(r.verdict),
+        `${formatNumber(r.difference.users)} ${pct(r.percent.users)}`.trim(), `${formatNumber(r.difference.events)} ${pct(r.percent.events)}`.trim(), r.verdict === 'match' || r.verdict === 'in-flight' ? r.verdict : bad(r.verdict),
       ]),
     ),
   )
@@ -38,8 +38,19 @@ export function verifyReport(result: VerifyResult): string {
     if (r.onlyInDruid?.length) lines.push(`only in Druid (${scope}): ${r.onlyInDruid.map((id) => JSON.stringify(id)).join(', ')}`)
     if (r.onlyInMysql?.length) lines.push(`only in MySQL (${scope}): ${r.onlyInMysql.map((id) => JSON.stringify(id)).join(', ')}`)
   }
+  for (const r of result.rows.filter((row) => row.notInFlight?.length)) {
+    lines.push(tone(`not explained by the messages in flight (${r.environment_namespace}/${r.source_id || 'all'}): ${r.notInFlight!.map((id) => JSON.stringify(id)).join(', ')}`, 'bad'))
+  }
+  const f = result.inFlight
+  if (f) {
+    const where = f.partitions.map((p) => `${p.partition}: MySQL ${p.mysql.before}..${p.mysql.after}, Druid ${p.druid.before}..${p.druid.after}`).join('; ')
+    lines.push(`in flight on ${f.topic}: ${formatNumber(f.messages)} messages between the sides, ${formatNumber(f.events)} events of them in the window (partition ${where})`)
+  }
   for (const c of result.caveats) lines.push(`note: ${c}`)
-  lines.push(result.ok ? tone(`PASS: ${result.rows.length} lines agree.`, 'good') : tone(`FAIL: ${result.mismatches} of ${result.rows.length} lines differ.`, 'bad'))
+  const differ = result.rows.filter((r) => r.verdict === 'in-flight').length
+  if (!result.ok) lines.push(tone(`FAIL: ${result.mismatches} of ${result.rows.length} lines differ.`, 'bad'))
+  else if (differ > 0) lines.push(tone(`PASS (in flight): ${differ} of ${result.rows.length} lines differ only by messages one side has not applied yet.`, 'good'))
+  else lines.push(tone(`PASS: ${result.rows.length} lines agree.`, 'good'))
   return lines.join('\n')
 }
 

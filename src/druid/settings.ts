@@ -16,6 +16,8 @@ export interface DruidFlagValues {
   'druid-environment-id-column'?: string
   'druid-source-column': string
   'druid-events-column'?: string
+  'druid-overlord-url'?: string
+  'druid-supervisor'?: string
 }
 
 export function resolveDruid(flags: DruidFlagValues, env: NodeJS.ProcessEnv = process.env) {
@@ -43,4 +45,10 @@ export function resolveDruid(flags: DruidFlagValues, env: NodeJS.ProcessEnv = pr
 export function druidReader(flags: DruidFlagValues, context: {useApproximateCountDistinct?: boolean; sqlTimeZone?: string} = {}): DruidUserEvents {
   const druid = resolveDruid(flags)
   return new DruidUserEvents(new DruidClient(druid.client), druid.schema, context)
+}
+
+/** The overlord (supervisor API) with the same credentials as the SQL endpoint, and the supervisor's id. */
+export function druidSupervisorOf(flags: DruidFlagValues): {overlord: DruidClient; supervisor: string} {
+  const {client} = resolveDruid(flags)
+  return {overlord: new DruidClient({...client, url: flags['druid-overlord-url'] ?? client.url}), supervisor: flags['druid-supervisor'] ?? flags['druid-datasource']}
 }

@@ -10,6 +10,8 @@ import {requireRows} from '../schema/retention.js'
 import {count, straddling, userIds, type MauCount} from '../mau/count.js'
 import {ALL_SOURCES} from '../mau/rows.js'
 import {allUserIds, type DruidCount, type DruidUserEvents, type TimeWindow} from './events.js'
+import {InFlight} from './in-flight.js'
+import type {Positions, Reading} from './positions.js'
 
 export interface VerifyOptions {
   month: YearMonth
@@ -29,7 +31,7 @@ export interface Side {
   events: number
 }
 
-export type Verdict = 'match' | 'within-tolerance' | 'mismatch' | 'only-in-druid' | 'only-in-mysql'
+export type Verdict = 'match' | 'within-tolerance' | 'in-flight' | 'mismatch' | 'only-in-druid' | 'only-in-mysql'
 
 export interface VerifyRow {
   environment_namespace: string
@@ -44,6 +46,19 @@ export interface VerifyRow {
   verdict: Verdict
   onlyInDruid?: string[]
   onlyInMysql?: string[]
+  /** Of a line judged against the messages between the sides: that line's events and users among them. */
+  inFlight?: {events: number; users: number}
+  /** Users on one side only whom no message between the sides explains. */
+  notInFlight?: string[]
+}
+
+/** Where the sides stood, and what lay between them, when a difference was judged against the traffic. */
+export interface InFlightReport {
+  topic: string
+  /** Messages read between the positions, and of them the events in the compared window. */
+  messages: number
+  events: number
+  partitions: {partition: number; mysql: {before: number; after: number}; druid: {before: number; after: number}}[]
 }
 
 export interface VerifyResult {
@@ -53,8 +68,11 @@ export interface VerifyResult {
   approximate: boolean
   tolerancePercent: number
   ok: boolean
+  /** mismatch if any line fails; in-flight if lines differ only by messages one side has not applied yet. */
+  verdict: 'match' | 'in-flight' | 'mismatch'
   mismatches: number
   rows: VerifyRow[]
+  inFlight?: InFlightReport
   /** What could make a line differ for a reason other than lost or doubled events. */
   caveats: string[]
 }
@@ -111,9 +129,19 @@ export function compare(druid: DruidCount[], mysql: MauCount, o: {approximate: b
     })
 }
 
-export async function verifyMigration(db: Db, druid: DruidUserEvents, o: VerifyOptions): Promise<VerifyResult> {
+const passes = (v: Verdict) => v === 'match' || v === 'within-tolerance' || v === 'in-flight'
+
+/** A reading of positions, or why it failed: a failure matters only if a line differs. */
+const tryRead = (positions: Positions, db: Db): Promise<Reading | Error> => positions.read(db).catch((error: Error) => error)
+
+/**
+ * positions: both sides ingest the topic now; a difference is judged against the messages between them.
+ * Without it, the sides are taken to stand still and any difference fails.
+ */
+export async function verifyMigration(db: Db, druid: DruidUserEvents, o: VerifyOptions, positions?: Positions): Promise<VerifyResult> {
   await requireRows(db, o.month, 'verify-migration')
   const window = verifyWindow(o.month, o.timezone, o.since)
+  const before = positions && (await tryRead(positions, db))
   // A --since before the month starts changes nothing, and MySQL's fast path (the summary) still applies.
   const since = o.since !== undefined && o.since > monthBounds(o.month, o.timezone).start ? o.since : undefined
   const fromDruid = await druid.counts(window, o.namespaces)
@@ -130,13 +158,22 @@ export async function verifyMigration(db: Db, druid: DruidUserEvents, o: VerifyO
   for (const ns of o.namespaces ?? []) {
     if (!rows.some((r) => r.environment_namespace === ns)) caveats.push(`Environment "${ns}" has no events in ${o.month} on either side.`)
   }
-  if (o.users) {
-    for (const row of rows) {
-      if (row.verdict === 'match' || row.difference.users === 0) continue
+  const differing = rows.filter((r) => !passes(r.verdict))
+  let inFlight: InFlightReport | undefined
+  if (positions && differing.length > 0) {
+    // Every one-sided user is needed: the one left out could be the one no message explains.
+    for (const row of differing) Object.assign(row, await oneSidedUsers(db, druid, window, filter, row, Infinity))
+    inFlight = await judgeInFlight(db, positions, before!, differing, window, o)
+  } else if (positions && before instanceof Error) {
+    caveats.push(`The sides' positions were not read (${before.message}); every line matches, so they were not needed.`)
+  }
+  for (const row of rows) {
+    if (row.onlyInDruid === undefined && o.users && row.verdict !== 'match' && row.difference.users !== 0) {
       Object.assign(row, await oneSidedUsers(db, druid, window, filter, row, o.users))
     }
+    if (row.onlyInDruid !== undefined) cutUsers(row, o.users)
   }
-  const mismatches = rows.filter((r) => r.verdict !== 'match' && r.verdict !== 'within-tolerance').length
+  const mismatches = rows.filter((r) => !passes(r.verdict)).length
   return {
     month: o.month,
     timezone: o.timezone,
@@ -144,9 +181,53 @@ export async function verifyMigration(db: Db, druid: DruidUserEvents, o: VerifyO
     approximate: o.approximate,
     tolerancePercent: o.approximate ? o.tolerancePercent : 0,
     ok: mismatches === 0,
+    verdict: mismatches > 0 ? 'mismatch' : rows.some((r) => r.verdict === 'in-flight') ? 'in-flight' : 'match',
     mismatches,
     rows,
+    ...(inFlight ? {inFlight} : {}),
     caveats,
+  }
+}
+
+/** Users listed in the result: up to --users of each side (none without it); those no message explains, up to 20 even so. */
+function cutUsers(row: VerifyRow, limit: number | undefined): void {
+  if (row.notInFlight) row.notInFlight = row.notInFlight.slice(0, limit ?? 20)
+  if (!limit) {
+    delete row.onlyInDruid
+    delete row.onlyInMysql
+  } else {
+    if (row.onlyInDruid) row.onlyInDruid = row.onlyInDruid.slice(0, limit)
+    if (row.onlyInMysql) row.onlyInMysql = row.onlyInMysql.slice(0, limit)
+  }
+}
+
+/** Positions after the counts, the messages between the sides, and each differing line's verdict against them. */
+async function judgeInFlight(db: Db, positions: Positions, before: Reading | Error, differing: VerifyRow[], window: TimeWindow, o: VerifyOptions): Promise<InFlightReport> {
+  const after = await tryRead(positions, db)
+  if (before instanceof Error) throw before
+  if (after instanceof Error) throw after
+  const bounds = positions.bounds(before, after)
+  const tally = new InFlight(bounds, differing)
+  const namespaces = o.namespaces?.length ? new Set(o.namespaces) : undefined
+  await positions.messages(after.topic, bounds, (partition, offset, decoded) => {
+    const event = decoded?.ok ? decoded.event : undefined
+    const inWindow = event && event.lastSeen * 1000 >= window.from && event.lastSeen * 1000 < window.to && (!namespaces || namespaces.has(event.environmentNamespace))
+    tally.add(partition, offset, inWindow ? event : undefined)
+  })
+  for (const row of differing) {
+    const judged = tally.explain(row, o)
+    row.inFlight = {events: judged.events, users: judged.users}
+    if (judged.explained) row.verdict = 'in-flight'
+    else {
+      row.verdict = 'mismatch'
+      row.notInFlight = judged.notInFlight
+    }
+  }
+  return {
+    topic: after.topic,
+    messages: tally.messages,
+    events: tally.events,
+    partitions: [...bounds].sort(([a], [b]) => a - b).map(([partition, b]) => ({partition, ...b})),
   }
 }
 

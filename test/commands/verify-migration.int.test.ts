@@ -33,7 +33,8 @@ afterAll(async () => {
   await db.drop()
 })
 
-const env = () => ({MAU_MYSQL_URL: db.url, MAU_DRUID_URL: standin.url, MAU_DRUID_TIMEOUT_SECONDS: '5'})
+// The stand-in is a Druid loaded once, standing still: no supervisor, so differences are judged as they are.
+const env = () => ({MAU_MYSQL_URL: db.url, MAU_DRUID_URL: standin.url, MAU_DRUID_TIMEOUT_SECONDS: '5', MAU_VERIFY_IN_FLIGHT: 'false'})
 const verify = (args: string[], extra: Record<string, string> = {}) => mauAsync(['verify-migration', '--month', '202212', ...args], {...env(), ...extra})
 
 describe('mau verify-migration', () => {
@@ -62,6 +63,15 @@ describe('mau verify-migration', () => {
     expect(csv.stdout.split('\n')[1]).toBe('202212,dev,,1,1,0,0,1,2,1,100,mismatch')
     const prodOnly = await verify(['--namespace', 'prod'])
     expect(prodOnly.code).toBe(0)
+    // Judged against the traffic, a difference whose positions cannot be read is neither passed nor failed.
+    const unjudged = await verify(['--in-flight', '--druid-supervisor', 'user_events_kafka', '--json'])
+    expect(unjudged.code).toBe(4)
+    expect(JSON.parse(unjudged.stdout).error).toMatchObject({code: 'POSITION_UNREADABLE', exitCode: 4})
+    expect(JSON.parse(unjudged.stdout).error.message).toContain('has no supervisor "user_events_kafka"')
+    // Where every line matches, positions are not needed: a pass, with a note.
+    const matching = await verify(['--in-flight', '--namespace', 'prod', '--json'])
+    expect(matching.code).toBe(0)
+    expect(JSON.parse(matching.stdout).caveats.join(' ')).toMatch(/positions were not read .*no supervisor "user_events"/)
   })
 
   it('exits 2 with Druid\'s message when it rejects the query', async () => {

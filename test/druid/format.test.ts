@@ -10,6 +10,7 @@ const result: VerifyResult = {
   approximate: false,
   tolerancePercent: 0,
   ok: false,
+  verdict: 'mismatch',
   mismatches: 1,
   rows: [
     {environment_namespace: 'prod', source_id: '', druid: {users: 2, events: 5}, mysql: {users: 2, events: 5}, difference: {users: 0, events: 0}, percent: {users: 0, events: 0}, verdict: 'match'},

@@ -1,0 +1,97 @@
+/**
+ * While both sides ingest the same topic, each at its own pace, a difference is expected of the messages
+ * one side has applied and the other not yet. This decides, per line, whether the messages between the two
+ * sides' positions account for it. Pure.
+ *
+ * Positions are read before and after the counts (and the user lists), so each side's count reflects, for
+ * each partition, every message below its position before and none at or above its position after. A
+ * side's count of a line is then the common part plus between `min` (messages below its position before)
+ * and `max` (below its position after) of the in-flight messages of the line; the difference must lie in
+ * what those bounds allow, and every user found on one side only must be among the in-flight messages
+ * that side may have applied and the other may not have.
+ */
+import type {UserEvent} from '../ingest/decode.js'
+import {ALL_SOURCES} from '../mau/rows.js'
+import type {VerifyRow} from './verify.js'
+
+/** One partition: where each side stood before and after the counts (Druid as its slowest and furthest task). */
+export interface PartitionBounds {
+  mysql: {before: number; after: number}
+  druid: {before: number; after: number}
+}
+
+/** Pure: the messages to read, per partition: from the lower of the two positions before to the higher after. */
+export function inFlightRange(b: PartitionBounds): {from: number; to: number} {
+  return {from: Math.min(b.mysql.before, b.druid.before), to: Math.max(b.mysql.after, b.druid.after)}
+}
+
+/** What one line's in-flight messages allow. */
+interface LineTally {
+  events: {mysqlMin: number; mysqlMax: number; druidMin: number; druidMax: number; all: number}
+  /** Users MySQL may hold and Druid may not (1), the other way (2), or both (3). */
+  users: Map<string, number>
+}
+
+const MYSQL_AHEAD = 1
+const DRUID_AHEAD = 2
+const lineKey = (ns: string, source: string) => `${ns}\u0000${source}`
+
+export class InFlight {
+  private readonly lines = new Map<string, LineTally>()
+  /** Messages read, and events of them that fall in the compared window. */
+  messages = 0
+  events = 0
+
+  /** lines: the lines that differ; only their messages are kept. */
+  constructor(private readonly bounds: Map<number, PartitionBounds>, lines: {environment_namespace: string; source_id: string}[]) {
+    for (const l of lines) this.lines.set(lineKey(l.environment_namespace, l.source_id), {events: {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0}, users: new Map()})
+  }
+
+  /** A message read between the positions; event is set when it decodes to an event in the compared window. */
+  add(partition: number, offset: number, event: UserEvent | undefined): void {
+    this.messages++
+    if (!event) return
+    this.events++
+    const b = this.bounds.get(partition)
+    if (!b) return
+    for (const source of [event.sourceId, ALL_SOURCES]) {
+      const line = this.lines.get(lineKey(event.environmentNamespace, source))
+      if (!line) continue
+      const e = line.events
+      e.all++
+      if (offset < b.mysql.before) e.mysqlMin++
+      if (offset < b.mysql.after) e.mysqlMax++
+      if (offset < b.druid.before) e.druidMin++
+      if (offset < b.druid.after) e.druidMax++
+      let ahead = line.users.get(event.userId) ?? 0
+      if (offset < b.mysql.after && offset >= b.druid.before) ahead |= MYSQL_AHEAD
+      if (offset < b.druid.after && offset >= b.mysql.before) ahead |= DRUID_AHEAD
+      line.users.set(event.userId, ahead)
+    }
+  }
+
+  /**
+   * Judges a line that differs. onlyInMysql and onlyInDruid must be complete (not cut to --users): a user
+   * left out could be the one no message explains.
+   */
+  explain(row: VerifyRow, o: {approximate: boolean}): {explained: boolean; events: number; users: number; notInFlight: string[]} {
+    const line = this.lines.get(lineKey(row.environment_namespace, row.source_id))
+    const e = line?.events ?? {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0}
+    const users = line?.users ?? new Map<string, number>()
+    const d = row.difference.events
+    const eventsExplained = d >= e.mysqlMin - e.druidMax && d <= e.mysqlMax - e.druidMin
+    const notInFlight = [
+      ...(row.onlyInMysql ?? []).filter((u) => !((users.get(u) ?? 0) & MYSQL_AHEAD)),
+      ...(row.onlyInDruid ?? []).filter((u) => !((users.get(u) ?? 0) & DRUID_AHEAD)),
+    ].sort()
+    let mysqlMay = 0
+    let druidMay = 0
+    for (const ahead of users.values()) {
+      if (ahead & MYSQL_AHEAD) mysqlMay++
+      if (ahead & DRUID_AHEAD) druidMay++
+    }
+    const du = row.difference.users
+    const usersExplained = notInFlight.length === 0 && (o.approximate || (du <= mysqlMay && -du <= druidMay))
+    return {explained: eventsExplained && usersExplained, events: e.all, users: users.size, notInFlight}
+  }
+}
