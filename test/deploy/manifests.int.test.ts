@@ -12,7 +12,7 @@ describe('deploy/overlays/production', () => {
   it('renders every workload, with its namespace, image and replicas', () => {
     const kinds = production.map((o) => `${o.kind}/${o.metadata.name}`).sort()
     expect(kinds).toEqual([
-      'ConfigMap/mau-config', 'ConfigMap/mau-dashboard', 'CronJob/mau-partitions-rotate', 'CronJob/mau-report-send', 'CronJob/mau-verify-migration',
+      'ConfigMap/mau-config', 'ConfigMap/mau-dashboard', 'CronJob/mau-double-write-check', 'CronJob/mau-partitions-rotate', 'CronJob/mau-report-send', 'CronJob/mau-verify-migration',
       'Deployment/mau-consume', 'Deployment/mau-serve', 'Namespace/mau', 'PodDisruptionBudget/mau-consume', 'PodDisruptionBudget/mau-serve',
       'PodMonitor/mau', 'PrometheusRule/mau', 'Service/mau-serve', 'ServiceAccount/mau',
     ])
@@ -77,7 +77,7 @@ describe('least privilege in deploy/', () => {
         seen.push(`${c.name}:${role}`)
       }
     }
-    expect(seen.sort()).toEqual(['consume:consumer', 'migrate:operator', 'report:reporter', 'rotate:operator', 'serve:server', 'verify:auditor'])
+    expect(seen.sort()).toEqual(['consume:consumer', 'migrate:operator', 'report:reporter', 'rotate:operator', 'serve:server', 'verify:auditor', 'verify:auditor'])
     expect(byName(production, 'ConfigMap', 'mau-config').data).toMatchObject({MAU_MYSQL_URL: expect.not.stringMatching(/\/\/[^/]*@/)})
   })
 
