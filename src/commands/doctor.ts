@@ -3,7 +3,7 @@ import {MauCommand} from '../core/command.js'
 import * as flag from '../core/flags.js'
 import {resolveMysql, listOf} from '../core/settings.js'
 import {doctor, doctorTable, type DoctorResult} from '../doctor/checks.js'
-import {druidReader} from '../druid/settings.js'
+import {druidReader, supervisorReader} from '../druid/settings.js'
 import {status} from '../schema/migrate.js'
 import {missingPrivileges, role, ROLE_NAMES} from '../schema/roles.js'
 
@@ -16,8 +16,9 @@ export default class Doctor extends MauCommand<DoctorResult> {
     brokers: flag.brokers,
     topic: flag.topic,
     ...flag.druid,
+    ...flag.druidSupervisor,
     role: Flags.option({options: ROLE_NAMES, env: 'MAU_ROLE', summary: 'Also check that the MySQL user holds every privilege of this role (mau db grants --help lists them).'})(),
-    druid: Flags.boolean({env: 'MAU_DOCTOR_DRUID', summary: 'Also check Druid: reachable, and the datasource and columns verify-migration and backfill read.'}),
+    druid: Flags.boolean({env: 'MAU_DOCTOR_DRUID', summary: 'Also check Druid: the datasource and columns verify-migration and backfill read, and the Kafka supervisor that feeds it (state, lag, topic).'}),
   }
 
   async run(): Promise<DoctorResult> {
@@ -31,7 +32,7 @@ export default class Doctor extends MauCommand<DoctorResult> {
           role: flags.role && {name: flags.role, user: mysql.user, missing: () => this.withDb(flags, (db) => missingPrivileges(db, role(flags.role!), mysql.database))},
         },
         kafka: {brokers: flags.brokers, topics: listOf(flags.topic)},
-        druid: flags.druid ? druidReader(flags) : undefined,
+        druid: flags.druid ? {events: druidReader(flags), supervisor: supervisorReader(flags)} : undefined,
       }),
     )
     this.log(doctorTable(result))
@@ -39,3 +40,4 @@ export default class Doctor extends MauCommand<DoctorResult> {
     return result
   }
 }
+

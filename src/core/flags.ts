@@ -34,7 +34,7 @@ export const timezone = Flags.custom<string>({
  * flag is required); the help shows the rule, never a date, so the manifest does not change with time.
  */
 export function month(o: {relative?: 'current' | 'previous'; required?: boolean; summary?: string; exclusive?: string[]} = {}) {
-  const base = {summary: o.summary ?? 'YYYYMM or YYYY-MM, or current or previous (in --timezone).', exclusive: o.exclusive, parse: async (input: string) => relativeMonth(input) ?? parseYearMonth(input)}
+  const base = {summary: o.summary ?? 'YYYYMM or YYYY-MM, or current or previous (in --timezone).', exclusive: o.exclusive, parse: async (input: string, context: unknown) => relativeMonth(input, (context as {argv?: string[]} | undefined)?.argv ?? process.argv) ?? parseYearMonth(input)}
   if (o.required) return Flags.custom<YearMonth>({...base, required: true})()
   if (!o.relative) return Flags.custom<YearMonth>(base)()
   const offset = o.relative === 'previous' ? -1 : 0
@@ -48,12 +48,11 @@ export function month(o: {relative?: 'current' | 'previous'; required?: boolean;
 
 /**
  * `current` and `previous`, for schedules (a CronJob's fixed arguments): the month in --timezone. A flag's
- * parse does not see the other flags, so --timezone is read from the command line, then MAU_TIMEZONE.
+ * parse does not see the other flags, so --timezone is read from the command's arguments, then MAU_TIMEZONE.
  */
-function relativeMonth(input: string): YearMonth | undefined {
-  const offset = {current: 0, previous: -1}[input.trim().toLowerCase()]
+export function relativeMonth(input: string, argv: string[]): YearMonth | undefined {
+  const offset = ({current: 0, previous: -1} as Record<string, number>)[input.trim().toLowerCase()]
   if (offset === undefined) return undefined
-  const argv = process.argv
   const at = argv.findIndex((a) => a === '--timezone' || a.startsWith('--timezone='))
   const given = argv[at]
   const zone = given === undefined ? undefined : given.includes('=') ? given.slice('--timezone='.length) : argv[at + 1]

@@ -3,6 +3,7 @@ import {ExitCode, type ExitCodeValue, MauError} from '../core/errors.js'
 import {createKafka} from '../core/kafka.js'
 import {bad, good, table} from '../core/render.js'
 import type {DruidUserEvents} from '../druid/events.js'
+import type {SupervisorStatus} from '../druid/supervisor.js'
 import type {StatusResult} from '../schema/migrate.js'
 import type {Missing} from '../schema/roles.js'
 
@@ -24,7 +25,7 @@ export interface DoctorTargets {
   mysql: {display: string; status: () => Promise<StatusResult>; role?: {name: string; user: string; missing: () => Promise<Missing[]>}}
   kafka: {brokers: string; topics: string[]}
   /** Checked only when given (verify-migration and backfill need it; the consumer does not). */
-  druid?: DruidUserEvents
+  druid?: {events: DruidUserEvents; supervisor: {id: string; status: () => Promise<SupervisorStatus>}}
 }
 
 export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<DoctorResult> {
@@ -71,16 +72,44 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
     await admin.disconnect().catch(() => undefined)
   }
 
-  if (druid) {
-    try {
-      const recent = await druid.recentEvents(Date.now() - 86_400_000)
-      checks.push({name: 'druid', ok: true, detail: `${druid.description}: ${recent} events in the last 24 h`})
-    } catch (error) {
-      const e = error as MauError
-      fail({name: 'druid', detail: e.message, fix: e.suggestions?.[0]}, e.exitCode ?? ExitCode.UNAVAILABLE)
-    }
-  }
+  if (druid) await druidChecks(druid, kafka.topics, checks, fail)
   return {ok: exitCode === ExitCode.OK, checks, exitCode}
+}
+
+type Fail = (check: Omit<Check, 'ok'>, code: ExitCodeValue) => void
+
+/** The datasource's columns, its recent events, and the supervisor that feeds it from the consumer's topic. */
+async function druidChecks(druid: NonNullable<DoctorTargets['druid']>, topics: string[], checks: Check[], fail: Fail): Promise<void> {
+  const failed = (name: string, error: unknown) => {
+    const e = error as MauError
+    fail({name, detail: e.message, fix: e.suggestions?.[0]}, e.exitCode ?? ExitCode.UNAVAILABLE)
+  }
+  try {
+    const {needed, missing} = await druid.events.columns()
+    if (missing.length === needed.length) {
+      fail({name: 'druid datasource', detail: `${druid.events.description}: no such datasource (or no rows yet)`, fix: 'Check --druid-datasource (MAU_DRUID_DATASOURCE); a supervisor creates it with its first rows.'}, ExitCode.CONFIG)
+    } else if (missing.length > 0) {
+      fail({name: 'druid datasource', detail: `${druid.events.description} lacks column ${missing.join(', ')}`, fix: 'Set the --druid-*-column flags to the datasource\'s column names.'}, ExitCode.CONFIG)
+    } else {
+      const recent = await druid.events.recentEvents(Date.now() - 86_400_000)
+      checks.push({name: 'druid datasource', ok: true, detail: `${druid.events.description}: columns ${needed.join(', ')}; ${recent} events in the last 24 h`})
+    }
+  } catch (error) {
+    failed('druid datasource', error)
+  }
+  try {
+    const s = await druid.supervisor.status()
+    const lag = s.lag === null ? 'lag unknown' : `lag ${s.lag} messages`
+    if (!topics.includes(s.topic)) {
+      fail({name: 'druid supervisor', detail: `"${s.id}" reads topic "${s.topic}", not the consumer's ${topics.join(', ')}`, fix: 'Point --druid-supervisor at the supervisor of the consumer\'s topic.'}, ExitCode.CONFIG)
+    } else if (!s.healthy || s.state !== 'RUNNING') {
+      fail({name: 'druid supervisor', detail: `"${s.id}" on ${s.topic} is ${s.state}${s.healthy ? '' : ' (unhealthy)'}, ${lag}`, fix: 'Resume it, or read its recentErrors: GET /druid/indexer/v1/supervisor/<id>/status.'}, ExitCode.UNAVAILABLE)
+    } else {
+      checks.push({name: 'druid supervisor', ok: true, detail: `"${s.id}" RUNNING on ${s.topic}, ${lag}`})
+    }
+  } catch (error) {
+    failed('druid supervisor', error)
+  }
 }
 
 export function doctorTable(r: DoctorResult): string {

@@ -45,12 +45,14 @@ export const identifier = (name: string): string => `"${name.replace(/"/g, '""')
 
 export class DruidUserEvents {
   private readonly col: {user: string; ns: string; source: string; events: string; table: string}
+  private readonly schema: DruidSchema
   /** "datasource at URL", safe to print. */
   readonly description: string
 
   /** context: query context for every query, e.g. useApproximateCountDistinct. */
   constructor(private readonly druid: DruidClient, schema: DruidSchema, private readonly context: Record<string, unknown>) {
     this.description = `${schema.datasource} at ${druid.display}`
+    this.schema = schema
     const src = identifier(schema.sourceColumn)
     this.col = {
       user: identifier(schema.userColumn),
@@ -123,6 +125,15 @@ export class DruidUserEvents {
       this.context,
     )
     return Number(rows[0]?.events ?? 0)
+  }
+
+  /** The columns verify-migration and backfill read, and those the datasource lacks (all of them when it does not exist). */
+  async columns(): Promise<{needed: string[]; missing: string[]}> {
+    const {datasource, userColumn, namespaceColumn, environmentIdColumn, sourceColumn, eventsColumn} = this.schema
+    const needed = ['__time', userColumn, namespaceColumn, ...(environmentIdColumn ? [environmentIdColumn] : []), sourceColumn, ...(eventsColumn ? [eventsColumn] : [])]
+    const rows = await this.druid.query(`SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'druid' AND TABLE_NAME = ?`, [varchar(datasource)], this.context)
+    const have = new Set(rows.map((r) => String(r.name)))
+    return {needed, missing: needed.filter((c) => !have.has(c))}
   }
 
   /** One page of an environment's user ids (of one source, if given), in Druid's order, after `after`. */

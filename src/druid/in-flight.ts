@@ -14,7 +14,11 @@ import type {UserEvent} from '../ingest/decode.js'
 import {ALL_SOURCES} from '../mau/rows.js'
 import type {VerifyRow} from './verify.js'
 
-/** One partition: where each side stood before and after the counts (Druid as its slowest and furthest task). */
+/**
+ * One partition: the least each side had applied before the counts and the most it had applied after.
+ * MySQL's are exact; Druid's least is its status's (stale by up to a supervisor period, so lower than
+ * true), its most the end of the topic (positions.ts).
+ */
 export interface PartitionBounds {
   mysql: {before: number; after: number}
   druid: {before: number; after: number}

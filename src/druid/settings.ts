@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {secretFromEnv} from '../core/secrets.js'
 import {DruidClient} from './client.js'
 import {DruidUserEvents} from './events.js'
+import {supervisorStatus} from './supervisor.js'
 
 export interface DruidFlagValues {
   'druid-url': string
@@ -51,4 +52,10 @@ export function druidReader(flags: DruidFlagValues, context: {useApproximateCoun
 export function druidSupervisorOf(flags: DruidFlagValues): {overlord: DruidClient; supervisor: string} {
   const {client} = resolveDruid(flags)
   return {overlord: new DruidClient({...client, url: flags['druid-overlord-url'] ?? client.url}), supervisor: flags['druid-supervisor'] ?? flags['druid-datasource']}
+}
+
+/** The supervisor's status, read when asked (doctor --druid). */
+export function supervisorReader(flags: DruidFlagValues) {
+  const {overlord, supervisor} = druidSupervisorOf(flags)
+  return {id: supervisor, status: () => supervisorStatus(overlord, supervisor)}
 }

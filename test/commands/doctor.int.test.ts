@@ -1,6 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {mau, mauAsync} from '../helpers/cli.js'
-import {druidStandin} from '../helpers/druid-standin.js'
 import {createTestDatabase, createTopic, LATEST_VERSION, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
@@ -27,21 +26,5 @@ describe('mau doctor', () => {
     expect(mau(['db', 'migrate'], {MAU_MYSQL_URL: db.url}).code).toBe(0)
     expect(mau(['doctor', '--topic', 'no-such-topic'], {MAU_MYSQL_URL: db.url}).code).toBe(2)
     expect(mau(['doctor', '--brokers', '127.0.0.1:1', '--topic', topic.topic], {MAU_MYSQL_URL: db.url}).code).toBe(4)
-  })
-
-  it('with --druid, checks the datasource and columns verify-migration reads', async () => {
-    expect(mau(['db', 'migrate'], {MAU_MYSQL_URL: db.url}).code).toBe(0)
-    const standin = await druidStandin({user_events: [{__time: Date.now() - 3_600_000, environment_namespace: 'prod', user_id: 'a', source_id: 'IOS'}]})
-    try {
-      const env = {MAU_MYSQL_URL: db.url, MAU_DRUID_URL: standin.url}
-      const good = await mauAsync(['doctor', '--druid', '--json', '--topic', topic.topic], env)
-      expect(good.code).toBe(0)
-      expect(JSON.parse(good.stdout).checks).toContainEqual({name: 'druid', ok: true, detail: `user_events at ${standin.url}: 1 events in the last 24 h`})
-      const badColumn = await mauAsync(['doctor', '--druid', '--json', '--topic', topic.topic, '--druid-user-column', 'userId'], env)
-      expect(badColumn.code).toBe(2)
-      expect(JSON.parse(badColumn.stdout).checks.find((c: {name: string}) => c.name === 'druid').detail).toMatch(/Column 'userId' not found/)
-    } finally {
-      await standin.close()
-    }
   })
 })

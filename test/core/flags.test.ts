@@ -11,6 +11,21 @@ describe('--month', () => {
     expect((await parse(['--month', '202301'], {month: flag.month({required: true})})).month).toBe('202301')
   })
 
+  it('reads current and previous (a CronJob\'s fixed arguments) in the --timezone of the command line, else MAU_TIMEZONE', () => {
+    const zone = 'Pacific/Kiritimati'
+    expect(flag.relativeMonth('current', ['verify-migration', '--timezone', zone])).toBe(currentMonth(zone))
+    expect(flag.relativeMonth('Previous', ['verify-migration', `--timezone=${zone}`])).toBe(addMonths(currentMonth(zone), -1))
+    const saved = process.env.MAU_TIMEZONE
+    process.env.MAU_TIMEZONE = 'Pacific/Pago_Pago'
+    try {
+      expect(flag.relativeMonth('current', [])).toBe(currentMonth('Pacific/Pago_Pago'))
+    } finally {
+      if (saved === undefined) delete process.env.MAU_TIMEZONE
+      else process.env.MAU_TIMEZONE = saved
+    }
+    expect(flag.relativeMonth('202212', [])).toBeUndefined()
+  })
+
   it('names the bad value and the expected form', async () => {
     await expect(parse(['--month', '2022-13'], {month: flag.month({relative: 'current'})})).rejects.toThrow(/Invalid month "2022-13": expected YYYYMM or YYYY-MM/)
   })

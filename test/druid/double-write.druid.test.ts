@@ -149,7 +149,25 @@ describe('verify-migration while mau consume and a Druid Kafka supervisor both i
         expect(r.doc.rows.filter((x: {verdict: string}) => x.verdict === 'in-flight').every((x: {inFlight: {events: number}}) => x.inFlight.events > 0)).toBe(true)
       }
     }
-    expect(timings.some((t) => t.verdict === 'in-flight')).toBe(true)
+  })
+
+  // doctor --druid against the real thing (test/druid/double-write: the stand-in has no supervisor API).
+  it('doctor --druid reports the supervisor running on the consumer\'s topic, its lag, and the datasource\'s columns', async () => {
+    const denv = {...env(), MAU_KAFKA_TOPICS: topic.topic}
+    const good = await mauAsync(['doctor', '--druid', '--json'], denv)
+    expect(good.code, good.stdout).toBe(0)
+    const checks = JSON.parse(good.stdout).checks as {name: string; ok: boolean; detail: string}[]
+    expect(checks.find((c) => c.name === 'druid supervisor')).toMatchObject({ok: true, detail: expect.stringMatching(new RegExp(`^"${datasource}" RUNNING on ${topic.topic}, lag (\\d+ messages|unknown)$`))})
+    expect(checks.find((c) => c.name === 'druid datasource')).toMatchObject({ok: true, detail: expect.stringContaining('columns __time, user_id, environment_namespace, source_id;')})
+    const badColumn = await mauAsync(['doctor', '--druid', '--json', '--druid-user-column', 'userId'], denv)
+    expect(badColumn.code).toBe(2)
+    expect(JSON.parse(badColumn.stdout).checks.find((c: {name: string}) => c.name === 'druid datasource').detail).toBe(`${datasource} at ${DRUID_BROKER_URL} lacks column userId`)
+    const otherTopic = await mauAsync(['doctor', '--druid', '--json'], {...denv, MAU_KAFKA_TOPICS: 'user-events'})
+    expect(otherTopic.code).toBe(2)
+    expect(JSON.parse(otherTopic.stdout).checks.find((c: {name: string}) => c.name === 'druid supervisor').detail).toBe(`"${datasource}" reads topic "${topic.topic}", not the consumer's user-events`)
+    const none = await mauAsync(['doctor', '--druid', '--json', '--druid-supervisor', 'no_such_supervisor'], denv)
+    expect(none.code).toBe(4)
+    expect(JSON.parse(none.stdout).checks.find((c: {name: string}) => c.name === 'druid supervisor').detail).toContain('has no supervisor "no_such_supervisor"')
   })
 
   it('with the consumer stopped for a while, passes or says 4, never fails; a gap over --max-in-flight says 4', async () => {
@@ -194,6 +212,23 @@ describe('verify-migration while mau consume and a Druid Kafka supervisor both i
       await query(db.settings, 'INSERT INTO mau SET ?', [row])
       await query(db.settings, "INSERT INTO mau_user_month (environment_namespace, yearmonth, user_id) VALUES ('env-0', ?, 'quiet-7')", [month])
       await query(db.settings, "UPDATE mau_summary SET users = users + 1, events = events + 1 WHERE environment_namespace = 'env-0' AND yearmonth = ? AND source_id IN ('IOS', '')", [month])
+    }
+  })
+
+  it('fails, naming the user, when MySQL holds an event Druid never saw', async () => {
+    const [row] = await query(db.settings, "SELECT * FROM mau WHERE user_id = 'quiet-8'")
+    await query(db.settings, 'INSERT INTO mau SET ?', [{...row, user_id: 'ghost-1', event_count: 1}])
+    await query(db.settings, "INSERT INTO mau_user_month (environment_namespace, yearmonth, user_id) VALUES ('env-0', ?, 'ghost-1')", [month])
+    await query(db.settings, "UPDATE mau_summary SET users = users + 1, events = events + 1 WHERE environment_namespace = 'env-0' AND yearmonth = ? AND source_id IN ('IOS', '')", [month])
+    try {
+      const r = await verify('ghost-1 only in MySQL')
+      expect(r.code, r.stdout).toBe(1)
+      const line = r.doc.rows.find((x: {environment_namespace: string; source_id: string}) => x.environment_namespace === 'env-0' && x.source_id === 'IOS')
+      expect(line).toMatchObject({verdict: 'mismatch', notInFlight: ['ghost-1'], onlyInMysql: ['ghost-1']})
+    } finally {
+      await query(db.settings, "DELETE FROM mau WHERE user_id = 'ghost-1'")
+      await query(db.settings, "DELETE FROM mau_user_month WHERE user_id = 'ghost-1'")
+      await query(db.settings, "UPDATE mau_summary SET users = users - 1, events = events - 1 WHERE environment_namespace = 'env-0' AND yearmonth = ? AND source_id IN ('IOS', '')", [month])
     }
   })
 
