@@ -35,7 +35,8 @@ export function configTable(manifest) {
     for (const [name, flag] of Object.entries(command.flags)) {
       if (!flag.env || flag.hidden) continue
       const seen = byEnv.get(flag.env) ?? {flag: `--${name}`, defaults: new Set(), summary: flag.summary ?? flag.description ?? '', commands: []}
-      seen.defaults.add(flag.type === 'boolean' ? 'off' : flag.default === undefined ? '' : [flag.default].flat().join(','))
+      // oclif's manifest leaves a boolean's default out: a flag that is on by default says so in its summary.
+      seen.defaults.add(flag.type === 'boolean' ? (flag.default === true || /^On unless --no-/.test(flag.summary ?? '') ? 'on' : 'off') : flag.default === undefined ? '' : [flag.default].flat().join(','))
       seen.commands.push(id.replace(/:/g, ' '))
       byEnv.set(flag.env, seen)
     }

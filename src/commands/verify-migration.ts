@@ -35,7 +35,7 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
       env: 'MAU_VERIFY_IN_FLIGHT',
       default: true,
       allowNo: true,
-      summary: 'Judge differences against the messages between the two sides\' positions (both sides ingest now).',
+      summary: 'On unless --no-in-flight: judge a difference against the messages between the two sides\' positions (both sides ingest now).',
     }),
     'max-in-flight': Flags.integer({
       env: 'MAU_VERIFY_MAX_IN_FLIGHT',

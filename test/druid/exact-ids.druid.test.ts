@@ -28,7 +28,7 @@ afterAll(async () => {
   await backfilled?.drop()
 })
 
-const env = (db: TestDatabase) => ({MAU_MYSQL_URL: db.url, MAU_DRUID_URL: DRUID_BROKER_URL, MAU_DRUID_DATASOURCE: datasource})
+const env = (db: TestDatabase) => ({MAU_MYSQL_URL: db.url, MAU_DRUID_URL: DRUID_BROKER_URL, MAU_DRUID_DATASOURCE: datasource, MAU_VERIFY_IN_FLIGHT: 'false'})
 
 describe('exact ids against a real Druid', () => {
   it('verify-migration passes: Druid and MySQL both count 15 users of 30 events', async () => {
