@@ -70,7 +70,7 @@ export function appliedOffsets(s: SupervisorStatus): SupervisorOffsets {
   const publishing = s.payload.publishingTasks ?? []
   if (active.length === 0 && publishing.length === 0) {
     throw unreadable(
-      `Druid supervisor "${s.id}" is ${s.state} and no task reports its offsets.`,
+      `Druid supervisor "${s.id}" is ${s.state}${s.payload.suspended && s.state !== 'SUSPENDED' ? ' (suspended)' : ''} and no task reports its offsets.`,
       s.payload.suspended ? 'Resume the supervisor, or retry once its tasks run.' : 'Retry once its tasks run (a supervisor starts tasks within its period).',
     )
   }

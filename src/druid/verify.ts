@@ -4,7 +4,7 @@
  * instants: the month's bounds in the configured time zone, as the consumer assigns yearmonth.
  */
 import type {Db} from '../core/db.js'
-import {configError} from '../core/errors.js'
+import {configError, ExitCode, MauError} from '../core/errors.js'
 import {monthBounds, type YearMonth} from '../core/month.js'
 import {requireRows} from '../schema/retention.js'
 import {count, straddling, userIds, type MauCount} from '../mau/count.js'
@@ -131,8 +131,12 @@ export function compare(druid: DruidCount[], mysql: MauCount, o: {approximate: b
 
 const passes = (v: Verdict) => v === 'match' || v === 'within-tolerance' || v === 'in-flight'
 
-/** A reading of positions, or why it failed: a failure matters only if a line differs. */
-const tryRead = (positions: Positions, db: Db): Promise<Reading | Error> => positions.read(db).catch((error: Error) => error)
+/** A reading of positions, or why it could not be read: that matters only if a line differs. A wrong setting fails at once. */
+const tryRead = (positions: Positions, db: Db): Promise<Reading | Error> =>
+  positions.read(db).catch((error: Error) => {
+    if (error instanceof MauError && error.exitCode === ExitCode.CONFIG) throw error
+    return error
+  })
 
 /**
  * positions: both sides ingest the topic now; a difference is judged against the messages between them.

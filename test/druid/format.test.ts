@@ -52,6 +52,25 @@ describe('verifyReport', () => {
   })
 })
 
+describe('verifyReport while both sides ingest', () => {
+  const inFlightLine = {...result.rows[1]!, verdict: 'in-flight' as const, inFlight: {events: 40, users: 12}, onlyInDruid: undefined, onlyInMysql: undefined}
+  const partitions = [{partition: 0, mysql: {before: 100, after: 120}, druid: {before: 90, after: 130}}]
+
+  it('passes a line the messages in flight explain, and says where each side stood', () => {
+    const out = verifyReport({...result, ok: true, verdict: 'in-flight', mismatches: 0, rows: [result.rows[0]!, inFlightLine], caveats: [], inFlight: {topic: 'user-events', messages: 1234, events: 1200, partitions}})
+    expect(out).toMatch(/prod.*IOS.*in-flight/)
+    expect(out).toContain('in flight on user-events: 1,234 messages between the sides, 1,200 events of them in the window (partition 0: MySQL 100..120, Druid 90..130)')
+    expect(out.split('\n').at(-1)).toBe('PASS (in flight): 1 of 2 lines differ only by messages one side has not applied yet.')
+  })
+
+  it('names the users no message in flight explains', () => {
+    const failed = {...inFlightLine, verdict: 'mismatch' as const, notInFlight: ['quiet-7']}
+    const out = verifyReport({...result, rows: [failed], caveats: [], inFlight: {topic: 'user-events', messages: 10, events: 10, partitions}})
+    expect(out).toContain('not explained by the messages in flight (prod/IOS): "quiet-7"')
+    expect(out.split('\n').at(-1)).toBe('FAIL: 1 of 1 lines differ.')
+  })
+})
+
 describe('backfillReport', () => {
   it('shows each environment and the total, and the first rejection of an environment', () => {
     const r: BackfillResult = {
