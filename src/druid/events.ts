@@ -57,8 +57,9 @@ export class DruidUserEvents {
     this.col = {
       user: identifier(schema.userColumn),
       ns: schema.environmentIdColumn ? `COALESCE(NULLIF(${identifier(schema.environmentIdColumn)}, ''), ${identifier(schema.namespaceColumn)})` : identifier(schema.namespaceColumn),
-      // A missing source is UNKNOWN, as the consumer reads a missing source_id.
-      source: `COALESCE(CASE ${src} ${[...sourceNames()].map(([n, name]) => `WHEN '${n}' THEN '${name}'`).join(' ')} ELSE UPPER(${src}) END, 'UNKNOWN')`,
+      // decode.ts's sourceName: a number is its name, a known name in any case is its upper case, a newer
+      // SDK's name is kept as sent, and a missing source is UNKNOWN.
+      source: `COALESCE(CASE ${src} ${[...sourceNames()].map(([n, name]) => `WHEN '${n}' THEN '${name}'`).join(' ')} ELSE CASE UPPER(${src}) ${[...sourceNames().values()].map((name) => `WHEN '${name}' THEN '${name}'`).join(' ')} ELSE ${src} END END, 'UNKNOWN')`,
       events: schema.eventsColumn ? `SUM(${identifier(schema.eventsColumn)})` : 'COUNT(*)',
       table: identifier(schema.datasource),
     }

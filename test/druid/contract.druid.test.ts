@@ -6,6 +6,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {DruidClient, bigint, varchar} from '../../src/druid/client.js'
 import {DruidUserEvents} from '../../src/druid/events.js'
+import {sourceName} from '../../src/ingest/decode.js'
 import {monthBounds} from '../../src/core/month.js'
 import {ingest, DRUID_BROKER_URL} from '../fixtures/druid-real.js'
 import {druidStandin} from '../helpers/druid-standin.js'
@@ -25,6 +26,8 @@ rows.push({__time: december.start * 1000 + 6, environment_namespace: 'env-1', us
 rows.push({__time: december.start * 1000 + 7, environment_id: 'env-1', environment_namespace: '', user_id: 'renamed', source_id: '8'})
 rows.push({__time: december.start * 1000 + 8, environment_id: 'env-9', environment_namespace: null, user_id: 'renamed', source_id: '106'})
 rows.push({__time: december.start * 1000 + 9, environment_id: '', environment_namespace: 'env-9', user_id: 'old', source_id: 'open_feature_go'})
+// A newer SDK's name is kept as sent, by the consumer and by the query alike.
+rows.push({__time: december.start * 1000 + 10, environment_id: 'env-9', environment_namespace: null, user_id: 'newer', source_id: 'Flutter_Web2'})
 
 let standin: Awaited<ReturnType<typeof druidStandin>>
 const real = new DruidClient({url: DRUID_BROKER_URL, timeoutMs: 60_000})
@@ -70,7 +73,8 @@ describe('the Druid stand-in answers as a real Druid does', () => {
     const renamed = {...schema(), environmentIdColumn: 'environment_id'}
     const [a, b] = await Promise.all([new DruidUserEvents(real, renamed, ctx).counts(window), new DruidUserEvents(fake, renamed, ctx).counts(window)])
     expect(sorted(b.perSource)).toEqual(sorted(a.perSource))
-    expect(a.perSource.filter((r) => r.environment_namespace === 'env-9').map((r) => r.source_id).sort()).toEqual(['OPEN_FEATURE_GO', 'OPEN_FEATURE_REACT_NATIVE'])
+    expect(a.perSource.filter((r) => r.environment_namespace === 'env-9').map((r) => r.source_id).sort()).toEqual(['Flutter_Web2', 'OPEN_FEATURE_GO', 'OPEN_FEATURE_REACT_NATIVE'])
+    expect(sourceName('Flutter_Web2')).toEqual({ok: true, value: 'Flutter_Web2'})
   })
 
   it('approximates distinct users by default, close to the exact count', async () => {
