@@ -7,8 +7,8 @@
  * each partition, every message below its position before and none at or above its position after. A
  * side's count of a line is then the common part plus between `min` (messages below its position before)
  * and `max` (below its position after) of the in-flight messages of the line; the difference must lie in
- * what those bounds allow, and every user found on one side only must be among the in-flight messages
- * that side may have applied and the other may not have.
+ * what those bounds allow, and every user found on one side only (the lists are complete, taken between the
+ * readings) must be among the in-flight messages that side may have applied and the other may not have.
  */
 import type {UserEvent} from '../ingest/decode.js'
 import {ALL_SOURCES} from '../mau/rows.js'
@@ -32,7 +32,10 @@ export function inFlightRange(b: PartitionBounds): {from: number; to: number} {
 /** What one line's in-flight messages allow. */
 interface LineTally {
   events: {mysqlMin: number; mysqlMax: number; druidMin: number; druidMax: number; all: number}
-  /** Users MySQL may hold and Druid may not (1), the other way (2), or both (3). */
+  /**
+   * The line's one-sided users only (the lists are complete), each with what a message of theirs allows:
+   * MySQL may hold it and Druid not (1), the other way (2), or both (3). Other users need no memory.
+   */
   users: Map<string, number>
 }
 
@@ -46,9 +49,12 @@ export class InFlight {
   messages = 0
   events = 0
 
-  /** lines: the lines that differ; only their messages are kept. */
-  constructor(private readonly bounds: Map<number, PartitionBounds>, lines: {environment_namespace: string; source_id: string}[]) {
-    for (const l of lines) this.lines.set(lineKey(l.environment_namespace, l.source_id), {events: {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0}, users: new Map()})
+  /** lines: the lines that differ, with all their one-sided users; only their messages are kept. */
+  constructor(private readonly bounds: Map<number, PartitionBounds>, lines: Pick<VerifyRow, 'environment_namespace' | 'source_id' | 'onlyInMysql' | 'onlyInDruid'>[]) {
+    for (const l of lines) {
+      const users = new Map([...(l.onlyInMysql ?? []), ...(l.onlyInDruid ?? [])].map((u) => [u, 0]))
+      this.lines.set(lineKey(l.environment_namespace, l.source_id), {events: {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0}, users})
+    }
   }
 
   /** A message read between the positions; event is set when it decodes to an event in the compared window. */
@@ -67,35 +73,27 @@ export class InFlight {
       if (offset < b.mysql.after) e.mysqlMax++
       if (offset < b.druid.before) e.druidMin++
       if (offset < b.druid.after) e.druidMax++
-      let ahead = line.users.get(event.userId) ?? 0
-      if (offset < b.mysql.after && offset >= b.druid.before) ahead |= MYSQL_AHEAD
-      if (offset < b.druid.after && offset >= b.mysql.before) ahead |= DRUID_AHEAD
-      line.users.set(event.userId, ahead)
+      const ahead = line.users.get(event.userId)
+      if (ahead === undefined) continue
+      let now = ahead
+      if (offset < b.mysql.after && offset >= b.druid.before) now |= MYSQL_AHEAD
+      if (offset < b.druid.after && offset >= b.mysql.before) now |= DRUID_AHEAD
+      line.users.set(event.userId, now)
     }
   }
 
   /**
-   * Judges a line that differs. onlyInMysql and onlyInDruid must be complete (not cut to --users): a user
-   * left out could be the one no message explains.
+   * Judges a line that differs: its events within the bounds, and each of its one-sided users carried by a
+   * message the side holding it may have applied and the other may not have. users: those so explained.
    */
-  explain(row: VerifyRow, o: {approximate: boolean}): {explained: boolean; events: number; users: number; notInFlight: string[]} {
+  explain(row: VerifyRow): {explained: boolean; events: number; users: number; notInFlight: string[]} {
     const line = this.lines.get(lineKey(row.environment_namespace, row.source_id))
     const e = line?.events ?? {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0}
     const users = line?.users ?? new Map<string, number>()
     const d = row.difference.events
     const eventsExplained = d >= e.mysqlMin - e.druidMax && d <= e.mysqlMax - e.druidMin
-    const notInFlight = [
-      ...(row.onlyInMysql ?? []).filter((u) => !((users.get(u) ?? 0) & MYSQL_AHEAD)),
-      ...(row.onlyInDruid ?? []).filter((u) => !((users.get(u) ?? 0) & DRUID_AHEAD)),
-    ].sort()
-    let mysqlMay = 0
-    let druidMay = 0
-    for (const ahead of users.values()) {
-      if (ahead & MYSQL_AHEAD) mysqlMay++
-      if (ahead & DRUID_AHEAD) druidMay++
-    }
-    const du = row.difference.users
-    const usersExplained = notInFlight.length === 0 && (o.approximate || (du <= mysqlMay && -du <= druidMay))
-    return {explained: eventsExplained && usersExplained, events: e.all, users: users.size, notInFlight}
+    const oneSided = [...(row.onlyInMysql ?? []).map((u) => [u, MYSQL_AHEAD] as const), ...(row.onlyInDruid ?? []).map((u) => [u, DRUID_AHEAD] as const)]
+    const notInFlight = oneSided.filter(([u, side]) => !((users.get(u) ?? 0) & side)).map(([u]) => u).sort()
+    return {explained: eventsExplained && notInFlight.length === 0, events: e.all, users: oneSided.length - notInFlight.length, notInFlight}
   }
 }

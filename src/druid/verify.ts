@@ -46,7 +46,7 @@ export interface VerifyRow {
   verdict: Verdict
   onlyInDruid?: string[]
   onlyInMysql?: string[]
-  /** Of a line judged against the messages between the sides: that line's events and users among them. */
+  /** Of a line judged against the messages between the sides: its events among them, and its one-sided users they explain. */
   inFlight?: {events: number; users: number}
   /** Users on one side only whom no message between the sides explains. */
   notInFlight?: string[]
@@ -219,7 +219,7 @@ async function judgeInFlight(db: Db, positions: Positions, before: Reading | Err
     tally.add(partition, offset, inWindow ? event : undefined)
   })
   for (const row of differing) {
-    const judged = tally.explain(row, o)
+    const judged = tally.explain(row)
     row.inFlight = {events: judged.events, users: judged.users}
     if (judged.explained) row.verdict = 'in-flight'
     else {

@@ -1,5 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {mau, mauAsync} from '../helpers/cli.js'
+import {mau} from '../helpers/cli.js'
 import {createTestDatabase, createTopic, LATEST_VERSION, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase

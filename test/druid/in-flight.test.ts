@@ -34,21 +34,21 @@ describe('InFlight', () => {
     const lines = [row({users: 2, events: 10}, {onlyInMysql: ['a', 'b']})]
     const f = new InFlight(new Map([[0, mysqlAhead]]), lines)
     for (let o = 100; o < 110; o++) f.add(0, o, ev(o < 105 ? 'a' : 'b'))
-    expect(f.explain(lines[0]!, {approximate: false})).toEqual({explained: true, events: 10, users: 2, notInFlight: []})
+    expect(f.explain(lines[0]!)).toEqual({explained: true, events: 10, users: 2, notInFlight: []})
   })
 
   it('does not explain one event more than the messages between the sides', () => {
     const line = row({users: 2, events: 11}, {onlyInMysql: ['a', 'b']})
     const f = new InFlight(new Map([[0, mysqlAhead]]), [line])
     for (let o = 100; o < 110; o++) f.add(0, o, ev(o < 105 ? 'a' : 'b'))
-    expect(f.explain(line, {approximate: false}).explained).toBe(false)
+    expect(f.explain(line).explained).toBe(false)
   })
 
   it('names a user on one side only whom no message between the sides carries, even when the events add up', () => {
     const line = row({users: 0, events: 9}, {onlyInDruid: ['lost'], onlyInMysql: ['a']})
     const f = new InFlight(new Map([[0, mysqlAhead]]), [line])
     for (let o = 100; o < 110; o++) f.add(0, o, ev('a'))
-    expect(f.explain(line, {approximate: false})).toMatchObject({explained: false, notInFlight: ['lost']})
+    expect(f.explain(line)).toMatchObject({explained: false, notInFlight: ['lost']})
   })
 
   it('does not let a message Druid may have applied explain a user only in MySQL', () => {
@@ -58,11 +58,11 @@ describe('InFlight', () => {
     const onlyMysql = row({users: 1, events: 0}, {onlyInMysql: ['late']})
     const f = new InFlight(new Map([[0, b]]), [onlyMysql])
     f.add(0, 115, ev('late'))
-    expect(f.explain(onlyMysql, {approximate: false})).toMatchObject({explained: false, notInFlight: ['late']})
+    expect(f.explain(onlyMysql)).toMatchObject({explained: false, notInFlight: ['late']})
     const onlyDruid = row({users: -1, events: -1}, {onlyInDruid: ['late']})
     const g = new InFlight(new Map([[0, b]]), [onlyDruid])
     g.add(0, 115, ev('late'))
-    expect(g.explain(onlyDruid, {approximate: false}).explained).toBe(true)
+    expect(g.explain(onlyDruid).explained).toBe(true)
   })
 
   it('bounds the events by where each side may stand: a side behind can be behind by none, some or all of the range', () => {
@@ -72,7 +72,7 @@ describe('InFlight', () => {
       const l = line(events)
       const f = new InFlight(new Map([[0, b]]), [l])
       for (let o = 100; o < 110; o++) f.add(0, o, ev('a'))
-      return f.explain(l, {approximate: false}).explained
+      return f.explain(l).explained
     }
     // MySQL counted 0..4 of the range, Druid 2..10: the difference lies in [0 - 10, 4 - 2].
     expect([-11, -10, 2, 3].map(judged)).toEqual([false, true, true, false])
@@ -85,8 +85,8 @@ describe('InFlight', () => {
     f.add(0, 100, ev('a'))
     f.add(0, 101, ev('x', 'IOS', 'dev'))
     f.add(0, 102, undefined)
-    expect(f.explain(source, {approximate: false}).explained).toBe(true)
-    expect(f.explain(all, {approximate: false})).toMatchObject({explained: true, events: 1, users: 1})
+    expect(f.explain(source).explained).toBe(true)
+    expect(f.explain(all)).toMatchObject({explained: true, events: 1, users: 1})
     expect([f.messages, f.events]).toEqual([3, 2])
   })
 
@@ -94,8 +94,8 @@ describe('InFlight', () => {
     const line = row({users: 0, events: 1})
     const f = new InFlight(new Map([[0, mysqlAhead], [1, {mysql: {before: 7, after: 7}, druid: {before: 7, after: 7}}]]), [line])
     f.add(1, 5, ev('a'))
-    expect(f.explain(line, {approximate: false}).explained).toBe(false)
+    expect(f.explain(line).explained).toBe(false)
     f.add(0, 105, ev('a'))
-    expect(f.explain(line, {approximate: false}).explained).toBe(true)
+    expect(f.explain(line).explained).toBe(true)
   })
 })
