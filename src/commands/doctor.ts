@@ -40,4 +40,3 @@ export default class Doctor extends MauCommand<DoctorResult> {
     return result
   }
 }
-

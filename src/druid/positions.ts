@@ -14,7 +14,7 @@ import {partitionKey, storedOffsets} from '../ingest/offsets.js'
 import {readRange, watermarks, type OffsetRange} from '../ingest/range.js'
 import type {DruidClient} from './client.js'
 import {inFlightRange, type PartitionBounds} from './in-flight.js'
-import {appliedOffsets, supervisorStatus} from './supervisor.js'
+import {appliedOffsets, supervisorStatus, unreadable} from './supervisor.js'
 
 export interface PositionSettings {
   kafka: Kafka
@@ -33,11 +33,9 @@ export interface Reading {
   topic: string
   mysql: Map<number, number>
   druid: Map<number, {low: number; high: number}>
-  /** Each partition's high watermark: no side can have applied more. */
-  end: Map<number, number>
+  /** Each partition's watermarks: no side can have applied more than high, nor can messages below low be read. */
+  marks: Map<number, {low: number; high: number}>
 }
-
-const unreadable = (message: string, fix: string) => new MauError(message, {exit: ExitCode.UNAVAILABLE, code: 'POSITION_UNREADABLE', suggestions: [fix]})
 
 export class Positions {
   constructor(private readonly s: PositionSettings) {}
@@ -57,7 +55,7 @@ export class Positions {
     const marks = await watermarks(this.s.kafka, this.s.brokers, status.topic)
     const mysql = new Map<number, number>()
     for (const p of new Set([...druid.keys(), ...marks.keys()])) mysql.set(p, stored.get(partitionKey(status.topic, p)) ?? marks.get(p)?.low ?? 0)
-    return {topic: status.topic, mysql, druid, end: new Map([...marks].map(([p, m]) => [p, m.high]))}
+    return {topic: status.topic, mysql, druid, marks}
   }
 
   /** Pure over two readings: each partition's bounds; a side that went back (a reset) cannot be judged. */
@@ -69,13 +67,17 @@ export class Positions {
       if (!d0 || !d1) throw unreadable(`Druid supervisor "${this.s.supervisor}" reports no offset for partition ${p} of ${after.topic}.`, 'Retry once its tasks have read every partition.')
       const m0 = before.mysql.get(p) ?? m
       if (m < m0 || d1.high < d0.low) throw unreadable(`A side's offset on ${after.topic} partition ${p} went back during the check (MySQL ${m0} -> ${m}, Druid ${d0.low} -> ${d1.high}).`, 'Retry: a reset or a replaced task moves a side back.')
-      bounds.set(p, {mysql: {before: m0, after: m}, druid: {before: d0.low, after: Math.max(d1.high, after.end.get(p) ?? d1.high)}})
+      bounds.set(p, {mysql: {before: m0, after: m}, druid: {before: d0.low, after: Math.max(d1.high, after.marks.get(p)?.high ?? d1.high)}})
     }
     return bounds
   }
 
-  /** Reads and decodes the messages between the sides; more than --max-in-flight, or ones no longer retained, cannot be judged. */
-  async messages(topic: string, bounds: Map<number, PartitionBounds>, onMessage: (partition: number, offset: number, decoded: Decoded | undefined) => void): Promise<void> {
+  /**
+   * Reads and decodes the messages between the sides, of the topic and within the watermarks of the reading
+   * taken after the counts; more than --max-in-flight, or ones no longer retained, cannot be judged.
+   */
+  async messages(after: Pick<Reading, 'topic' | 'marks'>, bounds: Map<number, PartitionBounds>, onMessage: (partition: number, offset: number, decoded: Decoded | undefined) => void): Promise<void> {
+    const {topic, marks} = after
     const ranges = new Map<number, OffsetRange>([...bounds].map(([p, b]) => [p, inFlightRange(b)]))
     const total = [...ranges.values()].reduce((n, r) => n + Math.max(0, r.to - r.from), 0)
     if (total > this.s.maxInFlight) {
@@ -85,7 +87,6 @@ export class Positions {
         suggestions: ['Retry once the side behind has caught up (mau consume lag, or the supervisor\'s lag in `mau doctor --druid`), or raise --max-in-flight.'],
       })
     }
-    const marks = await watermarks(this.s.kafka, this.s.brokers, topic)
     for (const [p, r] of ranges) {
       const low = marks.get(p)?.low ?? 0
       if (r.to > r.from && r.from < low) {

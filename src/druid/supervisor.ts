@@ -41,7 +41,8 @@ export interface SupervisorStatus {
 /** Per partition of the supervisor's topic: the lowest and highest offset its tasks have applied, by partition number. */
 export type SupervisorOffsets = Map<number, {low: number; high: number}>
 
-const unreadable = (message: string, fix: string) => new MauError(message, {exit: ExitCode.UNAVAILABLE, code: 'POSITION_UNREADABLE', suggestions: [fix]})
+/** Where a side stands cannot be read now: exit 4, retry later. */
+export const unreadable = (message: string, fix: string) => new MauError(message, {exit: ExitCode.UNAVAILABLE, code: 'POSITION_UNREADABLE', suggestions: [fix]})
 
 export async function supervisorStatus(overlord: DruidClient, id: string): Promise<SupervisorStatus> {
   const doc = (await overlord.getJson(`/druid/indexer/v1/supervisor/${encodeURIComponent(id)}/status`)) as {payload?: SupervisorPayload} | null

@@ -213,7 +213,7 @@ async function judgeInFlight(db: Db, positions: Positions, before: Reading | Err
   const bounds = positions.bounds(before, after)
   const tally = new InFlight(bounds, differing)
   const namespaces = o.namespaces?.length ? new Set(o.namespaces) : undefined
-  await positions.messages(after.topic, bounds, (partition, offset, decoded) => {
+  await positions.messages(after, bounds, (partition, offset, decoded) => {
     const event = decoded?.ok ? decoded.event : undefined
     const inWindow = event && event.lastSeen * 1000 >= window.from && event.lastSeen * 1000 < window.to && (!namespaces || namespaces.has(event.environmentNamespace))
     tally.add(partition, offset, inWindow ? event : undefined)

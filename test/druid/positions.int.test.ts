@@ -8,6 +8,7 @@ import {createKafka} from '../../src/core/kafka.js'
 import {DruidClient} from '../../src/druid/client.js'
 import {Positions} from '../../src/druid/positions.js'
 import {decoder, type Decoded} from '../../src/ingest/decode.js'
+import {watermarks} from '../../src/ingest/range.js'
 import {produce} from '../fixtures/mau.js'
 import {connectAdmin, createTopic} from '../fixtures/services.js'
 
@@ -38,19 +39,21 @@ const positions = (maxInFlight = 1000) =>
     decode: decoder('json'),
     maxInFlight,
   })
+/** The topic as the reading after the counts sees it: its watermarks asked of the broker. */
+const after = async () => ({topic: topic.topic, marks: await watermarks(createKafka('127.0.0.1:9092', 'mau-test-positions'), '127.0.0.1:9092', topic.topic)})
 const bounds = (mysql: number, druid: number) => new Map([[0, {mysql: {before: mysql, after: mysql}, druid: {before: druid, after: druid}}]])
 
 describe('Positions.messages', () => {
   it('reads exactly the messages between the sides, decoded by the consumer\'s decoder, a broken one included as such', async () => {
     const seen: [number, Decoded | undefined][] = []
-    await positions().messages(topic.topic, bounds(60, 100), (_p, offset, decoded) => seen.push([offset, decoded]))
+    await positions().messages(await after(), bounds(60, 100), (_p, offset, decoded) => seen.push([offset, decoded]))
     expect(seen.map(([o]) => o)).toEqual(Array.from({length: 40}, (_, i) => 60 + i))
     expect(seen[0]![1]).toEqual({ok: true, event: {environmentNamespace: 'prod', userId: 'u-60', sourceId: 'WEB', lastSeen: now}})
     expect(seen.find(([o]) => o === 70)![1]).toMatchObject({ok: false, rejection: {code: 'decode'}})
   })
 
   it('refuses a gap over --max-in-flight before reading it (exit 4)', async () => {
-    await expect(positions(39).messages(topic.topic, bounds(60, 100), () => {})).rejects.toMatchObject({
+    await expect(positions(39).messages(await after(), bounds(60, 100), () => {})).rejects.toMatchObject({
       exitCode: 4,
       code: 'IN_FLIGHT_TOO_LARGE',
       message: `40 messages of ${topic.topic} lie between MySQL's and Druid's positions: more than --max-in-flight 39, so the difference cannot be read now.`,
@@ -58,7 +61,7 @@ describe('Positions.messages', () => {
   })
 
   it('refuses messages Kafka no longer retains rather than judge on part of them (exit 4)', async () => {
-    await expect(positions().messages(topic.topic, bounds(10, 100), () => {})).rejects.toMatchObject({
+    await expect(positions().messages(await after(), bounds(10, 100), () => {})).rejects.toMatchObject({
       exitCode: 4,
       code: 'POSITION_UNREADABLE',
       message: `Messages 10..99 of ${topic.topic} partition 0 are no longer retained by Kafka (it starts at 30).`,
@@ -67,7 +70,7 @@ describe('Positions.messages', () => {
 
   it('reads nothing when both sides stand at the same offset', async () => {
     let n = 0
-    await positions().messages(topic.topic, bounds(100, 100), () => n++)
+    await positions().messages(await after(), bounds(100, 100), () => n++)
     expect(n).toBe(0)
   })
 })
