@@ -15,6 +15,7 @@ import {isTransient} from '../src/core/errors.js'
 import {MonthResolver} from '../src/core/month.js'
 import {prepareBatch} from '../src/ingest/batch.js'
 import {decodeJson} from '../src/ingest/decode.js'
+import {seedOffsets} from '../src/ingest/offsets.js'
 import {persistWindow} from '../src/ingest/writer.js'
 import {count} from '../src/mau/count.js'
 import {writerPool} from '../src/mau/rows.js'
@@ -52,6 +53,7 @@ try {
   let retries = 0
   const months = new MonthResolver('UTC')
   const writer = (async () => {
+    await seedOffsets(pool, 'bench', 'live', [{partition: 0, offset: 0}], 0)
     for (let offset = 0; running; offset++) {
       const now = Math.floor(Date.now() / 1000)
       const value = Buffer.from(JSON.stringify({environment_namespace: 'live', user_id: `live-${offset % 50}${offset % 3 === 0 ? ' ' : ''}`, source_id: 'IOS', last_seen: Date.UTC(2022, 11, 9) / 1000}))
@@ -59,7 +61,7 @@ try {
       // As the consumer does (ingest/consume.ts): a transient error (a deadlock with the migration) rolls back and retries.
       for (;;) {
         try {
-          await persistWindow(pool, [{ref: {group: 'bench', topic: 'live', partition: 0}, batch: prepareBatch([{offset: String(offset), value}], decodeJson, now)}], months, now)
+          await persistWindow(pool, [{ref: {group: 'bench', topic: 'live', partition: 0}, from: offset, batch: prepareBatch([{offset: String(offset), value}], decodeJson, now)}], months, now)
           break
         } catch (error) {
           if (!isTransient(error)) throw error

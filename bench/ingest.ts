@@ -16,6 +16,7 @@ import {DEFAULTS} from '../src/core/settings.js'
 import {checkSummary} from '../src/mau/summary.js'
 import {decoder} from '../src/ingest/decode.js'
 import {openDb} from '../src/core/db.js'
+import {seedOffsets} from '../src/ingest/offsets.js'
 import {persistWindow, type WindowChunk} from '../src/ingest/writer.js'
 import {prepareBatch} from '../src/ingest/batch.js'
 import {encodeActivity} from '../src/ingest/encode.js'
@@ -221,6 +222,8 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{se
     for (let from = 0; partitions.some((p) => from < p.length); from += 5000) {
       partitions.forEach((p, partition) => from < p.length && chunks.push({partition, from, messages: p.slice(from, from + 5000)}))
     }
+    // Where the consumer starts partitions never consumed: offset 0, stored before the first window.
+    await seedOffsets(pool, 'bench', 'bench', partitions.map((_, partition) => ({partition, offset: 0})), 0)
     const mariadb = pidOf('mariadbd')
     const mariadbBefore = cpuSeconds(mariadb)!
     const cpuBefore = process.cpuUsage()
@@ -230,7 +233,7 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{se
       for (let events = 0; i < chunks.length && events < Number(args['batch-size']); i++) {
         const c = chunks[i]!
         const now = Math.floor(Date.now() / 1000)
-        window.push({ref: {group: 'bench', topic: 'bench', partition: c.partition}, batch: prepareBatch(c.messages.map((value, j) => ({offset: String(c.from + j), value})), decode, now)})
+        window.push({ref: {group: 'bench', topic: 'bench', partition: c.partition}, from: c.from, batch: prepareBatch(c.messages.map((value, j) => ({offset: String(c.from + j), value})), decode, now)})
         events += c.messages.length
       }
       await persistWindow(pool, window, months, Math.floor(Date.now() / 1000))

@@ -8,7 +8,7 @@
  */
 import type {Consumer, EachBatchPayload, Kafka} from 'kafkajs'
 import {type Db, statementBytes} from '../core/db.js'
-import {configError, ExitCode, MauError} from '../core/errors.js'
+import {configError, ExitCode, isTransient, MauError} from '../core/errors.js'
 import {createKafka} from '../core/kafka.js'
 import type {Logger} from '../core/log.js'
 import {MonthResolver} from '../core/month.js'
@@ -17,8 +17,9 @@ import {DEAD_LETTER_MAX_BYTES} from './deadletter.js'
 import type {ActivityKind} from './platform.js'
 import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
+import type {Behind} from './continuity.js'
 import {partitionKey, requireOffsetsTable, storedOffsets} from './offsets.js'
-import {endProgress, highWaterMarks, reachedEnd, requireTopics, seedFromTime, seekToStored, type Marks} from './positions.js'
+import {endProgress, highWaterMarks, positionPartitions, reachedEnd, requireKafkaAhead, requireTopics, seedFromTime, type Marks} from './positions.js'
 import {watchPartitions} from './partition-watch.js'
 import {type Chunk, ChunkQueue, type WindowLimits} from './pipeline.js'
 import {WindowWriter} from './windows.js'
@@ -45,6 +46,8 @@ export interface ConsumeOptions {
   deadLetterMaxBytes?: number
   /** Unix ms: where partitions without stored offsets start (the first message at or after it), instead of the beginning. */
   fromTime?: number
+  /** How long positioning a partition (MySQL's offset, Kafka's watermarks) may fail before the run ends with exit 4. */
+  positionTimeoutMs?: number
 }
 
 export type {ConsumeSummary}
@@ -66,6 +69,10 @@ const LINGER_MS = 100
 /** Message bytes one window and the whole queue may hold. */
 const WINDOW_BYTES = 32 * 1024 * 1024
 const QUEUE_BYTES = 64 * 1024 * 1024
+
+/** kafkajs refreshes topic metadata this often: partitions added to a topic are read within a minute. */
+const METADATA_MAX_AGE_MS = 30_000
+const POSITION_TIMEOUT_MS = 5 * 60_000
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -89,9 +96,14 @@ class ConsumeRun {
   private stopping = false
   private readonly queue: ChunkQueue
   private readonly window: WindowLimits
-  /** Partitions this member holds, by partitionKey, from the last group join, and the generation since which it has held each. */
+  /**
+   * Partitions this member holds, by partitionKey, from the last group join; the generation (a count of joins
+   * and rewinds) since which each was last positioned; and those positioned since (seeked to MySQL's offset).
+   * Only chunks fetched by a positioned partition since its last positioning are written (holds).
+   */
   private assigned = new Set<string>()
   private readonly heldSince = new Map<string, number>()
+  private readonly positioned = new Set<string>()
   private generation = 0
   private writing: Promise<void> = Promise.resolve()
   private readonly deadLetterMaxBytes: number
@@ -119,6 +131,7 @@ class ConsumeRun {
       maxBytesPerPartition: 1024 * 1024,
       maxBytes: 8 * 1024 * 1024,
       maxWaitTimeInMs: 500,
+      metadataMaxAge: METADATA_MAX_AGE_MS,
     })
   }
 
@@ -126,6 +139,7 @@ class ConsumeRun {
   async start(): Promise<void> {
     const {opts, deps} = this
     await requireTopics(this.kafka, opts.brokers, opts.topics)
+    await requireKafkaAhead(this.kafka, deps.db, opts)
     if (opts.fromTime !== undefined) this.tally.startedFromTime = await seedFromTime(this.kafka, deps.db, {...opts, fromTime: opts.fromTime}, deps.log)
     this.tally.nextOffsets = await storedOffsets(deps.db, opts.group, opts.topics)
     this.startOffsets = new Map(this.tally.nextOffsets)
@@ -135,7 +149,11 @@ class ConsumeRun {
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
     this.stopWatching = watchPartitions(deps.db, deps.metrics.monthsAhead, opts.timezone, deps.log)
     // Every series at 0 from the start: Prometheus' increase() cannot see a counter's first step, only later ones.
-    for (const topic of opts.topics) for (const reason of REJECTION_CODES) deps.metrics.deadLettered.inc({topic, reason}, 0)
+    for (const topic of opts.topics) {
+      for (const reason of REJECTION_CODES) deps.metrics.deadLettered.inc({topic, reason}, 0)
+      deps.metrics.rewinds.inc({topic}, 0)
+      deps.metrics.lost.inc({topic}, 0)
+    }
     this.watchGroup()
     try {
       await this.consumer.connect()
@@ -158,24 +176,98 @@ class ConsumeRun {
 
   private watchGroup(): void {
     const {consumer} = this
-    const {db, log, health} = this.deps
+    const {log, health} = this.deps
     consumer.on(consumer.events.GROUP_JOIN, ({payload}) => {
-      health.joined = true
-      const now = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))))
-      this.generation++
-      for (const key of now) if (!this.assigned.has(key)) this.heldSince.set(key, this.generation)
-      this.assigned = now
-      // Chunks of partitions this member no longer holds are never written here: their new owner fetches them again.
-      const abandoned = this.queue.abandon((c) => this.holds(c))
-      this.deps.metrics.abandoned.inc(abandoned)
-      if (abandoned > 0) log.info({chunks: abandoned}, 'abandoned queued chunks of revoked partitions')
+      this.assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))))
       log.info({assignment: payload.memberAssignment}, 'joined consumer group')
-      void seekToStored(consumer, db, this.opts.group, payload.memberAssignment).catch((error: Error) => log.warn({err: error}, 'could not seek to stored offsets; redelivered messages will be skipped'))
+      // Every partition, held before or not: after a join kafkajs resumes from Kafka's commits, not MySQL's offsets.
+      this.reposition(payload.memberAssignment)
+    })
+    consumer.on(consumer.events.START_BATCH_PROCESS, ({payload}) => {
+      if (payload.batchSize === 0) this.queueSkipped(payload)
     })
     consumer.on(consumer.events.CRASH, ({payload}) => {
       log.error({err: payload.error, restart: payload.restart}, 'consumer crashed')
       if (!payload.restart) health.crashed = payload.error.message
     })
+  }
+
+  /** MySQL is behind these partitions' windows (a failover, a restore): read them again from its offsets. */
+  private rewind(behind: Behind[]): void {
+    const assignment: Record<string, number[]> = {}
+    for (const {ref, stored, expected} of behind) {
+      this.deps.log.warn({topic: ref.topic, partition: ref.partition, stored: stored ?? null, expected}, 'MySQL is behind the consumer (failover or restore): reading the partition again from its stored offset')
+      this.deps.metrics.rewinds.inc({topic: ref.topic})
+      this.tally.rewinds++
+      ;(assignment[ref.topic] ??= []).push(ref.partition)
+    }
+    this.reposition(assignment)
+  }
+
+  /**
+   * Stops writing the partitions' chunks (holds is false for each until it is positioned again), then
+   * positions them where MySQL says, in the background, retrying; a partition positioned again meanwhile is
+   * left to that later positioning. Kafka behind MySQL (exit 2) or positioning impossible (exit 4) end the run.
+   */
+  private reposition(assignment: Record<string, number[]>): void {
+    const generation = ++this.generation
+    const keys = Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p)))
+    for (const key of keys) {
+      this.heldSince.set(key, generation)
+      this.positioned.delete(key)
+    }
+    const abandoned = this.queue.abandon((c) => this.holds(c))
+    this.deps.metrics.abandoned.inc(abandoned)
+    if (abandoned > 0) this.deps.log.info({chunks: abandoned}, 'abandoned queued chunks of partitions revoked or read again')
+    void this.position(assignment, generation).catch((error: Error) => this.stopWith(error))
+  }
+
+  private async position(assignment: Record<string, number[]>, generation: number): Promise<void> {
+    const {db, log, metrics} = this.deps
+    const deadline = Date.now() + (this.opts.positionTimeoutMs ?? POSITION_TIMEOUT_MS)
+    for (let delay = 250; ; delay = Math.min(delay * 2, 10_000)) {
+      if (this.stopping) return
+      try {
+        const done = await positionPartitions(this.kafka, db, {group: this.opts.group, brokers: this.opts.brokers, fromTime: this.opts.fromTime}, assignment)
+        for (const {ref, decision} of done) {
+          const key = partitionKey(ref.topic, ref.partition)
+          if (this.heldSince.get(key) !== generation || !this.assigned.has(key)) continue
+          this.consumer.seek({topic: ref.topic, partition: ref.partition, offset: String(decision.offset)})
+          this.positioned.add(key)
+          this.tally.position(key, decision.offset)
+          if (decision.kind === 'lost') {
+            const lost = {topic: ref.topic, partition: ref.partition, ...decision.lost}
+            log.error({...lost, group: ref.group}, 'messages deleted from Kafka before they were applied: the loss is recorded (mau offsets list), consuming on from the log start')
+            metrics.lost.inc({topic: ref.topic}, lost.messages)
+            this.tally.lost.push(lost)
+          }
+        }
+        // Ready (/readyz) once its partitions are where MySQL says: before that it reads nothing.
+        this.deps.health.joined = true
+        log.info({positions: done.map((p) => ({topic: p.ref.topic, partition: p.ref.partition, offset: p.decision.offset, how: p.decision.kind}))}, 'positioned partitions at MySQL\'s offsets')
+        return
+      } catch (error) {
+        if (error instanceof MauError && error.exitCode === ExitCode.CONFIG) throw error
+        const retriable = isTransient(error) || (error instanceof MauError && error.exitCode === ExitCode.UNAVAILABLE)
+        if (!retriable || Date.now() + delay > deadline) {
+          throw new MauError(`Could not position partitions ${JSON.stringify(assignment)} at MySQL's stored offsets: ${(error as Error).message}. Nothing of them was written.`, {
+            exit: ExitCode.UNAVAILABLE,
+            code: 'POSITION_FAILED',
+            suggestions: ['Check that MySQL and Kafka answer (mau doctor), then start mau consume again: it resumes from MySQL\'s offsets.'],
+          })
+        }
+        log.warn({err: error, retryInMs: delay}, 'could not position partitions yet; retrying')
+        await sleep(delay)
+      }
+    }
+  }
+
+  private stopWith(error: Error): void {
+    if (this.fatal) return
+    this.deps.log.error({err: error}, 'stopping')
+    this.fatal = error
+    this.stopping = true
+    this.queue.close()
   }
 
   /** Until a signal, a fatal error, or (with --stop-at-end) every partition at its mark; reports progress meanwhile. */
@@ -190,11 +282,16 @@ class ConsumeRun {
       if (Date.now() - lastRefresh > 1000) {
         // Other replicas of the group advance offsets too; MySQL has them all.
         lastRefresh = Date.now()
-        this.tally.advance(await storedOffsets(this.deps.db, this.opts.group, this.opts.topics).catch(() => new Map<string, number>()))
+        this.tally.advance(await this.storedNow())
       }
-      if (reachedEnd(this.targets, this.tally.nextOffsets)) return 'end-of-topics'
+      // MySQL's offsets have the last word: a database that went back in time since shows there, and the run goes on.
+      if (reachedEnd(this.targets, this.tally.nextOffsets) && reachedEnd(this.targets, await this.storedNow())) return 'end-of-topics'
     }
     return 'signal'
+  }
+
+  private storedNow(): Promise<Map<string, number>> {
+    return storedOffsets(this.deps.db, this.opts.group, this.opts.topics).catch(() => new Map<string, number>())
   }
 
   async stop(stoppedBy: ConsumeSummary['stoppedBy']): Promise<ConsumeSummary> {
@@ -222,7 +319,7 @@ class ConsumeRun {
    * from before could skip over messages another member never applied.
    */
   private holds(c: Pick<Chunk, 'key' | 'generation'>): boolean {
-    return this.assigned.has(c.key) && c.generation >= (this.heldSince.get(c.key) ?? Infinity)
+    return this.assigned.has(c.key) && this.positioned.has(c.key) && c.generation >= (this.heldSince.get(c.key) ?? Infinity)
   }
 
   /**
@@ -236,18 +333,45 @@ class ConsumeRun {
     const key = partitionKey(batch.topic, batch.partition)
     const generation = this.generation
     const wanted = () => !this.isGone(p) && this.holds({key, generation})
+    // Not positioned yet (a join or a rewind under way): kafkajs fetches this again, from where it is seeked to.
+    if (!wanted()) {
+      await sleep(100)
+      return
+    }
+    // Where this fetch started reading (kafkajs' Batch has it, its type does not): what continuity is judged by.
+    let from = Number((batch as {fetchedOffset?: string}).fetchedOffset ?? batch.firstOffset())
     for (let i = 0; i < batch.messages.length; i += CHUNK_EVENTS) {
       if (!wanted()) return
       const messages = batch.messages.slice(i, i + CHUNK_EVENTS)
       const prepared = prepareBatch(messages, this.decode, Math.floor(Date.now() / 1000), this.deadLetterMaxBytes)
       let bytes = 0
       for (const m of messages) bytes += m.value?.length ?? 0
-      const chunk: Chunk = {ref, key, batch: prepared, events: messages.length, bytes, highWatermark: Number(batch.highWatermark), generation, queuedAt: Date.now()}
+      const chunk: Chunk = {ref, key, from, batch: prepared, events: messages.length, bytes, highWatermark: Number(batch.highWatermark), generation, queuedAt: Date.now()}
       if (!(await this.queue.push(chunk, wanted, () => p.heartbeat()))) return
       this.deps.metrics.queued.set(this.queue.size.events)
       p.resolveOffset(messages.at(-1)!.offset)
+      from = prepared.lastOffset + 1
       await p.heartbeat()
     }
+  }
+
+  /**
+   * A fetch that held only offsets without messages (transaction markers, aborted records): kafkajs moves past
+   * them without calling eachBatch. A chunk of no messages carries the stored offset past them too, so that a
+   * partition ending in a marker reaches its end, and the next fetch continues the stored offset.
+   */
+  private queueSkipped(b: {topic: string; partition: number; firstOffset: string | null; lastOffset: string; highWatermark: string}): void {
+    const key = partitionKey(b.topic, b.partition)
+    const generation = this.generation
+    if (this.stopping || !this.holds({key, generation})) return
+    const lastOffset = Number(b.lastOffset)
+    // Its first offset is where the fetch started unless compaction removed records before it: then the
+    // window is judged behind and the partition read again, never skipped over.
+    const from = b.firstOffset === null ? lastOffset : Number(b.firstOffset)
+    const batch = {...prepareBatch([], this.decode, 0), firstOffset: from, lastOffset}
+    const chunk: Chunk = {ref: {group: this.opts.group, topic: b.topic, partition: b.partition}, key, from, batch, events: 0, bytes: 0, highWatermark: Number(b.highWatermark), generation, queuedAt: Date.now()}
+    // No events, no bytes: it always fits, so it is queued before this handler returns, in offset order.
+    void this.queue.push(chunk, () => this.holds(chunk))
   }
 
   /** Dead letters are cut to fit a statement; a limit that could not fit one is refused before anything is read. */
@@ -265,6 +389,7 @@ class ConsumeRun {
       keepFrom: () => this.policy.keepFrom(),
       holds: (c) => this.holds(c),
       written: (window, result) => this.record(window, result),
+      rewind: (behind) => this.rewind(behind),
       failed: (error) => {
         this.fatal = error
         this.stopping = true
@@ -279,7 +404,7 @@ class ConsumeRun {
 
   /** Kafka's committed offsets follow MySQL's, so that they are never ahead of what is applied. */
   private async commitWritten(partitions: PartitionResult[]): Promise<void> {
-    const offsets = partitions.filter((r) => r.applied > 0 && this.assigned.has(partitionKey(r.ref.topic, r.ref.partition)))
+    const offsets = partitions.filter((r) => r.advanced && this.assigned.has(partitionKey(r.ref.topic, r.ref.partition)))
     if (offsets.length === 0 || this.stopping) return
     await this.consumer.commitOffsets(offsets.map((r) => ({topic: r.ref.topic, partition: r.ref.partition, offset: String(r.nextOffset)})))
   }

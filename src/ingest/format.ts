@@ -5,11 +5,18 @@ import type {ConsumeSummary} from './consume.js'
 import type {DeadLetterEntry} from './deadletter.js'
 import type {ReplayResult} from './replay.js'
 
-/** What the run did; then, when it ignored messages of kinds not counted, how many of each type. */
+/**
+ * What the run did; then, when it ignored messages of kinds not counted, how many of each type; then any
+ * messages lost upstream and how often MySQL was found behind.
+ */
 export function consumeTable(s: ConsumeSummary): string {
   const main = table(['consumed', 'redelivered', 'rows upserted', 'dead-lettered', 'events/s'], [[s.consumed, s.redelivered, s.rowsUpserted, s.deadLettered, s.eventsPerSecond]])
   const extra = [...Object.entries(s.ignored).map(([t, n]) => [`ignored: ${t}`, n]), ...Object.entries(s.expired).map(([m, n]) => [`expired: ${m} (past retention)`, n])]
-  return extra.length === 0 ? main : `${main}\n${table(['not written', 'messages'], extra)}`
+  const lost = s.lost.map((l) => [`LOST: ${l.topic} partition ${l.partition} offsets ${l.from}..${l.to} (deleted from Kafka before they were applied)`, l.messages])
+  const parts = [main]
+  if (extra.length > 0 || lost.length > 0) parts.push(table(['not written', 'messages'], [...extra, ...lost]))
+  if (s.rewinds > 0) parts.push(`MySQL was behind the consumer ${s.rewinds} time${s.rewinds === 1 ? '' : 's'} (a failover or a restore): those partitions were read again from its offsets.`)
+  return parts.join('\n')
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics and Kubernetes probes for the long-running consumer.
  * /healthz fails when the consumer crashed for good, or has made no progress for `stallSeconds` while
- * there is lag (a stuck consumer that a restart would fix); /readyz passes once it has joined its group.
+ * there is lag (a stuck consumer that a restart would fix); /readyz passes once it has joined its group and
+ * positioned its partitions at MySQL's offsets.
  */
 import {createServer, type Server} from 'node:http'
 import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client'
@@ -24,6 +25,8 @@ export class ConsumerMetrics {
     registers: [this.registry],
   })
   readonly lag = new Gauge({name: 'mau_consumer_lag_messages', help: 'Messages behind the high-water mark, per partition', labelNames: ['group', 'topic', 'partition'], registers: [this.registry]})
+  readonly rewinds = new Counter({name: 'mau_consumer_rewinds_total', help: 'Times MySQL was behind a window (a failover, a restore) and the partition was read again from its stored offset', labelNames: ['topic'], registers: [this.registry]})
+  readonly lost = new Counter({name: 'mau_messages_lost_total', help: 'Messages deleted from Kafka before they were applied (recorded in mau_offset_loss)', labelNames: ['topic'], registers: [this.registry]})
   readonly abandoned = new Counter({name: 'mau_chunks_abandoned_total', help: 'Fetched chunks not written here because their partition was revoked meanwhile (its new owner fetches them again)', registers: [this.registry]})
   readonly queued = new Gauge({name: 'mau_pipeline_queued_events', help: 'Events fetched and decoded, waiting for a window', registers: [this.registry]})
   readonly dbRetries = new Counter({name: 'mau_db_retries_total', help: 'Batch transactions retried after a transient MySQL error', registers: [this.registry]})
@@ -69,7 +72,7 @@ export class Health {
   ready(): {ok: boolean; reason: string} {
     const live = this.live()
     if (!live.ok) return live
-    return this.joined ? {ok: true, reason: 'ok'} : {ok: false, reason: 'not yet joined the consumer group'}
+    return this.joined ? {ok: true, reason: 'ok'} : {ok: false, reason: 'not yet joined the consumer group and positioned its partitions'}
   }
 }
 

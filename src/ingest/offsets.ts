@@ -3,7 +3,7 @@
  * the same transaction as the rows: MySQL's offsets are the truth, Kafka's committed offsets only follow.
  */
 import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
-import type {Db} from '../core/db.js'
+import type {Db, Queryable} from '../core/db.js'
 
 export interface PartitionRef {
   group: string
@@ -11,9 +11,8 @@ export interface PartitionRef {
   partition: number
 }
 
-/** -1 in next_offset: the partition is known but nothing was applied yet. */
+/** -1 in next_offset: the partition is known but nothing was applied yet (written by older versions). */
 const NOTHING_APPLIED = -1
-const knownPartitions = new WeakMap<Db, Set<string>>()
 
 export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`
 
@@ -22,28 +21,22 @@ export async function requireOffsetsTable(db: Db): Promise<void> {
   await db.query('SELECT 1 FROM mau_consumer_offset LIMIT 1')
 }
 
-/**
- * Creates the partition's offset row before its first transaction, outside it: locking a row that does not
- * exist yet takes a gap lock, and two partitions' first batches would then deadlock on the same gap.
- */
-export async function ensureOffsetRow(db: Db, ref: PartitionRef, now: number): Promise<void> {
-  const known = knownPartitions.get(db) ?? new Set<string>()
-  knownPartitions.set(db, known)
-  const k = `${ref.group}\u0000${ref.topic}\u0000${ref.partition}`
-  if (known.has(k)) return
-  await db.query('INSERT IGNORE INTO mau_consumer_offset (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, ?)', [
-    ref.group, ref.topic, ref.partition, NOTHING_APPLIED, now,
-  ])
-  known.add(k)
-}
-
-/** The stored offset, locked until the transaction ends: a second writer of the partition waits here. */
-export async function lockStoredOffset(conn: PoolConnection, ref: PartitionRef): Promise<number> {
+/** The stored offset (undefined: no row), locked until the transaction ends: a second writer of the partition waits here. */
+export async function lockStoredOffset(conn: Queryable, ref: PartitionRef): Promise<number | undefined> {
   const [rows] = await conn.query<RowDataPacket[]>(
     'SELECT next_offset FROM mau_consumer_offset WHERE consumer_group = ? AND topic = ? AND kafka_partition = ? FOR UPDATE',
     [ref.group, ref.topic, ref.partition],
   )
-  return rows[0] ? Number(rows[0].next_offset) : NOTHING_APPLIED
+  return rows[0] ? Number(rows[0].next_offset) : undefined
+}
+
+/** Sets a partition's stored offset, creating its row if the database has none. */
+export async function setOffset(conn: Queryable, ref: PartitionRef, nextOffset: number, now: number): Promise<void> {
+  await conn.query(
+    `INSERT INTO mau_consumer_offset (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = VALUES(updated_at)`,
+    [ref.group, ref.topic, ref.partition, nextOffset, now],
+  )
 }
 
 export async function storeOffset(conn: PoolConnection, ref: PartitionRef, nextOffset: number, now: number): Promise<void> {

@@ -12,6 +12,8 @@ export interface Chunk {
   ref: PartitionRef
   /** partitionKey(topic, partition). */
   key: string
+  /** Where the fetch that read it started (writer.ts WindowChunk). */
+  from: number
   batch: PreparedBatch
   events: number
   bytes: number

@@ -2,11 +2,13 @@
  * Where the consumer starts and stops, asked of Kafka's admin API: the high-water marks that
  * --stop-at-end runs to, the offsets at --since, and seeks to MySQL's stored offsets after a join.
  */
-import type {Consumer, Kafka} from 'kafkajs'
+import type {Kafka} from 'kafkajs'
 import {ExitCode, MauError, unavailable} from '../core/errors.js'
 import type {Logger} from '../core/log.js'
-import type {Db} from '../core/db.js'
-import {partitionKey, seedOffsets, storedOffsets} from './offsets.js'
+import {inTransaction, type Db} from '../core/db.js'
+import {judgeStart, kafkaBehind, type StartDecision} from './continuity.js'
+import {recordLoss} from './losses.js'
+import {lockStoredOffset, partitionKey, type PartitionRef, seedOffsets, setOffset, storedOffsets} from './offsets.js'
 
 export type Marks = Map<string, {low: number; high: number}>
 
@@ -88,13 +90,83 @@ export function seedFromTime(kafka: Kafka, db: Db, o: {group: string; topics: st
   })
 }
 
-/** After an assignment, start each partition where MySQL says it was applied up to, not where Kafka last heard. */
-export async function seekToStored(consumer: Consumer, db: Db, group: string, assignment: Record<string, number[]>): Promise<void> {
-  const stored = await storedOffsets(db, group, Object.keys(assignment))
+/** Refuses at once (exit 2) a group whose stored offsets lie past the end of their partitions: see kafkaBehind. */
+export async function requireKafkaAhead(kafka: Kafka, db: Db, o: {group: string; brokers: string; topics: string[]}): Promise<void> {
+  const stored = await storedOffsets(db, o.group, o.topics)
+  const marks = await highWaterMarks(kafka, o.brokers, o.topics)
+  for (const [key, offset] of stored) {
+    const ref = refOf(o.group, key)
+    const d = judgeStart(offset, marks.get(key) ?? NO_PARTITION, () => 0)
+    if (d.kind === 'ahead') throw kafkaBehind(ref, d.stored, d.high)
+  }
+}
+
+/** A partition the topic does not have (any more): it holds nothing. */
+const NO_PARTITION = {low: 0, high: 0}
+
+const refOf = (group: string, key: string): PartitionRef => {
+  const i = key.lastIndexOf(':')
+  return {group, topic: key.slice(0, i), partition: Number(key.slice(i + 1))}
+}
+
+export interface Positioned {
+  ref: PartitionRef
+  decision: Exclude<StartDecision, {kind: 'ahead'}>
+}
+
+/**
+ * Where each assigned partition resumes, as MySQL says (continuity.ts judgeStart), with what that needs
+ * written first: a partition without a stored offset gets its start (the log start, or the offset at
+ * --since); one whose stored offset is below the log start gets the loss recorded and its offset moved to the
+ * log start, in one transaction. A partition past its end is refused (exit 2). Nothing is seeked here.
+ */
+export async function positionPartitions(kafka: Kafka, db: Db, o: {group: string; brokers: string; fromTime?: number}, assignment: Record<string, number[]>): Promise<Positioned[]> {
+  const topics = Object.keys(assignment)
+  for (let attempt = 0; ; attempt++) {
+    const stored = await storedOffsets(db, o.group, topics)
+    // Read after the offsets: a high-water mark never lies below an offset stored before it was read.
+    const marks = await highWaterMarks(kafka, o.brokers, topics)
+    const starts = await startOffsets(kafka, o, assignment, stored, marks)
+    const out: Positioned[] = []
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const key = partitionKey(topic, partition)
+        const ref = {group: o.group, topic, partition}
+        const decision = judgeStart(stored.get(key), marks.get(key) ?? NO_PARTITION, () => starts.get(key)!)
+        if (decision.kind === 'ahead') throw kafkaBehind(ref, decision.stored, decision.high)
+        out.push({ref, decision})
+      }
+    }
+    const now = Math.floor(Date.now() / 1000)
+    const settled = await inTransaction(db, async (conn) => {
+      for (const {ref, decision} of out) {
+        if (decision.kind === 'resume') continue
+        // Another replica (or a window) moved the offset since it was read: judge again.
+        const locked = await lockStoredOffset(conn, ref)
+        if ((locked ?? -1) !== (stored.get(partitionKey(ref.topic, ref.partition)) ?? -1)) return false
+        if (decision.kind === 'lost') await recordLoss(conn, ref, decision.lost, now)
+        await setOffset(conn, ref, decision.offset, now)
+      }
+      return true
+    })
+    if (settled) return out
+    if (attempt >= 5) throw new Error(`the stored offsets of group ${o.group} kept moving while the consumer positioned its partitions`)
+  }
+}
+
+/** Where partitions without a stored offset start: the offset at --since, else the log start. */
+async function startOffsets(kafka: Kafka, o: {brokers: string; fromTime?: number}, assignment: Record<string, number[]>, stored: Map<string, number>, marks: Marks): Promise<Map<string, number>> {
+  const starts = new Map<string, number>()
   for (const [topic, partitions] of Object.entries(assignment)) {
-    for (const partition of partitions) {
-      const offset = stored.get(partitionKey(topic, partition))
-      if (offset !== undefined) consumer.seek({topic, partition, offset: String(offset)})
+    const fresh = partitions.filter((p) => !stored.has(partitionKey(topic, p)))
+    if (fresh.length === 0) continue
+    const atTime = o.fromTime === undefined ? [] : await withAdmin(kafka, o.brokers, (admin) => admin.fetchTopicOffsetsByTimestamp(topic, o.fromTime))
+    for (const p of fresh) {
+      const key = partitionKey(topic, p)
+      const m = marks.get(key) ?? NO_PARTITION
+      const t = Number(atTime.find((a) => a.partition === p)?.offset ?? -1)
+      starts.set(key, t < 0 ? (o.fromTime === undefined ? m.low : m.high) : Math.max(t, m.low))
     }
   }
+  return starts
 }

@@ -3,6 +3,7 @@
  * each committed window adds to. consume.ts reads the summary for progress and for its result.
  */
 import type {Logger} from '../core/log.js'
+import type {Loss} from './continuity.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {partitionKey} from './offsets.js'
 import type {Chunk} from './pipeline.js'
@@ -23,6 +24,10 @@ export interface ConsumeSummary {
   partitions: {topic: string; partition: number; nextOffset: number}[]
   /** With --since: the partitions started at that time; the others resumed from their stored offsets. */
   startedFromTime?: {topic: string; partitions: number[]}[]
+  /** Times MySQL was found behind a window (a failover, a restore) and the partition read again from its offset. */
+  rewinds: number
+  /** Messages deleted from Kafka before they were applied (recorded in mau_offset_loss; see mau offsets list). */
+  lost: Loss[]
   stoppedBy: 'end-of-topics' | 'signal'
 }
 
@@ -34,6 +39,8 @@ export class Tally {
   /** Each partition's next offset, as far as this member knows (MySQL's stored offsets are the truth). */
   nextOffsets = new Map<string, number>()
   startedFromTime?: {topic: string; partitions: number[]}[]
+  rewinds = 0
+  readonly lost: Loss[] = []
 
   constructor(private readonly deps: {metrics: ConsumerMetrics; health: Health; log: Logger}) {}
 
@@ -59,6 +66,11 @@ export class Tally {
   /** Messages seen ahead of what this member applied: another replica's, read back from MySQL. */
   advance(stored: Map<string, number>): void {
     for (const [k, v] of stored) this.nextOffsets.set(k, Math.max(v, this.nextOffsets.get(k) ?? -1))
+  }
+
+  /** Where a partition was positioned (seeked to MySQL's offset): it may lie below what was applied before. */
+  position(key: string, offset: number): void {
+    this.nextOffsets.set(key, offset)
   }
 
   private partition(r: PartitionResult, highWatermark: number): void {
@@ -101,6 +113,8 @@ export class Tally {
         return {topic: k.slice(0, i), partition: Number(k.slice(i + 1)), nextOffset}
       }),
       ...(this.startedFromTime ? {startedFromTime: this.startedFromTime} : {}),
+      rewinds: this.rewinds,
+      lost: [...this.lost],
       stoppedBy,
     }
   }

@@ -12,6 +12,8 @@ import type {Db} from '../core/db.js'
 import type {Logger} from '../core/log.js'
 import type {MonthResolver, YearMonth} from '../core/month.js'
 import type {ConsumerMetrics} from './metrics.js'
+import {type Behind, DatabaseBehind} from './continuity.js'
+import {partitionKey} from './offsets.js'
 import {AfterFailedTurn, type Chunk, type ChunkQueue, Turns, type WindowLimits} from './pipeline.js'
 import {type Aggregated, aggregateWindow, persistWindow, type WindowResult} from './writer.js'
 
@@ -30,6 +32,12 @@ export interface WindowWriterDeps {
   written: (window: Chunk[], result: WindowResult) => void
   /** After the first window that failed for good: the run stops. */
   failed: (error: MauError) => void
+  /**
+   * MySQL is behind where these partitions' chunks were read from (a failover, a restore): the consumer
+   * must read them again from MySQL's offset. Called before the window is retried without them, so that
+   * `holds` already refuses every chunk of theirs fetched before.
+   */
+  rewind: (behind: Behind[]) => void
 }
 
 /**
@@ -126,18 +134,26 @@ export class WindowWriter {
     const {db, log, metrics} = this.deps
     const taken = window.length
     let lostWhileUp = 0
-    for (let delay = 250; ; delay = Math.min(delay * 2, 30_000)) {
+    let delay = 250
+    for (;;) {
       const held = window.filter((c) => this.deps.holds(c))
       if (held.length < window.length) {
         metrics.abandoned.inc(window.length - held.length)
         window = held
       }
       if (held.length === 0 || this.failure) return undefined
-      // A revoked partition's chunks left out: the rows aggregated with them no longer fit.
+      // A revoked or rewound partition's chunks left out: the rows aggregated with them no longer fit.
       const aggregated = held.length === taken ? rows : undefined
       try {
         return await persistWindow(db, held, this.deps.months, Math.floor(Date.now() / 1000), aggregated, this.deps.maxStatementBytes, keepFrom)
       } catch (error) {
+        if (error instanceof DatabaseBehind) {
+          // Not a failure: the rest of the window goes at once, without the partitions read again.
+          this.deps.rewind(error.partitions)
+          const again = new Set(error.partitions.map((b) => partitionKey(b.ref.topic, b.ref.partition)))
+          window = window.filter((c) => !again.has(c.key))
+          continue
+        }
         if (!isTransient(error)) throw error
         const code = (error as {code?: string}).code
         if (code && CONNECTION_LOST.has(code) && (await answers(db))) {
@@ -146,6 +162,7 @@ export class WindowWriter {
         metrics.dbRetries.inc()
         log.warn({code, message: (error as Error).message, partitions: [...new Set(held.map((c) => c.key))], retryInMs: delay}, 'transient MySQL error; window rolled back, retrying')
         await sleep(delay)
+        delay = Math.min(delay * 2, 30_000)
       }
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Writes a window of prepared chunks into MySQL exactly once. Inside one transaction:
- *   1. lock each partition's stored offset (SELECT ... FOR UPDATE, partitions in key order) and skip
- *      messages already applied,
+ *   1. lock each partition's stored offset (SELECT ... FOR UPDATE, partitions in key order), skip
+ *      messages already applied, and refuse chunks the database is behind (continuity.ts: the whole
+ *      window rolls back with DatabaseBehind, and the consumer reads those partitions again),
  *   2. upsert the window's rows, merged across its chunks, and add what they changed to the summary
  *      counters (mau/rows.ts),
  *   3. set aside rejected messages in mau_dead_letter,
@@ -14,10 +15,13 @@ import type {MonthResolver, YearMonth} from '../core/month.js'
 import {applyRows, type Row} from '../mau/rows.js'
 import {aggregate, type DeadLetter, deadLettersOf, firstFresh, ignoredOf, type Part, type PreparedBatch} from './batch.js'
 import {insertDeadLetters} from './deadletter.js'
-import {ensureOffsetRow, lockStoredOffset, partitionKey, storeOffset, type PartitionRef} from './offsets.js'
+import {type Behind, DatabaseBehind, judgeChunk} from './continuity.js'
+import {lockStoredOffset, partitionKey, storeOffset, type PartitionRef} from './offsets.js'
 
 export interface WindowChunk {
   ref: PartitionRef
+  /** Where the fetch that read it started (its first message may come later: markers, compacted records). */
+  from: number
   batch: PreparedBatch
 }
 
@@ -29,6 +33,8 @@ export interface PartitionResult {
   /** Messages of kinds not counted, by type URL. */
   ignored: Record<string, number>
   nextOffset: number
+  /** The stored offset moved (by messages applied, or past offsets that hold none). */
+  advanced: boolean
 }
 
 export interface WindowResult {
@@ -48,13 +54,13 @@ export interface Aggregated {
 }
 
 /** One partition's chunks, in offset order. */
-function byPartition(chunks: WindowChunk[]): [PartitionRef, PreparedBatch[]][] {
-  const groups = new Map<string, [PartitionRef, PreparedBatch[]]>()
+function byPartition(chunks: WindowChunk[]): [PartitionRef, WindowChunk[]][] {
+  const groups = new Map<string, [PartitionRef, WindowChunk[]]>()
   for (const c of chunks) {
     const k = partitionKey(c.ref.topic, c.ref.partition)
     const group = groups.get(k)
-    if (group) group[1].push(c.batch)
-    else groups.set(k, [c.ref, [c.batch]])
+    if (group) group[1].push(c)
+    else groups.set(k, [c.ref, [c]])
   }
   return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, g]) => g)
 }
@@ -85,15 +91,21 @@ export async function persistWindow(
   keepFrom?: YearMonth,
 ): Promise<WindowResult> {
   const partitions = byPartition(chunks)
-  for (const [ref] of partitions) await ensureOffsetRow(db, ref, nowSeconds)
   return inTransaction(db, async (conn) => {
     const parts: Part[] = []
     const results: PartitionResult[] = []
-    for (const [ref, batches] of partitions) {
-      let stored = await lockStoredOffset(conn, ref)
-      const r: PartitionResult = {ref, applied: 0, skipped: 0, deadLetters: [], ignored: {}, nextOffset: stored}
-      for (const batch of batches) {
-        if (batch.lastOffset < stored) {
+    const behind: Behind[] = []
+    for (const [ref, own] of partitions) {
+      const found = await lockStoredOffset(conn, ref)
+      let stored = found ?? -1
+      const r: PartitionResult = {ref, applied: 0, skipped: 0, deadLetters: [], ignored: {}, nextOffset: stored, advanced: false}
+      for (const {from, batch} of own) {
+        const verdict = judgeChunk(stored, {from, lastOffset: batch.lastOffset})
+        if (verdict === 'behind') {
+          behind.push({ref, stored: found, expected: from})
+          break
+        }
+        if (verdict === 'skip') {
           r.skipped += batch.offsets.length
           continue
         }
@@ -104,15 +116,18 @@ export async function persistWindow(
         r.skipped += part.from
         r.applied += batch.offsets.length - part.from
         stored = batch.lastOffset + 1
+        r.advanced = true
       }
       r.nextOffset = stored
       results.push(r)
     }
+    if (behind.length > 0) throw new DatabaseBehind(behind)
     const whole = results.every((r) => r.skipped === 0)
     const {rows, expired} = whole && aggregated ? aggregated : aggregatePart(parts, months, keepFrom)
     if (rows.length > 0) await applyRows(conn, rows, maxStatementBytes)
     for (const r of results) {
-      if (r.applied === 0) continue
+      // A chunk of transaction markers applies no message but moves the offset past them.
+      if (!r.advanced) continue
       await insertDeadLetters(conn, r.ref, r.deadLetters, nowSeconds, maxStatementBytes)
       await storeOffset(conn, r.ref, r.nextOffset, nowSeconds)
     }

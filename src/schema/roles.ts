@@ -41,6 +41,8 @@ export const ROLES: readonly Role[] = [
       // SELECT ... FOR UPDATE wants UPDATE beside SELECT on MySQL 8.
       {privileges: ROWS, table: 'mau_consumer_offset'},
       {privileges: ['SELECT', 'INSERT', 'DELETE'], table: 'mau_dead_letter'},
+      // Messages Kafka deleted before they were applied, recorded where the consumer finds them.
+      {privileges: ['SELECT', 'INSERT'], table: 'mau_offset_loss'},
       // The retention it obeys, and which months were reported (late events to those are counted).
       {privileges: ['SELECT'], table: 'mau_setting'},
       {privileges: ['SELECT'], table: 'mau_report_delivery'},
@@ -68,13 +70,13 @@ export const ROLES: readonly Role[] = [
   {
     name: 'operator',
     summary: 'schema, partitions and table-level work (DDL): migrations, rotate, rebuilds, backfill',
-    commands: ['db migrate', 'partitions rotate', 'summary rebuild', 'backfill'],
+    commands: ['db migrate', 'partitions rotate', 'summary rebuild', 'backfill', 'offsets reset', 'offsets ack-loss'],
     grants: [{privileges: ['ALL PRIVILEGES'], table: '*'}],
   },
   {
     name: 'auditor',
     summary: 'read-only checks: counts, parity with Druid, health, the schema and partitions',
-    commands: ['count', 'verify-migration', 'doctor', 'summary check', 'db status', 'partitions list', 'deadletter list'],
+    commands: ['count', 'verify-migration', 'doctor', 'summary check', 'db status', 'partitions list', 'deadletter list', 'offsets list'],
     grants: [{privileges: ['SELECT'], table: '*'}],
   },
 ]

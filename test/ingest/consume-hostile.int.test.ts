@@ -16,7 +16,7 @@ import {ChunkQueue} from '../../src/ingest/pipeline.js'
 import {WindowWriter} from '../../src/ingest/windows.js'
 import {checkSummary} from '../../src/mau/summary.js'
 import {writerPool} from '../../src/mau/rows.js'
-import {consumeAll, DECEMBER_2022, produce, query} from '../fixtures/mau.js'
+import {consumeAll, DECEMBER_2022, produce, query, startPartitions} from '../fixtures/mau.js'
 import {connectAdmin, createTestDatabase, groupOf, uniqueName, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
@@ -123,6 +123,7 @@ describe('WindowWriter', () => {
   const chunkOf = (partition: number, values: {offset: number; value: Buffer}[], maxBytes = 64 * 1024) => ({
     ref: {group: 'g', topic: 't', partition},
     key: `t:${partition}`,
+    from: values[0]!.offset,
     batch: prepareBatch(values.map((v) => ({offset: String(v.offset), value: v.value})), decodeJson, DECEMBER_2022.to, maxBytes),
     events: values.length,
     bytes: 1,
@@ -133,7 +134,7 @@ describe('WindowWriter', () => {
   const writerOf = (queue: ChunkQueue, failures: MauError[], maxStatementBytes = 4 * 1024 * 1024) =>
     new WindowWriter(queue, {maxEvents: 10, maxBytes: Infinity, lingerMs: 0}, {
       db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), months: new MonthResolver('UTC'),
-      maxStatementBytes, keepFrom: () => undefined, holds: () => true, written: () => undefined, failed: (e) => failures.push(e),
+      maxStatementBytes, keepFrom: () => undefined, holds: () => true, written: () => undefined, failed: (e) => failures.push(e), rewind: () => undefined,
     })
   const offsetOf = async (partition: number) => Number((await query<RowDataPacket>(db.settings, 'SELECT next_offset FROM mau_consumer_offset WHERE kafka_partition = ?', [partition]))[0]?.next_offset ?? -1)
 
@@ -142,11 +143,12 @@ describe('WindowWriter', () => {
     const messages = (from: number) => Array.from({length: 10}, (_, i) => ({offset: from + i, value: Buffer.from(i === 5 ? '{bad' : good(from + i))}))
     // Four windows of ten: partition 0 (succeeds), partition 0 (fails), partition 1 and partition 0 (must not commit).
     for (const [partition, from] of [[0, 0], [0, 10], [1, 0], [0, 20]] as const) await queue.push(chunkOf(partition, messages(from)), () => true)
+    await startPartitions(pool, [0, 1].map((partition) => ({ref: {group: 'g', topic: 't', partition}, from: 0})))
     await refuseLetterAt(15)
     const failures: MauError[] = []
     await writerOf(queue, failures).run(2)
     expect(failures.map((f) => f.message.split(':')[0])).toEqual(['Could not write topic t partition 0 offsets 10..19'])
-    expect([await offsetOf(0), await offsetOf(1)]).toEqual([10, -1])
+    expect([await offsetOf(0), await offsetOf(1)]).toEqual([10, 0])
     expect(await counts()).toMatchObject({events: 9, letters: 1})
   })
 
@@ -154,6 +156,7 @@ describe('WindowWriter', () => {
     const queue = new ChunkQueue({maxEvents: 10, maxBytes: Infinity})
     // A letter kept whole and a statement limit above max_allowed_packet: the guards bypassed, as a bug would.
     await queue.push(chunkOf(3, [{offset: 7, value: Buffer.alloc(20 * 1024 * 1024, 0x7b)}], Infinity), () => true)
+    await startPartitions(pool, [{ref: {group: 'g', topic: 't', partition: 3}, from: 7}])
     const failures: MauError[] = []
     await writerOf(queue, failures, 64 * 1024 * 1024).run(1)
     expect(failures).toHaveLength(1)

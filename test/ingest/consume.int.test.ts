@@ -11,7 +11,7 @@ import {openDb} from '../../src/core/db.js'
 import {aggregateWindow, persistWindow} from '../../src/ingest/writer.js'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import type {Db} from '../../src/core/db.js'
-import {consumeAll, eventsApplied, generate, produce, produceSample, query, readRows} from '../fixtures/mau.js'
+import {consumeAll, eventsApplied, generate, produce, produceSample, query, readRows, startPartitions} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
@@ -135,8 +135,9 @@ describe('persistWindow', () => {
 
   it('applies a redelivered batch once, and a partly new batch only for its new messages', async () => {
     const months = new MonthResolver('UTC')
-    const first = await persistWindow(pool, [{ref, batch: prepareBatch(messages.slice(0, 3), decodeJson, now)}], months, now)
-    const again = await persistWindow(pool, [{ref, batch: prepareBatch(messages, decodeJson, now)}], months, now)
+    await startPartitions(pool, [{ref, from: 0}])
+    const first = await persistWindow(pool, [{ref, from: 0, batch: prepareBatch(messages.slice(0, 3), decodeJson, now)}], months, now)
+    const again = await persistWindow(pool, [{ref, from: 0, batch: prepareBatch(messages, decodeJson, now)}], months, now)
     expect(first.partitions).toMatchObject([{applied: 3, skipped: 0, nextOffset: 3}])
     expect(again.partitions).toMatchObject([{applied: 1, skipped: 3, nextOffset: 4}])
     const rows = await query<RowDataPacket>(db.settings, 'SELECT user_id, event_count FROM mau ORDER BY user_id')
@@ -146,7 +147,8 @@ describe('persistWindow', () => {
   it('applies a batch once when two consumers write it at the same time (a rebalance overlap)', async () => {
     const months = new MonthResolver('UTC')
     const batch = prepareBatch(messages, decodeJson, now)
-    const results = await Promise.all([persistWindow(pool, [{ref, batch}], months, now), persistWindow(pool, [{ref, batch}], months, now)])
+    await startPartitions(pool, [{ref, from: 0}])
+    const results = await Promise.all([persistWindow(pool, [{ref, from: 0, batch}], months, now), persistWindow(pool, [{ref, from: 0, batch}], months, now)])
     expect(results.map((r) => r.partitions[0]!.applied).sort()).toEqual([0, 4])
     const [total] = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(event_count) AS SIGNED) AS n FROM mau')
     expect(total?.n).toBe(4)
@@ -156,11 +158,12 @@ describe('persistWindow', () => {
   it('writes several partitions in one window, each from its own stored offset, the window aggregated across them', async () => {
     const months = new MonthResolver('UTC')
     const other = {...ref, partition: 1}
-    await persistWindow(pool, [{ref, batch: prepareBatch(messages.slice(0, 2), decodeJson, now)}], months, now)
+    await startPartitions(pool, [{ref, from: 0}, {ref: other, from: 0}])
+    await persistWindow(pool, [{ref, from: 0, batch: prepareBatch(messages.slice(0, 2), decodeJson, now)}], months, now)
     const chunks = [
-      {ref, batch: prepareBatch(messages.slice(0, 2), decodeJson, now)},
-      {ref: other, batch: prepareBatch(messages, decodeJson, now)},
-      {ref, batch: prepareBatch(messages.slice(2), decodeJson, now)},
+      {ref, from: 0, batch: prepareBatch(messages.slice(0, 2), decodeJson, now)},
+      {ref: other, from: 0, batch: prepareBatch(messages, decodeJson, now)},
+      {ref, from: 2, batch: prepareBatch(messages.slice(2), decodeJson, now)},
     ]
     const w = await persistWindow(pool, chunks, months, now, aggregateWindow(chunks, months))
     expect(w.partitions).toMatchObject([{ref, applied: 2, skipped: 2, nextOffset: 4}, {ref: other, applied: 4, skipped: 0, nextOffset: 4}])

@@ -3,7 +3,7 @@ import type {ConsumeSummary} from '../../src/ingest/consume.js'
 import {showPayload} from '../../src/ingest/deadletter.js'
 import {consumeProgress, consumeTable, deadLetterReport, replayFormat} from '../../src/ingest/format.js'
 
-const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, ignored: {}, expired: {}, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], stoppedBy: 'end-of-topics'}
+const summary: ConsumeSummary = {consumed: 1200, redelivered: 3, rowsUpserted: 400, deadLettered: 2, ignored: {}, expired: {}, batches: 4, seconds: 2, eventsPerSecond: 600, partitions: [], rewinds: 0, lost: [], stoppedBy: 'end-of-topics'}
 
 describe('consumeTable and consumeProgress', () => {
   it('show what was consumed, redelivered, written and set aside, and the rate', () => {
@@ -13,6 +13,15 @@ describe('consumeTable and consumeProgress', () => {
 
   it('shows how far --stop-at-end has come towards the end marks, with percentage, rate and ETA', () => {
     expect(consumeProgress(summary, {done: 1200, total: 4800})).toBe('Consuming  1,200/4,800 messages  25%  600/s  ETA 6s  rows 400  dead-lettered 2')
+  })
+})
+
+describe('consumeTable after a side went back in time', () => {
+  it('lists the messages lost upstream with their offsets, and says how often MySQL was behind', () => {
+    const out = consumeTable({...summary, rewinds: 2, lost: [{topic: 'events', partition: 1, from: 100, to: 1599, messages: 1500}]})
+    expect(out).toMatch(/LOST: events partition 1 offsets 100\.\.1599 .*1,500/)
+    expect(out).toContain('MySQL was behind the consumer 2 times')
+    expect(consumeTable(summary)).not.toMatch(/LOST|behind/)
   })
 })
 

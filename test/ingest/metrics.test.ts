@@ -17,7 +17,7 @@ describe('Health', () => {
 
   it('is ready only after joining the group, and never after a fatal crash', () => {
     const h = new Health(60)
-    expect(h.ready()).toEqual({ok: false, reason: 'not yet joined the consumer group'})
+    expect(h.ready()).toEqual({ok: false, reason: 'not yet joined the consumer group and positioned its partitions'})
     h.joined = true
     expect(h.ready().ok).toBe(true)
     h.crashed = 'broker gone'

@@ -6,6 +6,7 @@ import {AfterFailedTurn, type Chunk, ChunkQueue, pickWindow, Turns} from '../../
 const chunk = (key: string, events: number, bytes = events * 100): Chunk => ({
   ref: {group: 'g', topic: 't', partition: Number(key.split(':')[1])},
   key,
+  from: 0,
   batch: prepareBatch([], decodeJson, 0),
   events,
   bytes,

@@ -7,7 +7,7 @@ import {MonthResolver} from '../../src/core/month.js'
 import {persistWindow} from '../../src/ingest/writer.js'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import {openDb, type Db} from '../../src/core/db.js'
-import {query} from '../fixtures/mau.js'
+import {query, startPartitions} from '../fixtures/mau.js'
 import {createTestDatabase, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
@@ -73,7 +73,9 @@ describe('summary counters kept by the consumer', () => {
   const apply = async (values: string[], first = 0) => {
     const writer = openDb(db.settings, writerPool(2))
     const messages = values.map((v, i) => ({offset: String(first + i), value: Buffer.from(v)}))
-    await persistWindow(writer, [{ref, batch: prepareBatch(messages, decodeJson, now)}], new MonthResolver('UTC'), now)
+    const chunks = [{ref, from: first, batch: prepareBatch(messages, decodeJson, now)}]
+    await startPartitions(writer, chunks)
+    await persistWindow(writer, chunks, new MonthResolver('UTC'), now)
     await writer.end()
   }
 

@@ -16,7 +16,7 @@ import {count, countByScan} from '../../src/mau/count.js'
 import {writerPool} from '../../src/mau/rows.js'
 import {checkSummary} from '../../src/mau/summary.js'
 import {MIGRATIONS_DIR, type MigrateResult} from '../../src/schema/migrate.js'
-import {query} from '../fixtures/mau.js'
+import {query, startPartitions} from '../fixtures/mau.js'
 import {createTestDatabase, MIGRATION_VERSIONS, schemaAt, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
@@ -27,7 +27,9 @@ const event = (ns: string, source: string, user: string) => JSON.stringify({envi
 const consume = async (values: string[]) => {
   const now = Math.floor(Date.now() / 1000)
   const messages = values.map((v) => ({offset: String(offset++), value: Buffer.from(v)}))
-  await persistWindow(pool, [{ref: {group: 'g', topic: 't', partition: 0}, batch: prepareBatch(messages, decodeJson, now)}], months, now)
+  const chunks = [{ref: {group: 'g', topic: 't', partition: 0}, from: Number(messages[0]!.offset), batch: prepareBatch(messages, decodeJson, now)}]
+  await startPartitions(pool, chunks)
+  await persistWindow(pool, chunks, months, now)
 }
 
 /** The migrations before 006, in a folder of their own: the schema as the previous version left it. */

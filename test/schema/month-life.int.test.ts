@@ -14,7 +14,7 @@ import {persistWindow} from '../../src/ingest/writer.js'
 import {writerPool} from '../../src/mau/rows.js'
 import {keepTotals} from '../../src/schema/retention.js'
 import {ensureMonthPartition} from '../../src/schema/rotate.js'
-import {consumeAll, produce, query} from '../fixtures/mau.js'
+import {consumeAll, produce, query, startPartitions} from '../fixtures/mau.js'
 import {startServe} from '../fixtures/serve.js'
 import {createTestDatabase, createTopic, schemaAt, type TestDatabase} from '../fixtures/services.js'
 import {mauAsync} from '../helpers/cli.js'
@@ -39,7 +39,9 @@ const mid = (month: YearMonth) => Date.UTC(Number(month.slice(0, 4)), Number(mon
 async function write(month: YearMonth, users: string[], env = 'prod'): Promise<void> {
   const t = Math.floor(Date.now() / 1000)
   const messages = users.map((u, i) => ({offset: String(offset++), value: Buffer.from(JSON.stringify({environment_id: env, user_id: u, source_id: i % 2 ? 'IOS' : 'WEB', last_seen: mid(month)}))}))
-  await persistWindow(pool, [{ref: {group: 'g', topic: 't', partition: 0}, batch: prepareBatch(messages, decodeJson, t)}], new MonthResolver('UTC'), t)
+  const chunks = [{ref: {group: 'g', topic: 't', partition: 0}, from: Number(messages[0]!.offset), batch: prepareBatch(messages, decodeJson, t)}]
+  await startPartitions(pool, chunks)
+  await persistWindow(pool, chunks, new MonthResolver('UTC'), t)
 }
 const mau = (args: string[]) => mauAsync(args, {MAU_MYSQL_URL: db.url})
 const rowMonths = async () => (await query<RowDataPacket>(db.settings, 'SELECT DISTINCT yearmonth FROM mau ORDER BY 1')).map((r) => String(r.yearmonth))

@@ -15,7 +15,7 @@ describe('roleOf', () => {
   it('covers every command that touches MySQL, each in one role', () => {
     const commands = ROLES.flatMap((r) => r.commands)
     expect(new Set(commands).size).toBe(commands.length)
-    expect(commands.sort()).toEqual(['backfill', 'consume', 'count', 'db migrate', 'db status', 'deadletter list', 'deadletter purge', 'deadletter replay', 'doctor', 'partitions list', 'partitions rotate', 'report send', 'report show', 'serve', 'summary check', 'summary rebuild', 'verify-migration'])
+    expect(commands.sort()).toEqual(['backfill', 'consume', 'count', 'db migrate', 'db status', 'deadletter list', 'deadletter purge', 'deadletter replay', 'doctor', 'offsets ack-loss', 'offsets list', 'offsets reset', 'partitions list', 'partitions rotate', 'report send', 'report show', 'serve', 'summary check', 'summary rebuild', 'verify-migration'])
   })
 
   it('gives the consumer and the server no privilege that changes the schema', () => {
