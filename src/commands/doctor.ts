@@ -4,12 +4,13 @@ import * as flag from '../core/flags.js'
 import {resolveMysql, listOf} from '../core/settings.js'
 import {doctor, doctorTable, type DoctorResult} from '../doctor/checks.js'
 import {druidReader, supervisorReader} from '../druid/settings.js'
+import {listLosses} from '../ingest/losses.js'
 import {status} from '../schema/migrate.js'
 import {missingPrivileges, role, ROLE_NAMES} from '../schema/roles.js'
 
 export default class Doctor extends MauCommand<DoctorResult> {
   static override summary = 'Check that MySQL, the schema and Kafka (and with --druid, Druid) are ready, and say how to fix what is not.'
-  static override description = 'Exit code: 0 all good, 2 bad configuration (e.g. a missing topic or Druid column), 4 a service is unreachable, 5 schema not migrated.'
+  static override description = 'Exit code: 0 all good, 1 messages lost upstream not yet acknowledged (mau offsets ack-loss), 2 bad configuration (e.g. a missing topic or Druid column), 4 a service is unreachable, 5 schema not migrated.'
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --role consumer', '<%= config.bin %> doctor --druid --json']
   static override flags = {
     ...flag.database,
@@ -29,6 +30,7 @@ export default class Doctor extends MauCommand<DoctorResult> {
         mysql: {
           display: mysql.display,
           status: () => this.withDb(flags, (db) => status(db)),
+          losses: () => this.withDb(flags, (db) => listLosses(db)),
           role: flags.role && {name: flags.role, user: mysql.user, missing: () => this.withDb(flags, (db) => missingPrivileges(db, role(flags.role!), mysql.database))},
         },
         kafka: {brokers: flags.brokers, topics: listOf(flags.topic)},

@@ -169,6 +169,10 @@ export const topic = Flags.string({
   helpGroup: 'KAFKA',
 })
 
+/** One topic, for the commands that act on its partitions (mau offsets reset, ack-loss). */
+export const oneTopic = Flags.string({required: true, summary: 'The Kafka topic.', helpGroup: 'KAFKA'})
+export const kafkaPartition = Flags.integer({min: 0, summary: 'Only this partition of the topic (default: every one).', helpGroup: 'KAFKA'})
+
 /** The consumer's group: verify-migration reads the offsets this group stored. */
 export const group = Flags.string({
   env: 'MAU_KAFKA_GROUP',

@@ -4,6 +4,7 @@ import {createKafka} from '../core/kafka.js'
 import {bad, good, table} from '../core/render.js'
 import type {DruidUserEvents} from '../druid/events.js'
 import type {SupervisorStatus} from '../druid/supervisor.js'
+import type {RecordedLoss} from '../ingest/losses.js'
 import type {StatusResult} from '../schema/migrate.js'
 import type {Missing} from '../schema/roles.js'
 
@@ -22,7 +23,13 @@ export interface DoctorResult {
 
 export interface DoctorTargets {
   /** Where MySQL is (safe to print), and its schema status read through the command's database handle. */
-  mysql: {display: string; status: () => Promise<StatusResult>; role?: {name: string; user: string; missing: () => Promise<Missing[]>}}
+  mysql: {
+    display: string
+    status: () => Promise<StatusResult>
+    /** Messages deleted from Kafka before they were applied, not yet acknowledged (mau offsets ack-loss). */
+    losses: () => Promise<RecordedLoss[]>
+    role?: {name: string; user: string; missing: () => Promise<Missing[]>}
+  }
   kafka: {brokers: string; topics: string[]}
   /** Checked only when given (verify-migration and backfill need it; the consumer does not). */
   druid?: {events: DruidUserEvents; supervisor: {id: string; status: () => Promise<SupervisorStatus>}}
@@ -45,6 +52,7 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
       fail({name: 'schema', detail: `version ${s.version} of ${s.latest}`, fix: 'Run `mau db migrate`.'}, ExitCode.SCHEMA)
     } else {
       checks.push({name: 'schema', ok: true, detail: `version ${s.version} (latest)`})
+      lossChecks(await mysql.losses(), checks, fail)
     }
     if (mysql.role) {
       const {name, user} = mysql.role
@@ -77,6 +85,26 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
 }
 
 type Fail = (check: Omit<Check, 'ok'>, code: ExitCodeValue) => void
+
+/** Each partition with an unacknowledged loss fails (exit 1) until an operator has found out why and acknowledged it. */
+function lossChecks(losses: RecordedLoss[], checks: Check[], fail: Fail): void {
+  const byPartition = new Map<string, RecordedLoss[]>()
+  for (const l of losses) {
+    const k = `${l.group}\u0000${l.topic}\u0000${l.partition}`
+    byPartition.set(k, [...(byPartition.get(k) ?? []), l])
+  }
+  for (const [, ls] of byPartition) {
+    const {group, topic, partition} = ls[0]!
+    const messages = ls.reduce((a, l) => a + l.messages, 0)
+    const ranges = ls.map((l) => `${l.from}..${l.to}`).join(', ')
+    fail({
+      name: `losses ${topic}/${partition}`,
+      detail: `${messages} messages of topic ${topic} partition ${partition} (offsets ${ranges}) were deleted from Kafka before group ${group} applied them`,
+      fix: `Find out why (an outage longer than the topic's retention?), then: mau offsets ack-loss --group ${group} --topic ${topic} --partition ${partition}`,
+    }, ExitCode.FAILED)
+  }
+  if (byPartition.size === 0) checks.push({name: 'losses', ok: true, detail: 'no unacknowledged messages lost upstream'})
+}
 
 /** The datasource's columns, its recent events, and the supervisor that feeds it from the consumer's topic. */
 async function druidChecks(druid: NonNullable<DoctorTargets['druid']>, topics: string[], checks: Check[], fail: Fail): Promise<void> {

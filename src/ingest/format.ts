@@ -3,6 +3,8 @@ import {formatCount, progressText} from '../core/progress.js'
 import {table} from '../core/render.js'
 import type {ConsumeSummary} from './consume.js'
 import type {DeadLetterEntry} from './deadletter.js'
+import type {RecordedLoss} from './losses.js'
+import type {OffsetsList, ResetResult} from './reset.js'
 import type {ReplayResult} from './replay.js'
 
 /**
@@ -43,4 +45,33 @@ export function deadLetterReport(r: {total: number; entries: DeadLetterEntry[]})
   const preview = (e: DeadLetterEntry) => (e.payload === null ? '(none)' : `${e.payloadEncoding === 'base64' ? 'base64:' : ''}${e.payload}${cut(e)}`)
   const rows = r.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}`, e.reason, preview(e)])
   return `${table(['id', 'at', 'topic/partition@offset', 'reason', 'payload'], rows)}\n${formatCount(r.entries.length)} of ${formatCount(r.total)} dead-lettered events`
+}
+
+const at = (unixSeconds: number) => new Date(unixSeconds * 1000).toISOString()
+const none = (n: number | null) => (n === null ? '-' : n)
+
+/** Recorded losses; the unacknowledged ones with the command that acknowledges each. */
+export function lossesTable(losses: RecordedLoss[]): string {
+  return table(
+    ['group', 'topic', 'partition', 'offsets lost', 'messages', 'detected', 'acknowledged'],
+    losses.map((l) => [l.group, l.topic, l.partition, `${l.from}..${l.to}`, l.messages, at(l.detectedAt), l.acknowledgedAt === null ? `no: mau offsets ack-loss --group ${l.group} --topic ${l.topic} --partition ${l.partition}` : at(l.acknowledgedAt)]),
+  )
+}
+
+export function offsetsReport(r: OffsetsList): string {
+  const rows = r.partitions.map((p) => [p.topic, p.partition, none(p.stored), none(p.low), none(p.high), p.lag === null ? (p.high === null ? 'no such partition' : 'PAST THE END') : p.lag])
+  const main = `${table(['topic', 'partition', 'stored (MySQL)', 'log start', 'end', 'lag'], rows)}\nGroup ${r.group}: MySQL's stored offsets are what was applied; Kafka's committed offsets only follow them.`
+  if (r.losses.length === 0) return main
+  return `${main}\n\nMessages deleted from Kafka before they were applied (find out why, then acknowledge):\n${lossesTable(r.losses)}`
+}
+
+export function resetReport(r: ResetResult): string {
+  const rows = r.changes.map((c) => [c.topic, c.partition, c.stored === null ? '-' : c.pastEnd ? `${c.stored} (past the end)` : c.stored, c.next, c.applyAgain, c.skip])
+  const again = r.changes.reduce((a, c) => a + c.applyAgain, 0)
+  const skip = r.changes.reduce((a, c) => a + c.skip, 0)
+  const lines = [table(['topic', 'partition', 'stored', `to ${r.target}`, 'applied again', 'skipped'], rows)]
+  if (again > 0) lines.push(`${formatCount(again)} messages below the stored offsets will be applied again: each one applied before is counted twice.`)
+  if (skip > 0) lines.push(`${formatCount(skip)} messages will never be applied.`)
+  lines.push(r.applied ? `Group ${r.group} moved: a running consumer reads from the new offsets at its next window.` : 'Nothing changed: run again with --yes to move the offsets.')
+  return lines.join('\n')
 }

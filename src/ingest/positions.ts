@@ -90,6 +90,11 @@ export function seedFromTime(kafka: Kafka, db: Db, o: {group: string; topics: st
   })
 }
 
+/** Each partition's first offset at or after the instant (unix ms), -1 where none is. */
+export function offsetsAtTime(kafka: Kafka, brokers: string, topic: string, at: number): Promise<Map<number, number>> {
+  return withAdmin(kafka, brokers, async (admin) => new Map((await admin.fetchTopicOffsetsByTimestamp(topic, at)).map((p) => [p.partition, Number(p.offset)])))
+}
+
 /** Refuses at once (exit 2) a group whose stored offsets lie past the end of their partitions: see kafkaBehind. */
 export async function requireKafkaAhead(kafka: Kafka, db: Db, o: {group: string; brokers: string; topics: string[]}): Promise<void> {
   const stored = await storedOffsets(db, o.group, o.topics)
@@ -160,11 +165,11 @@ async function startOffsets(kafka: Kafka, o: {brokers: string; fromTime?: number
   for (const [topic, partitions] of Object.entries(assignment)) {
     const fresh = partitions.filter((p) => !stored.has(partitionKey(topic, p)))
     if (fresh.length === 0) continue
-    const atTime = o.fromTime === undefined ? [] : await withAdmin(kafka, o.brokers, (admin) => admin.fetchTopicOffsetsByTimestamp(topic, o.fromTime))
+    const atTime = o.fromTime === undefined ? new Map<number, number>() : await offsetsAtTime(kafka, o.brokers, topic, o.fromTime)
     for (const p of fresh) {
       const key = partitionKey(topic, p)
       const m = marks.get(key) ?? NO_PARTITION
-      const t = Number(atTime.find((a) => a.partition === p)?.offset ?? -1)
+      const t = atTime.get(p) ?? -1
       starts.set(key, t < 0 ? (o.fromTime === undefined ? m.low : m.high) : Math.max(t, m.low))
     }
   }

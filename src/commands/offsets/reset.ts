@@ -1,0 +1,50 @@
+import {Flags} from '@oclif/core'
+import {MauCommand} from '../../core/command.js'
+import {configError} from '../../core/errors.js'
+import * as flag from '../../core/flags.js'
+import {createKafka} from '../../core/kafka.js'
+import {parseInstant} from '../../core/month.js'
+import {DEFAULTS} from '../../core/settings.js'
+import {resetReport} from '../../ingest/format.js'
+import {resetOffsets, type ResetResult, type ResetTarget} from '../../ingest/reset.js'
+
+const target = Flags.custom<ResetTarget>({
+  required: true,
+  summary: 'earliest (the log start), latest (the end), or an instant: ISO 8601, or a date and time read in UTC.',
+  async parse(input) {
+    if (input === 'earliest' || input === 'latest') return {to: input}
+    try {
+      return {to: 'time', at: parseInstant(input, DEFAULTS.timezone, '--to') * 1000}
+    } catch {
+      throw configError(`--to "${input}" is invalid: expected earliest, latest, or an instant such as 2026-12-01T00:00:00Z.`)
+    }
+  },
+})
+
+export default class OffsetsReset extends MauCommand<ResetResult> {
+  static override summary = "Move the consumer group's stored offsets of a topic in MySQL (prints the plan; changes nothing without --yes)."
+  static override description = "The way out when Kafka is behind MySQL (a recreated topic: --to earliest). Moving an offset back applies the messages between again, and those applied before are counted twice; moving it forward skips messages: the plan says how many of each. A running consumer reads from the new offsets at its next window; Kafka's committed offsets follow at its next commit."
+  static override examples = [
+    '<%= config.bin %> offsets reset --topic user-events --to earliest',
+    '<%= config.bin %> offsets reset --topic user-events --to earliest --yes',
+    '<%= config.bin %> offsets reset --topic user-events --partition 3 --to 2026-12-01T00:00:00Z --yes --json',
+  ]
+  static override flags = {
+    ...flag.database,
+    brokers: flag.brokers,
+    group: flag.group,
+    topic: flag.oneTopic,
+    partition: flag.kafkaPartition,
+    to: target(),
+    yes: Flags.boolean({default: false, summary: 'Make the change; without it, only the plan is printed.'}),
+  }
+
+  async run(): Promise<ResetResult> {
+    const {flags} = await this.parse(OffsetsReset)
+    const o = {group: flags.group, brokers: flags.brokers, topic: flags.topic, partition: flags.partition, target: flags.to, apply: flags.yes}
+    const result = await this.withDb(flags, (db) => resetOffsets(createKafka(flags.brokers, 'mau-offsets'), db, o))
+    if (result.changes.length === 0) throw configError(`Topic ${flags.topic} has no partition ${flags.partition}.`, ['See its partitions: mau offsets list --topic ' + flags.topic])
+    this.log(resetReport(result))
+    return result
+  }
+}
