@@ -41,7 +41,7 @@ start() {
   mariadb-admin --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -uroot ping >/dev/null 2>&1 \
     || die "the instance $name did not answer on 127.0.0.1:$port within 30s: see $dir/error.log"
   # mariadb-install-db's anonymous users would shadow a user connecting from 127.0.0.1.
-  mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e "DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" \
+  mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e "SET SESSION sql_log_bin = 0; DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" \
     || die "could not prepare the instance $name"
   say "$name ready on 127.0.0.1:$port (data $dir/data)"
 }

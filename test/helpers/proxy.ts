@@ -6,7 +6,7 @@ export class CuttableProxy {
   private readonly sockets = new Set<Socket>()
   port = 0
 
-  constructor(private readonly target: {host: string; port: number}) {}
+  constructor(private target: {host: string; port: number}) {}
 
   async start(port = 0): Promise<void> {
     this.server = createServer((client) => {
@@ -34,6 +34,13 @@ export class CuttableProxy {
 
   async restore(): Promise<void> {
     await this.start(this.port)
+  }
+
+  /** Behind the same address, another server from now on (a failover behind a Service or DNS name). */
+  async switchTo(target: {host: string; port: number}): Promise<void> {
+    await this.cut()
+    this.target = target
+    await this.restore()
   }
 
   async stop(): Promise<void> {
