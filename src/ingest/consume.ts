@@ -344,12 +344,14 @@ class ConsumeRun {
       if (!wanted()) return
       const messages = batch.messages.slice(i, i + CHUNK_EVENTS)
       const prepared = prepareBatch(messages, this.decode, Math.floor(Date.now() / 1000), this.deadLetterMaxBytes)
+      // The last chunk covers the fetch's trailing offsets without messages too (a transaction's marker).
+      if (i + CHUNK_EVENTS >= batch.messages.length) prepared.lastOffset = Math.max(prepared.lastOffset, Number(batch.lastOffset()))
       let bytes = 0
       for (const m of messages) bytes += m.value?.length ?? 0
       const chunk: Chunk = {ref, key, from, batch: prepared, events: messages.length, bytes, highWatermark: Number(batch.highWatermark), generation, queuedAt: Date.now()}
       if (!(await this.queue.push(chunk, wanted, () => p.heartbeat()))) return
       this.deps.metrics.queued.set(this.queue.size.events)
-      p.resolveOffset(messages.at(-1)!.offset)
+      p.resolveOffset(String(prepared.lastOffset))
       from = prepared.lastOffset + 1
       await p.heartbeat()
     }
