@@ -29,7 +29,7 @@ describe('deploy/monitoring rules', () => {
   it('pass promtool check rules', () => {
     const dir = workspace(rule.spec!.groups)
     const r = promtool(['check', 'rules', 'rules.generated.yaml'], dir)
-    expect(r.out).toMatch(/SUCCESS: 9 rules found/)
+    expect(r.out).toMatch(/SUCCESS: 11 rules found/)
     expect(r.code).toBe(0)
   })
 

@@ -78,7 +78,7 @@ describe('the Grafana dashboard on a real Prometheus', () => {
   it('loads the alert rules, and none of them fires for a healthy consumer', async () => {
     const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {data: {groups: {rules: {name: string; health: string; state: string}[]}[]}}
     const all = rules.data.groups.flatMap((g) => g.rules)
-    expect(all.map((r) => r.name).sort()).toEqual(['MauConsumerDown', 'MauConsumerLagGrowing', 'MauConsumerStalled', 'MauCronJobFailed', 'MauCronJobNotSucceeded', 'MauDeadLetters', 'MauDoubleWriteCheckFailed', 'MauMySQLRetries', 'MauNextMonthPartitionMissing'])
+    expect(all.map((r) => r.name).sort()).toEqual(['MauConsumerDown', 'MauConsumerLagGrowing', 'MauConsumerRewound', 'MauConsumerStalled', 'MauCronJobFailed', 'MauCronJobNotSucceeded', 'MauDeadLetters', 'MauDoubleWriteCheckFailed', 'MauMessagesLost', 'MauMySQLRetries', 'MauNextMonthPartitionMissing'])
     expect(all.filter((r) => r.health !== 'ok')).toEqual([])
     // The two malformed events make MauDeadLetters fire: that one is the consumer telling the truth.
     expect(all.filter((r) => r.state === 'firing').map((r) => r.name)).toEqual(['MauDeadLetters'])
