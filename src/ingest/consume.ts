@@ -8,7 +8,7 @@
  */
 import type {Consumer, EachBatchPayload, Kafka} from 'kafkajs'
 import {type Db, statementBytes} from '../core/db.js'
-import {configError, ExitCode, isTransient, MauError} from '../core/errors.js'
+import {configError, ExitCode, MauError} from '../core/errors.js'
 import {createKafka} from '../core/kafka.js'
 import type {Logger} from '../core/log.js'
 import {MonthResolver} from '../core/month.js'
@@ -17,9 +17,9 @@ import {DEAD_LETTER_MAX_BYTES} from './deadletter.js'
 import type {ActivityKind} from './platform.js'
 import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
-import type {Behind} from './continuity.js'
 import {partitionKey, requireOffsetsTable, storedOffsets} from './offsets.js'
-import {endProgress, highWaterMarks, positionPartitions, reachedEnd, requireKafkaAhead, requireTopics, seedFromTime, type Marks} from './positions.js'
+import {Holdings} from './holdings.js'
+import {endProgress, highWaterMarks, reachedEnd, requireKafkaAhead, requireTopics, seedFromTime, type Marks} from './positions.js'
 import {watchPartitions} from './partition-watch.js'
 import {type Chunk, ChunkQueue, type WindowLimits} from './pipeline.js'
 import {WindowWriter} from './windows.js'
@@ -72,7 +72,6 @@ const QUEUE_BYTES = 64 * 1024 * 1024
 
 /** kafkajs refreshes topic metadata this often: partitions added to a topic are read within a minute. */
 const METADATA_MAX_AGE_MS = 30_000
-const POSITION_TIMEOUT_MS = 5 * 60_000
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -96,15 +95,7 @@ class ConsumeRun {
   private stopping = false
   private readonly queue: ChunkQueue
   private readonly window: WindowLimits
-  /**
-   * Partitions this member holds, by partitionKey, from the last group join; the generation (a count of joins
-   * and rewinds) since which each was last positioned; and those positioned since (seeked to MySQL's offset).
-   * Only chunks fetched by a positioned partition since its last positioning are written (holds).
-   */
-  private assigned = new Set<string>()
-  private readonly heldSince = new Map<string, number>()
-  private readonly positioned = new Set<string>()
-  private generation = 0
+  private readonly holdings: Holdings
   private writing: Promise<void> = Promise.resolve()
   private readonly deadLetterMaxBytes: number
   private policy: Policy = {keepFrom: () => undefined, reported: () => new Set(), stop: () => {}}
@@ -132,6 +123,19 @@ class ConsumeRun {
       maxBytes: 8 * 1024 * 1024,
       maxWaitTimeInMs: 500,
       metadataMaxAge: METADATA_MAX_AGE_MS,
+    })
+    this.holdings = new Holdings({
+      ...deps,
+      kafka: this.kafka,
+      consumer: this.consumer,
+      tally: this.tally,
+      group: opts.group,
+      brokers: opts.brokers,
+      fromTime: opts.fromTime,
+      positionTimeoutMs: opts.positionTimeoutMs,
+      abandon: (keep) => this.queue.abandon(keep),
+      stopping: () => this.stopping,
+      failed: (error) => this.stopWith(error),
     })
   }
 
@@ -178,10 +182,8 @@ class ConsumeRun {
     const {consumer} = this
     const {log, health} = this.deps
     consumer.on(consumer.events.GROUP_JOIN, ({payload}) => {
-      this.assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))))
       log.info({assignment: payload.memberAssignment}, 'joined consumer group')
-      // Every partition, held before or not: after a join kafkajs resumes from Kafka's commits, not MySQL's offsets.
-      this.reposition(payload.memberAssignment)
+      this.holdings.joined(payload.memberAssignment)
     })
     consumer.on(consumer.events.START_BATCH_PROCESS, ({payload}) => {
       if (payload.batchSize === 0) this.queueSkipped(payload)
@@ -190,76 +192,6 @@ class ConsumeRun {
       log.error({err: payload.error, restart: payload.restart}, 'consumer crashed')
       if (!payload.restart) health.crashed = payload.error.message
     })
-  }
-
-  /** MySQL is behind these partitions' windows (a failover, a restore): read them again from its offsets. */
-  private rewind(behind: Behind[]): void {
-    const assignment: Record<string, number[]> = {}
-    for (const {ref, stored, expected} of behind) {
-      this.deps.log.warn({topic: ref.topic, partition: ref.partition, stored: stored ?? null, expected}, 'MySQL is behind the consumer (failover or restore): reading the partition again from its stored offset')
-      this.deps.metrics.rewinds.inc({topic: ref.topic})
-      this.tally.rewinds++
-      ;(assignment[ref.topic] ??= []).push(ref.partition)
-    }
-    this.reposition(assignment)
-  }
-
-  /**
-   * Stops writing the partitions' chunks (holds is false for each until it is positioned again), then
-   * positions them where MySQL says, in the background, retrying; a partition positioned again meanwhile is
-   * left to that later positioning. Kafka behind MySQL (exit 2) or positioning impossible (exit 4) end the run.
-   */
-  private reposition(assignment: Record<string, number[]>): void {
-    const generation = ++this.generation
-    const keys = Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p)))
-    for (const key of keys) {
-      this.heldSince.set(key, generation)
-      this.positioned.delete(key)
-    }
-    const abandoned = this.queue.abandon((c) => this.holds(c))
-    this.deps.metrics.abandoned.inc(abandoned)
-    if (abandoned > 0) this.deps.log.info({chunks: abandoned}, 'abandoned queued chunks of partitions revoked or read again')
-    void this.position(assignment, generation).catch((error: Error) => this.stopWith(error))
-  }
-
-  private async position(assignment: Record<string, number[]>, generation: number): Promise<void> {
-    const {db, log, metrics} = this.deps
-    const deadline = Date.now() + (this.opts.positionTimeoutMs ?? POSITION_TIMEOUT_MS)
-    for (let delay = 250; ; delay = Math.min(delay * 2, 10_000)) {
-      if (this.stopping) return
-      try {
-        const done = await positionPartitions(this.kafka, db, {group: this.opts.group, brokers: this.opts.brokers, fromTime: this.opts.fromTime}, assignment)
-        for (const {ref, decision} of done) {
-          const key = partitionKey(ref.topic, ref.partition)
-          if (this.heldSince.get(key) !== generation || !this.assigned.has(key)) continue
-          this.consumer.seek({topic: ref.topic, partition: ref.partition, offset: String(decision.offset)})
-          this.positioned.add(key)
-          this.tally.position(key, decision.offset)
-          if (decision.kind === 'lost') {
-            const lost = {topic: ref.topic, partition: ref.partition, ...decision.lost}
-            log.error({...lost, group: ref.group}, 'messages deleted from Kafka before they were applied: the loss is recorded (mau offsets list), consuming on from the log start')
-            metrics.lost.inc({topic: ref.topic}, lost.messages)
-            this.tally.lost.push(lost)
-          }
-        }
-        // Ready (/readyz) once its partitions are where MySQL says: before that it reads nothing.
-        this.deps.health.joined = true
-        log.info({positions: done.map((p) => ({topic: p.ref.topic, partition: p.ref.partition, offset: p.decision.offset, how: p.decision.kind}))}, 'positioned partitions at MySQL\'s offsets')
-        return
-      } catch (error) {
-        if (error instanceof MauError && error.exitCode === ExitCode.CONFIG) throw error
-        const retriable = isTransient(error) || (error instanceof MauError && error.exitCode === ExitCode.UNAVAILABLE)
-        if (!retriable || Date.now() + delay > deadline) {
-          throw new MauError(`Could not position partitions ${JSON.stringify(assignment)} at MySQL's stored offsets: ${(error as Error).message}. Nothing of them was written.`, {
-            exit: ExitCode.UNAVAILABLE,
-            code: 'POSITION_FAILED',
-            suggestions: ['Check that MySQL and Kafka answer (mau doctor), then start mau consume again: it resumes from MySQL\'s offsets.'],
-          })
-        }
-        log.warn({err: error, retryInMs: delay}, 'could not position partitions yet; retrying')
-        await sleep(delay)
-      }
-    }
   }
 
   private stopWith(error: Error): void {
@@ -314,15 +246,6 @@ class ConsumeRun {
   }
 
   /**
-   * Whether a chunk may still be written: its partition is held, and has been without a break since the
-   * chunk was fetched. A partition lost and won back is fetched again from MySQL's offset; writing a chunk
-   * from before could skip over messages another member never applied.
-   */
-  private holds(c: Pick<Chunk, 'key' | 'generation'>): boolean {
-    return this.assigned.has(c.key) && this.positioned.has(c.key) && c.generation >= (this.heldSince.get(c.key) ?? Infinity)
-  }
-
-  /**
    * The fetch side: cuts the batch into chunks, decodes and validates each (pure CPU, while MySQL writes
    * earlier windows) and queues it, resolving its offsets so that kafkajs fetches on. Waits while the queue
    * is full. Nothing here is written: MySQL's stored offsets, not kafkajs', say what is applied.
@@ -331,8 +254,8 @@ class ConsumeRun {
     const {batch} = p
     const ref = {group: this.opts.group, topic: batch.topic, partition: batch.partition}
     const key = partitionKey(batch.topic, batch.partition)
-    const generation = this.generation
-    const wanted = () => !this.isGone(p) && this.holds({key, generation})
+    const generation = this.holdings.generation
+    const wanted = () => !this.isGone(p) && this.holdings.holds({key, generation})
     // Not positioned yet (a join or a rewind under way): kafkajs fetches this again, from where it is seeked to.
     if (!wanted()) {
       await sleep(100)
@@ -364,8 +287,8 @@ class ConsumeRun {
    */
   private queueSkipped(b: {topic: string; partition: number; firstOffset: string | null; lastOffset: string; highWatermark: string}): void {
     const key = partitionKey(b.topic, b.partition)
-    const generation = this.generation
-    if (this.stopping || !this.holds({key, generation})) return
+    const generation = this.holdings.generation
+    if (this.stopping || !this.holdings.holds({key, generation})) return
     const lastOffset = Number(b.lastOffset)
     // Its first offset is where the fetch started unless compaction removed records before it: then the
     // window is judged behind and the partition read again, never skipped over.
@@ -373,7 +296,7 @@ class ConsumeRun {
     const batch = {...prepareBatch([], this.decode, 0), firstOffset: from, lastOffset}
     const chunk: Chunk = {ref: {group: this.opts.group, topic: b.topic, partition: b.partition}, key, from, batch, events: 0, bytes: 0, highWatermark: Number(b.highWatermark), generation, queuedAt: Date.now()}
     // No events, no bytes: it always fits, so it is queued before this handler returns, in offset order.
-    void this.queue.push(chunk, () => this.holds(chunk))
+    void this.queue.push(chunk, () => this.holdings.holds(chunk))
   }
 
   /** Dead letters are cut to fit a statement; a limit that could not fit one is refused before anything is read. */
@@ -389,9 +312,9 @@ class ConsumeRun {
       months: this.months,
       maxStatementBytes,
       keepFrom: () => this.policy.keepFrom(),
-      holds: (c) => this.holds(c),
+      holds: (c) => this.holdings.holds(c),
       written: (window, result) => this.record(window, result),
-      rewind: (behind) => this.rewind(behind),
+      rewind: (behind) => this.holdings.rewind(behind),
       failed: (error) => {
         this.fatal = error
         this.stopping = true
@@ -406,7 +329,7 @@ class ConsumeRun {
 
   /** Kafka's committed offsets follow MySQL's, so that they are never ahead of what is applied. */
   private async commitWritten(partitions: PartitionResult[]): Promise<void> {
-    const offsets = partitions.filter((r) => r.advanced && this.assigned.has(partitionKey(r.ref.topic, r.ref.partition)))
+    const offsets = partitions.filter((r) => r.advanced && this.holdings.isAssigned(partitionKey(r.ref.topic, r.ref.partition)))
     if (offsets.length === 0 || this.stopping) return
     await this.consumer.commitOffsets(offsets.map((r) => ({topic: r.ref.topic, partition: r.ref.partition, offset: String(r.nextOffset)})))
   }
