@@ -194,9 +194,9 @@ class ConsumeRun {
     })
   }
 
+  /** The first error that ends the run (logged where it happened); stop() throws it. */
   private stopWith(error: Error): void {
     if (this.fatal) return
-    this.deps.log.error({err: error}, 'stopping')
     this.fatal = error
     this.stopping = true
     this.queue.close()
@@ -315,10 +315,7 @@ class ConsumeRun {
       holds: (c) => this.holdings.holds(c),
       written: (window, result) => this.record(window, result),
       rewind: (behind) => this.holdings.rewind(behind),
-      failed: (error) => {
-        this.fatal = error
-        this.stopping = true
-      },
+      failed: (error) => this.stopWith(error),
     })
   }
 

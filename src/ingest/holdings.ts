@@ -96,7 +96,10 @@ export class Holdings {
     const abandoned = this.deps.abandon((c) => this.holds(c))
     this.deps.metrics.abandoned.inc(abandoned)
     if (abandoned > 0) this.deps.log.info({chunks: abandoned}, 'abandoned queued chunks of partitions revoked or read again')
-    void this.position(assignment, generation).catch((error: Error) => this.deps.failed(error))
+    void this.position(assignment, generation).catch((error: Error) => {
+      this.deps.log.error({err: error}, 'could not position partitions at MySQL\'s offsets; stopping')
+      this.deps.failed(error)
+    })
   }
 
   private async position(assignment: Record<string, number[]>, generation: number): Promise<void> {
