@@ -16,6 +16,12 @@ const NOTHING_APPLIED = -1
 
 export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`
 
+/** The topic and partition a partitionKey names (a topic name may hold ':'; the partition never does). */
+export function parseKey(key: string): {topic: string; partition: number} {
+  const i = key.lastIndexOf(':')
+  return {topic: key.slice(0, i), partition: Number(key.slice(i + 1))}
+}
+
 /** Fails (ER_NO_SUCH_TABLE, mapped to exit 5) before the consumer joins its group if the schema is not there. */
 export async function requireOffsetsTable(db: Db): Promise<void> {
   await db.query('SELECT 1 FROM mau_consumer_offset LIMIT 1')

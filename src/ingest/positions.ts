@@ -1,6 +1,7 @@
 /**
  * Where the consumer starts and stops, asked of Kafka's admin API: the high-water marks that
- * --stop-at-end runs to, the offsets at --since, and seeks to MySQL's stored offsets after a join.
+ * --stop-at-end runs to, the offsets at --since, and where each partition resumes after a join or a
+ * rewind (positionPartitions), judged against MySQL's stored offsets.
  */
 import type {Kafka} from 'kafkajs'
 import {ExitCode, MauError, unavailable} from '../core/errors.js'
@@ -8,7 +9,7 @@ import type {Logger} from '../core/log.js'
 import {inTransaction, type Db} from '../core/db.js'
 import {judgeStart, kafkaBehind, type StartDecision} from './continuity.js'
 import {recordLoss} from './losses.js'
-import {lockStoredOffset, partitionKey, type PartitionRef, seedOffsets, setOffset, storedOffsets} from './offsets.js'
+import {lockStoredOffset, parseKey, partitionKey, type PartitionRef, seedOffsets, setOffset, storedOffsets} from './offsets.js'
 
 export type Marks = Map<string, {low: number; high: number}>
 
@@ -100,7 +101,7 @@ export async function requireKafkaAhead(kafka: Kafka, db: Db, o: {group: string;
   const stored = await storedOffsets(db, o.group, o.topics)
   const marks = await highWaterMarks(kafka, o.brokers, o.topics)
   for (const [key, offset] of stored) {
-    const ref = refOf(o.group, key)
+    const ref = {group: o.group, ...parseKey(key)}
     const d = judgeStart(offset, marks.get(key) ?? NO_PARTITION, () => 0)
     if (d.kind === 'ahead') throw kafkaBehind(ref, d.stored, d.high)
   }
@@ -108,11 +109,6 @@ export async function requireKafkaAhead(kafka: Kafka, db: Db, o: {group: string;
 
 /** A partition the topic does not have (any more): it holds nothing. */
 const NO_PARTITION = {low: 0, high: 0}
-
-const refOf = (group: string, key: string): PartitionRef => {
-  const i = key.lastIndexOf(':')
-  return {group, topic: key.slice(0, i), partition: Number(key.slice(i + 1))}
-}
 
 export interface Positioned {
   ref: PartitionRef

@@ -6,7 +6,7 @@
 import type {Kafka} from 'kafkajs'
 import {inTransaction, type Db} from '../core/db.js'
 import {listLosses, type RecordedLoss} from './losses.js'
-import {lockStoredOffset, partitionKey, setOffset, storedOffsets} from './offsets.js'
+import {lockStoredOffset, parseKey, partitionKey, setOffset, storedOffsets} from './offsets.js'
 import {highWaterMarks, offsetsAtTime} from './positions.js'
 
 export interface PartitionOffset {
@@ -33,11 +33,10 @@ export async function listOffsets(kafka: Kafka, db: Db, o: {group: string; broke
   const marks = await highWaterMarks(kafka, o.brokers, o.topics)
   const keys = [...new Set([...marks.keys(), ...stored.keys()])]
   const partitions = keys.map((key) => {
-    const i = key.lastIndexOf(':')
     const m = marks.get(key)
     const s = stored.get(key) ?? null
     const from = s ?? m?.low ?? 0
-    return {topic: key.slice(0, i), partition: Number(key.slice(i + 1)), stored: s, low: m?.low ?? null, high: m?.high ?? null, lag: m && from <= m.high ? m.high - Math.max(from, m.low) : null}
+    return {...parseKey(key), stored: s, low: m?.low ?? null, high: m?.high ?? null, lag: m && from <= m.high ? m.high - Math.max(from, m.low) : null}
   })
   partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
   const losses = (await Promise.all(o.topics.map((topic) => listLosses(db, {group: o.group, topic})))).flat()
@@ -86,7 +85,7 @@ export interface ResetResult {
 export async function resetOffsets(kafka: Kafka, db: Db, o: {group: string; brokers: string; topic: string; partition?: number; target: ResetTarget; apply: boolean}): Promise<ResetResult> {
   const marks = await highWaterMarks(kafka, o.brokers, [o.topic])
   const atTime = o.target.to === 'time' ? await offsetsAtTime(kafka, o.brokers, o.topic, o.target.at) : new Map<number, number>()
-  const partitions = [...marks.keys()].map((k) => Number(k.slice(k.lastIndexOf(':') + 1))).filter((p) => o.partition === undefined || p === o.partition).sort((a, b) => a - b)
+  const partitions = [...marks.keys()].map((k) => parseKey(k).partition).filter((p) => o.partition === undefined || p === o.partition).sort((a, b) => a - b)
   const plan = (stored: Map<number, number | null>) =>
     partitions.map((partition) => planReset({topic: o.topic, partition, stored: stored.get(partition) ?? null, ...marks.get(partitionKey(o.topic, partition))!, atTime: atTime.get(partition)}, o.target))
   const target = o.target.to === 'time' ? new Date(o.target.at).toISOString() : o.target.to

@@ -5,7 +5,7 @@
 import type {Logger} from '../core/log.js'
 import type {Loss} from './continuity.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
-import {partitionKey} from './offsets.js'
+import {parseKey, partitionKey} from './offsets.js'
 import type {Chunk} from './pipeline.js'
 import type {PartitionResult, WindowResult} from './writer.js'
 
@@ -108,10 +108,7 @@ export class Tally {
       expired: {...this.expired},
       seconds,
       eventsPerSecond: Math.round(this.totals.consumed / Math.max(seconds, 0.001)),
-      partitions: [...this.nextOffsets.entries()].map(([k, nextOffset]) => {
-        const i = k.lastIndexOf(':')
-        return {topic: k.slice(0, i), partition: Number(k.slice(i + 1)), nextOffset}
-      }),
+      partitions: [...this.nextOffsets.entries()].map(([k, nextOffset]) => ({...parseKey(k), nextOffset})),
       ...(this.startedFromTime ? {startedFromTime: this.startedFromTime} : {}),
       rewinds: this.rewinds,
       lost: [...this.lost],
