@@ -65,7 +65,7 @@ try {
   const oneSided = lines.reduce((n, l) => n + l.onlyInDruid.length, 0)
   const tally = new InFlight(bounds, lines)
   const decode = decoder('json')
-  const kafka = createKafka('127.0.0.1:9092', 'mau-bench-in-flight')
+  const kafka = createKafka({brokers: '127.0.0.1:9092', protocol: 'PLAINTEXT'}, 'mau-bench-in-flight')
   const t1 = process.hrtime.bigint()
   let bytes = 0
   await readRange(kafka, '127.0.0.1:9092', topic.topic, ranges, (p, offset, value) => {

@@ -3,6 +3,11 @@
 # Jars come from Maven Central through the machine's Maven (scripts/kafka/pom.xml) and are cached in .cache/.
 #   scripts/kafka.sh start|stop|status|logs
 # Settings: MAU_KAFKA_PORT (9092), MAU_KAFKA_CONTROLLER_PORT (port+1), KAFKA_VERSION (3.9.1), KAFKA_HEAP (512m).
+# MAU_KAFKA_SECURE=1 adds, for the TLS and SASL tests, the listeners a managed Kafka has, with certificates
+# from scripts/certs.sh in the run directory (certs/): SASL_SSL on port+2 (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN,
+# and OAUTHBEARER with Kafka's own unsecured-token validator), SSL with client certificates required on port+3,
+# SASL_PLAINTEXT on port+4. The TLS listeners are advertised as localhost, the name in the certificate.
+# Test users: mau / mau-scram-secret (SCRAM), mau / mau-plain-secret (PLAIN).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +19,8 @@ libs="$root/.cache/kafka/$version/libs"
 run="$root/.cache/kafka/run-$port"
 pidfile="$run/kafka.pid"
 logfile="$run/kafka.log"
+secure=${MAU_KAFKA_SECURE:-}
+certs="$run/certs"
 
 say() { echo "kafka: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -23,14 +30,19 @@ our_pid() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat 
 
 write_config() {
   mkdir -p "$run/data"
+  local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port" advertised="PLAINTEXT://127.0.0.1:$port"
+  if [[ -n $secure ]]; then
+    listeners+=",SASL_SSL://127.0.0.1:$((port + 2)),SSL://127.0.0.1:$((port + 3)),SASL_PLAINTEXT://127.0.0.1:$((port + 4))"
+    advertised+=",SASL_SSL://localhost:$((port + 2)),SSL://localhost:$((port + 3)),SASL_PLAINTEXT://localhost:$((port + 4))"
+  fi
   cat >"$run/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$run/data
 num.partitions=1
@@ -41,6 +53,7 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 PROPS
+  [[ -n $secure ]] && secure_config >>"$run/server.properties"
   cat >"$run/log4j.properties" <<'PROPS'
 log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
@@ -51,17 +64,39 @@ log4j.logger.kafka.server.BrokerServer=INFO
 PROPS
 }
 
+secure_config() {
+  local mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER
+  cat <<PROPS
+ssl.keystore.type=PEM
+ssl.keystore.location=$certs/server-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$certs/ca.pem
+listener.name.ssl.ssl.client.auth=required
+PROPS
+  for l in sasl_ssl sasl_plaintext; do
+    cat <<PROPS
+listener.name.$l.sasl.enabled.mechanisms=$mechanisms
+listener.name.$l.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$l.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_mau="mau-plain-secret";
+listener.name.$l.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";
+PROPS
+  done
+}
+
 start() {
   if pid=$(our_pid); then say "already running (pid $pid) on 127.0.0.1:$port"; return 0; fi
   port_open "$port" && die "port $port is taken by a process this script did not start; stop it or set MAU_KAFKA_PORT"
   resolve_jars "Apache Kafka $version" "$root/scripts/kafka/pom.xml" "-Dkafka.version=$version" "$libs"
+  [[ -n $secure ]] && bash "$root/scripts/certs.sh" "$certs"
   write_config
   local cp="$libs/*"
   if [[ ! -f $run/data/meta.properties ]]; then
-    local id
+    local id scram=()
     id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)
+    [[ -n $secure ]] && scram=(--add-scram 'SCRAM-SHA-512=[name=mau,password=mau-scram-secret]' --add-scram 'SCRAM-SHA-256=[name=mau,password=mau-scram-secret]')
     java -cp "$cp" -Dlog4j.configuration="file:$run/log4j.properties" kafka.tools.StorageTool format \
-      -t "$id" -c "$run/server.properties" >/dev/null || die "formatting KRaft storage in $run/data failed"
+      -t "$id" -c "$run/server.properties" "${scram[@]}" >/dev/null || die "formatting KRaft storage in $run/data failed"
   fi
   say "starting Kafka $version on 127.0.0.1:$port (log: $logfile)"
   nohup java -Xms256m -Xmx${KAFKA_HEAP:-512m} -XX:+UseG1GC -Djava.awt.headless=true \

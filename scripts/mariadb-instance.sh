@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # More MariaDB servers beside the machine's, from the same Debian package, each with its own port and data
 # directory under .cache/mariadb-instances/NAME: for the tests of what production's MySQL does (a primary with
-# an asynchronous replica, a failover, a server that requires TLS). Binary log and GTIDs are on, so any
+# an asynchronous replica, a failover, a server that requires TLS). SQL for an instance: mariadb --socket=DIR/mariadbd.sock. Binary log and GTIDs are on, so any
 # instance can be a primary or a replica.
 #   scripts/mariadb-instance.sh start NAME PORT [mariadbd option ...]   fresh data directory, root without password
 #   scripts/mariadb-instance.sh stop NAME                               shuts it down (SIGKILL if it does not go)
@@ -35,13 +35,14 @@ start() {
     --innodb-buffer-pool-size=64M --innodb-log-file-size=48M --innodb-flush-log-at-trx-commit=2 --max-connections=200 \
     "${@:4}" >/dev/null 2>&1 &
   for _ in $(seq 1 120); do
-    mariadb-admin --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -uroot ping >/dev/null 2>&1 && break
+    mariadb-admin --no-defaults --socket="$dir/mariadbd.sock" -uroot ping >/dev/null 2>&1 && break
     sleep 0.25
   done
-  mariadb-admin --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -uroot ping >/dev/null 2>&1 \
+  # Over its socket: an instance may refuse TCP without TLS (--require-secure-transport=ON).
+  mariadb-admin --no-defaults --socket="$dir/mariadbd.sock" -uroot ping >/dev/null 2>&1 \
     || die "the instance $name did not answer on 127.0.0.1:$port within 30s: see $dir/error.log"
   # mariadb-install-db's anonymous users would shadow a user connecting from 127.0.0.1.
-  mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e "SET SESSION sql_log_bin = 0; DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" \
+  mariadb --no-defaults --socket="$dir/mariadbd.sock" -uroot -e "SET SESSION sql_log_bin = 0; DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" \
     || die "could not prepare the instance $name"
   say "$name ready on 127.0.0.1:$port (data $dir/data)"
 }

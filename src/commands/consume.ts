@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import * as flag from '../core/flags.js'
+import {kafkaSettings} from '../core/kafka-security.js'
 import {createLogger} from '../core/log.js'
 import {canAnimate, startStatus} from '../core/progress.js'
 import {DEFAULTS, listOf} from '../core/settings.js'
@@ -22,7 +23,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
   ]
   static override flags = {
     ...flag.database,
-    brokers: flag.brokers,
+    ...flag.kafka,
     topic: flag.topic,
     timezone: flag.timezone,
     group: flag.group,
@@ -94,6 +95,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
     const status = startStatus('Consuming', !this.jsonEnabled() && canAnimate())
     const options = {
       brokers: flags.brokers,
+      security: kafkaSettings(flags),
       topics: listOf(flags.topic),
       group: flags.group,
       format: flags.format,

@@ -1,7 +1,9 @@
 import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import * as flag from '../core/flags.js'
-import {resolveMysql, listOf} from '../core/settings.js'
+import {mysqlTransport} from '../core/db.js'
+import {kafkaSettings} from '../core/kafka-security.js'
+import {listOf} from '../core/settings.js'
 import {doctor, doctorTable, type DoctorResult} from '../doctor/checks.js'
 import {druidReader, supervisorReader} from '../druid/settings.js'
 import {listLosses} from '../ingest/losses.js'
@@ -14,7 +16,7 @@ export default class Doctor extends MauCommand<DoctorResult> {
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --role consumer', '<%= config.bin %> doctor --druid --json']
   static override flags = {
     ...flag.database,
-    brokers: flag.brokers,
+    ...flag.kafka,
     topic: flag.topic,
     ...flag.druid,
     ...flag.druidSupervisor,
@@ -24,16 +26,18 @@ export default class Doctor extends MauCommand<DoctorResult> {
 
   async run(): Promise<DoctorResult> {
     const {flags} = await this.parse(Doctor)
-    const mysql = resolveMysql(flags['mysql-url'])
+    const mysql = this.mysqlSettings(flags)
+    const kafka = kafkaSettings(flags)
     const result = await this.spin('Checking services', () =>
       doctor({
         mysql: {
           display: mysql.display,
           status: () => this.withDb(flags, (db) => status(db)),
+          transport: () => this.withDb(flags, (db) => mysqlTransport(db, mysql.tls.mode)),
           losses: () => this.withDb(flags, (db) => listLosses(db)),
           role: flags.role && {name: flags.role, user: mysql.user, missing: () => this.withDb(flags, (db) => missingPrivileges(db, role(flags.role!), mysql.database))},
         },
-        kafka: {brokers: flags.brokers, topics: listOf(flags.topic)},
+        kafka: {settings: kafka, topics: listOf(flags.topic)},
         druid: flags.druid ? {events: druidReader(flags), supervisor: supervisorReader(flags)} : undefined,
       }),
     )

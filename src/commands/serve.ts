@@ -6,7 +6,6 @@ import {configError} from '../core/errors.js'
 import * as flag from '../core/flags.js'
 import {createLogger} from '../core/log.js'
 import {secretFromEnv} from '../core/secrets.js'
-import {resolveMysql} from '../core/settings.js'
 import {serve, type ServeResult} from '../serve/server.js'
 
 export default class Serve extends MauCommand<ServeResult> {
@@ -35,7 +34,7 @@ With MAU_SERVE_TOKEN or MAU_SERVE_TOKEN_FILE set, both APIs want "Authorization:
 
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
-    const settings = resolveMysql(flags['mysql-url'])
+    const settings = this.mysqlSettings(flags)
     const token = secretFromEnv('MAU_SERVE_TOKEN')
     if (token !== undefined && token.length < 16) throw configError('MAU_SERVE_TOKEN is shorter than 16 characters: expected a random token of at least 16.')
     const log = createLogger('mau-serve')

@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import {configError, ExitCode} from '../core/errors.js'
 import * as flag from '../core/flags.js'
-import {createKafka} from '../core/kafka.js'
 import {listOf} from '../core/settings.js'
 import {toVerifyCsv, verifyReport} from '../druid/format.js'
 import {Positions} from '../druid/positions.js'
@@ -26,7 +25,7 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
     ...flag.database,
     ...flag.druid,
     ...flag.druidSupervisor,
-    brokers: flag.brokers,
+    ...flag.kafka,
     topic: flag.topic,
     group: flag.group,
     format: flag.eventFormat,
@@ -75,7 +74,7 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
     }
     const positions = flags['in-flight']
       ? new Positions({
-          kafka: createKafka(flags.brokers, `mau-verify-${flags.group}`),
+          kafka: await this.kafka(flags, `mau-verify-${flags.group}`),
           brokers: flags.brokers,
           group: flags.group,
           topics: listOf(flags.topic),

@@ -8,7 +8,10 @@ import {type Db, type OpenOptions, withDb} from './db.js'
 import {ExitCode, helpSuggestion, isParseError} from './errors.js'
 import {canAnimate, startProgress} from './progress.js'
 import {jsonText} from './render.js'
-import {applyRenamedEnv, resolveMysql} from './settings.js'
+import type {Kafka} from 'kafkajs'
+import {connectKafka} from './kafka.js'
+import {kafkaSettings, type KafkaFlags} from './kafka-security.js'
+import {applyRenamedEnv, resolveMysql, type MysqlSettings, type MysqlTlsFlags} from './settings.js'
 
 export abstract class MauCommand<T> extends Command {
   static override enableJsonFlag = true
@@ -20,9 +23,19 @@ export abstract class MauCommand<T> extends Command {
     await super.init()
   }
 
+  /** MySQL's settings from the command's flags: the URL, its password, TLS. */
+  protected mysqlSettings(flags: {'mysql-url': string} & MysqlTlsFlags): MysqlSettings {
+    return resolveMysql(flags['mysql-url'], process.env, flags)
+  }
+
   /** The command's MySQL pool for the length of fn; connection and driver errors come out as MauErrors. */
-  protected withDb<R>(flags: {'mysql-url': string}, fn: (db: Db) => Promise<R>, opts: OpenOptions = {}): Promise<R> {
-    return withDb(resolveMysql(flags['mysql-url']), opts, fn, this.id)
+  protected withDb<R>(flags: {'mysql-url': string} & MysqlTlsFlags, fn: (db: Db) => Promise<R>, opts: OpenOptions = {}): Promise<R> {
+    return withDb(this.mysqlSettings(flags), opts, fn, this.id)
+  }
+
+  /** A Kafka client for the command's flags, its settings tried first (a refused certificate or login exits 2 at once). */
+  protected async kafka(flags: KafkaFlags, clientId: string): Promise<Kafka> {
+    return (await connectKafka(kafkaSettings(flags), clientId)).kafka
   }
 
   /** Runs fn behind a spinner where a person watches a terminal (never with --json); it leaves no line behind. */

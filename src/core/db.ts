@@ -3,9 +3,11 @@
  * errors into MauErrors with the right exit code (never leaking the password). Domain code takes the
  * handle, never connection settings. Also the two primitives everything shares: transactions and named locks.
  */
-import mysql, {type Pool, type PoolConnection, type RowDataPacket} from 'mysql2/promise'
+import mysql, {type Pool, type PoolConnection, type RowDataPacket, type SslOptions} from 'mysql2/promise'
 import {ExitCode, MauError, isTransient, unavailable} from './errors.js'
-import type {MysqlSettings} from './settings.js'
+import type {MysqlSettings, MysqlTls, SslMode} from './settings.js'
+import {checkServerIdentity, type PeerCertificate} from 'node:tls'
+import {tlsRefusal, type Transport} from './tls.js'
 import {roleOf} from '../schema/roles.js'
 
 export type Db = Pool
@@ -27,11 +29,10 @@ const typeCast: NonNullable<Parameters<typeof mysql.createPool>[0]['typeCast']> 
   ID_COLUMNS.has(field.name) && (field.type === 'VAR_STRING' || field.type === 'STRING') ? field.string('utf8') : next()
 
 export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
-  return mysql.createPool({
+  const pool = mysql.createPool({
     host: settings.host,
     port: settings.port,
     user: settings.user,
-    password: settings.password,
     database: settings.database,
     charset: 'utf8mb4_bin',
     // BIGINT columns hold unix seconds and Kafka offsets: both fit a JS number exactly.
@@ -43,12 +44,72 @@ export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
     enableKeepAlive: true,
     typeCast,
   })
+  perConnection(pool, settings)
+  return pool
 }
 
-/** Opens a pool, runs fn with it, maps any error (for the command `commandId`), and closes the pool whatever happened. */
+type CoreConnection = {stream?: {getPeerCertificate?: (detailed: boolean) => PeerCertificate}; destroy(): void}
+type CorePool = {config: {connectionConfig: object}; getConnection(cb: (err: NodeJS.ErrnoException | null, conn?: CoreConnection) => void): void}
+
+/**
+ * mysql2 copies the pool's connection config (getters included) for each new connection: the password and
+ * TLS are getters, so a rotated password file is read at the next connection, and PREFERRED learns once
+ * that the server offers no TLS (the mysql client's meaning: encrypted if the server can, plaintext if not).
+ * mysql2 checks a certificate's names only for a host name, never for an IP address: VERIFY_IDENTITY checks
+ * each new connection here too.
+ */
+function perConnection(pool: Db, settings: MysqlSettings): void {
+  const core = (pool as unknown as {pool: CorePool}).pool
+  const ssl = sslOptions(settings.tls)
+  let serverHasTls = true
+  Object.defineProperty(core.config.connectionConfig, 'password', {get: settings.readPassword, enumerable: true, configurable: true})
+  Object.defineProperty(core.config.connectionConfig, 'ssl', {get: () => (serverHasTls ? ssl : undefined), enumerable: true, configurable: true})
+  const checked = new WeakSet<CoreConnection>()
+  const getConnection = core.getConnection.bind(core)
+  core.getConnection = (cb) => getConnection((err, conn) => {
+    if (err?.code === 'HANDSHAKE_NO_SSL_SUPPORT' && settings.tls.mode === 'PREFERRED' && serverHasTls) {
+      serverHasTls = false
+      return getConnection(cb)
+    }
+    if (err || !conn || settings.tls.mode !== 'VERIFY_IDENTITY' || checked.has(conn)) return cb(err, conn)
+    const cert = conn.stream?.getPeerCertificate?.(false)
+    const refused = cert ? checkServerIdentity(settings.host, cert) : undefined
+    if (!refused) {
+      checked.add(conn)
+      return cb(null, conn)
+    }
+    conn.destroy()
+    cb(Object.assign(refused, {code: 'HANDSHAKE_SSL_ERROR', host: settings.host, cert}))
+  })
+}
+
+/** How this pool's connections are protected, as the server sees them (its Ssl_version and Ssl_cipher). */
+export async function mysqlTransport(db: Queryable, mode: SslMode): Promise<Transport> {
+  const [rows] = await db.query<RowDataPacket[]>("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')")
+  const status = new Map(rows.map((r) => [String(r.Variable_name), String(r.Value)]))
+  const version = status.get('Ssl_version')
+  if (!version) return {tls: false}
+  return {tls: true, version, cipher: status.get('Ssl_cipher'), verified: mode === 'VERIFY_IDENTITY' ? 'identity' : mode === 'VERIFY_CA' ? 'ca' : 'no'}
+}
+
+/** mysql2's `ssl` for a mode, as the mysql client reads --ssl-mode. */
+export function sslOptions(tls: MysqlTls): SslOptions | undefined {
+  if (tls.mode === 'DISABLED') return undefined
+  const verify = tls.mode === 'VERIFY_CA' || tls.mode === 'VERIFY_IDENTITY'
+  return {ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: verify, verifyIdentity: tls.mode === 'VERIFY_IDENTITY'}
+}
+
+/**
+ * Opens a pool, runs fn with it, maps any error (for the command `commandId`), and closes the pool whatever
+ * happened. The first connection is made at once: a refused certificate or TLS mismatch ends the command
+ * with exit 2 before it starts; an outage is left to the command, which may wait it out.
+ */
 export async function withDb<T>(settings: MysqlSettings, opts: OpenOptions, fn: (db: Db) => Promise<T>, commandId?: string): Promise<T> {
   const db = openDb(settings, opts)
   try {
+    await db.getConnection().then((c) => c.release(), (error) => {
+      if (!isTransient(error)) throw error
+    })
     return await fn(db)
   } catch (error) {
     throw asServiceError(error, settings, commandId)
@@ -63,13 +124,13 @@ export function asServiceError(error: unknown, settings: MysqlSettings, commandI
   // kafkajs errors are retriable too, but they are Kafka's to name, never MySQL's.
   if (error instanceof Error && error.name.startsWith('KafkaJS')) return error
   const code = (error as {code?: string}).code
-  const refused = privilegeRefused(error, settings, commandId)
+  const refused = privilegeRefused(error, settings, commandId) ?? tlsMismatch(error, settings)
   if (refused) return refused
   if (code === 'ER_ACCESS_DENIED_ERROR') {
     return new MauError(`MySQL refused the credentials for ${settings.display}: ${(error as Error).message}`, {
       exit: ExitCode.CONFIG,
       code: 'MYSQL_ACCESS_DENIED',
-      suggestions: ['Check MAU_MYSQL_URL and MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE.'],
+      suggestions: [settings.tls.mode === 'DISABLED' ? 'Check MAU_MYSQL_URL and MAU_MYSQL_PASSWORD(_FILE); a user that REQUIREs SSL is refused this way too: MAU_MYSQL_SSL_MODE is DISABLED.' : 'Check MAU_MYSQL_URL and MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE.'],
     })
   }
   if (code === 'ER_BAD_DB_ERROR') {
@@ -82,6 +143,20 @@ export function asServiceError(error: unknown, settings: MysqlSettings, commandI
   if (code === 'ER_NO_SUCH_TABLE') return schemaMissing(`${(error as Error).message} at ${settings.display}`)
   if (isTransient(error)) return unavailable('MySQL', settings.display, error)
   return error instanceof Error ? error : new Error(String(error))
+}
+
+/** TLS asked for and not offered, offered badly, or required by the server while off: exit 2, never retried. */
+function tlsMismatch(error: unknown, settings: MysqlSettings): MauError | undefined {
+  const e = error as {code?: string; errno?: number; message?: string}
+  const fail = (code: string, message: string, suggestion: string) => new MauError(message, {exit: ExitCode.CONFIG, code, suggestions: [suggestion]})
+  if (e.code === 'HANDSHAKE_NO_SSL_SUPPORT') return fail('MYSQL_NO_TLS', `MySQL at ${settings.display} offers no TLS, but ssl-mode is ${settings.tls.mode}.`, 'Enable TLS on the server, or set MAU_MYSQL_SSL_MODE=PREFERRED (or DISABLED) where plaintext is acceptable.')
+  // MySQL 8 ER_SECURE_TRANSPORT_REQUIRED (3159), MariaDB's 4036.
+  if (e.code === 'ER_SECURE_TRANSPORT_REQUIRED' || e.errno === 3159 || e.errno === 4036) return fail('MYSQL_TLS_REQUIRED', `MySQL at ${settings.display} requires TLS, but ssl-mode is ${settings.tls.mode}.`, 'Set MAU_MYSQL_SSL_MODE=VERIFY_IDENTITY with MAU_MYSQL_SSL_CA (or at least REQUIRED).')
+  if (e.code === 'HANDSHAKE_SSL_ERROR') {
+    return tlsRefusal(error, {service: 'MySQL', address: `${settings.host}:${settings.port}`, caFile: settings.tls.caFile, caSetting: 'MAU_MYSQL_SSL_CA'})
+      ?? fail('MYSQL_TLS_FAILED', `The TLS handshake with MySQL at ${settings.display} failed: ${e.message}`, 'Check MAU_MYSQL_SSL_MODE, MAU_MYSQL_SSL_CA and the client certificate against the server\'s TLS settings.')
+  }
+  return undefined
 }
 
 const PRIVILEGE_CODES = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR'])

@@ -43,8 +43,8 @@ const TRANSIENT_CODES = new Set([
   'ER_LOCK_WAIT_TIMEOUT', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED', 'PROTOCOL_SEQUENCE_TIMEOUT',
 ])
 
-/** Refused for what the statement is, whatever state the connection is left in: retrying sends the same. */
-const PERMANENT_CODES = new Set(['ER_NET_PACKET_TOO_LARGE', 'ER_SIGNAL_EXCEPTION', 'ER_DATA_TOO_LONG'])
+/** Refused for what the statement is, or for how the connection was configured (TLS), whatever state the connection is left in: retrying sends the same. */
+const PERMANENT_CODES = new Set(['ER_NET_PACKET_TOO_LARGE', 'ER_SIGNAL_EXCEPTION', 'ER_DATA_TOO_LONG', 'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT'])
 
 export function isTransient(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false

@@ -8,8 +8,9 @@ import {configError} from './errors.js'
 import {sourceName} from '../ingest/decode.js'
 import {ACTIVITY_KINDS, type ActivityKind} from '../ingest/platform.js'
 import {addMonths, currentMonth, parseInstant, parseYearMonth, type YearMonth} from './month.js'
+import {SASL_MECHANISMS, SECURITY_PROTOCOLS} from './kafka-security.js'
 import {redact} from './secrets.js'
-import {DEFAULTS, isValidTimezone, splitList} from './settings.js'
+import {DEFAULTS, SSL_MODES, isValidTimezone, splitList} from './settings.js'
 
 export const mysqlUrl = Flags.string({
   env: 'MAU_MYSQL_URL',
@@ -169,6 +170,23 @@ export const topic = Flags.string({
   helpGroup: 'KAFKA',
 })
 
+/**
+ * How to reach a managed Kafka: the names Kafka's own clients use (security.protocol, sasl.mechanism, ssl.*).
+ * The SASL password is a secret, so it has no flag: MAU_KAFKA_SASL_PASSWORD or MAU_KAFKA_SASL_PASSWORD_FILE.
+ */
+export const kafkaSecurity = {
+  'kafka-security-protocol': Flags.option({options: SECURITY_PROTOCOLS, env: 'MAU_KAFKA_SECURITY_PROTOCOL', default: 'PLAINTEXT' as const, summary: 'How to talk to the brokers: TLS (SSL), SASL login, both (SASL_SSL), or neither.', helpGroup: 'KAFKA'})(),
+  'kafka-sasl-mechanism': Flags.option({options: SASL_MECHANISMS, env: 'MAU_KAFKA_SASL_MECHANISM', summary: 'SASL mechanism, with SASL_SSL or SASL_PLAINTEXT.', helpGroup: 'KAFKA'})(),
+  'kafka-sasl-username': Flags.string({env: 'MAU_KAFKA_SASL_USERNAME', summary: 'SASL user (PLAIN, SCRAM).', description: 'Its password in MAU_KAFKA_SASL_PASSWORD, or in the file MAU_KAFKA_SASL_PASSWORD_FILE names (read again at every new connection, so a rotated Secret takes effect without a restart).', helpGroup: 'KAFKA'}),
+  'kafka-sasl-oauthbearer-token-file': Flags.string({env: 'MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE', summary: 'File holding the OAUTHBEARER token a sidecar keeps fresh; read again at every authentication.', helpGroup: 'KAFKA'}),
+  'kafka-ssl-ca-file': Flags.string({env: 'MAU_KAFKA_SSL_CA_FILE', summary: 'PEM CA bundle the brokers\' certificates are checked against (default: the system\'s). Their names are always checked.', helpGroup: 'KAFKA'}),
+  'kafka-ssl-cert-file': Flags.string({env: 'MAU_KAFKA_SSL_CERT_FILE', summary: 'PEM client certificate, for brokers that require mutual TLS.', helpGroup: 'KAFKA'}),
+  'kafka-ssl-key-file': Flags.string({env: 'MAU_KAFKA_SSL_KEY_FILE', summary: 'PEM private key of the client certificate.', helpGroup: 'KAFKA'}),
+}
+
+/** What every command that reaches Kafka takes: the brokers and how to talk to them. */
+export const kafka = {brokers, ...kafkaSecurity}
+
 /** One topic, for the commands that act on its partitions (mau offsets reset, ack-loss). */
 export const oneTopic = Flags.string({required: true, summary: 'The Kafka topic.', helpGroup: 'KAFKA'})
 export const kafkaPartition = Flags.integer({min: 0, summary: 'Only this partition of the topic (default: every one).', helpGroup: 'KAFKA'})
@@ -240,5 +258,22 @@ export const deadLetterFilter = {
 
 export const setAsideSince = instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in --timezone.'})
 
+const mysqlTlsFile = (what: string, summary: string) => Flags.string({env: `MAU_MYSQL_SSL_${what.toUpperCase()}`, summary, description: `Also the URL's ssl-${what} parameter; this wins.`, helpGroup: 'MYSQL'})
+
+/** TLS to MySQL, named as the mysql client names it (--ssl-mode, --ssl-ca, --ssl-cert, --ssl-key). */
+export const mysqlTls = {
+  'mysql-ssl-mode': Flags.option({
+    options: SSL_MODES,
+    env: 'MAU_MYSQL_SSL_MODE',
+    summary: 'DISABLED, PREFERRED (TLS when the server offers it), REQUIRED (TLS, unverified), VERIFY_CA, VERIFY_IDENTITY (CA and host name).',
+    description: 'Also the URL\'s ssl-mode parameter; this wins. Default PREFERRED, as the mysql client\'s: encrypted wherever the server can, and never failing where plaintext works. It does not stop an impostor: production sets VERIFY_IDENTITY with MAU_MYSQL_SSL_CA.',
+    defaultHelp: async () => 'PREFERRED',
+    helpGroup: 'MYSQL',
+  })(),
+  'mysql-ssl-ca': mysqlTlsFile('ca', 'PEM CA bundle the server\'s certificate is checked against (VERIFY_CA, VERIFY_IDENTITY).'),
+  'mysql-ssl-cert': mysqlTlsFile('cert', 'PEM client certificate, for a user that REQUIREs X509.'),
+  'mysql-ssl-key': mysqlTlsFile('key', 'PEM private key of the client certificate.'),
+}
+
 /** What every command that reads or writes the mau tables takes. */
-export const database = {'mysql-url': mysqlUrl}
+export const database = {'mysql-url': mysqlUrl, ...mysqlTls}

@@ -1,7 +1,13 @@
-/** kafkajs clients configured from mau's settings, with kafkajs' own logs routed into ours. */
+/** kafkajs clients configured from mau's settings (security, every codec), with kafkajs' own logs routed into ours. */
 import {Kafka, logLevel, type LogEntry} from 'kafkajs'
+import {ExitCode, MauError, unavailable} from './errors.js'
+import {registerCodecs} from './kafka-codecs.js'
+import {kafkaRefusal, kafkajsSecurity, probeKafka, type KafkaSettings} from './kafka-security.js'
 import {splitList} from './settings.js'
 import type {Logger} from './log.js'
+import type {Transport} from './tls.js'
+
+export type {KafkaSettings} from './kafka-security.js'
 
 /**
  * A kafkajs log entry as one of ours: its message and the fields that say where, without the stack
@@ -41,11 +47,14 @@ export class KafkaLevels {
   }
 }
 
-export function createKafka(brokers: string, clientId: string, log?: Logger, graceMs = 30_000): Kafka {
+/** A kafkajs client; kafkaSettings (core/kafka-security.ts) built `settings` from the flags. */
+export function createKafka(settings: KafkaSettings, clientId: string, log?: Logger, graceMs = 30_000): Kafka {
+  registerCodecs()
   const levels = new KafkaLevels(graceMs)
   return new Kafka({
     clientId,
-    brokers: splitList(brokers),
+    brokers: splitList(settings.brokers),
+    ...kafkajsSecurity(settings),
     connectionTimeout: 5_000,
     logLevel: log ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
@@ -54,5 +63,31 @@ export function createKafka(brokers: string, clientId: string, log?: Logger, gra
       const {fields, message} = kafkaLogFields(entry, log.isLevelEnabled('debug'))
       log[level](fields, message)
     },
+  })
+}
+
+/**
+ * A client whose settings were tried first: a refused certificate, name or protocol exits 2 at once instead
+ * of being retried as an outage. An unreachable broker is left to kafkajs' retries, as before.
+ */
+export async function connectKafka(settings: KafkaSettings, clientId: string, log?: Logger, graceMs?: number): Promise<{kafka: Kafka; transport?: Transport}> {
+  const transport = await probeKafka(settings)
+  return {kafka: createKafka(settings, clientId, log, graceMs), transport}
+}
+
+/** Any kafkajs failure as a MauError: a refused login or certificate is configuration (exit 2), anything else an outage (exit 4). */
+export function kafkaFailure(settings: Pick<KafkaSettings, 'brokers' | 'sasl' | 'tls'>, error: unknown): Error {
+  return kafkaRefusal(error, settings) ?? unavailable('Kafka', settings.brokers, error)
+}
+
+/** Why a consumer kafkajs will not restart ended the run: a refusal or an unreadable batch is configuration (exit 2), else exit 4. */
+export function consumerGaveUp(settings: Pick<KafkaSettings, 'brokers' | 'sasl' | 'tls'>, error: Error): MauError {
+  const refused = kafkaRefusal(error, settings)
+  if (refused) return refused
+  const unsupported = error.name === 'KafkaJSNotImplemented'
+  return new MauError(`The Kafka consumer stopped and kafkajs will not restart it: ${error.message}`, {
+    exit: unsupported ? ExitCode.CONFIG : ExitCode.UNAVAILABLE,
+    code: unsupported ? 'KAFKA_UNSUPPORTED' : 'KAFKA_CONSUMER_CRASHED',
+    suggestions: [unsupported ? 'The topic holds something this version of mau cannot read; the log line "consumer crashed" names it.' : 'The pod restarts it; if it recurs, the log line "consumer crashed" says why.'],
   })
 }

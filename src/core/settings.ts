@@ -4,6 +4,7 @@
  */
 import {configError} from './errors.js'
 import {redact, registerSecret, secretFromEnv} from './secrets.js'
+import {readPem} from './tls.js'
 
 export const DEFAULTS = {
   mysqlUrl: 'mysql://root@127.0.0.1:3306/test',
@@ -51,19 +52,41 @@ export function listOf(value: string | string[] | undefined): string[] {
   return (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap(splitList)
 }
 
+export const SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const
+export type SslMode = (typeof SSL_MODES)[number]
+
+/** The --mysql-ssl-* flags (or their MAU_MYSQL_SSL_* variables); each wins over the URL's parameter. */
+export interface MysqlTlsFlags {
+  'mysql-ssl-mode'?: SslMode
+  'mysql-ssl-ca'?: string
+  'mysql-ssl-cert'?: string
+  'mysql-ssl-key'?: string
+}
+
+export interface MysqlTls {
+  mode: SslMode
+  ca?: Buffer
+  cert?: Buffer
+  key?: Buffer
+  caFile?: string
+}
+
 export interface MysqlSettings {
   host: string
   port: number
   user: string
+  /** As read at start; `readPassword` reads it again, at every new connection. */
   password?: string
+  readPassword: () => string | undefined
   database: string
+  tls: MysqlTls
   /** The URL with any password replaced by ***, safe to print. */
   display: string
 }
 
 const withUser = (url: string, user: string) => url.replace(/^mysql:\/\/(?:[^@/]*@)?/, `mysql://${encodeURIComponent(user)}@`)
 
-export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env): MysqlSettings {
+export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env, flags: MysqlTlsFlags = {}): MysqlSettings {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -77,15 +100,41 @@ export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env):
   if (!database) {
     throw configError(`MySQL URL "${redact(url)}" names no database: expected mysql://user@host:port/database.`)
   }
-  const password = secretFromEnv('MAU_MYSQL_PASSWORD', env) ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined)
-  registerSecret(password)
+  const fromUrl = parsed.password ? decodeURIComponent(parsed.password) : undefined
+  registerSecret(fromUrl)
+  const readPassword = () => secretFromEnv('MAU_MYSQL_PASSWORD', env) ?? fromUrl
+  const password = readPassword()
   return {
     host: parsed.hostname || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 3306,
     // Each workload its own user (least privilege), all sharing one URL: MAU_MYSQL_USER wins over the URL's.
     user: env.MAU_MYSQL_USER || decodeURIComponent(parsed.username || 'root'),
     password,
+    readPassword,
     database,
+    tls: mysqlTls(parsed.searchParams, flags, redact(url)),
     display: redact(env.MAU_MYSQL_USER ? withUser(url, env.MAU_MYSQL_USER) : url),
+  }
+}
+
+/** The URL's ssl-* parameters under the flags; files read now, so a wrong path fails at start. */
+function mysqlTls(params: URLSearchParams, flags: MysqlTlsFlags, shown: string): MysqlTls {
+  const known = new Set(['ssl-mode', 'ssl-ca', 'ssl-cert', 'ssl-key'])
+  const unknown = [...params.keys()].find((k) => !known.has(k))
+  if (unknown) throw configError(`MySQL URL "${shown}" has the parameter "${unknown}": expected only ssl-mode, ssl-ca, ssl-cert, ssl-key.`)
+  const modeText = flags['mysql-ssl-mode'] ?? params.get('ssl-mode')?.toUpperCase() ?? 'PREFERRED'
+  if (!(SSL_MODES as readonly string[]).includes(modeText)) throw configError(`Invalid MySQL ssl-mode "${modeText}": expected one of ${SSL_MODES.join(', ')}.`)
+  const mode = modeText as SslMode
+  const file = (what: 'ca' | 'cert' | 'key') => flags[`mysql-ssl-${what}`] ?? params.get(`ssl-${what}`) ?? undefined
+  const [caFile, certFile, keyFile] = [file('ca'), file('cert'), file('key')]
+  if (mode === 'DISABLED' && (caFile || certFile || keyFile)) throw configError('MySQL ssl-mode is DISABLED but a CA, certificate or key is given: expected a mode that uses TLS, or no files.')
+  if (mode.startsWith('VERIFY') && !caFile) throw configError(`MySQL ssl-mode ${mode} needs the CA to verify against: set MAU_MYSQL_SSL_CA (or the URL's ssl-ca).`)
+  if (Boolean(certFile) !== Boolean(keyFile)) throw configError('A MySQL client certificate needs both MAU_MYSQL_SSL_CERT and MAU_MYSQL_SSL_KEY; only one is set.')
+  return {
+    mode,
+    caFile,
+    ca: caFile ? readPem(caFile, 'MAU_MYSQL_SSL_CA') : undefined,
+    cert: certFile ? readPem(certFile, 'MAU_MYSQL_SSL_CERT') : undefined,
+    key: keyFile ? readPem(keyFile, 'MAU_MYSQL_SSL_KEY') : undefined,
   }
 }

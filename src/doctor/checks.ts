@@ -1,6 +1,8 @@
 /** Checks that everything `mau` needs answers, and says how to fix what does not. */
 import {ExitCode, type ExitCodeValue, MauError} from '../core/errors.js'
-import {createKafka} from '../core/kafka.js'
+import type {Admin} from 'kafkajs'
+import {connectKafka, kafkaFailure, type KafkaSettings} from '../core/kafka.js'
+import {describeTransport, type Transport} from '../core/tls.js'
 import {bad, good, table} from '../core/render.js'
 import type {DruidUserEvents} from '../druid/events.js'
 import type {SupervisorStatus} from '../druid/supervisor.js'
@@ -13,6 +15,8 @@ export interface Check {
   ok: boolean
   detail: string
   fix?: string
+  /** For mysql and kafka: how the connection is protected (TLS version and cipher, verification, SASL). */
+  transport?: Transport
 }
 
 export interface DoctorResult {
@@ -26,11 +30,12 @@ export interface DoctorTargets {
   mysql: {
     display: string
     status: () => Promise<StatusResult>
+    transport: () => Promise<Transport>
     /** Messages deleted from Kafka before they were applied, not yet acknowledged (mau offsets ack-loss). */
     losses: () => Promise<RecordedLoss[]>
     role?: {name: string; user: string; missing: () => Promise<Missing[]>}
   }
-  kafka: {brokers: string; topics: string[]}
+  kafka: {settings: KafkaSettings; topics: string[]}
   /** Checked only when given (verify-migration and backfill need it; the consumer does not). */
   druid?: {events: DruidUserEvents; supervisor: {id: string; status: () => Promise<SupervisorStatus>}}
 }
@@ -46,7 +51,8 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
   try {
     const s = await mysql.status()
     const current = s.edited.length === 0 && s.pending.length === 0
-    checks.push({name: 'mysql', ok: true, detail: `reachable at ${mysql.display}`})
+    const transport = await mysql.transport()
+    checks.push({name: 'mysql', ok: true, detail: `reachable at ${mysql.display} (${describeTransport(transport)})`, transport})
     if (s.edited.length > 0) {
       fail({name: 'schema', detail: `applied migrations edited since: ${s.edited.map((m) => m.version).join(', ')}`, fix: 'Restore them from git; put changes in a new migration.'}, ExitCode.SCHEMA)
     } else if (s.pending.length > 0) {
@@ -74,19 +80,25 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
     fail({name: 'mysql', detail: e.message, fix: e.suggestions?.[0]}, e.exitCode ?? ExitCode.UNAVAILABLE)
   }
 
-  const admin = createKafka(kafka.brokers, 'mau-doctor').admin()
+  const {brokers} = kafka.settings
+  let admin: Admin | undefined
   try {
+    const client = await connectKafka(kafka.settings, 'mau-doctor')
+    admin = client.kafka.admin()
     await admin.connect()
     const existing = new Set(await admin.listTopics())
-    checks.push({name: 'kafka', ok: true, detail: `reachable at ${kafka.brokers}`})
+    const transport = client.transport ?? {tls: false}
+    checks.push({name: 'kafka', ok: true, detail: `reachable at ${brokers} (${describeTransport(transport)})`, transport})
     for (const topic of kafka.topics) {
       if (existing.has(topic)) checks.push({name: `topic ${topic}`, ok: true, detail: 'exists'})
       else fail({name: `topic ${topic}`, detail: 'does not exist', fix: 'Check MAU_KAFKA_TOPICS, or create the topic.'}, ExitCode.CONFIG)
     }
   } catch (error) {
-    fail({name: 'kafka', detail: `${kafka.brokers}: ${(error as Error).message}`, fix: 'Check MAU_KAFKA_BROKERS and that the brokers run (locally: npm run services:start).'}, ExitCode.UNAVAILABLE)
+    const e = kafkaFailure(kafka.settings, error) as MauError
+    const fix = e.exitCode === ExitCode.CONFIG ? e.suggestions?.[0] : 'Check MAU_KAFKA_BROKERS and that the brokers run (locally: npm run services:start).'
+    fail({name: 'kafka', detail: e.exitCode === ExitCode.CONFIG ? e.message : `${brokers}: ${(error as Error).message}`, fix}, e.exitCode ?? ExitCode.UNAVAILABLE)
   } finally {
-    await admin.disconnect().catch(() => undefined)
+    await admin?.disconnect().catch(() => undefined)
   }
 
   if (druid) await druidChecks(druid, kafka.topics, checks, fail)

@@ -9,7 +9,8 @@
 import type {Consumer, EachBatchPayload, Kafka} from 'kafkajs'
 import {type Db, statementBytes} from '../core/db.js'
 import {configError, ExitCode, MauError} from '../core/errors.js'
-import {createKafka} from '../core/kafka.js'
+import {consumerGaveUp, createKafka, type KafkaSettings} from '../core/kafka.js'
+import {kafkaRefusal, probeKafka} from '../core/kafka-security.js'
 import type {Logger} from '../core/log.js'
 import {MonthResolver} from '../core/month.js'
 import {prepareBatch} from './batch.js'
@@ -29,6 +30,8 @@ import {type ConsumeSummary, Tally} from './tally.js'
 
 export interface ConsumeOptions {
   brokers: string
+  /** TLS and SASL (core/kafka-security.ts); plaintext when absent. */
+  security?: Omit<KafkaSettings, 'brokers'>
   topics: string[]
   group: string
   format: EventFormat
@@ -87,6 +90,7 @@ class ConsumeRun {
   private readonly months: MonthResolver
   private readonly decode: ReturnType<typeof decoder>
   private readonly kafka: Kafka
+  private readonly settings: KafkaSettings
   private readonly consumer: Consumer
   private readonly tally: Tally
   private targets: Marks | null = null
@@ -109,7 +113,8 @@ class ConsumeRun {
     this.months = new MonthResolver(opts.timezone)
     this.decode = decoder(opts.format, opts.activity)
     this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES
-    this.kafka = createKafka(opts.brokers, `mau-consume-${opts.group}`, deps.log, opts.sessionTimeoutMs ?? 30_000)
+    this.settings = {protocol: 'PLAINTEXT', ...opts.security, brokers: opts.brokers}
+    this.kafka = createKafka(this.settings, `mau-consume-${opts.group}`, deps.log, opts.sessionTimeoutMs ?? 30_000)
     this.window = {maxEvents: opts.batchSize, maxBytes: WINDOW_BYTES, lingerMs: LINGER_MS}
     // One window's worth waiting beside the one being written and the one being aggregated: enough that MySQL
     // does not wait for Kafka, and memory stays bounded (a larger queue only raised peak RSS).
@@ -123,6 +128,8 @@ class ConsumeRun {
       maxBytes: 8 * 1024 * 1024,
       maxWaitTimeInMs: 500,
       metadataMaxAge: METADATA_MAX_AGE_MS,
+      // A refused certificate or login is configuration: kafkajs would retry it for ever.
+      retry: {restartOnFailure: async (error) => !kafkaRefusal(error, this.settings)},
     })
     this.holdings = new Holdings({
       ...deps,
@@ -142,6 +149,7 @@ class ConsumeRun {
   /** Positions the group (--since, stored offsets), learns the end for --stop-at-end, joins and runs. */
   async start(): Promise<void> {
     const {opts, deps} = this
+    await probeKafka(this.settings)
     await requireTopics(this.kafka, opts.brokers, opts.topics)
     await requireKafkaAhead(this.kafka, deps.db, opts)
     if (opts.fromTime !== undefined) this.tally.startedFromTime = await seedFromTime(this.kafka, deps.db, {...opts, fromTime: opts.fromTime}, deps.log)
@@ -169,6 +177,8 @@ class ConsumeRun {
     } catch (error) {
       this.stopWatching()
       await this.consumer.disconnect().catch(() => undefined)
+      const refused = kafkaRefusal(error, this.settings)
+      if (refused) throw refused
       throw new MauError(`Could not start consuming ${opts.topics.join(', ')} from ${opts.brokers}: ${(error as Error).message}`, {
         exit: ExitCode.UNAVAILABLE,
         code: 'KAFKA_UNAVAILABLE',
@@ -190,7 +200,10 @@ class ConsumeRun {
     })
     consumer.on(consumer.events.CRASH, ({payload}) => {
       log.error({err: payload.error, restart: payload.restart}, 'consumer crashed')
-      if (!payload.restart) health.crashed = payload.error.message
+      if (payload.restart) return
+      // kafkajs will not restart it: the run ends, so a pod is never up while consuming nothing.
+      health.crashed = payload.error.message
+      this.stopWith(consumerGaveUp(this.settings, payload.error))
     })
   }
 

@@ -5,6 +5,7 @@
  */
 import type {Kafka} from 'kafkajs'
 import {ExitCode, MauError, unavailable} from '../core/errors.js'
+import {kafkaFailure} from '../core/kafka.js'
 import type {Logger} from '../core/log.js'
 import {inTransaction, type Db} from '../core/db.js'
 import {judgeStart, kafkaBehind, type StartDecision} from './continuity.js'
@@ -19,7 +20,7 @@ async function withAdmin<T>(kafka: Kafka, brokers: string, fn: (admin: ReturnTyp
     await admin.connect()
     return await fn(admin)
   } catch (error) {
-    if (error instanceof Error && error.name.startsWith('KafkaJS')) throw unavailable('Kafka', brokers, error)
+    if (error instanceof Error && error.name.startsWith('KafkaJS')) throw kafkaFailure({brokers}, error)
     throw error
   } finally {
     await admin.disconnect()

@@ -6,6 +6,7 @@
 import {randomUUID} from 'node:crypto'
 import type {Kafka} from 'kafkajs'
 import {ExitCode, MauError, unavailable} from '../core/errors.js'
+import {kafkaFailure} from '../core/kafka.js'
 
 export type OffsetRange = {from: number; to: number}
 
@@ -71,7 +72,7 @@ export async function watermarks(kafka: Kafka, brokers: string, topic: string): 
     await admin.connect()
     return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, {low: Number(p.low), high: Number(p.high)}]))
   } catch (error) {
-    throw unavailable('Kafka', brokers, error)
+    throw kafkaFailure({brokers}, error)
   } finally {
     await admin.disconnect().catch(() => undefined)
   }

@@ -29,7 +29,7 @@ afterAll(() => topic?.drop())
 
 const positions = (maxInFlight = 1000) =>
   new Positions({
-    kafka: createKafka('127.0.0.1:9092', 'mau-test-positions'),
+    kafka: createKafka({brokers: '127.0.0.1:9092', protocol: 'PLAINTEXT'}, 'mau-test-positions'),
     brokers: '127.0.0.1:9092',
     group: 'g',
     topics: [topic.topic],
@@ -40,7 +40,7 @@ const positions = (maxInFlight = 1000) =>
     maxInFlight,
   })
 /** The topic as the reading after the counts sees it: its watermarks asked of the broker. */
-const after = async () => ({topic: topic.topic, marks: await watermarks(createKafka('127.0.0.1:9092', 'mau-test-positions'), '127.0.0.1:9092', topic.topic)})
+const after = async () => ({topic: topic.topic, marks: await watermarks(createKafka({brokers: '127.0.0.1:9092', protocol: 'PLAINTEXT'}, 'mau-test-positions'), '127.0.0.1:9092', topic.topic)})
 const bounds = (mysql: number, druid: number) => new Map([[0, {mysql: {before: mysql, after: mysql}, druid: {before: druid, after: druid}}]])
 
 describe('Positions.messages', () => {

@@ -3,7 +3,6 @@ import {MauCommand} from '../../core/command.js'
 import {configError} from '../../core/errors.js'
 import * as flag from '../../core/flags.js'
 import {secretFromEnv} from '../../core/secrets.js'
-import {resolveMysql} from '../../core/settings.js'
 import {applyGrants, grantStatements, role, ROLE_NAMES, ROLES, type RoleName} from '../../schema/roles.js'
 
 interface GrantsResult {
@@ -35,7 +34,7 @@ Without --apply the statements are printed one per line (comments start with --)
     const {flags} = await this.parse(DbGrants)
     const r = role(flags.role)
     const a = {user: flags.user, host: flags.host}
-    const {database} = resolveMysql(flags['mysql-url'])
+    const {database} = this.mysqlSettings(flags)
     if (!flags.apply) {
       const statements = grantStatements(r, a, database)
       if (!this.jsonEnabled()) process.stdout.write(`${statements.join('\n')}\n`)

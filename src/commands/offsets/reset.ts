@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../../core/command.js'
 import {configError} from '../../core/errors.js'
 import * as flag from '../../core/flags.js'
-import {createKafka} from '../../core/kafka.js'
 import {parseInstant} from '../../core/month.js'
 import {DEFAULTS} from '../../core/settings.js'
 import {resetReport} from '../../ingest/format.js'
@@ -31,7 +30,7 @@ export default class OffsetsReset extends MauCommand<ResetResult> {
   ]
   static override flags = {
     ...flag.database,
-    brokers: flag.brokers,
+    ...flag.kafka,
     group: flag.group,
     topic: flag.oneTopic,
     partition: flag.kafkaPartition,
@@ -42,7 +41,7 @@ export default class OffsetsReset extends MauCommand<ResetResult> {
   async run(): Promise<ResetResult> {
     const {flags} = await this.parse(OffsetsReset)
     const o = {group: flags.group, brokers: flags.brokers, topic: flags.topic, partition: flags.partition, target: flags.to, apply: flags.yes}
-    const result = await this.withDb(flags, (db) => resetOffsets(createKafka(flags.brokers, 'mau-offsets'), db, o))
+    const result = await this.withDb(flags, async (db) => resetOffsets(await this.kafka(flags, 'mau-offsets'), db, o))
     if (result.changes.length === 0) throw configError(`Topic ${flags.topic} has no partition ${flags.partition}.`, ['See its partitions: mau offsets list --topic ' + flags.topic])
     this.log(resetReport(result))
     return result
