@@ -51,7 +51,7 @@ export class KafkaLevels {
 export function createKafka(settings: KafkaSettings, clientId: string, log?: Logger, graceMs = 30_000): Kafka {
   registerCodecs()
   const levels = new KafkaLevels(graceMs)
-  return new Kafka({
+  const kafka = new Kafka({
     clientId,
     brokers: splitList(settings.brokers),
     ...kafkajsSecurity(settings),
@@ -64,7 +64,12 @@ export function createKafka(settings: KafkaSettings, clientId: string, log?: Log
       log[level](fields, message)
     },
   })
+  settingsOf.set(kafka, settings)
+  return kafka
 }
+
+/** Each client's settings, so that a failure deep in ingest/ names the mechanism, user and CA file. */
+const settingsOf = new WeakMap<Kafka, KafkaSettings>()
 
 /**
  * A client whose settings were tried first: a refused certificate, name or protocol exits 2 at once instead
@@ -75,8 +80,9 @@ export async function connectKafka(settings: KafkaSettings, clientId: string, lo
   return {kafka: createKafka(settings, clientId, log, graceMs), transport}
 }
 
-/** Any kafkajs failure as a MauError: a refused login or certificate is configuration (exit 2), anything else an outage (exit 4). */
-export function kafkaFailure(settings: Pick<KafkaSettings, 'brokers' | 'sasl' | 'tls'>, error: unknown): Error {
+/** Any failure of this client as a MauError: a refused login or certificate is configuration (exit 2), anything else an outage (exit 4). */
+export function kafkaFailure(kafka: Kafka | KafkaSettings, error: unknown, brokers = ''): Error {
+  const settings = kafka instanceof Kafka ? (settingsOf.get(kafka) ?? {brokers, protocol: 'PLAINTEXT'}) : kafka
   return kafkaRefusal(error, settings) ?? unavailable('Kafka', settings.brokers, error)
 }
 

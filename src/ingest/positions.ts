@@ -20,7 +20,7 @@ async function withAdmin<T>(kafka: Kafka, brokers: string, fn: (admin: ReturnTyp
     await admin.connect()
     return await fn(admin)
   } catch (error) {
-    if (error instanceof Error && error.name.startsWith('KafkaJS')) throw kafkaFailure({brokers}, error)
+    if (error instanceof Error && error.name.startsWith('KafkaJS')) throw kafkaFailure(kafka, error, brokers)
     throw error
   } finally {
     await admin.disconnect()

@@ -72,7 +72,7 @@ export async function watermarks(kafka: Kafka, brokers: string, topic: string): 
     await admin.connect()
     return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, {low: Number(p.low), high: Number(p.high)}]))
   } catch (error) {
-    throw kafkaFailure({brokers}, error)
+    throw kafkaFailure(kafka, error, brokers)
   } finally {
     await admin.disconnect().catch(() => undefined)
   }
