@@ -48,7 +48,7 @@ export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
   return pool
 }
 
-type CoreConnection = {stream?: {getPeerCertificate?: (detailed: boolean) => PeerCertificate}; destroy(): void}
+type CoreConnection = {stream?: {getPeerCertificate?: (detailed: boolean) => PeerCertificate; isSessionReused?: () => boolean}; destroy(): void}
 type CorePool = {config: {connectionConfig: object}; getConnection(cb: (err: NodeJS.ErrnoException | null, conn?: CoreConnection) => void): void}
 
 /**
@@ -65,6 +65,8 @@ function perConnection(pool: Db, settings: MysqlSettings): void {
   Object.defineProperty(core.config.connectionConfig, 'password', {get: settings.readPassword, enumerable: true, configurable: true})
   Object.defineProperty(core.config.connectionConfig, 'ssl', {get: () => (serverHasTls ? ssl : undefined), enumerable: true, configurable: true})
   const checked = new WeakSet<CoreConnection>()
+  // A resumed TLS session (mysql2 caches them) carries no certificate to check: it inherits this pool's verdict.
+  let identityRefused: Error | undefined
   const getConnection = core.getConnection.bind(core)
   core.getConnection = (cb) => getConnection((err, conn) => {
     if (err?.code === 'HANDSHAKE_NO_SSL_SUPPORT' && settings.tls.mode === 'PREFERRED' && serverHasTls) {
@@ -73,13 +75,15 @@ function perConnection(pool: Db, settings: MysqlSettings): void {
     }
     if (err || !conn || settings.tls.mode !== 'VERIFY_IDENTITY' || checked.has(conn)) return cb(err, conn)
     const cert = conn.stream?.getPeerCertificate?.(false)
-    const refused = cert ? checkServerIdentity(settings.host, cert) : undefined
+    const resumed = conn.stream?.isSessionReused?.() === true
+    const refused = resumed ? identityRefused : cert ? checkServerIdentity(settings.host, cert) : undefined
     if (!refused) {
       checked.add(conn)
       return cb(null, conn)
     }
     conn.destroy()
-    cb(Object.assign(refused, {code: 'HANDSHAKE_SSL_ERROR', host: settings.host, cert}))
+    identityRefused = Object.assign(refused, {code: 'HANDSHAKE_SSL_ERROR', host: settings.host, cert: resumed ? (refused as {cert?: PeerCertificate}).cert : cert})
+    cb(identityRefused)
   })
 }
 

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {resolveMysql} from '../../src/core/settings.js'
-import {asServiceError, privilegeRefused} from '../../src/core/db.js'
+import {asServiceError, privilegeRefused, sslOptions} from '../../src/core/db.js'
 
 const settings = resolveMysql('mysql://mau:pw@db:3306/mau', {})
 
@@ -40,5 +40,27 @@ describe('privilegeRefused', () => {
     expect(privilegeRefused(error('ER_DBACCESS_DENIED_ERROR', "Access denied for user 'x'@'%' to database 'mau'"), server)?.message).toBe('MySQL refused access to database mau for mau_server.')
     expect(privilegeRefused(error('ER_SPECIFIC_ACCESS_DENIED_ERROR', 'Access denied; you need (at least one of) the SUPER privilege(s) for this operation'), server)?.message).toBe('MySQL refused SUPER for mau_server.')
     expect(privilegeRefused(error('ER_DUP_ENTRY', 'Duplicate entry'), server)).toBeUndefined()
+  })
+})
+
+describe('TLS failures from MySQL', () => {
+  const err = (props: object, message = 'x') => Object.assign(new Error(message), props)
+  it('are configuration (exit 2) and never retried: TLS required by the server, none offered, a refused certificate', () => {
+    expect(asServiceError(err({code: 'ER_SECURE_TRANSPORT_REQUIRED', errno: 3159}), settings)).toMatchObject({exitCode: 2, code: 'MYSQL_TLS_REQUIRED'})
+    expect(asServiceError(err({code: 'HANDSHAKE_NO_SSL_SUPPORT', fatal: true}), settings)).toMatchObject({exitCode: 2, code: 'MYSQL_NO_TLS'})
+    const untrusted = asServiceError(err({code: 'HANDSHAKE_SSL_ERROR', fatal: true}, 'self-signed certificate in certificate chain'), settings)
+    expect(untrusted).toMatchObject({exitCode: 2, code: 'TLS_UNTRUSTED'})
+    const name = asServiceError(err({code: 'HANDSHAKE_SSL_ERROR', fatal: true, host: 'db', cert: {subjectaltname: 'DNS:mysql.internal'}}, 'Hostname/IP does not match'), settings) as Error
+    expect(name.message).toMatch(/does not hold the name "db"; it holds DNS:mysql.internal/)
+  })
+})
+
+describe('sslOptions', () => {
+  it('reads each ssl-mode as the mysql client does', () => {
+    expect(sslOptions({mode: 'DISABLED'})).toBeUndefined()
+    expect(sslOptions({mode: 'PREFERRED'})).toMatchObject({rejectUnauthorized: false, verifyIdentity: false})
+    expect(sslOptions({mode: 'REQUIRED'})).toMatchObject({rejectUnauthorized: false, verifyIdentity: false})
+    expect(sslOptions({mode: 'VERIFY_CA'})).toMatchObject({rejectUnauthorized: true, verifyIdentity: false})
+    expect(sslOptions({mode: 'VERIFY_IDENTITY'})).toMatchObject({rejectUnauthorized: true, verifyIdentity: true})
   })
 })

@@ -63,3 +63,41 @@ describe('applyRenamedEnv', () => {
     expect(env.MAU_KAFKA_SESSION_TIMEOUT_SECONDS).toBe('10')
   })
 })
+
+describe('resolveMysql TLS', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mau-tls-settings-'))
+  const ca = join(dir, 'ca.pem')
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+
+  it('is PREFERRED by default, as the mysql client', () => {
+    expect(resolveMysql('mysql://u@h/d', {}).tls.mode).toBe('PREFERRED')
+  })
+
+  it('takes ssl-mode and ssl-ca from the URL, and the flags over the URL', () => {
+    const url = `mysql://u@h/d?ssl-mode=verify_ca&ssl-ca=${ca}`
+    expect(resolveMysql(url, {}).tls).toMatchObject({mode: 'VERIFY_CA', caFile: ca})
+    expect(resolveMysql(url, {}, {'mysql-ssl-mode': 'VERIFY_IDENTITY'}).tls.mode).toBe('VERIFY_IDENTITY')
+  })
+
+  it('refuses a mode it does not know, a verifying mode without a CA, half a client certificate, an unknown parameter', () => {
+    expect(() => resolveMysql('mysql://u@h/d?ssl-mode=STRICT', {})).toThrow(/ssl-mode "STRICT": expected one of DISABLED, PREFERRED/)
+    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_IDENTITY'})).toThrow(/needs the CA .*MAU_MYSQL_SSL_CA/)
+    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-cert': ca})).toThrow(/both MAU_MYSQL_SSL_CERT and MAU_MYSQL_SSL_KEY/)
+    expect(() => resolveMysql('mysql://u@h/d?sslmode=require', {})).toThrow(/parameter "sslmode": expected only ssl-mode/)
+  })
+
+  it('names a CA file that cannot be read or holds no PEM', () => {
+    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_CA', 'mysql-ssl-ca': join(dir, 'missing.pem')})).toThrow(/MAU_MYSQL_SSL_CA points to ".*missing.pem", which cannot be read \(ENOENT\)/)
+    const notPem = join(dir, 'not.pem')
+    writeFileSync(notPem, 'hello')
+    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_CA', 'mysql-ssl-ca': notPem})).toThrow(/holds no PEM block/)
+  })
+
+  it('reads the password file again each time it is asked', () => {
+    const file = join(dir, 'password')
+    writeFileSync(file, 'first-secret\n')
+    const s = resolveMysql('mysql://u@h/d', {MAU_MYSQL_PASSWORD_FILE: file})
+    writeFileSync(file, 'second-secret\n')
+    expect([s.password, s.readPassword()]).toEqual(['first-secret', 'second-secret'])
+  })
+})
