@@ -14,6 +14,7 @@ export const END = '<!-- config:end -->'
 const NOT_FLAGS = [
   ['MAU_MYSQL_PASSWORD, MAU_MYSQL_PASSWORD_FILE', '', 'MySQL password; the file wins over the variable, which wins over the URL.'],
   ['MAU_MYSQL_USER', '', 'MySQL user, instead of the URL\'s: each workload its own (`mau db grants`), one shared URL.'],
+  ['MAU_KAFKA_SASL_PASSWORD, MAU_KAFKA_SASL_PASSWORD_FILE', '', 'Kafka SASL password (PLAIN, SCRAM); the file wins, and is read again at every new connection.'],
   ['MAU_GRANTS_PASSWORD, MAU_GRANTS_PASSWORD_FILE', '', 'The password `mau db grants --apply` sets for the user it grants a role to.'],
   ['MAU_SLACK_WEBHOOK_URL, MAU_SLACK_WEBHOOK_URL_FILE', '', 'Slack incoming webhook for `report send --to slack`.'],
   ['MAU_WEBHOOK_SECRET, MAU_WEBHOOK_SECRET_FILE', '', 'If set, webhook deliveries carry `X-Mau-Signature: sha256=<HMAC-SHA256 of the body>`.'],

@@ -81,6 +81,23 @@ describe('least privilege in deploy/', () => {
     expect(byName(production, 'ConfigMap', 'mau-config').data).toMatchObject({MAU_MYSQL_URL: expect.not.stringMatching(/\/\/[^/]*@/)})
   })
 
+  it('mounts the TLS material in every container and the Kafka password only where Kafka is reached, each file it names', () => {
+    const config = byName(production, 'ConfigMap', 'mau-config').data as Record<string, string>
+    expect(config).toMatchObject({MAU_MYSQL_SSL_MODE: 'VERIFY_IDENTITY', MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', MAU_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512'})
+    const files = Object.entries(config).filter(([k]) => /_(CA|CA_FILE|PASSWORD_FILE)$/.test(k) && k.startsWith('MAU_KAFKA') || k === 'MAU_MYSQL_SSL_CA').map(([, v]) => v)
+    expect(files).toHaveLength(3)
+    const kafka: string[] = []
+    for (const {owner, spec: pod} of podSpecs(production)) {
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+        const mounts = (c as {volumeMounts?: {name: string; mountPath: string}[]}).volumeMounts ?? []
+        const mounted = (path: string) => mounts.some((m) => path.startsWith(`${m.mountPath}/`))
+        expect([owner, c.name, files.filter((f) => f.includes('mau-tls')).every(mounted)]).toEqual([owner, c.name, true])
+        if (files.filter((f) => f.includes('mau-kafka')).every(mounted)) kafka.push(c.name)
+      }
+    }
+    expect(kafka.sort()).toEqual(['consume', 'verify', 'verify'])
+  })
+
   const setup = render('deploy/setup')
 
   it('sets the database up with a Job: migrate, then every role\'s user with its own password, as an administrator', async () => {

@@ -90,8 +90,11 @@ describe('mau consume through a MySQL failover to a replica that was behind', ()
     const check = openDb(replica)
     for (const month of new Set([...truth.rows.keys()].map((k) => k.split('|')[1]!))) expect(await checkSummary(check, month)).toMatchObject({ok: true})
     await check.end()
-    // Every partition had moved past what the replica held: each was read again, and said so.
-    expect(rewinds.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(4)
+    // Every partition had moved past what the replica held: each was read again. One member finds it in its
+    // next window (a rewind, said so); with two, a member whose window waited out the outage may be dropped
+    // from the group first and rejoin, and positioning reads MySQL's offsets before any window (no rewind to
+    // count). Either way the truth above is reached exactly.
+    if (replicas === 1) expect(rewinds.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(4)
     expect(summaries.reduce((x, s) => x + s.rewinds, 0)).toBe(rewinds.reduce((x, y) => x + y, 0))
   })
 })
