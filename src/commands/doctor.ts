@@ -8,7 +8,8 @@ import {doctor, doctorTable, type DoctorResult} from '../doctor/checks.js'
 import {druidReader, supervisorReader} from '../druid/settings.js'
 import {listLosses} from '../ingest/losses.js'
 import {status} from '../schema/migrate.js'
-import {missingPrivileges, role, ROLE_NAMES} from '../schema/roles.js'
+import {role, ROLE_NAMES} from '../core/roles.js'
+import {missingPrivileges} from '../schema/roles.js'
 
 export default class Doctor extends MauCommand<DoctorResult> {
   static override summary = 'Check that MySQL, the schema and Kafka (and with --druid, Druid) are ready, and say how to fix what is not.'

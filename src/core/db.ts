@@ -8,7 +8,7 @@ import {ExitCode, MauError, isTransient, unavailable} from './errors.js'
 import type {MysqlSettings, MysqlTls, SslMode} from './settings.js'
 import {checkServerIdentity, type PeerCertificate} from 'node:tls'
 import {tlsRefusal, type Transport} from './tls.js'
-import {roleOf} from '../schema/roles.js'
+import {roleOf} from './roles.js'
 
 export type Db = Pool
 /** What a read needs: a pool, or a connection inside a transaction. */

@@ -5,8 +5,8 @@
  */
 import {Flags} from '@oclif/core'
 import {configError} from './errors.js'
-import {sourceName} from '../ingest/decode.js'
-import {ACTIVITY_KINDS, type ActivityKind} from '../ingest/platform.js'
+import {sourceName} from './platform.js'
+import {ACTIVITY_KINDS, type ActivityKind} from './platform.js'
 import {addMonths, currentMonth, parseInstant, parseYearMonth, type YearMonth} from './month.js'
 import {SASL_MECHANISMS, SECURITY_PROTOCOLS} from './kafka-security.js'
 import {redact} from './secrets.js'

@@ -6,7 +6,7 @@
  * distinct users per source are counted over the same groups on both sides.
  */
 import {bigint, varchar, type DruidClient, type DruidParameter, type Row} from './client.js'
-import {sourceNames} from '../ingest/platform.js'
+import {sourceNames} from '../core/platform.js'
 
 export interface DruidSchema {
   datasource: string

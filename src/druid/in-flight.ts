@@ -12,7 +12,6 @@
  */
 import type {UserEvent} from '../ingest/decode.js'
 import {ALL_SOURCES} from '../mau/rows.js'
-import type {VerifyRow} from './verify.js'
 
 /**
  * One partition: the least each side had applied before the counts and the most it had applied after.
@@ -43,6 +42,15 @@ const MYSQL_AHEAD = 1
 const DRUID_AHEAD = 2
 const lineKey = (ns: string, source: string) => `${ns}\u0000${source}`
 
+/** What the judge reads of a compared line (verify.ts's VerifyRow): which line, its one-sided users, the event difference. */
+export interface DifferingLine {
+  environment_namespace: string
+  source_id: string
+  onlyInMysql?: string[]
+  onlyInDruid?: string[]
+  difference: {events: number}
+}
+
 export class InFlight {
   private readonly lines = new Map<string, LineTally>()
   /** Messages read, and events of them that fall in the compared window. */
@@ -50,7 +58,7 @@ export class InFlight {
   events = 0
 
   /** lines: the lines that differ, with all their one-sided users; only their messages are kept. */
-  constructor(private readonly bounds: Map<number, PartitionBounds>, lines: Pick<VerifyRow, 'environment_namespace' | 'source_id' | 'onlyInMysql' | 'onlyInDruid'>[]) {
+  constructor(private readonly bounds: Map<number, PartitionBounds>, lines: Omit<DifferingLine, 'difference'>[]) {
     for (const l of lines) {
       const users = new Map([...(l.onlyInMysql ?? []), ...(l.onlyInDruid ?? [])].map((u) => [u, 0]))
       this.lines.set(lineKey(l.environment_namespace, l.source_id), {events: {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0}, users})
@@ -86,7 +94,7 @@ export class InFlight {
    * Judges a line that differs: its events within the bounds, and each of its one-sided users carried by a
    * message the side holding it may have applied and the other may not have. users: those so explained.
    */
-  explain(row: VerifyRow): {explained: boolean; events: number; users: number; notInFlight: string[]} {
+  explain(row: DifferingLine): {explained: boolean; events: number; users: number; notInFlight: string[]} {
     const line = this.lines.get(lineKey(row.environment_namespace, row.source_id))
     const e = line?.events ?? {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0}
     const users = line?.users ?? new Map<string, number>()

@@ -11,21 +11,11 @@
 import type {MonthResolver, YearMonth} from '../core/month.js'
 import type {Row} from '../mau/rows.js'
 import type {Decoded, Rejection} from './decode.js'
-import {DEAD_LETTER_MAX_BYTES, setAside} from './deadletter.js'
+import {DEAD_LETTER_MAX_BYTES, type DeadLetter, setAside} from './deadletter.js'
 
 export interface Message {
   offset: string
   value: Buffer | null
-}
-
-export interface DeadLetter {
-  offset: number
-  rejection: Rejection
-  /** The message, or its first bytes when it is longer than the dead-letter limit (see setAside). */
-  payload: Buffer | null
-  /** The whole message's length and SHA-256, so that a cut payload still identifies it. */
-  bytes: number
-  sha256: Buffer | null
 }
 
 export interface PreparedBatch {

@@ -2,8 +2,19 @@
 import type {PoolConnection, ResultSetHeader, RowDataPacket} from 'mysql2/promise'
 import {createHash} from 'node:crypto'
 import {DEFAULT_STATEMENT_BYTES, type Db, pieces, placeholders, type Queryable, textBytes} from '../core/db.js'
-import type {DeadLetter} from './batch.js'
+import type {Rejection} from './decode.js'
 import type {PartitionRef} from './offsets.js'
+
+/** A message set aside: where it was, why, and enough of it to find it again. */
+export interface DeadLetter {
+  offset: number
+  rejection: Rejection
+  /** The message, or its first bytes when it is longer than the dead-letter limit (see setAside). */
+  payload: Buffer | null
+  /** The whole message's length and SHA-256, so that a cut payload still identifies it. */
+  bytes: number
+  sha256: Buffer | null
+}
 
 /** A dead letter's payload is kept up to this many bytes (--dead-letter-max-bytes): a 5 MB bad message costs 64 KiB. */
 export const DEAD_LETTER_MAX_BYTES = 64 * 1024

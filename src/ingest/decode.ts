@@ -9,7 +9,8 @@
  *   time         last_seen of a user event, timestamp of an evaluation or goal event (unix seconds)
  */
 import {isUtf8} from 'node:buffer'
-import {ACTIVITY_KINDS, type ActivityKind, fieldsOf, kindOfTypeUrl, sourceNames, TYPE_NAMES} from './platform.js'
+import {ACTIVITY_KINDS, type ActivityKind, chars, kindOfTypeUrl, show, sourceName, TYPE_NAMES} from '../core/platform.js'
+import {fieldsOf} from './wire.js'
 import {readFields, type Values, WireError} from './wire.js'
 
 export type EventFormat = 'json' | 'protobuf'
@@ -45,14 +46,11 @@ const MILLISECONDS_FROM = 100_000_000_000
 
 const MAX_NAMESPACE = 255
 const MAX_USER_ID = 255
-const MAX_SOURCE = 30
 
 const reject = (code: Rejection['code'], message: string): Checked => ({ok: false, rejection: {code, message}})
 /** A lone surrogate ("\uD800" in JSON) would be written as U+FFFD and merged with another id. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 const wellFormed = (s: string) => !LONE_SURROGATE.test(s)
-const chars = (s: string) => (/[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length)
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v))
 const present = (v: unknown) => v !== undefined && v !== null && v !== ''
 
 /** What validate reads, with the names the message used for the environment and the time. */
@@ -88,29 +86,6 @@ export function validate(raw: RawEvent, nowSeconds: number): Checked {
 }
 
 type Parsed<T> = {ok: true; value: T} | {ok: false; message: string}
-
-/** Pure: a source as its platform name: an enum number, its digits, or a name in any case (a newer SDK's name kept as sent). */
-export function sourceName(value: unknown): Parsed<string> {
-  const names = sourceNames()
-  const expected = `expected a SourceId number (0..10, 100..106) or a name such as ANDROID, IOS, WEB, FLUTTER`
-  if (value === undefined || value === null) return {ok: true, value: 'UNKNOWN'}
-  if (typeof value === 'number') {
-    const name = names.get(value)
-    return name ? {ok: true, value: name} : {ok: false, message: `source_id ${value} is not a known source number: ${expected}`}
-  }
-  if (typeof value !== 'string' || value.trim() === '') return {ok: false, message: `source_id is ${show(value)}: ${expected}`}
-  if (chars(value) > MAX_SOURCE) return {ok: false, message: `source_id is ${chars(value)} characters: expected at most ${MAX_SOURCE}`}
-  if (/^\d+$/.test(value)) return sourceName(Number(value))
-  if (!/^[A-Za-z0-9_.-]+$/.test(value)) return {ok: false, message: `source_id ${show(value)} has characters other than letters, digits, _ . -`}
-  return {ok: true, value: canonicalSource(value)}
-}
-
-/** Known names are stored in their canonical upper case; a newer SDK's name is kept as sent. */
-function canonicalSource(name: string): string {
-  const upper = name.toUpperCase()
-  for (const known of sourceNames().values()) if (known === upper) return upper
-  return name
-}
 
 function seconds(field: string, value: unknown, now: number): Parsed<number> {
   if (value === undefined || value === null || value === 0 || value === '0' || value === '') {

@@ -3,7 +3,7 @@
  * the tests, the benchmarks and the demo, so that what the consumer reads is checked against the
  * declarations rather than against its own reader.
  */
-import {type ActivityKind, platformRoot, TYPE_NAMES, typeUrlOf} from './platform.js'
+import {type ActivityKind, platformRoot, TYPE_NAMES, typeUrlOf} from '../core/platform.js'
 
 /** One activity as a fixture describes it: every generation's fields, each optional where the platform's is. */
 export interface Activity {

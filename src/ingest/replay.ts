@@ -8,7 +8,7 @@ import {MonthResolver} from '../core/month.js'
 import {applyRows} from '../mau/rows.js'
 import {aggregate, prepareBatch} from './batch.js'
 import {decoder, type EventFormat, REJECTION_CODES} from './decode.js'
-import type {ActivityKind} from './platform.js'
+import type {ActivityKind} from '../core/platform.js'
 import {oldestKept} from '../schema/retention.js'
 import {type DeadLetterFilter, countDeadLetters, deadLetterPage, deleteDeadLetters} from './deadletter.js'
 

@@ -5,6 +5,8 @@
  * Field numbers come from the declarations in proto/ (platform.ts looks them up by name).
  */
 import {isUtf8} from 'node:buffer'
+import protobuf from 'protobufjs'
+import {platformRoot} from '../core/platform.js'
 
 export const WIRE = {VARINT: 0, I64: 1, LEN: 2, I32: 5} as const
 const WIRE_NAMES: Record<number, string> = {0: 'a varint', 1: 'a 64-bit value', 2: 'length-delimited', 5: 'a 32-bit value'}
@@ -111,4 +113,18 @@ export function readFields(specs: readonly FieldSpec[], buf: Buffer, what: strin
     }
   })
   return values
+}
+
+const VARINT_TYPES = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'bool'])
+
+/** The named fields of a declared message, as the wire reader wants them; a name not declared is a bug here, so it throws. */
+export function fieldsOf(typeName: string, names: readonly string[]): FieldSpec[] {
+  const type = platformRoot().lookupType(typeName)
+  return names.map((name) => {
+    const f = type.fields[name]
+    if (!f) throw new Error(`${typeName} declares no field ${name} (proto/)`)
+    f.resolve()
+    const wire = VARINT_TYPES.has(f.type) || f.resolvedType instanceof protobuf.Enum ? WIRE.VARINT : WIRE.LEN
+    return {name, number: f.id, wire, text: f.type === 'string'}
+  })
 }

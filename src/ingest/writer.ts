@@ -13,8 +13,8 @@
 import {DEFAULT_STATEMENT_BYTES, type Db, inTransaction} from '../core/db.js'
 import type {MonthResolver, YearMonth} from '../core/month.js'
 import {applyRows, type Row} from '../mau/rows.js'
-import {aggregate, type DeadLetter, deadLettersOf, firstFresh, ignoredOf, type Part, type PreparedBatch} from './batch.js'
-import {insertDeadLetters} from './deadletter.js'
+import {aggregate, deadLettersOf, firstFresh, ignoredOf, type Part, type PreparedBatch} from './batch.js'
+import {type DeadLetter, insertDeadLetters} from './deadletter.js'
 import {type Behind, DatabaseBehind, judgeChunk} from './continuity.js'
 import {lockStoredOffset, partitionKey, storeOffset, type PartitionRef} from './offsets.js'
 

@@ -14,7 +14,7 @@ import {jsonText} from '../core/render.js'
 import {type MonthFigures, recordFigures, revisionsFor} from './revisions.js'
 import {redact} from '../core/secrets.js'
 import type {ReportDocument} from './build.js'
-import {toReportCsv, toSlackText} from './format.js'
+import {type DeliveryResult, toReportCsv, toSlackText} from './format.js'
 
 export type Destination =
   | {kind: 'slack'; url: string; key: string}
@@ -108,13 +108,6 @@ export function withCause(error: Error): string {
 /** Stable per (month, destination), so a receiver can drop a repeat even when our record was lost. */
 export function idempotencyKey(month: YearMonth, destinationKey: string): string {
   return `mau-report-${month}-${createHash('sha256').update(destinationKey).digest('hex').slice(0, 16)}`
-}
-
-export interface DeliveryResult {
-  destination: string
-  status: 'sent' | 'skipped' | 'failed'
-  attempts: number
-  message: string
 }
 
 export interface DeliverOptions {

@@ -3,7 +3,14 @@ import {bad, columns, csvLine, formatChange, formatNumber, good, table} from '..
 import type {SentVsNow} from './revisions.js'
 import {percentChange} from '../mau/history.js'
 import type {ReportDocument} from './build.js'
-import type {DeliveryResult} from './deliver.js'
+
+/** What one destination's delivery came to (report/deliver.ts), as the send command shows it. */
+export interface DeliveryResult {
+  destination: string
+  status: 'sent' | 'skipped' | 'failed'
+  attempts: number
+  message: string
+}
 
 const ym = (m: string) => `${m.slice(0, 4)}-${m.slice(4)}`
 const change = (now: number, before: number | undefined) => formatChange(percentChange(now, before))

@@ -1,93 +1,10 @@
 /**
- * Least privilege: the MySQL roles `mau`'s workloads run as, defined once. Each role is the least its
- * commands need, table by table; `mau db grants` turns a role into CREATE USER / GRANT statements valid on
- * MariaDB 10.11 and MySQL 8, `mau doctor --role` names what a user lacks, and a command refused by MySQL
- * for a privilege points at the role that runs it (core/db.ts).
+ * The roles of core/roles.ts as SQL: `mau db grants` turns a role into CREATE USER / GRANT statements valid
+ * on MariaDB 10.11 and MySQL 8, and `mau doctor --role` names what a user lacks.
  */
 import type {RowDataPacket} from 'mysql2/promise'
 import type {Queryable} from '../core/db.js'
-
-export const ROLE_NAMES = ['consumer', 'server', 'reporter', 'operator', 'auditor'] as const
-export type RoleName = (typeof ROLE_NAMES)[number]
-
-/** Privileges on one table, or on every table of the database ('*'). */
-export interface Grant {
-  privileges: string[]
-  table: string
-}
-
-export interface Role {
-  name: RoleName
-  summary: string
-  /** The commands it runs, as typed ("deadletter replay"). */
-  commands: string[]
-  grants: Grant[]
-}
-
-const ROWS = ['SELECT', 'INSERT', 'UPDATE']
-/** Every role reads the schema version, so that `mau doctor` can say whether the schema is current. */
-const VERSION: Grant = {privileges: ['SELECT'], table: 'mau_schema_version'}
-
-/** The table of roles: commands, and the privileges on which tables. The first role naming a command is the one it needs. */
-export const ROLES: readonly Role[] = [
-  {
-    name: 'consumer',
-    summary: 'the long-running consumer: writes rows, counters, offsets and dead letters; no DDL',
-    commands: ['consume', 'deadletter replay', 'deadletter purge'],
-    grants: [
-      {privileges: ROWS, table: 'mau'},
-      {privileges: ['SELECT', 'INSERT'], table: 'mau_user_month'},
-      {privileges: ROWS, table: 'mau_summary'},
-      // SELECT ... FOR UPDATE wants UPDATE beside SELECT on MySQL 8.
-      {privileges: ROWS, table: 'mau_consumer_offset'},
-      {privileges: ['SELECT', 'INSERT', 'DELETE'], table: 'mau_dead_letter'},
-      // Messages Kafka deleted before they were applied, recorded where the consumer finds them.
-      {privileges: ['SELECT', 'INSERT'], table: 'mau_offset_loss'},
-      // The retention it obeys, and which months were reported (late events to those are counted).
-      {privileges: ['SELECT'], table: 'mau_setting'},
-      {privileges: ['SELECT'], table: 'mau_report_delivery'},
-      VERSION,
-    ],
-  },
-  {
-    name: 'server',
-    summary: 'mau serve, public-facing: reads the summary counters only',
-    commands: ['serve'],
-    grants: [{privileges: ['SELECT'], table: 'mau_summary'}, {privileges: ['SELECT'], table: 'mau_month_total'}, VERSION],
-  },
-  {
-    name: 'reporter',
-    summary: 'the monthly report: reads counters, records what it delivered',
-    commands: ['report send', 'report show'],
-    grants: [
-      {privileges: ['SELECT'], table: 'mau_summary'},
-      {privileges: ['SELECT'], table: 'mau_month_total'},
-      {privileges: ROWS, table: 'mau_report_delivery'},
-      {privileges: ['SELECT', 'INSERT', 'DELETE'], table: 'mau_report_figure'},
-      VERSION,
-    ],
-  },
-  {
-    name: 'operator',
-    summary: 'schema, partitions and table-level work (DDL): migrations, rotate, rebuilds, backfill',
-    commands: ['db migrate', 'partitions rotate', 'summary rebuild', 'backfill', 'offsets reset', 'offsets ack-loss'],
-    grants: [{privileges: ['ALL PRIVILEGES'], table: '*'}],
-  },
-  {
-    name: 'auditor',
-    summary: 'read-only checks: counts, parity with Druid, health, the schema and partitions',
-    commands: ['count', 'verify-migration', 'doctor', 'summary check', 'db status', 'partitions list', 'deadletter list', 'offsets list'],
-    grants: [{privileges: ['SELECT'], table: '*'}],
-  },
-]
-
-export const role = (name: RoleName): Role => ROLES.find((r) => r.name === name)!
-
-/** Pure: the role a command needs, by its oclif id ("deadletter:replay") or as typed. */
-export function roleOf(commandId: string | undefined): RoleName | undefined {
-  const typed = commandId?.replace(/:/g, ' ')
-  return ROLES.find((r) => r.commands.includes(typed ?? ''))?.name
-}
+import type {Role} from '../core/roles.js'
 
 /** MySQL's quoting of a name in an account ('u'@'h') or a string: backslashes and quotes escaped. */
 const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`

@@ -6,7 +6,7 @@
  */
 import {status as grpcStatus} from '@grpc/grpc-js'
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {sourceNames} from '../ingest/platform.js'
+import {sourceNames} from '../core/platform.js'
 import type {Api} from './api.js'
 import {type Problem, Refusal, refusalHeaders, tokenMatches} from './guard.js'
 import {getMauCount, monthlySummary} from './platform.js'

@@ -3,8 +3,8 @@
  * them (gateway.ts): EventCounterService/GetMAUCount of both request generations, and
  * InsightsService/GetInsightsMonthlySummary. Requests come in as the generated messages' fields.
  */
-import {sourceName} from '../ingest/decode.js'
-import {sourceNames} from '../ingest/platform.js'
+import {sourceName} from '../core/platform.js'
+import {sourceNames} from '../core/platform.js'
 import {selectSeries} from '../mau/series.js'
 import type {Api} from './api.js'
 import {environmentOf} from './counts.js'

@@ -1,6 +1,6 @@
 /** The Kustomize output, as a cluster that enforces the restricted Pod Security Standard would receive it. */
 import {describe, expect, it} from 'vitest'
-import {ROLE_NAMES, roleOf} from '../../src/schema/roles.js'
+import {ROLE_NAMES, roleOf} from '../../src/core/roles.js'
 import {type Container, type PodSpec, podSpecs, render, restrictedViolations, schemaErrors, unknownFields, type K8sObject} from './manifests.js'
 
 const production = render('deploy/overlays/production')

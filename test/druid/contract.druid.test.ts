@@ -6,7 +6,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {DruidClient, bigint, varchar} from '../../src/druid/client.js'
 import {DruidUserEvents} from '../../src/druid/events.js'
-import {sourceName} from '../../src/ingest/decode.js'
+import {sourceName} from '../../src/core/platform.js'
 import {monthBounds} from '../../src/core/month.js'
 import {ingest, DRUID_BROKER_URL} from '../fixtures/druid-real.js'
 import {druidStandin} from '../helpers/druid-standin.js'

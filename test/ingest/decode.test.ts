@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {decodeJson, decodeProtobuf, decoder, type Decoded} from '../../src/ingest/decode.js'
 import {type Activity, encodeActivity, encodeOtherEnvelope, encodeProtobuf} from '../../src/ingest/encode.js'
-import {sourceNames} from '../../src/ingest/platform.js'
+import {sourceNames} from '../../src/core/platform.js'
 
 const NOW = 1_700_000_000
 const json = (doc: unknown) => decodeJson(Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc)), NOW)

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {grantStatements, role, roleOf, ROLES} from '../../src/schema/roles.js'
+import {role, roleOf, ROLES} from '../../src/core/roles.js'
+import {grantStatements} from '../../src/schema/roles.js'
 
 describe('roleOf', () => {
   it('names the role each command needs, by oclif id or as typed', () => {

@@ -3,7 +3,8 @@ import {MauCommand} from '../../core/command.js'
 import {configError} from '../../core/errors.js'
 import * as flag from '../../core/flags.js'
 import {secretFromEnv} from '../../core/secrets.js'
-import {applyGrants, grantStatements, role, ROLE_NAMES, ROLES, type RoleName} from '../../schema/roles.js'
+import {role, ROLE_NAMES, ROLES, type RoleName} from '../../core/roles.js'
+import {applyGrants, grantStatements} from '../../schema/roles.js'
 
 interface GrantsResult {
   role: RoleName

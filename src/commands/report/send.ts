@@ -7,7 +7,8 @@ import {currentMonth} from '../../core/month.js'
 import {secretFromEnv} from '../../core/secrets.js'
 import {listOf} from '../../core/settings.js'
 import {buildReport} from '../../report/build.js'
-import {DEFAULT_RETRY, DEFAULT_REVISION_THRESHOLD, deliverAll, parseDestination, type DeliveryResult} from '../../report/deliver.js'
+import {DEFAULT_RETRY, DEFAULT_REVISION_THRESHOLD, deliverAll, parseDestination} from '../../report/deliver.js'
+import type {DeliveryResult} from '../../report/format.js'
 import {deliveriesTable} from '../../report/format.js'
 
 export default class ReportSend extends MauCommand<{month: string; deliveries: DeliveryResult[]}> {
