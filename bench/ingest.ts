@@ -43,8 +43,11 @@ const BASELINE_N = Number(args['baseline-events'])
 
 const log = (msg: string) => console.error(`[bench:ingest] ${msg}`)
 const zone = 'UTC'
-const from = Date.UTC(2022, 11, 1) / 1000
-const to = Date.UTC(2023, 0, 1) / 1000
+// Last month's events: within any retention `db migrate` records (December 2022's were skipped as expired).
+const today = new Date()
+const from = Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1) / 1000
+const to = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1) / 1000
+const yearMonth = new Date(from * 1000).toISOString().slice(0, 7).replace('-', '')
 const sample = {events: N, users: 200_000, namespaces: 50, from, to, seed: 2022}
 
 async function main() {
@@ -256,7 +259,7 @@ async function verify(settings: Parameters<typeof openDb>[0], truth: Truth): Pro
   const ok = Number(r?.n) === truth.rows.size && Number(r?.events) === truth.events
   if (!ok) throw new Error(`result differs from ground truth: ${r?.n} rows / ${r?.events} events, expected ${truth.rows.size} / ${truth.events}`)
   const pool = openDb(settings, {connectionLimit: 1})
-  const check = await checkSummary(pool, '202212')
+  const check = await checkSummary(pool, yearMonth)
   await pool.end()
   if (!check.ok) throw new Error(`summary differs from the rows: ${JSON.stringify(check.differences.slice(0, 3))}`)
   return `exact (${truth.rows.size} rows, ${truth.events} events; summary counters equal a scan)`

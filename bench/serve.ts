@@ -1,5 +1,5 @@
 /**
- * npm run bench:serve [-- --seconds S --concurrency C --largest N]
+ * npm run bench:serve [-- --seconds S --warm-up W --concurrency C --largest N]
  * A month of 200 environments plus one of 10 thousand and one of N (default 10 million) users in MariaDB;
  * the built `mau serve` in its own process; in this process, C (default 50) concurrent GetMAUCount calls
  * over one HTTP/2 channel for S seconds per scenario: requests per second and p50/p99 latency, with the
@@ -22,12 +22,16 @@ import {createTestDatabase} from '../test/fixtures/services.js'
 import {publish} from './results.js'
 import {createNumbers, fillEnvironment} from './rows.js'
 
-const {values: args} = parseArgs({options: {seconds: {type: 'string', default: '10'}, concurrency: {type: 'string', default: '50'}, largest: {type: 'string', default: '10000000'}}})
+const {values: args} = parseArgs({options: {seconds: {type: 'string', default: '10'}, 'warm-up': {type: 'string', default: '2'}, concurrency: {type: 'string', default: '50'}, largest: {type: 'string', default: '10000000'}}})
+const warmUp = Number(args['warm-up'])
 const seconds = Number(args.seconds)
 const concurrency = Number(args.concurrency)
 const largest = Number(args.largest)
 const month = '202212'
 const log = (m: string) => console.error(`[bench:serve] ${m}`)
+
+// h2load (Debian's nghttp2-client) drives the gRPC load: installed here as root, else named.
+execFileSync('bash', ['scripts/debian-package.sh', 'nghttp2-client', 'h2load'], {stdio: 'inherit'})
 
 const db = await createTestDatabase({migrated: true})
 const pool = openDb(db.settings, {connectionLimit: 2})
@@ -74,7 +78,7 @@ async function drive(port: number, serverPid: number, namespaces: () => string):
     }))
     return {latencies, errors, users}
   }
-  await run(2_000)
+  await run(warmUp * 1000)
   const [server0, client0] = [cpuSeconds(serverPid), process.cpuUsage()]
   const {latencies, errors, users} = await run(seconds * 1000)
   const clientCpu = process.cpuUsage(client0)
@@ -97,7 +101,7 @@ function h2load(port: number, serverPid: number, namespace: string): {rps: numbe
   const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message])
   writeFileSync(join(dir, 'body'), frame)
   const before = cpuSeconds(serverPid)
-  const out = execFileSync('h2load', ['-t', '2', '-c', String(concurrency), '-m', '1', '-D', String(seconds), '--warm-up-time', '2', '-d', join(dir, 'body'),
+  const out = execFileSync('h2load', ['-t', '2', '-c', String(concurrency), '-m', '1', '-D', String(seconds), '--warm-up-time', String(warmUp), '-d', join(dir, 'body'),
     '-H', 'content-type: application/grpc', '-H', 'te: trailers', '--log-file', join(dir, 'log'), `http://127.0.0.1:${port}/bucketeer.eventcounter.EventCounterService/GetMAUCount`], {encoding: 'utf8'})
   const serverSeconds = cpuSeconds(serverPid) - before
   const rows = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').map((l) => l.split('\t').map(Number))
@@ -146,14 +150,14 @@ try {
     '',
     `Run: ${new Date().toISOString()} on ${cpus().length} cores (the client, \`mau serve\` and MariaDB ${version?.v} all on them), node ${process.version}.`,
     `Month ${month}: ${Number(rows?.n).toLocaleString('en-US')} rows of \`mau\` in 202 environments, loaded and summarised in ${loadSeconds.toFixed(0)} s.`,
-    `Each line: ${concurrency} concurrent GetMAUCount calls over one HTTP/2 channel (grpc-js) for ${seconds} s, after 2 s of warm-up.`,
+    `Each line: ${concurrency} concurrent GetMAUCount calls over one HTTP/2 channel (grpc-js) for ${seconds} s, after ${warmUp} s of warm-up.`,
     '',
     '| --max-staleness | environments asked | requests/s | p50 | p99 | errors | users answered (last call) | server CPU per call | client CPU per call |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...lines,
     '',
     `The grpc-js client spends about twice the server's CPU on each call, and at ${concurrency} concurrent calls its own event loop is`,
-    `the bottleneck. The same ${concurrency} concurrent calls from h2load (C, HTTP/2, two threads, one stream per connection), for ${seconds} s after 2 s of warm-up:`,
+    `the bottleneck. The same ${concurrency} concurrent calls from h2load (C, HTTP/2, two threads, one stream per connection), for ${seconds} s after ${warmUp} s of warm-up:`,
     '',
     '| --max-staleness | environment | requests/s | p50 | p99 | failed | server CPU per call |',
     '| --- | --- | --- | --- | --- | --- | --- |',

@@ -9,7 +9,7 @@ import {join, resolve} from 'node:path'
 const root = resolve(import.meta.dirname, '../..')
 const run = (cmd: string, args: string[], env: Record<string, string> = {}) => execFileSync(cmd, args, {cwd: root, env: {...process.env, ...env}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
 
-export const SECURE_KAFKA_PORT = 19092
+export const SECURE_KAFKA_PORT = Number(process.env.MAU_TEST_SECURE_KAFKA_PORT ?? 19092)
 /** Where scripts/kafka.sh keeps the secure broker's certificates (the MariaDB below uses the same CA). */
 export const CERTS = join(root, `.cache/kafka/run-${SECURE_KAFKA_PORT}/certs`)
 export const cert = (name: string): string => join(CERTS, name)
