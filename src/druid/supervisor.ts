@@ -47,7 +47,15 @@ export const unreadable = (message: string, fix: string) => new MauError(message
 export async function supervisorStatus(overlord: DruidClient, id: string): Promise<SupervisorStatus> {
   const doc = (await overlord.getJson(`/druid/indexer/v1/supervisor/${encodeURIComponent(id)}/status`)) as {payload?: SupervisorPayload} | null
   if (!doc?.payload) {
-    throw unreadable(`Druid at ${overlord.display} has no supervisor "${id}".`, 'Check --druid-supervisor (MAU_DRUID_SUPERVISOR) and --druid-overlord-url; deploy/druid/ holds the spec to submit.')
+    // Not an outage to wait out: without a supervisor Druid does not ingest from Kafka, so no message is in flight.
+    throw new MauError(`Druid at ${overlord.display} has no supervisor "${id}": it is not ingesting from Kafka (batch ingestion, or ingestion stopped), so no message is in flight between the sides.`, {
+      exit: ExitCode.CONFIG,
+      code: 'DRUID_NO_SUPERVISOR',
+      suggestions: [
+        'Compare the counts as they stand, without judging differences against in-flight messages: --no-in-flight (MAU_VERIFY_IN_FLIGHT=false).',
+        'If Druid should be ingesting from Kafka: check --druid-supervisor (MAU_DRUID_SUPERVISOR) and --druid-overlord-url; deploy/druid/ holds the spec to submit.',
+      ],
+    })
   }
   const p = doc.payload
   return {

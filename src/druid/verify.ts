@@ -131,10 +131,13 @@ export function compare(druid: DruidCount[], mysql: MauCount, o: {approximate: b
 
 const passes = (v: Verdict) => v === 'match' || v === 'within-tolerance' || v === 'in-flight'
 
-/** A reading of positions, or why it could not be read: that matters only if a line differs. A wrong setting fails at once. */
+/**
+ * A reading of positions, or why it could not be read: that matters only if a line differs. A wrong setting
+ * fails at once; a Druid without a supervisor (nothing in flight) only when a line differs.
+ */
 const tryRead = (positions: Positions, db: Db): Promise<Reading | Error> =>
   positions.read(db).catch((error: Error) => {
-    if (error instanceof MauError && error.exitCode === ExitCode.CONFIG) throw error
+    if (error instanceof MauError && error.exitCode === ExitCode.CONFIG && error.code !== 'DRUID_NO_SUPERVISOR') throw error
     return error
   })
 

@@ -63,11 +63,13 @@ describe('mau verify-migration', () => {
     expect(csv.stdout.split('\n')[1]).toBe('202212,dev,,1,1,0,0,1,2,1,100,mismatch')
     const prodOnly = await verify(['--namespace', 'prod'])
     expect(prodOnly.code).toBe(0)
-    // Judged against the traffic, a difference whose positions cannot be read is neither passed nor failed.
+    // Judged against the traffic where Druid has no supervisor: nothing is in flight, so the way out is --no-in-flight (exit 2, not a retry).
     const unjudged = await verify(['--in-flight', '--druid-supervisor', 'user_events_kafka', '--json'])
-    expect(unjudged.code).toBe(4)
-    expect(JSON.parse(unjudged.stdout).error).toMatchObject({code: 'POSITION_UNREADABLE', exitCode: 4})
-    expect(JSON.parse(unjudged.stdout).error.message).toContain('has no supervisor "user_events_kafka"')
+    expect(unjudged.code).toBe(2)
+    const error = JSON.parse(unjudged.stdout).error
+    expect(error).toMatchObject({code: 'DRUID_NO_SUPERVISOR', exitCode: 2})
+    expect(error.message).toContain('has no supervisor "user_events_kafka": it is not ingesting from Kafka')
+    expect(error.suggestions[0]).toContain('--no-in-flight')
     // Where every line matches, positions are not needed: a pass, with a note.
     const matching = await verify(['--in-flight', '--namespace', 'prod', '--json'])
     expect(matching.code).toBe(0)

@@ -166,8 +166,10 @@ describe('verify-migration while mau consume and a Druid Kafka supervisor both i
     expect(otherTopic.code).toBe(2)
     expect(JSON.parse(otherTopic.stdout).checks.find((c: {name: string}) => c.name === 'druid supervisor').detail).toBe(`"${datasource}" reads topic "${topic.topic}", not the consumer's user-events`)
     const none = await mauAsync(['doctor', '--druid', '--json', '--druid-supervisor', 'no_such_supervisor'], denv)
-    expect(none.code).toBe(4)
-    expect(JSON.parse(none.stdout).checks.find((c: {name: string}) => c.name === 'druid supervisor').detail).toContain('has no supervisor "no_such_supervisor"')
+    expect(none.code).toBe(2)
+    const noneCheck = JSON.parse(none.stdout).checks.find((c: {name: string}) => c.name === 'druid supervisor')
+    expect(noneCheck.detail).toContain('has no supervisor "no_such_supervisor": it is not ingesting from Kafka')
+    expect(noneCheck.fix).toContain('--no-in-flight')
   })
 
   it('with the consumer stopped for a while, passes or says 4, never fails; a gap over --max-in-flight says 4', async () => {
