@@ -4,6 +4,7 @@
 # starts from an empty demo database and topic each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node.sh
 export MAU_MYSQL_URL=${MAU_DEMO_MYSQL_URL:-mysql://root@127.0.0.1:3306/mau_demo}
 topic=mau-demo-user-events
 

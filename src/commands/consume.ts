@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import * as flag from '../core/flags.js'
 import {kafkaSettings} from '../core/kafka-security.js'
-import {createLogger} from '../core/log.js'
+import {createLogger, routeWarnings} from '../core/log.js'
 import {canAnimate, startStatus} from '../core/progress.js'
 import {DEFAULTS, listOf} from '../core/settings.js'
 import {consume, type ConsumeSummary} from '../ingest/consume.js'
@@ -78,6 +78,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
     const {flags} = await this.parse(Consume)
     // At a terminal the progress line tells the story; JSON logs are for collectors, so only warnings show there.
     const log = createLogger('mau-consume', process.env.MAU_LOG_LEVEL ?? (process.stderr.isTTY && !this.jsonEnabled() ? 'warn' : 'info'))
+    routeWarnings(log)
     const metrics = new ConsumerMetrics()
     const health = new Health(flags['stall-seconds'])
     const controller = new AbortController()

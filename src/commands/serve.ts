@@ -4,7 +4,7 @@ import {MauCommand} from '../core/command.js'
 import {asServiceError} from '../core/db.js'
 import {configError} from '../core/errors.js'
 import * as flag from '../core/flags.js'
-import {createLogger} from '../core/log.js'
+import {createLogger, routeWarnings} from '../core/log.js'
 import {secretFromEnv} from '../core/secrets.js'
 import {serve, type ServeResult} from '../serve/server.js'
 
@@ -38,6 +38,7 @@ With MAU_SERVE_TOKEN or MAU_SERVE_TOKEN_FILE set, both APIs want "Authorization:
     const token = secretFromEnv('MAU_SERVE_TOKEN')
     if (token !== undefined && token.length < 16) throw configError('MAU_SERVE_TOKEN is shorter than 16 characters: expected a random token of at least 16.')
     const log = createLogger('mau-serve')
+    routeWarnings(log)
     const controller = new AbortController()
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({signal}, 'stopping')

@@ -48,3 +48,12 @@ export function createLogger(name: string, level = process.env.MAU_LOG_LEVEL ?? 
     {write: (line: string) => printAbove(text ? textLine(line) : line)},
   )
 }
+
+/**
+ * Node's own warnings (a MaxListenersExceededWarning, a deprecation) as log records: Node prints them as raw
+ * text on stderr, the one line of a pod's output a collector could not parse. Replaces Node's printer.
+ */
+export function routeWarnings(log: Pick<Logger, 'warn'>, proc: Pick<NodeJS.Process, 'removeAllListeners' | 'on'> = process): void {
+  proc.removeAllListeners('warning')
+  proc.on('warning', (w: Error & {code?: string}) => log.warn({warning: w.name, ...(w.code ? {code: w.code} : {})}, w.message))
+}

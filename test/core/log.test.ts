@@ -1,7 +1,8 @@
+import {EventEmitter} from 'node:events'
 import {describe, expect, it} from 'vitest'
 import {logLevel} from 'kafkajs'
 import {KafkaLevels, kafkaLogFields} from '../../src/core/kafka.js'
-import {textLine} from '../../src/core/log.js'
+import {routeWarnings, textLine} from '../../src/core/log.js'
 
 describe('textLine', () => {
   it('turns a JSON log record into one line of text at a terminal', () => {
@@ -55,5 +56,19 @@ describe('KafkaLevels', () => {
     expect(levels.levelOf(coordinator)).toBe('info')
     expect(levels.levelOf({level: logLevel.ERROR, log: {message: 'Connection error: connect ECONNREFUSED'}})).toBe('error')
     expect(levels.levelOf({level: logLevel.INFO, log: {message: 'The group coordinator is not available'}})).toBe('debug')
+  })
+})
+
+describe('routeWarnings', () => {
+  it("turns Node's warnings into log records, instead of Node's raw text on stderr", () => {
+    const proc = new EventEmitter()
+    const printed: string[] = []
+    proc.on('warning', (w: Error) => printed.push(w.message))
+    const logged: [Record<string, unknown>, string][] = []
+    routeWarnings({warn: ((fields: Record<string, unknown>, message: string) => logged.push([fields, message])) as never}, proc as unknown as NodeJS.Process)
+    const warning = Object.assign(new Error('Possible EventEmitter memory leak detected. 11 connect listeners added to [Socket]'), {name: 'MaxListenersExceededWarning'})
+    proc.emit('warning', warning)
+    expect(printed).toEqual([])
+    expect(logged).toEqual([[{warning: 'MaxListenersExceededWarning'}, warning.message]])
   })
 })
