@@ -1,14 +1,15 @@
+/** The generated documentation is what the code generates (run `npm run docs` after changing a command or a flag). */
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 // @ts-expect-error: a plain .mjs script, without type declarations
-import {configTable, withConfigTable} from '../../scripts/readme-config.mjs'
+import {COMMANDS_DOC, CONFIG_DOC, commandReference, configTable, withConfigTable} from '../../scripts/docs.mjs'
 
 const manifest = JSON.parse(readFileSync('oclif.manifest.json', 'utf8'))
-const readme = readFileSync('README.md', 'utf8')
+const config = readFileSync(CONFIG_DOC, 'utf8')
 
-describe('the README configuration table', () => {
-  it('is what the commands\' flags say (run npm run docs after changing a flag)', () => {
-    expect(withConfigTable(readme, manifest)).toBe(readme)
+describe('the configuration table', () => {
+  it("is what the commands' flags say", () => {
+    expect(withConfigTable(config, manifest)).toBe(config)
   })
 
   it('lists every flag that has an environment variable, with its flag and commands', () => {
@@ -26,6 +27,14 @@ describe('the README configuration table', () => {
   it('changes when a flag changes', () => {
     const changed = structuredClone(manifest)
     changed.commands.consume.flags['batch-size'].default = 1
-    expect(withConfigTable(readme, changed)).not.toBe(readme)
+    expect(withConfigTable(config, changed)).not.toBe(config)
   })
+})
+
+describe('the command reference', () => {
+  it('is what --help prints for every command, as committed', () => {
+    const generated: string = commandReference()
+    expect(generated).toBe(readFileSync(COMMANDS_DOC, 'utf8'))
+    for (const id of Object.keys(manifest.commands)) expect(generated).toContain(`## \`mau ${id.replace(/:/g, ' ')}`)
+  }, 60_000)
 })
