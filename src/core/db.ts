@@ -48,6 +48,9 @@ export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
   return pool
 }
 
+/** Servers PREFERRED found without TLS: later pools of this process do not ask again (each refusal is an aborted handshake on the server). */
+const OFFERS_NO_TLS = new Set<string>()
+
 type CoreConnection = {stream?: {getPeerCertificate?: (detailed: boolean) => PeerCertificate; isSessionReused?: () => boolean}; destroy(): void}
 type CorePool = {config: {connectionConfig: object}; getConnection(cb: (err: NodeJS.ErrnoException | null, conn?: CoreConnection) => void): void}
 
@@ -61,7 +64,8 @@ type CorePool = {config: {connectionConfig: object}; getConnection(cb: (err: Nod
 function perConnection(pool: Db, settings: MysqlSettings): void {
   const core = (pool as unknown as {pool: CorePool}).pool
   const ssl = sslOptions(settings.tls)
-  let serverHasTls = true
+  const server = `${settings.host}:${settings.port}`
+  let serverHasTls = !OFFERS_NO_TLS.has(server)
   Object.defineProperty(core.config.connectionConfig, 'password', {get: settings.readPassword, enumerable: true, configurable: true})
   Object.defineProperty(core.config.connectionConfig, 'ssl', {get: () => (serverHasTls ? ssl : undefined), enumerable: true, configurable: true})
   const checked = new WeakSet<CoreConnection>()
@@ -71,6 +75,7 @@ function perConnection(pool: Db, settings: MysqlSettings): void {
   core.getConnection = (cb) => getConnection((err, conn) => {
     if (err?.code === 'HANDSHAKE_NO_SSL_SUPPORT' && settings.tls.mode === 'PREFERRED' && serverHasTls) {
       serverHasTls = false
+      OFFERS_NO_TLS.add(server)
       return getConnection(cb)
     }
     if (err || !conn || settings.tls.mode !== 'VERIFY_IDENTITY' || checked.has(conn)) return cb(err, conn)
