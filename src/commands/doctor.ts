@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import * as flag from '../core/flags.js'
-import {mysqlTransport} from '../core/db.js'
+import {mysqlTransport} from '../core/db-tls.js'
 import {kafkaSettings} from '../core/kafka-security.js'
 import {listOf} from '../core/settings.js'
 import {doctor, doctorTable, type DoctorResult} from '../doctor/checks.js'

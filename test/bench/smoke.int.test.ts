@@ -9,8 +9,8 @@ import {existsSync, rmSync} from 'node:fs'
 import {afterAll, describe, expect, it} from 'vitest'
 
 const out = '.cache/bench-smoke'
-// Its own secured broker, so that the security tests' one may stop while this runs.
-const secureKafkaPort = '19192'
+// Its own secured broker (a port no other test uses), so that the security tests' one may stop while this runs.
+const secureKafkaPort = '19392'
 
 function bench(name: string, args: string[]): Promise<{code: number | null; stderr: string}> {
   rmSync(`${out}/${name}.md`, {force: true})

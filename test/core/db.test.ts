@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {resolveMysql} from '../../src/core/settings.js'
-import {asServiceError, privilegeRefused, sslOptions} from '../../src/core/db.js'
+import {asServiceError, privilegeRefused} from '../../src/core/db.js'
+import {sslOptions} from '../../src/core/db-tls.js'
 
 const settings = resolveMysql('mysql://mau:pw@db:3306/mau', {})
 
