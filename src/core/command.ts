@@ -23,10 +23,14 @@ export abstract class MauCommand<T> extends Command {
     await super.init()
   }
 
-  /** MySQL's settings from the command's flags: the URL, its password, TLS. */
+  /** MySQL's settings from the command's flags: the URL, its password, TLS (certificate files read once a run, not once a pool). */
   protected mysqlSettings(flags: {'mysql-url': string} & MysqlTlsFlags): MysqlSettings {
-    return resolveMysql(flags['mysql-url'], process.env, flags)
+    let settings = this.resolvedMysql.get(flags)
+    if (!settings) this.resolvedMysql.set(flags, (settings = resolveMysql(flags['mysql-url'], process.env, flags)))
+    return settings
   }
+
+  private readonly resolvedMysql = new WeakMap<object, MysqlSettings>()
 
   /** The command's MySQL pool for the length of fn; connection and driver errors come out as MauErrors. */
   protected withDb<R>(flags: {'mysql-url': string} & MysqlTlsFlags, fn: (db: Db) => Promise<R>, opts: OpenOptions = {}): Promise<R> {

@@ -3,12 +3,11 @@
  * ssl.*), turned into kafkajs' `ssl` and `sasl`; and a probe of the first broker that tells a refused
  * certificate, a refused login or a protocol mismatch (configuration: exit 2 at once) from an outage.
  */
-import {readFileSync} from 'node:fs'
 import {isIP, Socket} from 'node:net'
 import {connect as tlsConnect, type TLSSocket} from 'node:tls'
 import type {SASLOptions} from 'kafkajs'
 import {ExitCode, MauError, configError} from './errors.js'
-import {registerSecret, secretFromEnv} from './secrets.js'
+import {readSettingFile, registerSecret, secretFromEnv} from './secrets.js'
 import {splitList} from './settings.js'
 import {readPem, tlsRefusal, transportOf, type Transport} from './tls.js'
 
@@ -72,12 +71,7 @@ export function kafkaSettings(f: KafkaFlags, env: NodeJS.ProcessEnv = process.en
 
 /** The token file's content; a sidecar rewrites it, so it is read whenever kafkajs authenticates a connection. */
 function readToken(path: string): string {
-  let token: string
-  try {
-    token = readFileSync(path, 'utf8').trim()
-  } catch (error) {
-    throw configError(`MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE points to "${path}", which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`)
-  }
+  const token = readSettingFile(path, 'MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE').toString('utf8').trim()
   if (!token) throw configError(`MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE "${path}" is empty: expected a token.`)
   registerSecret(token)
   return token

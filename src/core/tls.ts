@@ -3,18 +3,13 @@
  * handshake told apart from an outage (it is configuration: exit 2, not retried), and the transport
  * described for `mau doctor` without a secret in it.
  */
-import {readFileSync} from 'node:fs'
 import type {TLSSocket} from 'node:tls'
 import {ExitCode, MauError, configError} from './errors.js'
+import {readSettingFile} from './secrets.js'
 
 /** A PEM file named by a setting: read at start, so a wrong path fails before anything connects. */
 export function readPem(path: string, setting: string): Buffer {
-  let text: Buffer
-  try {
-    text = readFileSync(path)
-  } catch (error) {
-    throw configError(`${setting} points to "${path}", which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`)
-  }
+  const text = readSettingFile(path, setting)
   if (!text.includes('-----BEGIN ')) throw configError(`${setting} points to "${path}", which holds no PEM block (expected -----BEGIN CERTIFICATE----- or a private key).`)
   return text
 }
