@@ -5,7 +5,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/sort-manifest.mjs ./scripts/
+# npm run build goes through scripts/node22.sh (a no-op on this image's Node 22).
+COPY scripts/sort-manifest.mjs scripts/node.sh scripts/node22.sh ./scripts/
 COPY src ./src
 COPY bin ./bin
 RUN npm run build && npm prune --omit=dev
