@@ -11,6 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
 import {produce, produceSample} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
+import {exited} from '../helpers/child.js'
 import {render} from './manifests.js'
 
 const freePort = () => new Promise<number>((resolve) => {
@@ -59,8 +60,11 @@ beforeAll(async () => {
   await new Promise((r) => setTimeout(r, 6_000))
 }, 180_000)
 afterAll(async () => {
-  consumer?.kill('SIGTERM')
-  prometheus?.kill('SIGTERM')
+  for (const child of [consumer, prometheus]) {
+    if (!child) continue
+    child.kill('SIGTERM')
+    await exited(child)
+  }
   await topic?.drop()
   await db?.drop()
 })

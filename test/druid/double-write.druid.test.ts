@@ -6,6 +6,7 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MonthResolver} from '../../src/core/month.js'
+import {exited} from '../helpers/child.js'
 import {mauAsync} from '../helpers/cli.js'
 import {DRUID_BROKER_URL, OVERLORD_URL, startSupervisor, supervisorOffsets} from '../fixtures/druid-real.js'
 import {query} from '../fixtures/mau.js'
@@ -57,11 +58,9 @@ function startConsumer(): void {
 
 async function stopConsumer(): Promise<void> {
   const c = consumer
-  if (!c || c.exitCode !== null) return
-  await new Promise((resolve) => {
-    c.once('exit', resolve)
-    c.kill('SIGTERM')
-  })
+  if (!c) return
+  c.kill('SIGTERM')
+  await exited(c)
 }
 
 const env = () => ({

@@ -17,6 +17,7 @@ import {ensureMonthPartition} from '../../src/schema/rotate.js'
 import {consumeAll, produce, query, startPartitions} from '../fixtures/mau.js'
 import {startServe} from '../fixtures/serve.js'
 import {createTestDatabase, createTopic, schemaAt, type TestDatabase} from '../fixtures/services.js'
+import {exited} from '../helpers/child.js'
 import {mauAsync} from '../helpers/cli.js'
 
 let db: TestDatabase
@@ -143,7 +144,7 @@ describe('a rotate cut short', () => {
       const child = spawn('node', ['bin/run.js', 'partitions', 'rotate', '--json'], {env: {...process.env, MAU_MYSQL_URL: db.url}})
       await new Promise((r) => setTimeout(r, delay))
       child.kill('SIGKILL')
-      await new Promise((r) => child.on('exit', r))
+      await exited(child)
       const rows = (await rowMonths()).includes(month)
       const totals = (await kept()).some((k) => k.yearmonth === month)
       // Rows without totals, rows with totals (cut between the two), or totals alone: never neither.
