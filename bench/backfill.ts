@@ -18,7 +18,7 @@ import {verifyMigration} from '../src/druid/verify.js'
 import {readRows} from '../test/fixtures/mau.js'
 import {DRUID_BROKER_URL, ingest} from '../test/fixtures/druid-real.js'
 import {sample, SCHEMA} from '../test/fixtures/druid-events.js'
-import {createTestDatabase, uniqueName} from '../test/fixtures/services.js'
+import {createTestDatabase, MYSQL_ROOT_URL, uniqueName} from '../test/fixtures/services.js'
 import {publish} from './results.js'
 import {Truth} from '../test/fixtures/events.js'
 
@@ -31,7 +31,7 @@ const seconds = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
   return [r, (Date.now() - t) / 1000]
 }
 
-execFileSync('bash', ['scripts/services.sh', 'start'], {stdio: 'inherit'})
+execFileSync('bash', ['scripts/services.sh', 'start'], {stdio: 'inherit', env: {...process.env, MAU_MYSQL_URL: MYSQL_ROOT_URL}})
 execFileSync('bash', ['scripts/druid.sh', 'start'], {stdio: 'inherit'})
 const november = monthBounds('202211', 'UTC')
 const {events, rows} = sample({events: N, users: 200_000, namespaces: 50, from: november.start, to: november.end, seed: 2022})

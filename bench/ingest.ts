@@ -22,9 +22,9 @@ import {prepareBatch} from '../src/ingest/batch.js'
 import {encodeActivity} from '../src/ingest/encode.js'
 import {sourceNames} from '../src/core/platform.js'
 import {encode, sampleEvents, Truth, type SampleEvent} from '../test/fixtures/events.js'
-import {cpuSeconds, machineCpu, peakRssMb, pidOf} from './proc.js'
+import {cpuSeconds, machineCpu, peakRssMb} from './proc.js'
 import {publish} from './results.js'
-import {createTestDatabase, createTopic, kafka} from '../test/fixtures/services.js'
+import {createTestDatabase, createTopic, kafka, serverPid} from '../test/fixtures/services.js'
 
 const {values: args} = parseArgs({
   options: {
@@ -177,7 +177,7 @@ async function evaluationStream(truth: Truth) {
 }
 
 async function runConsumer(url: string, topic: string, group: string, extra: string[] = []) {
-  const mariadb = pidOf('mariadbd')
+  const mariadb = await serverPid()
   const mariadbBefore = cpuSeconds(mariadb)!
   const machineBefore = machineCpu()
   const started = Date.now()
@@ -227,7 +227,7 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{se
     }
     // Where the consumer starts partitions never consumed: offset 0, stored before the first window.
     await seedOffsets(pool, 'bench', 'bench', partitions.map((_, partition) => ({partition, offset: 0})), 0)
-    const mariadb = pidOf('mariadbd')
+    const mariadb = await serverPid()
     const mariadbBefore = cpuSeconds(mariadb)!
     const cpuBefore = process.cpuUsage()
     const started = Date.now()

@@ -24,10 +24,6 @@ export function machineCpu(): {busy: number; total: number} {
   return {busy: (total - n[3]! - n[4]!) / TICKS, total: total / TICKS}
 }
 
-export function pidOf(name: string): number {
-  return Number(execSync(`pgrep -o -x ${name}`).toString().trim())
-}
-
 export function peakRssMb(pid: number): number | undefined {
   try {
     const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

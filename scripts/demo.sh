@@ -1,20 +1,44 @@
 #!/usr/bin/env bash
-# The whole pipeline on local defaults, from a fresh checkout: install, start MariaDB and Kafka, migrate a
-# demo database, produce sample events, consume them, and print this month's MAU. Safe to re-run: it
-# starts from an empty demo database and topic each time.
+# The whole pipeline on local defaults, from a fresh checkout: install, start mau's own MariaDB and a Kafka
+# broker, migrate a demo database, produce sample events, consume them, and print this month's MAU. Safe to
+# re-run: it starts from an empty demo database and topic each time. Nothing to configure; the Debian packages
+# it needs are installed when run as root, named otherwise (scripts/services.sh).
+#   MAU_DEMO_MYSQL_URL, else MAU_MYSQL_URL's server (database mau_demo): another MariaDB or MySQL than mau's own
+#   MAU_KAFKA_PORT (9092): the port of the demo's broker
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node.sh
-export MAU_MYSQL_URL=${MAU_DEMO_MYSQL_URL:-mysql://root@127.0.0.1:3306/mau_demo}
+if [[ -n ${MAU_DEMO_MYSQL_URL:-} ]]; then export MAU_MYSQL_URL=$MAU_DEMO_MYSQL_URL
+elif [[ -n ${MAU_MYSQL_URL:-} ]]; then export MAU_MYSQL_URL=${MAU_MYSQL_URL%%\?*}; MAU_MYSQL_URL=${MAU_MYSQL_URL%/*}/mau_demo
+else export MAU_MYSQL_URL=$(bash scripts/mariadb.sh url mau_demo); fi
+export MAU_KAFKA_BROKERS=127.0.0.1:${MAU_KAFKA_PORT:-9092}
 topic=mau-demo-user-events
 
+# Whatever happens below, say what runs on and how to stop it: nothing the demo started outlives it unseen.
+left_running() {
+  local settings
+  settings=$(env | grep -E '^MAU_(MARIADB_INSTANCE|MARIADB_PORT|KAFKA_PORT)=' | sort | sed 's/^/ /' | tr -d '\n' || true)
+  echo
+  echo "Left running (stop what mau started with:$settings npm run services:stop):"
+  bash scripts/services.sh status 2>&1 | sed 's/^/  /' || true
+}
+
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
-npm run --silent build
+# Built unless dist/ is newer than every source: a run beside the tests must not replace the dist/ they run.
+[[ -f dist/commands/count.js && -z $(find src package.json tsconfig.build.json -newer dist/commands/count.js -print -quit) ]] \
+  || npm run --silent build
+trap left_running EXIT
 npm run --silent services:start
-mariadb --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS mau_demo; CREATE DATABASE mau_demo'
+node -e "
+  const mysql = require('mysql2/promise')
+  const u = new URL(process.env.MAU_MYSQL_URL), db = decodeURIComponent(u.pathname.slice(1))
+  const password = decodeURIComponent(u.password) || process.env.MAU_MYSQL_PASSWORD
+  mysql.createConnection({host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password})
+    .then(async (c) => { await c.query('DROP DATABASE IF EXISTS \`' + db + '\`'); await c.query('CREATE DATABASE \`' + db + '\`'); await c.end() })
+"
 node -e "
   const {Kafka, logLevel} = require('kafkajs');
-  const a = new Kafka({brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING}).admin();
+  const a = new Kafka({brokers: process.env.MAU_KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING}).admin();
   a.connect().then(() => a.deleteTopics({topics: ['$topic']}).catch(() => {})).then(() => a.disconnect());
 "
 sleep 1
