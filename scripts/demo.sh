@@ -23,12 +23,13 @@ left_running() {
   bash scripts/services.sh status 2>&1 | sed 's/^/  /' || true
 }
 
+# The services first: a missing Debian package stops the demo at once, naming it (installed as root).
+trap left_running EXIT
+bash scripts/services.sh start
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 # Built unless dist/ is newer than every source: a run beside the tests must not replace the dist/ they run.
 [[ -f dist/commands/count.js && -z $(find src package.json tsconfig.build.json -newer dist/commands/count.js -print -quit) ]] \
   || npm run --silent build
-trap left_running EXIT
-npm run --silent services:start
 node -e "
   const mysql = require('mysql2/promise')
   const u = new URL(process.env.MAU_MYSQL_URL), db = decodeURIComponent(u.pathname.slice(1))

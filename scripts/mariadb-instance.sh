@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# More MariaDB servers beside the machine's, from the same Debian package, each with its own port and data
-# directory under .cache/mariadb-instances/NAME: for the tests of what production's MySQL does (a primary with
-# an asynchronous replica, a failover, a server that requires TLS). SQL for an instance: mariadb --socket=DIR/mariadbd.sock. Binary log and GTIDs are on, so any
+# MariaDB servers beside the machine's, from the same Debian package, each with its own port and data
+# directory under .cache/mariadb-instances/NAME: mau's own for the demo and the tests (scripts/mariadb.sh), and
+# for the tests of what production's MySQL does (a primary with an asynchronous replica, a failover, a server
+# that requires TLS). SQL for an instance: mariadb --socket=DIR/mariadbd.sock. Binary log and GTIDs are on, so any
 # instance can be a primary or a replica.
 #   scripts/mariadb-instance.sh start NAME PORT [mariadbd option ...]   fresh data directory, root without password
 #   scripts/mariadb-instance.sh stop NAME                               shuts it down (SIGKILL if it does not go)
