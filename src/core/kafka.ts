@@ -19,11 +19,27 @@ export function kafkaLogFields(entry: LogEntry, debug: boolean): {fields: Record
 }
 
 /** Conditions kafkajs retries by itself, routine while a group or a broker starts: not errors unless they last. */
-const TRANSIENT = [/group coordinator is not available/i, /coordinator is (loading|not aware)/i, /not the correct coordinator/i, /no leader for this topic-partition/i, /leader is not available/i]
+const TRANSIENT = [
+  /group coordinator is not available/i,
+  /coordinator is (loading|not aware)/i,
+  /not the correct coordinator/i,
+  /no leader for this topic-partition/i,
+  /leader is not available/i,
+  /not the leader for that topic-partition/i,
+  /leader epoch in the request is (older|newer)/i,
+  /fetch session epoch is invalid/i,
+]
 
 /**
- * The level to log a kafkajs entry at: a transient condition is info until it has lasted graceMs (the
- * session timeout) since it was first seen; after that, or for anything else, kafkajs' own level. A
+ * The group protocol's answers that kafkajs meets by joining the group again: every member hears them at
+ * every rebalance (a pod started or stopped, a rolling upgrade), however long it takes. Info, always: a
+ * rebalance that never ends shows as lag, which is alerted on, not as a log level.
+ */
+const REJOIN = [/group is rebalancing/i, /generation id is not valid/i, /member needs to have a valid member id/i]
+
+/**
+ * The level to log a kafkajs entry at: a rejoin is info; a transient condition is info until it has lasted
+ * graceMs (the session timeout) since it was first seen; after that, or for anything else, kafkajs' own level. A
  * newcomer read "ERROR The group coordinator is not available" at every start of the demo as a failure.
  */
 export class KafkaLevels {
@@ -36,6 +52,9 @@ export class KafkaLevels {
     if (own === 'debug') return own
     // A broker's error response names the request in the message and the condition in `error`.
     const text = `${String(entry.log.message)} ${String(entry.log.error ?? '')}`
+    // A crash quotes the condition it gave up on: that stays an error.
+    if (String(entry.log.message).startsWith('Crash: ')) return own
+    if (REJOIN.some((re) => re.test(text))) return 'info'
     const kind = TRANSIENT.findIndex((re) => re.test(text))
     if (kind < 0) return own
     const t = this.now()

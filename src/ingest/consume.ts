@@ -159,7 +159,7 @@ class ConsumeRun {
     this.policy = await watchPolicy(deps.db, opts.timezone, deps.log)
     const writer = this.windowWriter(await statementBytes(deps.db))
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
-    this.stopWatching = watchPartitions(deps.db, deps.metrics.monthsAhead, opts.timezone, deps.log)
+    this.stopWatching = watchPartitions(deps.db, deps.metrics, opts.timezone, deps.log)
     // Every series at 0 from the start: Prometheus' increase() cannot see a counter's first step, only later ones.
     for (const topic of opts.topics) {
       for (const reason of REJECTION_CODES) deps.metrics.deadLettered.inc({topic, reason}, 0)

@@ -32,6 +32,11 @@ export class ConsumerMetrics {
   readonly dbRetries = new Counter({name: 'mau_db_retries_total', help: 'Batch transactions retried after a transient MySQL error', registers: [this.registry]})
   readonly lastBatch = new Gauge({name: 'mau_last_batch_timestamp_seconds', help: 'Unix time of the last batch committed to MySQL', registers: [this.registry]})
   readonly monthsAhead = new Gauge({name: 'mau_partitions_ahead_months', help: 'Months after the current one that have their own partition (0: next month\'s is missing)', labelNames: ['table'], registers: [this.registry]})
+  readonly deadLettersPastRetention = new Gauge({
+    name: 'mau_dead_letters_past_retention',
+    help: 'Dead letters older than the retention partitions rotate applies: what its next run deletes (0 after each run; growing: rotate is not running)',
+    registers: [this.registry],
+  })
 
   constructor() {
     // Standard names (process_*, nodejs_*), so that existing Node.js dashboards and alerts apply as they are.

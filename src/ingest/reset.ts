@@ -7,7 +7,7 @@ import type {Kafka} from 'kafkajs'
 import {inTransaction, type Db} from '../core/db.js'
 import {listLosses, type RecordedLoss} from './losses.js'
 import {lockStoredOffset, parseKey, partitionKey, setOffset, storedOffsets} from './offsets.js'
-import {highWaterMarks, offsetsAtTime} from './positions.js'
+import {highWaterMarks, offsetsAtTime, requireTopics} from './positions.js'
 
 export interface PartitionOffset {
   topic: string
@@ -29,6 +29,8 @@ export interface OffsetsList {
 }
 
 export async function listOffsets(kafka: Kafka, db: Db, o: {group: string; brokers: string; topics: string[]}): Promise<OffsetsList> {
+  // A missing topic is a mistyped name (exit 2), not an outage: kafkajs would retry its metadata, then time out.
+  await requireTopics(kafka, o.brokers, o.topics)
   const stored = await storedOffsets(db, o.group, o.topics)
   const marks = await highWaterMarks(kafka, o.brokers, o.topics)
   const keys = [...new Set([...marks.keys(), ...stored.keys()])]
@@ -83,6 +85,7 @@ export interface ResetResult {
 
 /** Plans (and with `apply`, writes in one transaction) the move of a topic's partitions to the target. */
 export async function resetOffsets(kafka: Kafka, db: Db, o: {group: string; brokers: string; topic: string; partition?: number; target: ResetTarget; apply: boolean}): Promise<ResetResult> {
+  await requireTopics(kafka, o.brokers, [o.topic])
   const marks = await highWaterMarks(kafka, o.brokers, [o.topic])
   const atTime = o.target.to === 'time' ? await offsetsAtTime(kafka, o.brokers, o.topic, o.target.at) : new Map<number, number>()
   const partitions = [...marks.keys()].map((k) => parseKey(k).partition).filter((p) => o.partition === undefined || p === o.partition).sort((a, b) => a - b)

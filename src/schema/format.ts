@@ -44,5 +44,7 @@ export function rotateReport(r: RotateResult): string {
   if (r.dryRun) for (const sql of r.statements) lines.push(`${sql};`)
   if (r.keptTotals.length > 0) lines.push(`${r.dryRun ? '-- would keep' : 'kept'} the totals of ${r.keptTotals.join(', ')} (mau_month_total) before dropping their rows`)
   for (const e of r.executed) lines.push(`${e.kind.padEnd(5)} ${e.ms} ms${e.rows ? ` (~${e.rows} rows)` : ''}: ${e.sql}`)
+  const d = r.deadLetters
+  lines.push(`${r.dryRun ? '-- would delete' : 'deleted'} ${d.deleted.toLocaleString('en-US')} dead letter${d.deleted === 1 ? '' : 's'} set aside before ${d.before} (retention: ${d.retentionDays} days)`)
   return lines.join('\n')
 }

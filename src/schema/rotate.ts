@@ -3,7 +3,7 @@ import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
 import {type Db, type Queryable, schemaMissing, withNamedLock} from '../core/db.js'
 import {currentMonth, isYearMonth, type YearMonth} from '../core/month.js'
 import {keepFromOf, MANAGED_TABLES, MAXVALUE, plan, readPartitions, spanning, type Action, type Partition, type Plan} from './partitions.js'
-import {forgetKeptSummary, keepTotals, recordRetention} from './retention.js'
+import {DEFAULT_DEAD_LETTER_RETENTION_DAYS, type DeadLetterExpiry, expireDeadLetters, forgetKeptSummary, keepTotals, recordRetention} from './retention.js'
 
 export interface RotateOptions {
   timezone: string
@@ -11,6 +11,8 @@ export interface RotateOptions {
   aheadMonths: number
   dryRun: boolean
   lockWaitSeconds: number
+  /** Dead letters older than this many days are deleted (90 when not given). */
+  deadLetterRetentionDays?: number
   now?: Date
 }
 
@@ -31,6 +33,8 @@ export interface RotateResult {
   /** The months whose totals are kept as their rows are dropped (with --dry-run: would be). */
   keptTotals: YearMonth[]
   executed: ExecutedAction[]
+  /** The dead letters past their retention, deleted (with --dry-run: would be). */
+  deadLetters: DeadLetterExpiry
 }
 
 /** The months below `below` that the summary has lines of: what keepTotals keeps. */
@@ -111,10 +115,13 @@ export function rotate(db: Db, o: RotateOptions): Promise<RotateResult> {
     const plans = await planTables(conn, {current: currentMonth(o.timezone, o.now), aheadMonths: o.aheadMonths, retainMonths: o.retainMonths})
     const statements = plans.flatMap((p) => p.actions.map((a) => a.sql))
     const keeping = plans[0]!.droppedBelow ? await summaryMonths(conn, plans[0]!.droppedBelow) : []
-    if (o.dryRun) return {dryRun: true, plan: plans[0]!, statements, keptTotals: keeping, executed: []}
+    const deadLetters = {retentionDays: o.deadLetterRetentionDays ?? DEFAULT_DEAD_LETTER_RETENTION_DAYS, dryRun: o.dryRun, now: o.now}
+    if (o.dryRun) return {dryRun: true, plan: plans[0]!, statements, keptTotals: keeping, executed: [], deadLetters: await expireDeadLetters(conn, deadLetters)}
     // The consumer reads the retention from here: it and this CronJob can never disagree.
     await recordRetention(conn, o.retainMonths)
-    return {dryRun: false, plan: plans[0]!, statements, keptTotals: keeping, executed: await applyPlans(conn, plans, true)}
+    const executed = await applyPlans(conn, plans, true)
+    // After the partitions, which matter more: a failure here leaves them done, and the next run deletes what is left.
+    return {dryRun: false, plan: plans[0]!, statements, keptTotals: keeping, executed, deadLetters: await expireDeadLetters(conn, deadLetters)}
   })
 }
 

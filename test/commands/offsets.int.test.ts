@@ -106,6 +106,19 @@ describe('mau consume when Kafka is behind MySQL (a recreated topic)', () => {
   })
 })
 
+describe('mau offsets on a topic that does not exist', () => {
+  it('exits 2 at once naming the topic, as consume does, for list and reset alike (not "Kafka is unavailable", exit 4)', async () => {
+    topic = {topic: 'no-such-topic-mau', drop: async () => {}}
+    for (const args of [['offsets', 'list'], ['offsets', 'reset', '--to', 'earliest']]) {
+      const started = Date.now()
+      const r = await mau([...args, '--topic', 'no-such-topic-mau', '--json'])
+      expect(r.code, r.stdout).toBe(2)
+      expect(JSON.parse(r.stdout).error).toMatchObject({code: 'TOPIC_NOT_FOUND', message: 'Kafka topic "no-such-topic-mau" does not exist at 127.0.0.1:9092.'})
+      expect(Date.now() - started).toBeLessThan(10_000)
+    }
+  })
+})
+
 describe('mau consume when messages were deleted before they were applied', () => {
   it('records the gap exactly, reports it in --json, makes doctor exit 1 naming it, and ack-loss clears it', async () => {
     topic = await createTopic(1)

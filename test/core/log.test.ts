@@ -59,6 +59,42 @@ describe('KafkaLevels', () => {
   })
 })
 
+describe('KafkaLevels on a rebalance', () => {
+  // As kafkajs logs them when a member joins or leaves: the broker's answers (Connection, at error) and its own note (at warn).
+  const response = (request: string, error: string) => ({level: logLevel.ERROR, log: {message: `Response ${request}`, error}})
+  const rejoins = [
+    response('Heartbeat(key: 12, version: 3)', 'The group is rebalancing, so a rejoin is needed'),
+    response('OffsetCommit(key: 8, version: 5)', 'The group is rebalancing, so a rejoin is needed'),
+    response('SyncGroup(key: 14, version: 3)', 'Specified group generation id is not valid'),
+    response('JoinGroup(key: 11, version: 5)', 'The group member needs to have a valid member id before actually entering a consumer group'),
+    {level: logLevel.WARN, log: {message: 'The group is rebalancing, re-joining', error: 'The group is rebalancing, so a rejoin is needed'}},
+  ]
+
+  it('logs the answers kafkajs meets by rejoining at info, however long the rebalance lasts', () => {
+    let t = 0
+    const levels = new KafkaLevels(30_000, () => t)
+    for (t = 0; t <= 120_000; t += 3_000) for (const entry of rejoins) expect(levels.levelOf(entry), entry.log.error).toBe('info')
+  })
+
+  it("logs a partition's leader moving (retried by kafkajs) at info while it lasts less than the grace period, then at error", () => {
+    let t = 0
+    const levels = new KafkaLevels(30_000, () => t)
+    const notLeader = response('Fetch(key: 1, version: 11)', 'This server is not the leader for that topic-partition')
+    expect(levels.levelOf(notLeader)).toBe('info')
+    t = 20_000
+    expect(levels.levelOf(notLeader)).toBe('info')
+    t = 31_000
+    expect(levels.levelOf(notLeader)).toBe('error')
+  })
+
+  it('leaves at error the crash that quotes a rebalance, and what kafkajs does not retry', () => {
+    const levels = new KafkaLevels(30_000, () => 0)
+    expect(levels.levelOf({level: logLevel.ERROR, log: {message: 'Crash: KafkaJSProtocolError: The group is rebalancing, so a rejoin is needed'}})).toBe('error')
+    expect(levels.levelOf(response('JoinGroup(key: 11, version: 5)', 'The group member\'s supported protocols are incompatible with those of existing members'))).toBe('error')
+    expect(levels.levelOf(response('Heartbeat(key: 12, version: 3)', 'Not authorized to access group: Group authorization failed'))).toBe('error')
+  })
+})
+
 describe('routeWarnings', () => {
   it("turns Node's warnings into log records, instead of Node's raw text on stderr", () => {
     const proc = new EventEmitter()

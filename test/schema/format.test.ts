@@ -31,10 +31,22 @@ describe('rotateReport and partitionsReport', () => {
   const existing = [{name: 'p202212', month: '202212', lessThan: '202301', rows: 10, bytes: 2 * 1024 * 1024}, {name: 'pmax', month: null, lessThan: 'MAXVALUE', rows: 0, bytes: 0}]
   const p = plan({existing, current: '202212', aheadMonths: 1, retainMonths: 13})
 
+  const deadLetters = (deleted: number) => ({retentionDays: 90, before: '2022-09-03T00:00:00.000Z', deleted})
+
   it('says there is nothing to do, or prints the SQL of a dry run, or each statement run with its time', () => {
-    expect(rotateReport({dryRun: false, plan: {...p, actions: []}, statements: [], keptTotals: [], executed: []})).toMatch(/^Nothing to do: 202212 and the coming months have partitions/)
-    expect(rotateReport({dryRun: true, plan: p, statements: ['ALTER TABLE mau X'], keptTotals: ['202110'], executed: []})).toBe('ALTER TABLE mau X;\n-- would keep the totals of 202110 (mau_month_total) before dropping their rows')
-    expect(rotateReport({dryRun: false, plan: p, statements: ['S'], keptTotals: [], executed: [{kind: 'split', sql: 'S', rows: 7, ms: 12}]})).toBe('split 12 ms (~7 rows): S')
+    expect(rotateReport({dryRun: false, plan: {...p, actions: []}, statements: [], keptTotals: [], executed: [], deadLetters: deadLetters(0)})).toMatch(/^Nothing to do: 202212 and the coming months have partitions/)
+    expect(rotateReport({dryRun: true, plan: p, statements: ['ALTER TABLE mau X'], keptTotals: ['202110'], executed: [], deadLetters: deadLetters(0)})).toBe(
+      'ALTER TABLE mau X;\n-- would keep the totals of 202110 (mau_month_total) before dropping their rows\n-- would delete 0 dead letters set aside before 2022-09-03T00:00:00.000Z (retention: 90 days)',
+    )
+    expect(rotateReport({dryRun: false, plan: p, statements: ['S'], keptTotals: [], executed: [{kind: 'split', sql: 'S', rows: 7, ms: 12}], deadLetters: deadLetters(1)})).toBe(
+      'split 12 ms (~7 rows): S\ndeleted 1 dead letter set aside before 2022-09-03T00:00:00.000Z (retention: 90 days)',
+    )
+  })
+
+  it('says how many dead letters past their retention it deleted, or would delete', () => {
+    const none = {plan: {...p, actions: []}, statements: [], keptTotals: [], executed: []}
+    expect(rotateReport({...none, dryRun: false, deadLetters: deadLetters(12_345)})).toContain('\ndeleted 12,345 dead letters set aside before 2022-09-03T00:00:00.000Z (retention: 90 days)')
+    expect(rotateReport({...none, dryRun: true, deadLetters: deadLetters(2)})).toContain('\n-- would delete 2 dead letters set aside before')
   })
 
   it('shows each partition with its months, size in MB and what the next rotate does', () => {
