@@ -1,11 +1,14 @@
 /**
  * Checks of rendered Kubernetes manifests, kept apart from the tests so that each can be shown to fail:
  * the Kubernetes schemas (kubernetes-models: types, enums, required fields), unknown fields (TypeScript's
- * excess-property check against the same models' types), and the restricted Pod Security Standard.
+ * excess-property check against the same models' types), the restricted Pod Security Standard, the
+ * image every container runs, and the files its settings name.
  */
 import {execFileSync} from 'node:child_process'
+import {readdirSync, readFileSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 import ts from 'typescript'
-import {parseAllDocuments} from 'yaml'
+import {parse, parseAllDocuments} from 'yaml'
 
 export type K8sObject = {apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; spec?: Record<string, unknown>} & Record<string, unknown>
 
@@ -108,4 +111,54 @@ export function restrictedViolations(objects: K8sObject[], user = 10001): string
     }
   }
   return v
+}
+
+/** Every kustomization under root (a Kustomization or a Component), as its directory and kind. */
+export function kustomizations(root = 'deploy'): {dir: string; kind: string}[] {
+  const found: {dir: string; kind: string}[] = []
+  for (const entry of readdirSync(root, {recursive: true, encoding: 'utf8'}).sort()) {
+    if (basename(entry) !== 'kustomization.yaml') continue
+    const doc = parse(readFileSync(join(root, entry), 'utf8')) as {kind?: string}
+    found.push({dir: join(root, dirname(entry)), kind: doc.kind ?? 'Kustomization'})
+  }
+  return found
+}
+
+type EnvFrom = {configMapRef?: {name: string}}
+const containersOf = (spec: PodSpec) => [...(spec.initContainers ?? []), ...spec.containers] as (Container & {image?: string; envFrom?: EnvFrom[]})[]
+
+/** The image of every container, as "Kind/name container: image". */
+export function images(objects: K8sObject[]): string[] {
+  return podSpecs(objects).flatMap(({owner, spec}) => containersOf(spec).map((c) => `${owner} container ${c.name}: ${c.image}`))
+}
+
+/**
+ * Every file a container's environment names (a value that is an absolute path) that no volume of its pod
+ * puts there: a setting a container sets itself wins over the ConfigMaps it reads. A ConfigMap may come
+ * in several versions (the base's, an overlay's): each is checked, as the container may run with any.
+ */
+export function unmountedFiles(objects: K8sObject[], configMaps: K8sObject[]): string[] {
+  const v: string[] = []
+  for (const {owner, spec} of podSpecs(objects)) {
+    for (const c of containersOf(spec)) {
+      const own = new Map((c.env ?? []).map((e) => [e.name, e.value]))
+      const settings: [string, string | undefined, string][] = [...own].map(([k, value]) => [k, value, 'its env'])
+      for (const ref of c.envFrom ?? []) {
+        const name = ref.configMapRef?.name
+        if (!name) continue
+        const versions = configMaps.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === name)
+        if (versions.length === 0) v.push(`${owner} container ${c.name}: reads ConfigMap ${name}, which no kustomization under deploy/ makes`)
+        for (const cm of versions) {
+          for (const [k, value] of Object.entries((cm.data ?? {}) as Record<string, string>)) if (!own.has(k)) settings.push([k, value, `ConfigMap ${name}`])
+        }
+      }
+      for (const [k, path, from] of settings) {
+        if (!path?.startsWith('/')) continue
+        const mount = c.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`))
+        const volume = spec.volumes?.find((vol) => vol.name === mount?.name)
+        if (!mount || !volume) v.push(`${owner} container ${c.name}: ${k} (${from}) names ${path}, which is not mounted`)
+      }
+    }
+  }
+  return [...new Set(v)]
 }
