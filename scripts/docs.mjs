@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * The generated documentation, so that it cannot drift from what the commands accept
- * (test/scripts/docs.int.test.ts fails if it does): the configuration table of docs/configuration.md, from
- * the commands' flags in oclif.manifest.json, and the command reference docs/commands.md, from `oclif readme`
- * (what `--help` prints). `npm run docs` rewrites both.
+ * (test/scripts/docs.int.test.ts and docs.test.ts fail if it does): the configuration table of
+ * docs/configuration.md, from the commands' flags in oclif.manifest.json; the command reference
+ * docs/commands.md, from `oclif readme` (what `--help` prints); and the exit-code table of docs/operations.md,
+ * from EXIT_CODE_MEANINGS in src/core/errors.ts (the one place exit codes are written). `npm run docs`
+ * rewrites all three.
  */
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
@@ -13,6 +15,7 @@ import {fileURLToPath} from 'node:url'
 
 export const CONFIG_DOC = 'docs/configuration.md'
 export const COMMANDS_DOC = 'docs/commands.md'
+export const EXIT_CODES_DOC = 'docs/operations.md'
 
 const COMMANDS_HEAD = `# Command reference
 
@@ -40,7 +43,7 @@ export const END = '<!-- config:end -->'
 
 /** Settings that are not flags: secrets (never flags: they would show in `ps`) and process-wide switches. */
 const NOT_FLAGS = [
-  ['MAU_MYSQL_PASSWORD, MAU_MYSQL_PASSWORD_FILE', '', 'MySQL password; the file wins over the variable, which wins over the URL.'],
+  ['MAU_MYSQL_PASSWORD, MAU_MYSQL_PASSWORD_FILE', '', 'MySQL password; the file wins over the variable. Never in `MAU_MYSQL_URL`: a password there is refused (exit 2).'],
   ['MAU_MYSQL_USER', '', 'MySQL user, instead of the URL\'s: each workload its own (`mau db grants`), one shared URL.'],
   ['MAU_KAFKA_SASL_PASSWORD, MAU_KAFKA_SASL_PASSWORD_FILE', '', 'Kafka SASL password (PLAIN, SCRAM); the file wins, and is read again at every new connection.'],
   ['MAU_GRANTS_PASSWORD, MAU_GRANTS_PASSWORD_FILE', '', 'The password `mau db grants --apply` sets for the user it grants a role to.'],
@@ -56,6 +59,12 @@ const NOT_FLAGS = [
 const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n+/g, ' ')
 const code = (s) => (s === '' ? '' : `\`${s}\``)
 
+/** A setting's default; where commands differ, each default with the commands it applies to. */
+function defaults(byDefault) {
+  if (byDefault.size === 1) return code([...byDefault.keys()][0]) || 'none'
+  return [...byDefault.entries()].map(([d, commands]) => `${code(d) || 'none'} (${commands.join(', ')})`).join(', ')
+}
+
 /** Pure: the table's markdown from a manifest. */
 export function configTable(manifest) {
   const byEnv = new Map()
@@ -63,27 +72,49 @@ export function configTable(manifest) {
     if (command.hidden) continue
     for (const [name, flag] of Object.entries(command.flags)) {
       if (!flag.env || flag.hidden) continue
-      const seen = byEnv.get(flag.env) ?? {flag: `--${name}`, defaults: new Set(), summary: flag.summary ?? flag.description ?? '', commands: []}
+      const seen = byEnv.get(flag.env) ?? {flag: `--${name}`, defaults: new Map(), summary: flag.summary ?? flag.description ?? '', commands: []}
       // oclif's manifest leaves a boolean's default out: a flag that is on by default says so in its summary.
-      seen.defaults.add(flag.type === 'boolean' ? (flag.default === true || /^On unless --no-/.test(flag.summary ?? '') ? 'on' : 'off') : flag.default === undefined ? '' : [flag.default].flat().join(','))
-      seen.commands.push(id.replace(/:/g, ' '))
+      const dflt = flag.type === 'boolean' ? (flag.default === true || /^On unless --no-/.test(flag.summary ?? '') ? 'on' : 'off') : flag.default === undefined ? '' : [flag.default].flat().join(',')
+      const command = id.replace(/:/g, ' ')
+      seen.defaults.set(dflt, [...(seen.defaults.get(dflt) ?? []), command])
+      seen.commands.push(command)
       byEnv.set(flag.env, seen)
     }
   }
   const rows = [...byEnv.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([env, s]) => `| ${code(env)} | \`${s.flag}\` | ${[...s.defaults].filter(Boolean).map(code).join(', ') || 'none'} | ${cell(s.summary)} | ${s.commands.join(', ')} |`)
+    .map(([env, s]) => `| ${code(env)} | \`${s.flag}\` | ${defaults(s.defaults)} | ${cell(s.summary)} | ${s.commands.join(', ')} |`)
   const others = NOT_FLAGS.map(([env, dflt, what]) => `| ${env.split(', ').map(code).join(', ')} | | ${dflt ? code(dflt) : 'none'} | ${cell(what)} | |`)
   return ['| environment | flag | default | what | commands |', '| --- | --- | --- | --- | --- |', ...rows, ...others].join('\n')
 }
 
-/** Pure: the README with its table replaced. */
+/** Pure: a document with what lies between two markers replaced. */
+function between(doc, name, start, end, text) {
+  const from = doc.indexOf(start)
+  const to = doc.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`${name} lacks the markers ${start} ... ${end}`)
+  return `${doc.slice(0, from + start.length)}\n${text}\n${doc.slice(to)}`
+}
+
 /** Pure: a document with the table between its config markers replaced. */
 export function withConfigTable(doc, manifest) {
-  const start = doc.indexOf(START)
-  const end = doc.indexOf(END)
-  if (start < 0 || end < start) throw new Error(`${CONFIG_DOC} lacks the markers ${START} ... ${END}`)
-  return `${doc.slice(0, start + START.length)}\n${configTable(manifest)}\n${doc.slice(end)}`
+  return between(doc, CONFIG_DOC, START, END, configTable(manifest))
+}
+
+export const EXIT_START = '<!-- exit-codes:start (generated by npm run docs from src/core/errors.ts; do not edit) -->'
+export const EXIT_END = '<!-- exit-codes:end -->'
+
+/** Pure: the exit-code table from EXIT_CODE_MEANINGS ({code: {meaning, job}}), in the order of the codes. */
+export function exitCodeTable(meanings) {
+  const rows = Object.entries(meanings)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([exit, {meaning, job}]) => `| ${exit} | ${cell(meaning)} | ${cell(job)} |`)
+  return ['| code | meaning | what a Kubernetes Job should do |', '| --- | --- | --- |', ...rows].join('\n')
+}
+
+/** Pure: a document with the table between its exit-code markers replaced. */
+export function withExitCodeTable(doc, meanings) {
+  return between(doc, EXIT_CODES_DOC, EXIT_START, EXIT_END, exitCodeTable(meanings))
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -91,4 +122,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const manifest = JSON.parse(readFileSync('oclif.manifest.json', 'utf8'))
   writeFileSync(CONFIG_DOC, withConfigTable(readFileSync(CONFIG_DOC, 'utf8'), manifest))
   writeFileSync(COMMANDS_DOC, commandReference())
+  // The built module (npm run docs builds first): this script is plain JavaScript and cannot load TypeScript.
+  const {EXIT_CODE_MEANINGS} = await import('../dist/core/errors.js')
+  writeFileSync(EXIT_CODES_DOC, withExitCodeTable(readFileSync(EXIT_CODES_DOC, 'utf8'), EXIT_CODE_MEANINGS))
 }

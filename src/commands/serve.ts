@@ -9,11 +9,18 @@ import {secretFromEnv} from '../core/secrets.js'
 import {serve, type ServeResult} from '../serve/server.js'
 
 export default class Serve extends MauCommand<ServeResult> {
-  static override summary = 'Answer the platform\'s GetMAUCount (gRPC) and an HTTP/JSON API from the summary counters (runs as a Deployment).'
-  static override description = `gRPC: bucketeer.eventcounter.EventCounterService/GetMAUCount, mau.v1.MAUService/ListMAUCounts, the standard health service and server reflection. HTTP: GET /v1/mau?month=YYYYMM[&namespace=NS][&by=source] (the document of \`mau count --json\`), GET /v1/mau/months?from=YYYYMM&to=YYYYMM, /metrics, /healthz, /readyz.
+  static override summary = 'Answer the platform\'s GetMAUCount and GetInsightsMonthlySummary (gRPC and HTTP) and mau\'s own HTTP/JSON API from the summary counters (a Deployment).'
+  static override description = `gRPC: bucketeer.eventcounter.EventCounterService/GetMAUCount, bucketeer.insights.InsightsService/GetInsightsMonthlySummary, mau.v1.MAUService/ListMAUCounts, the standard health service and server reflection.
+
+HTTP: GET /v1/mau?month=YYYYMM[&namespace=NS][&by=source] (the document of \`mau count --json\`), GET /v1/mau/months?from=YYYYMM&to=YYYYMM; the platform's paths as its gRPC gateway serves them, GET /v1/mau_count?environment_id=ID&year_month=YYYYMM and GET /v1/insights/monthly_summary[?environment_ids=ID][&source_ids=SOURCE]; /metrics, /healthz, /readyz. docs/serving.md has every request and answer.
 
 With MAU_SERVE_TOKEN or MAU_SERVE_TOKEN_FILE set, both APIs want "Authorization: Bearer <token>" (probes and metrics stay open). A count is never older than --max-staleness seconds. SIGTERM/SIGINT: stop accepting, finish requests in flight, exit 0.`
-  static override examples = ['<%= config.bin %> serve', 'MAU_SERVE_TOKEN_FILE=/run/secrets/token <%= config.bin %> serve --grpc-port 9090 --http-port 8080 --tls-cert tls.crt --tls-key tls.key']
+  static override examples = [
+    '<%= config.bin %> serve',
+    'MAU_SERVE_TOKEN_FILE=/run/secrets/token <%= config.bin %> serve --grpc-port 9090 --http-port 8080 --tls-cert tls.crt --tls-key tls.key',
+    {description: 'Then, from another shell: one environment\'s MAU, and the console\'s monthly summary', command: "curl 'http://localhost:8080/v1/mau_count?environment_id=prod&year_month=202212' && curl 'http://localhost:8080/v1/insights/monthly_summary?source_ids=IOS'"},
+    {description: 'The same over gRPC (server reflection: no .proto needed)', command: 'grpcurl -plaintext -d \'{"environment_ids":["prod"]}\' localhost:9090 bucketeer.insights.InsightsService/GetInsightsMonthlySummary'},
+  ]
   static override flags = {
     ...flag.database,
     timezone: flag.timezone,

@@ -20,6 +20,22 @@ export const ExitCode = {
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 
+/**
+ * What each exit code means and what a Kubernetes Job should do about it: the one source of the exit-code
+ * table in docs/operations.md (scripts/docs.mjs writes it; a test fails when the two differ).
+ */
+export const EXIT_CODE_MEANINGS: Record<ExitCodeValue, {meaning: string; job: string}> = {
+  [ExitCode.OK]: {meaning: 'done (or nothing to do)', job: ''},
+  [ExitCode.FAILED]: {meaning: 'the command ran and found a problem (a mismatch, a failed delivery, messages lost upstream, a failed check)', job: 'alert'},
+  [ExitCode.CONFIG]: {
+    meaning: 'bad flags, settings or input (an unknown command or flag, an unknown time zone, a password in the MySQL URL, refused credentials or certificates, a privilege MySQL refused, a missing topic or database, a query Druid rejects)',
+    job: 'stop retrying (`podFailurePolicy` on exit code 2)',
+  },
+  [ExitCode.LOCKED]: {meaning: 'another run holds the named lock', job: 'retry later'},
+  [ExitCode.UNAVAILABLE]: {meaning: 'MySQL, Kafka or Druid unreachable, or Druid failed or timed out', job: 'retry with backoff'},
+  [ExitCode.SCHEMA]: {meaning: 'schema not migrated, or an applied migration file was edited', job: 'run `mau db migrate` / restore the file'},
+}
+
 /** An error an operator can act on: what went wrong, the exit code, and what to do next. */
 export class MauError extends Errors.CLIError {
   readonly exitCode: ExitCodeValue

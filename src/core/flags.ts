@@ -16,7 +16,7 @@ export const mysqlUrl = Flags.string({
   env: 'MAU_MYSQL_URL',
   default: DEFAULTS.mysqlUrl,
   summary: 'MySQL connection URL (mysql://user@host:port/database).',
-  description: 'The password may be in the URL, or in MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE (a mounted secret), which win in that order.',
+  description: 'No password in it (refused, exit 2: a URL shows in `ps`): the password comes from MAU_MYSQL_PASSWORD_FILE (a mounted secret) or MAU_MYSQL_PASSWORD, the file winning.',
   helpGroup: 'MYSQL',
 })
 

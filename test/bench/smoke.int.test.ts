@@ -35,6 +35,7 @@ describe('the benchmarks, run small', () => {
     ['serve', ['--seconds', '1', '--warm-up', '0', '--largest', '20000']],
     ['in-flight', ['--messages', '5000']],
     ['transport', ['--events', '3000', '--rounds', '1']],
+    ['sizing', ['--users', '2000,5000']],
   ])('bench:%s runs to its report', async (name, args) => {
     const r = await bench(name, args)
     expect(r.code, r.stderr.slice(-2000)).toBe(0)

@@ -3,13 +3,13 @@ import {resolveMysql} from '../../src/core/settings.js'
 import {asServiceError, privilegeRefused} from '../../src/core/db.js'
 import {sslOptions} from '../../src/core/db-tls.js'
 
-const settings = resolveMysql('mysql://mau:pw@db:3306/mau', {})
+const settings = resolveMysql('mysql://mau@db:3306/mau', {MAU_MYSQL_PASSWORD: 'pw-of-mau'})
 
 describe('asServiceError', () => {
   it('names MySQL, with exit 4 and no password, for a connection it could not make', () => {
     const e = asServiceError(Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}), settings) as Error & {exitCode: number}
     expect(e.exitCode).toBe(4)
-    expect(e.message).toBe('MySQL at mysql://mau:***@db:3306/mau is unavailable: connect ECONNREFUSED')
+    expect(e.message).toBe('MySQL at mysql://mau@db:3306/mau is unavailable: connect ECONNREFUSED')
   })
 
   it('leaves a retriable kafkajs error alone instead of blaming MySQL', () => {

@@ -11,22 +11,32 @@ describe('resolveMysql', () => {
   })
 
   it('takes the user from MAU_MYSQL_USER over the URL\'s, and says so in the URL it prints', () => {
-    const s = resolveMysql('mysql://mau:pw@db:3306/mau', {MAU_MYSQL_USER: 'mau_consumer'})
+    const s = resolveMysql('mysql://mau@db:3306/mau', {MAU_MYSQL_USER: 'mau_consumer'})
     expect(s).toMatchObject({user: 'mau_consumer', display: 'mysql://mau_consumer@db:3306/mau'})
   })
 
-  it('takes the password from the URL, then MAU_MYSQL_PASSWORD, then MAU_MYSQL_PASSWORD_FILE', () => {
+  it('takes the password from MAU_MYSQL_PASSWORD, and MAU_MYSQL_PASSWORD_FILE over it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mau-secret-'))
     writeFileSync(join(dir, 'password'), 'from-file-pw\n')
-    const url = 'mysql://mau:from-url-pw@db:3306/mau'
-    expect(resolveMysql(url, {}).password).toBe('from-url-pw')
+    const url = 'mysql://mau@db:3306/mau'
+    expect(resolveMysql(url, {}).password).toBeUndefined()
     expect(resolveMysql(url, {MAU_MYSQL_PASSWORD: 'from-env-pw'}).password).toBe('from-env-pw')
     expect(resolveMysql(url, {MAU_MYSQL_PASSWORD: 'from-env-pw', MAU_MYSQL_PASSWORD_FILE: join(dir, 'password')}).password).toBe('from-file-pw')
   })
 
-  it('never shows the password in its display form', () => {
-    const s = resolveMysql('mysql://mau:hunter22@db:3306/mau', {})
-    expect(s.display).toBe('mysql://mau:***@db:3306/mau')
+  it('refuses a password in the URL with exit 2, naming where it belongs and never the password', () => {
+    for (const url of ['mysql://mau:hunter22@db:3306/mau', 'mysql://mau:p%40ss%25word@db:3306/mau', 'mysql://:hunter22@db/mau']) {
+      let error: (Error & {exitCode?: number; code?: string; suggestions?: string[]}) | undefined
+      try {
+        resolveMysql(url, {MAU_MYSQL_PASSWORD: 'from-env-pw'})
+      } catch (e) {
+        error = e as typeof error
+      }
+      expect(error, url).toMatchObject({exitCode: 2, code: 'PASSWORD_IN_URL'})
+      expect(error!.message, url).toMatch(/^MySQL URL "mysql:\/\/[^"]*:\*\*\*@db[^"]*" holds a password/)
+      expect(error!.suggestions!.join(' '), url).toMatch(/MAU_MYSQL_PASSWORD_FILE .* MAU_MYSQL_PASSWORD/)
+      expect(`${error!.message} ${error!.suggestions}`, url).not.toMatch(/hunter22|p@ss%word|p%40ss/)
+    }
   })
 
   it('names the bad value when the URL is unusable', () => {

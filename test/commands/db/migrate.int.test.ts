@@ -31,14 +31,35 @@ describe('mau db migrate', () => {
   })
 
   it('exits 2 on refused credentials without printing the password', () => {
-    const url = db.url.replace('root@', 'root:Sup3rSecretPw@')
-    const r = mau(['db', 'status', '--json'], {MAU_MYSQL_URL: url})
-    expect(r.code).toBe(2)
-    expect(JSON.parse(r.stdout).error.code).toBe('MYSQL_ACCESS_DENIED')
-    expect(r.stdout + r.stderr).not.toContain('Sup3rSecretPw')
-    const viaEnv = mau(['db', 'status'], {MAU_MYSQL_URL: db.url, MAU_MYSQL_PASSWORD: 'An0therSecretPw'})
+    const viaEnv = mau(['db', 'status', '--json'], {MAU_MYSQL_URL: db.url, MAU_MYSQL_PASSWORD: 'An0therSecretPw'})
     expect(viaEnv.code).toBe(2)
+    expect(JSON.parse(viaEnv.stdout).error.code).toBe('MYSQL_ACCESS_DENIED')
     expect(viaEnv.stdout + viaEnv.stderr).not.toContain('An0therSecretPw')
+    const human = mau(['db', 'status'], {MAU_MYSQL_URL: db.url, MAU_MYSQL_PASSWORD: 'An0therSecretPw'})
+    expect(human.code).toBe(2)
+    expect(human.stdout + human.stderr).not.toContain('An0therSecretPw')
+  })
+
+  it('exits 2 naming a database that does not exist: it creates the tables, not the database', () => {
+    const missing = `${db.settings.database}_absent`
+    const r = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url.replace(/\/[^/]+$/, `/${missing}`)})
+    expect(r.code).toBe(2)
+    const error = JSON.parse(r.stdout).error
+    expect(error.code).toBe('MYSQL_NO_DATABASE')
+    expect(error.suggestions.join(' ')).toContain(`CREATE DATABASE \`${missing}\``)
+  })
+
+  it('refuses a password in --mysql-url or MAU_MYSQL_URL (exit 2, naming MAU_MYSQL_PASSWORD_FILE) before connecting, without printing it', () => {
+    const url = db.url.replace('root@', 'root:Sup3rSecretPw@')
+    const r = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: url})
+    expect(r.code).toBe(2)
+    const error = JSON.parse(r.stdout).error
+    expect(error.code).toBe('PASSWORD_IN_URL')
+    expect(error.suggestions.join(' ')).toContain('MAU_MYSQL_PASSWORD_FILE')
+    const flag = mau(['db', 'status', '--mysql-url', url])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toContain('Code: PASSWORD_IN_URL')
+    expect(r.stdout + r.stderr + flag.stdout + flag.stderr).not.toContain('Sup3rSecretPw')
   })
 
   it('exits 2 when the migrations folder holds no migration, rather than calling the schema current', () => {
