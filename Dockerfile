@@ -2,13 +2,15 @@
 # scripts/stage-image.mjs follows this file step by step without a container engine (test/deploy/image.int.test.ts).
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json npm-shrinkwrap.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 # npm run build goes through scripts/node22.sh (a no-op on this image's Node 22).
-COPY scripts/sort-manifest.mjs scripts/node.sh scripts/node22.sh ./scripts/
+COPY scripts/sort-manifest.mjs scripts/build-info.mjs scripts/node.sh scripts/node22.sh ./scripts/
 COPY src ./src
 COPY bin ./bin
+# The context has no .git: the build records this commit (--build-arg MAU_BUILD_COMMIT=...) for mau --version.
+ARG MAU_BUILD_COMMIT=
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
@@ -17,8 +19,6 @@ ENV NODE_ENV=production
 # and home, and the process dies with "uv_os_get_passwd returned ENOENT". /tmp is the pods' emptyDir.
 ENV SHELL=/bin/sh
 ENV HOME=/tmp
-ARG MAU_BUILD_COMMIT=unknown
-ENV MAU_BUILD_COMMIT=$MAU_BUILD_COMMIT
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

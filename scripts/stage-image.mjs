@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Builds the image without a container engine: follows the Dockerfile's instructions (FROM, WORKDIR, COPY,
 // RUN, ENV, ARG, USER, ENTRYPOINT) with a directory per stage, then runs the final stage's entrypoint as its
-// numeric USER from a read-only copy, as a container would: `mau --help`, `mau db migrate`, `mau count`.
+// numeric USER from a read-only copy, as a container would: `mau --help`, `--version`, `db migrate`, `count`.
 // A file the Dockerfile forgets to COPY, or a runtime dependency left in devDependencies, fails here.
-//   node scripts/stage-image.mjs [--dockerfile Dockerfile]   (MAU_MYSQL_URL: an empty database to migrate)
+//   node scripts/stage-image.mjs [--dockerfile Dockerfile]   (MAU_MYSQL_URL: an empty database to migrate;
+//   MAU_BUILD_COMMIT, as --build-arg would pass it)
 import {execFileSync, spawnSync} from 'node:child_process'
 import {chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
@@ -91,6 +92,7 @@ const run = (cmd) => {
 }
 const help = run(['--help'])
 if (!/USAGE/.test(help) || !/serve/.test(help)) throw new Error(`mau --help does not list the commands:\n${help}`)
+const version = run(['--version']).trim()
 const migrated = JSON.parse(run(['db', 'migrate', '--json']))
 const counted = JSON.parse(run(['count', '--json']))
-console.log(JSON.stringify({root: image.root, user: image.user, node: process.version, files: readdirSync(join(image.root, image.workdir)).sort(), migratedTo: migrated.version, counted: counted.total}))
+console.log(JSON.stringify({root: image.root, user: image.user, node: process.version, files: readdirSync(join(image.root, image.workdir)).sort(), version, migratedTo: migrated.version, counted: counted.total}))

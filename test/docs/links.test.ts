@@ -3,7 +3,7 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, normalize} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-const documents = ['README.md', 'deploy/README.md', 'bench/results/history.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const documents = ['README.md', 'CHANGELOG.md', 'deploy/README.md', 'bench/results/history.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2. */
 export function anchors(markdown: string): Set<string> {
