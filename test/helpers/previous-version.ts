@@ -51,7 +51,7 @@ export function startAt(dir: string, args: string[], env: Record<string, string>
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
   child.stdout!.resume()
-  const logged = async (text: string, ms = 30_000) => {
+  const logged = async (text: string, ms = 60_000) => {
     for (const end = Date.now() + ms; !stderr.includes(text); ) {
       if (child.exitCode !== null || Date.now() > end) throw new Error(`no "${text}" from ${args.join(' ')} (exit ${child.exitCode}): ${stderr.slice(-2000)}`)
       await new Promise((r) => setTimeout(r, 50))
