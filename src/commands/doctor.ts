@@ -8,7 +8,7 @@ import {doctor, doctorTable, type DoctorResult} from '../doctor/checks.js'
 import {druidReader, supervisorReader} from '../druid/settings.js'
 import {listLosses} from '../ingest/losses.js'
 import {status} from '../schema/migrate.js'
-import {role, ROLE_NAMES} from '../core/roles.js'
+import {mayRead, role, ROLE_NAMES} from '../core/roles.js'
 import {missingPrivileges} from '../schema/roles.js'
 
 export default class Doctor extends MauCommand<DoctorResult> {
@@ -21,7 +21,7 @@ export default class Doctor extends MauCommand<DoctorResult> {
     topic: flag.topic,
     ...flag.druid,
     ...flag.druidSupervisor,
-    role: Flags.option({options: ROLE_NAMES, env: 'MAU_ROLE', summary: 'Also check that the MySQL user holds every privilege of this role (mau db grants --help lists them).'})(),
+    role: Flags.option({options: ROLE_NAMES, env: 'MAU_ROLE', summary: 'Check as this role: that the MySQL user holds every privilege of the role (mau db grants --help lists them), and only what the role uses (the server and the reporter: no Kafka, no recorded losses).'})(),
     druid: Flags.boolean({env: 'MAU_DOCTOR_DRUID', summary: 'Also check Druid: the datasource and columns verify-migration and backfill read, and the Kafka supervisor that feeds it (state, lag, topic).'}),
   }
 
@@ -29,16 +29,18 @@ export default class Doctor extends MauCommand<DoctorResult> {
     const {flags} = await this.parse(Doctor)
     const mysql = this.mysqlSettings(flags)
     const kafka = kafkaSettings(flags)
+    // A role's doctor checks only what the role does: the losses if it may read them, Kafka if it talks to it.
+    const r = flags.role && role(flags.role)
     const result = await this.spin('Checking services', () =>
       doctor({
         mysql: {
           display: mysql.display,
           status: () => this.withDb(flags, (db) => status(db)),
           transport: () => this.withDb(flags, (db) => mysqlTransport(db, mysql.tls.mode)),
-          losses: () => this.withDb(flags, (db) => listLosses(db)),
-          role: flags.role && {name: flags.role, user: mysql.user, missing: () => this.withDb(flags, (db) => missingPrivileges(db, role(flags.role!), mysql.database))},
+          losses: !r || mayRead(r, 'mau_offset_loss') ? () => this.withDb(flags, (db) => listLosses(db)) : undefined,
+          role: r && {name: r.name, user: mysql.user, missing: () => this.withDb(flags, (db) => missingPrivileges(db, r, mysql.database))},
         },
-        kafka: {settings: kafka, topics: listOf(flags.topic)},
+        kafka: !r || r.kafka ? {settings: kafka, topics: listOf(flags.topic)} : undefined,
         druid: flags.druid ? {events: druidReader(flags), supervisor: supervisorReader(flags)} : undefined,
       }),
     )

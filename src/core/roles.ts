@@ -8,10 +8,11 @@
 export const ROLE_NAMES = ['consumer', 'server', 'reporter', 'operator', 'auditor'] as const
 export type RoleName = (typeof ROLE_NAMES)[number]
 
-/** Privileges on one table, or on every table of the database ('*'). */
+/** Privileges on one table, or on every table of the database ('*'); grantOption: the holder may pass them on. */
 export interface Grant {
   privileges: string[]
   table: string
+  grantOption?: boolean
 }
 
 export interface Role {
@@ -20,6 +21,8 @@ export interface Role {
   /** The commands it runs, as typed ("deadletter replay"). */
   commands: string[]
   grants: Grant[]
+  /** Whether its commands talk to Kafka: `mau doctor --role` checks only what the role uses. */
+  kafka: boolean
 }
 
 const ROWS = ['SELECT', 'INSERT', 'UPDATE']
@@ -46,12 +49,14 @@ export const ROLES: readonly Role[] = [
       {privileges: ['SELECT'], table: 'mau_report_delivery'},
       VERSION,
     ],
+    kafka: true,
   },
   {
     name: 'server',
     summary: 'mau serve, public-facing: reads the summary counters only',
     commands: ['serve'],
     grants: [{privileges: ['SELECT'], table: 'mau_summary'}, {privileges: ['SELECT'], table: 'mau_month_total'}, VERSION],
+    kafka: false,
   },
   {
     name: 'reporter',
@@ -64,22 +69,31 @@ export const ROLES: readonly Role[] = [
       {privileges: ['SELECT', 'INSERT', 'DELETE'], table: 'mau_report_figure'},
       VERSION,
     ],
+    kafka: false,
   },
   {
     name: 'operator',
     summary: 'schema, partitions and table-level work (DDL): migrations, rotate, rebuilds, backfill',
     commands: ['db migrate', 'partitions rotate', 'summary rebuild', 'backfill', 'offsets reset', 'offsets ack-loss'],
-    grants: [{privileges: ['ALL PRIVILEGES'], table: '*'}],
+    // GRANT OPTION on this database only: `db migrate` gives each role's account the rights a release's new
+    // tables need (schema/role-accounts.ts). It cannot create users, nor grant on anything outside the database.
+    grants: [{privileges: ['ALL PRIVILEGES'], table: '*', grantOption: true}],
+    kafka: true,
   },
   {
     name: 'auditor',
     summary: 'read-only checks: counts, parity with Druid, health, the schema and partitions',
     commands: ['count', 'verify-migration', 'doctor', 'summary check', 'db status', 'partitions list', 'deadletter list', 'offsets list'],
     grants: [{privileges: ['SELECT'], table: '*'}],
+    kafka: true,
   },
 ]
 
 export const role = (name: RoleName): Role => ROLES.find((r) => r.name === name)!
+
+/** Pure: whether the role may read a table (a grant of SELECT on it, or on the whole database). */
+export const mayRead = (r: Role, table: string): boolean =>
+  r.grants.some((g) => (g.table === '*' || g.table === table) && g.privileges.some((p) => p === 'SELECT' || p === 'ALL PRIVILEGES'))
 
 /** Pure: the role a command needs, by its oclif id ("deadletter:replay") or as typed. */
 export function roleOf(commandId: string | undefined): RoleName | undefined {

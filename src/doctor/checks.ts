@@ -31,11 +31,12 @@ export interface DoctorTargets {
     display: string
     status: () => Promise<StatusResult>
     transport: () => Promise<Transport>
-    /** Messages deleted from Kafka before they were applied, not yet acknowledged (mau offsets ack-loss). */
-    losses: () => Promise<RecordedLoss[]>
+    /** Messages deleted from Kafka before they were applied, not yet acknowledged (mau offsets ack-loss); not for a role that may not read them. */
+    losses?: () => Promise<RecordedLoss[]>
     role?: {name: string; user: string; missing: () => Promise<Missing[]>}
   }
-  kafka: {settings: KafkaSettings; topics: string[]}
+  /** Not for a role whose commands never talk to Kafka (the server, the reporter). */
+  kafka?: {settings: KafkaSettings; topics: string[]}
   /** Checked only when given (verify-migration and backfill need it; the consumer does not). */
   druid?: {events: DruidUserEvents; supervisor: {id: string; status: () => Promise<SupervisorStatus>}}
 }
@@ -66,7 +67,7 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
       if (missing.length === 0) checks.push({name: `role ${name}`, ok: true, detail: `${user} holds every privilege the role needs`})
       else fail({name: `role ${name}`, detail: `${user} lacks ${missing.map((m) => `${m.privilege} on ${m.table}`).join(', ')}`, fix: `mau db grants --role ${name} --user ${user} (by an administrator)`}, ExitCode.CONFIG)
     }
-    if (current) {
+    if (current && mysql.losses) {
       // A user that may not read the losses (a lesser role) fails this check alone.
       try {
         lossChecks(await mysql.losses(), checks, fail)
@@ -80,6 +81,15 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
     fail({name: 'mysql', detail: e.message, fix: e.suggestions?.[0]}, e.exitCode ?? ExitCode.UNAVAILABLE)
   }
 
+  if (kafka) await kafkaChecks(kafka, checks, fail)
+  if (druid) await druidChecks(druid, kafka?.topics ?? [], checks, fail)
+  return {ok: exitCode === ExitCode.OK, checks, exitCode}
+}
+
+type Fail = (check: Omit<Check, 'ok'>, code: ExitCodeValue) => void
+
+/** The brokers answer, and every topic the consumer reads exists. */
+async function kafkaChecks(kafka: NonNullable<DoctorTargets['kafka']>, checks: Check[], fail: Fail): Promise<void> {
   const {brokers} = kafka.settings
   let admin: Admin | undefined
   try {
@@ -100,12 +110,7 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
   } finally {
     await admin?.disconnect().catch(() => undefined)
   }
-
-  if (druid) await druidChecks(druid, kafka.topics, checks, fail)
-  return {ok: exitCode === ExitCode.OK, checks, exitCode}
 }
-
-type Fail = (check: Omit<Check, 'ok'>, code: ExitCodeValue) => void
 
 /** Each partition with an unacknowledged loss fails (exit 1) until an operator has found out why and acknowledged it. */
 function lossChecks(losses: RecordedLoss[], checks: Check[], fail: Fail): void {

@@ -11,6 +11,11 @@ export function migrateReport(r: MigrateResult): string {
   const lines = r.applied.length === 0 ? [`Schema is up to date at version ${r.version}.`] : r.applied.map((m) => `applied ${version(m)}`)
   if (r.partitionsCreated.length > 0) lines.push(`created partitions ${r.partitionsCreated.join(', ')}`)
   for (const n of r.notes) lines.push(`note from ${String(n.version).padStart(3, '0')}: ${n.note}`)
+  const who = (as: {user: string; host: string; role: string}[]) => as.map((a) => `${a.user}@${a.host} (${a.role})`).join(', ')
+  if (r.roles.adopted.length > 0) lines.push(`recorded as their roles' (they held exactly an earlier version's rights): ${who(r.roles.adopted)}`)
+  if (r.roles.granted.length > 0) lines.push(`rights of this version given to ${who(r.roles.granted)}`)
+  if (r.roles.gone.length > 0) lines.push(`recorded accounts that no longer exist, left alone: ${who(r.roles.gone)}`)
+  if (r.roles.skipped) lines.push(`role rights unchanged: ${r.roles.skipped}`)
   return lines.join('\n')
 }
 

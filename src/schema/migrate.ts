@@ -8,6 +8,7 @@ import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
 import {type Db, type OpenOptions, type Queryable, withNamedLock} from '../core/db.js'
 import {ExitCode, MauError} from '../core/errors.js'
 import {currentMonth} from '../core/month.js'
+import {followRoles, type RolesFollowed} from './role-accounts.js'
 import {applyPlans, planTables} from './rotate.js'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
@@ -29,6 +30,8 @@ export interface MigrateResult {
   partitionsCreated: string[]
   /** What the migrations applied in this run want their operator to know (mau_schema_note), e.g. data they could not convert. */
   notes: MigrationNote[]
+  /** The role accounts given exactly their role's rights in this version (schema/role-accounts.ts). */
+  roles: RolesFollowed
 }
 
 export interface MigrationNote {
@@ -82,7 +85,10 @@ const info = (m: {version: number; name: string}): MigrationInfo => ({version: N
 
 const databaseOf = async (conn: Queryable): Promise<string> => String((await conn.query<RowDataPacket[]>('SELECT DATABASE() AS db'))[0][0]?.db)
 
-/** Applies what is pending under a named lock (pods starting together apply each file once), then gives the coming months partitions. */
+/**
+ * Applies what is pending under a named lock (pods starting together apply each file once), gives the
+ * coming months partitions, and each role's recorded account exactly its role's rights in this version.
+ */
 export function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResult> {
   return withNamedLock(db, {kind: 'migrate'}, opts.lockWaitSeconds ?? 60, async (conn: PoolConnection) => {
     const database = await databaseOf(conn)
@@ -96,7 +102,9 @@ export function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResul
     const latest = await pg.getMaxVersion()
     const partitionsCreated = await ensureMonthPartitions(conn, opts.timezone ?? 'UTC', opts.aheadMonths ?? 3)
     const notes = await notesOf(conn, applied.map((m) => Number(m.version)))
-    return {database, applied: applied.map(info), version: await pg.getDatabaseVersion(), latest, partitionsCreated, notes}
+    const version = await pg.getDatabaseVersion()
+    const roles = await followRoles(conn, database, {version, latest, migrationsDir: opts.migrationsDir ?? MIGRATIONS_DIR})
+    return {database, applied: applied.map(info), version, latest, partitionsCreated, notes, roles}
   })
 }
 

@@ -3,6 +3,7 @@ import {describeRange, migrateReport, partitionsReport, rotateReport, statusRepo
 import {plan} from '../../src/schema/partitions.js'
 import type {PartitionInfo} from '../../src/schema/rotate.js'
 
+const NONE = {granted: [], adopted: [], gone: []}
 const part = (name: string, from: string | null, lessThan: string): PartitionInfo => ({name, month: null, lessThan, rows: 0, bytes: 0, from, months: [], next: 'keep'})
 
 describe('describeRange', () => {
@@ -17,8 +18,22 @@ describe('describeRange', () => {
 
 describe('migrateReport and statusReport', () => {
   it('lists what was applied with zero-padded versions, or says the schema is current', () => {
-    expect(migrateReport({database: 'mau', applied: [], version: 5, latest: 5, partitionsCreated: [], notes: []})).toBe('Schema is up to date at version 5.')
-    expect(migrateReport({database: 'mau', applied: [{version: 6, name: 'exact-ids'}], version: 6, latest: 6, partitionsCreated: ['p202212'], notes: [{version: 6, note: '2 rows'}]})).toBe('applied 006 exact-ids\ncreated partitions p202212\nnote from 006: 2 rows')
+    expect(migrateReport({database: 'mau', applied: [], version: 5, latest: 5, partitionsCreated: [], notes: [], roles: NONE})).toBe('Schema is up to date at version 5.')
+    expect(migrateReport({database: 'mau', applied: [{version: 6, name: 'exact-ids'}], version: 6, latest: 6, partitionsCreated: ['p202212'], notes: [{version: 6, note: '2 rows'}], roles: NONE})).toBe('applied 006 exact-ids\ncreated partitions p202212\nnote from 006: 2 rows')
+  })
+
+  it('names the role accounts given this version\'s rights, those recorded on the way, those gone, or why none was touched', () => {
+    const consumer = {user: 'mau_consumer', host: '%', role: 'consumer' as const}
+    const server = {user: 'mau_server', host: '10.0.%', role: 'server' as const}
+    expect(migrateReport({database: 'mau', applied: [], version: 10, latest: 10, partitionsCreated: [], notes: [], roles: {granted: [consumer, server], adopted: [server], gone: [{...consumer, user: 'old'}]}})).toBe(
+      [
+        'Schema is up to date at version 10.',
+        "recorded as their roles' (they held exactly an earlier version's rights): mau_server@10.0.% (server)",
+        'rights of this version given to mau_consumer@% (consumer), mau_server@10.0.% (server)',
+        'recorded accounts that no longer exist, left alone: old@% (consumer)',
+      ].join('\n'),
+    )
+    expect(migrateReport({database: 'mau', applied: [], version: 11, latest: 10, partitionsCreated: [], notes: [], roles: {...NONE, skipped: 'newer'}})).toBe('Schema is up to date at version 11.\nrole rights unchanged: newer')
   })
 
   it('names pending and edited migrations', () => {

@@ -7,7 +7,7 @@ import {randomBytes} from 'node:crypto'
 import {tmpdir} from 'node:os'
 import mysql from 'mysql2/promise'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ROLE_NAMES, type RoleName} from '../../src/core/roles.js'
+import {role, ROLE_NAMES, type RoleName} from '../../src/core/roles.js'
 import {DECEMBER_2022, produce, query} from '../fixtures/mau.js'
 import {startServe} from '../fixtures/serve.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
@@ -19,6 +19,7 @@ const suffix = randomBytes(3).toString('hex')
 const users = Object.fromEntries(ROLE_NAMES.map((r) => [r, {user: `mau_${r}_${suffix}`, password: `pw-${r}-${randomBytes(8).toString('hex')}`}])) as Record<RoleName, {user: string; password: string}>
 const passwords = Object.values(users).map((u) => u.password)
 const outputs: string[] = []
+const oldOperator = `mau_op010_${suffix}`
 
 /** The CLI as one role's user: its URL has no password; the password comes from the environment, as in a pod. */
 async function as(r: RoleName, args: string[], extra: Record<string, string> = {}) {
@@ -41,7 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await topic?.drop()
   const conn = await mysql.createConnection({host: db.settings.host, port: db.settings.port, user: 'root'})
-  for (const {user} of Object.values(users)) await conn.query(`DROP USER IF EXISTS '${user}'@'%'`)
+  for (const user of [...Object.values(users).map((u) => u.user), oldOperator]) await conn.query(`DROP USER IF EXISTS '${user}'@'%'`)
   await conn.end()
   await db.drop()
 })
@@ -86,6 +87,21 @@ describe('each command under its role', () => {
   })
 })
 
+describe('doctor --role, run as the role\'s own user', () => {
+  it.each([
+    ['consumer', ['mysql', 'schema', 'role consumer', 'losses', 'kafka', 'topic']],
+    ['server', ['mysql', 'schema', 'role server']],
+    ['reporter', ['mysql', 'schema', 'role reporter']],
+    ['operator', ['mysql', 'schema', 'role operator', 'losses', 'kafka', 'topic']],
+    ['auditor', ['mysql', 'schema', 'role auditor', 'losses', 'kafka', 'topic']],
+  ] as const)('%s: checks only what the role does, and passes on a correct install', async (r, names) => {
+    const out = await as(r, ['doctor', '--role', r, '--topic', topic.topic, '--json'])
+    const checks = JSON.parse(out.stdout).checks as {name: string; ok: boolean}[]
+    expect([out.code, checks.filter((c) => !c.ok)]).toEqual([0, []])
+    expect(checks.map((c) => c.name.split(' ')[0] === 'topic' ? 'topic' : c.name)).toEqual(names)
+  })
+})
+
 describe('a lesser role', () => {
   it.each([
     ['consumer', ['partitions', 'rotate', '--ahead-months', '24'], /^MySQL refused [A-Z, ]+ on (mau|mau_user_month|mau_setting) for mau_consumer_\w+\.$/, 'operator'],
@@ -121,6 +137,45 @@ describe('the consumer and the server', () => {
       await conn.end()
     }
     expect(await query(db.settings, 'SELECT COUNT(*) AS n FROM mau')).toEqual([{n: 3}])
+  })
+})
+
+describe('db migrate as the operator', () => {
+  /** What an account holds on the test database, as root sees it: "table privilege" ('*' for the database's level). */
+  async function held(user: string): Promise<string[]> {
+    const rows = await query(db.settings, `SELECT '*' AS t, PRIVILEGE_TYPE AS p FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ?
+      UNION ALL SELECT TABLE_NAME, PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ?`, [`'${user}'@'%'`, db.settings.database, `'${user}'@'%'`, db.settings.database])
+    return rows.map((r) => `${r.t} ${r.p}`).sort()
+  }
+  const exactly = (r: RoleName) => role(r).grants.flatMap((g) => g.privileges.map((p) => `${g.table} ${p}`)).sort()
+
+  it('gives each recorded account exactly its role\'s rights: what a release\'s new table needs, and nothing more', async () => {
+    // What a release that adds a table leaves (no rights on it), and rights granted by hand beside the roles.
+    const root = {...db.settings}
+    await query(root, `REVOKE SELECT, INSERT ON \`${db.settings.database}\`.mau_offset_loss FROM '${users.consumer.user}'@'%'`)
+    await query(root, `GRANT DELETE ON \`${db.settings.database}\`.mau_summary TO '${users.consumer.user}'@'%'`)
+    await query(root, `GRANT SELECT, INSERT ON \`${db.settings.database}\`.* TO '${users.server.user}'@'%'`)
+    expect((await as('consumer', ['doctor', '--role', 'consumer', '--topic', topic.topic])).code).toBe(2)
+
+    const out = await as('operator', ['db', 'migrate', '--json'])
+    expect(out.code).toBe(0)
+    expect(JSON.parse(out.stdout).roles.granted.map((a: {role: string}) => a.role).sort()).toEqual([...ROLE_NAMES].sort())
+    for (const r of ['consumer', 'server', 'reporter'] as const) expect([r, await held(users[r].user)]).toEqual([r, exactly(r)])
+    expect(await held(users.auditor.user)).toEqual(['* SELECT'])
+    expect((await as('consumer', ['doctor', '--role', 'consumer', '--topic', topic.topic])).code).toBe(0)
+  })
+
+  it('refuses, exit 2, when the operator may not grant (as mau 0.1.0 made it), naming GRANT OPTION; nothing is revoked', async () => {
+    const before = await held(users.consumer.user)
+    await query(db.settings, `CREATE USER '${oldOperator}'@'%' IDENTIFIED BY '${users.operator.password}'`)
+    await query(db.settings, `GRANT ALL PRIVILEGES ON \`${db.settings.database}\`.* TO '${oldOperator}'@'%'`)
+    const env = {MAU_MYSQL_URL: db.url.replace('//root@', `//${oldOperator}@`), MAU_MYSQL_PASSWORD: users.operator.password}
+    const out = await mauAsync(['db', 'migrate', '--json'], env)
+    expect(out.code).toBe(2)
+    expect(JSON.parse(out.stdout).error).toMatchObject({code: 'MIGRATE_CANNOT_GRANT', message: expect.stringContaining('GRANT OPTION')})
+    const doctor = await mauAsync(['doctor', '--role', 'operator', '--topic', topic.topic, '--json'], env)
+    expect([doctor.code, JSON.parse(doctor.stdout).checks.find((c: {name: string}) => c.name === 'role operator').detail]).toEqual([2, `${oldOperator} lacks GRANT OPTION on *`])
+    expect(await held(users.consumer.user)).toEqual(before)
   })
 })
 

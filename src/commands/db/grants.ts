@@ -18,7 +18,9 @@ export default class DbGrants extends MauCommand<GrantsResult> {
   static override summary = 'Print (or apply) the CREATE USER and GRANT statements that make a MySQL user exactly one of mau\'s roles.'
   static override description = `Roles, each the least its commands need: ${ROLES.map((r) => `${r.name} (${r.commands.join(', ')})`).join('; ')}.
 
-Without --apply the statements are printed one per line (comments start with --), to pipe into the mysql client; the account is created locked, since mau never prints a password. --apply runs them with --mysql-url's credentials (a user that may create users and grant), then sets the password from MAU_GRANTS_PASSWORD or MAU_GRANTS_PASSWORD_FILE and unlocks the account. Run it after mau db migrate: MySQL grants on tables that exist.`
+Without --apply the statements are printed one per line (comments start with --), to pipe into the mysql client; the account is created locked, since mau never prints a password. --apply runs them with --mysql-url's credentials (a user that may create users and grant), then sets the password from MAU_GRANTS_PASSWORD or MAU_GRANTS_PASSWORD_FILE and unlocks the account. Run it after mau db migrate: MySQL grants on tables that exist.
+
+The account is recorded as the role's (table mau_role_account): every later mau db migrate gives it exactly the rights its role has in the version migrating, new tables included, so an upgrade needs no new grants.`
   static override examples = [
     '<%= config.bin %> db grants --role consumer --user mau_consumer | mysql -h db -u admin -p mau',
     'MAU_GRANTS_PASSWORD_FILE=/run/secrets/consumer <%= config.bin %> db grants --role consumer --user mau_consumer --apply',
