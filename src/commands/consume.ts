@@ -101,17 +101,15 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       group: flags.group,
       format: flags.format,
       activity: [...flags.activity],
-      timezone: flags.timezone,
       batchSize: flags['batch-size'],
       stopAtEnd: flags['stop-at-end'],
       concurrency: flags.concurrency,
       sessionTimeoutMs: flags['session-timeout'] * 1000,
       deadLetterMaxBytes: flags['dead-letter-max-bytes'],
-      fromTime: flags.since && flags.since.in(flags.timezone) * 1000,
     }
     try {
       const onProgress = (s: ConsumeSummary, end?: {done: number; total: number}) => status.update(consumeProgress(s, end))
-      const result = await this.withDb(flags, (db) => consume(options, {db, log, metrics, health, signal: controller.signal, onProgress}), writerPool(flags.concurrency + 2))
+      const result = await this.withZone(flags, (db, timezone) => consume({...options, timezone, fromTime: flags.since && flags.since.in(timezone) * 1000}, {db, log, metrics, health, signal: controller.signal, onProgress}), writerPool(flags.concurrency + 2))
       status.stop()
       // In a pod the summary is a log record (consume.ts logs it); the table is for a person at a terminal.
       if (process.stdout.isTTY) this.log(consumeTable(result))

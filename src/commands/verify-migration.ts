@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import {configError, ExitCode} from '../core/errors.js'
 import * as flag from '../core/flags.js'
+import {monthIn} from '../core/month.js'
 import {listOf} from '../core/settings.js'
 import {toVerifyCsv, verifyReport} from '../druid/format.js'
 import {Positions} from '../druid/positions.js'
@@ -62,16 +63,6 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
 
   async run(): Promise<VerifyResult> {
     const {flags} = await this.parse(VerifyMigration)
-    const events = druidReader(flags, {useApproximateCountDistinct: flags.approximate === true, sqlTimeZone: flags.timezone})
-    const options = {
-      month: flags.month,
-      timezone: flags.timezone,
-      namespaces: flags.namespace,
-      since: flags.since?.in(flags.timezone),
-      approximate: flags.approximate,
-      tolerancePercent: Number(flags.tolerance),
-      users: flags.users,
-    }
     const positions = flags['in-flight']
       ? new Positions({
           kafka: await this.kafka(flags, `mau-verify-${flags.group}`),
@@ -83,7 +74,21 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
           maxInFlight: flags['max-in-flight'],
         })
       : undefined
-    const result = await this.spin(`Comparing ${flags.month}`, () => this.withDb(flags, (db) => verifyMigration(db, events, options, positions)))
+    const result = await this.spin(`Comparing ${flags.month}`, () =>
+      this.withZone(flags, (db, zone) => {
+        const events = druidReader(flags, {useApproximateCountDistinct: flags.approximate === true, sqlTimeZone: zone})
+        const options = {
+          month: monthIn(flags.month, zone),
+          timezone: zone,
+          namespaces: flags.namespace,
+          since: flags.since?.in(zone),
+          approximate: flags.approximate,
+          tolerancePercent: Number(flags.tolerance),
+          users: flags.users,
+        }
+        return verifyMigration(db, events, options, positions)
+      }),
+    )
     if (!result.ok) process.exitCode = ExitCode.FAILED
     if (flags.csv) process.stdout.write(toVerifyCsv(result))
     else this.log(verifyReport(result))

@@ -22,9 +22,10 @@ export default class DeadletterPurge extends MauCommand<PurgeResult> {
 
   async run(): Promise<PurgeResult> {
     const {flags} = await this.parse(DeadletterPurge)
-    const before = flags.before.in(flags.timezone)
-    const filter = {before, topic: flags.topic, group: flags.group}
-    const purged = await this.withDb(flags, (db) => (flags['dry-run'] ? countDeadLetters(db, filter) : purgeDeadLetters(db, filter)))
+    const {before, purged} = await this.withZone(flags, async (db, zone) => {
+      const filter = {before: flags.before.in(zone), topic: flags.topic, group: flags.group}
+      return {before: filter.before, purged: await (flags['dry-run'] ? countDeadLetters(db, filter) : purgeDeadLetters(db, filter))}
+    })
     const at = new Date(before * 1000).toISOString()
     this.log(flags['dry-run'] ? `Would delete ${purged.toLocaleString('en-US')} dead letters set aside before ${at}.` : `Deleted ${purged.toLocaleString('en-US')} dead letters set aside before ${at}.`)
     return {dryRun: flags['dry-run'], before: at, purged}
