@@ -23,7 +23,7 @@ export default class Backfill extends MauCommand<BackfillResult> {
     from: Flags.option({options: ['druid'] as const, default: 'druid' as const, summary: 'Where the month is read from.'})(),
     month: flag.month({required: true}),
     namespace: flag.list('Only these environments (repeatable, or comma-separated; default: every environment Druid has).'),
-    until: flag.instant({summary: 'Cut-over instant for a month not over yet: ISO 8601, or read in --timezone.'}),
+    until: flag.instant({summary: 'Cut-over instant for a month not over yet: ISO 8601, or read in the recorded time zone.'}),
     'page-size': Flags.integer({default: 50_000, min: 1, max: 500_000, summary: 'Per-user aggregates per Druid query.'}),
   }
 

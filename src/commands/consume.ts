@@ -61,7 +61,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       env: 'MAU_CONSUME_SINCE',
       aliases: ['from-time'],
       summary: 'Start partitions the group has not consumed yet at this instant (e.g. the month\'s start) rather than the oldest retained event.',
-      description: 'ISO 8601, or a date and time read in --timezone. Partitions with stored offsets resume from them: rewinding those would count events twice.',
+      description: 'ISO 8601, or a date and time read in the recorded time zone. Partitions with stored offsets resume from them: rewinding those would count events twice.',
     }),
     'dead-letter-max-bytes': Flags.integer({
       env: 'MAU_DEAD_LETTER_MAX_BYTES',

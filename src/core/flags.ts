@@ -42,7 +42,7 @@ export function month(o: {relative?: 'current' | 'previous'; required?: boolean;
   return Flags.custom<MonthArg>({...base, default: o.relative, defaultHelp: async () => `${o.relative}: the ${o.relative} month in the recorded time zone`})()
 }
 
-/** An instant given by an operator; checked as it is parsed, read in --timezone by `.in(zone)` when it has no offset. */
+/** An instant given by an operator; checked as it is parsed, read in the recorded zone by `.in(zone)` when it has no offset. */
 export interface Instant {
   input: string
   in(zone: string): number
@@ -238,7 +238,7 @@ export const deadLetterFilter = {
   group: Flags.string({summary: 'Only this consumer group.'}),
 }
 
-export const setAsideSince = instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in --timezone.'})
+export const setAsideSince = instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in the recorded time zone.'})
 
 const mysqlTlsFile = (what: string, summary: string) => Flags.string({env: `MAU_MYSQL_SSL_${what.toUpperCase()}`, summary, description: `Also the URL's ssl-${what} parameter; this wins.`, helpGroup: 'MYSQL'})
 

@@ -15,7 +15,7 @@ export default class DeadletterPurge extends MauCommand<PurgeResult> {
   static override flags = {
     ...flag.database,
     timezone: flag.timezone,
-    before: flag.requiredInstant({summary: 'Delete entries set aside before this instant: ISO 8601, or a date and time read in --timezone.'}),
+    before: flag.requiredInstant({summary: 'Delete entries set aside before this instant: ISO 8601, or a date and time read in the recorded time zone.'}),
     ...flag.deadLetterFilter,
     'dry-run': Flags.boolean({default: false, summary: 'Count what would be deleted; delete nothing.'}),
   }
