@@ -8,8 +8,9 @@ here=$(dirname "$0")
 
 packages() {
   local needed=("$(bash "$here/mariadb.sh" needs)" 'openjdk-17-jre-headless|openjdk-21-jre-headless=java' maven=mvn)
-  # promtool and a real Prometheus for test/deploy, h2load for the serve benchmark test/bench runs small.
-  [[ ${1:-} == --tests ]] && needed+=(prometheus=promtool,prometheus nghttp2-client=h2load)
+  # promtool and a real Prometheus for test/deploy, h2load for the serve benchmark test/bench runs small,
+  # faketime (libfaketime) for the tests that run the CLI at a chosen instant.
+  [[ ${1:-} == --tests ]] && needed+=(prometheus=promtool,prometheus nghttp2-client=h2load faketime=faketime)
   bash "$here/debian-package.sh" "${needed[@]}"
 }
 

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import {withNamedLock} from '../core/db.js'
 import * as flag from '../core/flags.js'
+import {monthIn} from '../core/month.js'
 import {backfill, type BackfillResult} from '../druid/backfill.js'
 import {backfillReport} from '../druid/format.js'
 import {druidReader} from '../druid/settings.js'
@@ -22,18 +23,21 @@ export default class Backfill extends MauCommand<BackfillResult> {
     from: Flags.option({options: ['druid'] as const, default: 'druid' as const, summary: 'Where the month is read from.'})(),
     month: flag.month({required: true}),
     namespace: flag.list('Only these environments (repeatable, or comma-separated; default: every environment Druid has).'),
-    until: flag.instant({summary: 'Cut-over instant for a month not over yet: ISO 8601, or read in --timezone.'}),
+    until: flag.instant({summary: 'Cut-over instant for a month not over yet: ISO 8601, or read in the recorded time zone.'}),
     'page-size': Flags.integer({default: 50_000, min: 1, max: 500_000, summary: 'Per-user aggregates per Druid query.'}),
   }
 
   async run(): Promise<BackfillResult> {
     const {flags} = await this.parse(Backfill)
-    const events = druidReader(flags, {useApproximateCountDistinct: false, sqlTimeZone: flags.timezone})
-    const options = {month: flags.month, timezone: flags.timezone, namespaces: flags.namespace, until: flags.until?.in(flags.timezone), pageSize: flags['page-size']}
-    const result = await this.withDb(
+    const result = await this.withZone(
       flags,
-      // One backfill of a month at a time: two would delete and write the same environment's rows.
-      (db) => withNamedLock(db, {kind: 'backfill', scope: flags.month}, flags['lock-wait'], () => this.withProgress(`Backfilling ${flags.month} from Druid`, 'events', (report) => backfill(db, events, {...options, onProgress: report}))),
+      (db, zone) => {
+        const month = monthIn(flags.month, zone)
+        const events = druidReader(flags, {useApproximateCountDistinct: false, sqlTimeZone: zone})
+        const options = {month, timezone: zone, namespaces: flags.namespace, until: flags.until?.in(zone), pageSize: flags['page-size']}
+        // One backfill of a month at a time: two would delete and write the same environment's rows.
+        return withNamedLock(db, {kind: 'backfill', scope: month}, flags['lock-wait'], () => this.withProgress(`Backfilling ${month} from Druid`, 'events', (report) => backfill(db, events, {...options, onProgress: report})))
+      },
       writerPool(2),
     )
     this.log(backfillReport(result))

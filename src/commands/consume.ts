@@ -61,7 +61,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       env: 'MAU_CONSUME_SINCE',
       aliases: ['from-time'],
       summary: 'Start partitions the group has not consumed yet at this instant (e.g. the month\'s start) rather than the oldest retained event.',
-      description: 'ISO 8601, or a date and time read in --timezone. Partitions with stored offsets resume from them: rewinding those would count events twice.',
+      description: 'ISO 8601, or a date and time read in the recorded time zone. Partitions with stored offsets resume from them: rewinding those would count events twice.',
     }),
     'dead-letter-max-bytes': Flags.integer({
       env: 'MAU_DEAD_LETTER_MAX_BYTES',
@@ -101,17 +101,15 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       group: flags.group,
       format: flags.format,
       activity: [...flags.activity],
-      timezone: flags.timezone,
       batchSize: flags['batch-size'],
       stopAtEnd: flags['stop-at-end'],
       concurrency: flags.concurrency,
       sessionTimeoutMs: flags['session-timeout'] * 1000,
       deadLetterMaxBytes: flags['dead-letter-max-bytes'],
-      fromTime: flags.since && flags.since.in(flags.timezone) * 1000,
     }
     try {
       const onProgress = (s: ConsumeSummary, end?: {done: number; total: number}) => status.update(consumeProgress(s, end))
-      const result = await this.withDb(flags, (db) => consume(options, {db, log, metrics, health, signal: controller.signal, onProgress}), writerPool(flags.concurrency + 2))
+      const result = await this.withZone(flags, (db, timezone) => consume({...options, timezone, fromTime: flags.since && flags.since.in(timezone) * 1000}, {db, log, metrics, health, signal: controller.signal, onProgress}), writerPool(flags.concurrency + 2))
       status.stop()
       // In a pod the summary is a log record (consume.ts logs it); the table is for a person at a terminal.
       if (process.stdout.isTTY) this.log(consumeTable(result))

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import {configError} from '../core/errors.js'
 import * as flag from '../core/flags.js'
-import {addMonths, currentMonth} from '../core/month.js'
+import {addMonths, monthIn} from '../core/month.js'
 import {canAnimate} from '../core/progress.js'
 import {terminalWidth} from '../core/render.js'
 import {count, type MauCount} from '../mau/count.js'
@@ -43,9 +43,13 @@ With --from/--to or --last, one line per month and environment with the change f
     const sources = flags.source
     if (RANGE.some((k) => flags[k as keyof typeof flags] !== undefined)) {
       if (flags.scan || flags.by || (sources?.length ?? 0) > 1) throw configError('--scan, --by and several --source apply to one month: expected them without --from, --to or --last.')
-      const to = flags.to ?? currentMonth(flags.timezone)
-      const from = flags.from ?? addMonths(to, -((flags.last ?? 6) - 1))
-      const result = await this.spin(`Counting ${from} to ${to}`, () => this.withDb(flags, (db) => history(db, {from, to, namespaces: flags.namespace, source: sources?.[0]})))
+      const result = await this.spin('Counting months', () =>
+        this.withZone(flags, (db, zone) => {
+          const to = monthIn(flags.to ?? 'current', zone)
+          const from = flags.from === undefined ? addMonths(to, -((flags.last ?? 6) - 1)) : monthIn(flags.from, zone)
+          return history(db, {from, to, namespaces: flags.namespace, source: sources?.[0]})
+        }),
+      )
       if (flags.csv) process.stdout.write(historyCsv(result))
       else {
         this.log(historyTable(result))
@@ -53,8 +57,9 @@ With --from/--to or --last, one line per month and environment with the change f
       }
       return result
     }
-    const filter = {month: flags.month, namespaces: flags.namespace, sources}
-    const result = await this.withProgress(`Counting ${flags.month}`, 'rows read', (report) => this.withDb(flags, (db) => count(db, filter, {scan: flags.scan, onRows: report})))
+    const result = await this.withProgress('Counting', 'rows read', (report) =>
+      this.withZone(flags, (db, zone) => count(db, {month: monthIn(flags.month, zone), namespaces: flags.namespace, sources}, {scan: flags.scan, onRows: report})),
+    )
     const bySource = flags.by === 'source'
     if (flags.csv) process.stdout.write(toCsv(result, bySource))
     else this.log(countTable(result, bySource))

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import * as flag from '../core/flags.js'
+import {recordedZone} from '../core/zone.js'
 import {mysqlTransport} from '../core/db-tls.js'
 import {kafkaSettings} from '../core/kafka-security.js'
 import {listOf} from '../core/settings.js'
@@ -17,6 +18,7 @@ export default class Doctor extends MauCommand<DoctorResult> {
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --role consumer', '<%= config.bin %> doctor --druid --json']
   static override flags = {
     ...flag.database,
+    timezone: flag.timezone,
     ...flag.kafka,
     topic: flag.topic,
     ...flag.druid,
@@ -38,6 +40,7 @@ export default class Doctor extends MauCommand<DoctorResult> {
           status: () => this.withDb(flags, (db) => status(db)),
           transport: () => this.withDb(flags, (db) => mysqlTransport(db, mysql.tls.mode)),
           losses: !r || mayRead(r, 'mau_offset_loss') ? () => this.withDb(flags, (db) => listLosses(db)) : undefined,
+          zone: {given: this.givenZone, recorded: () => this.withDb(flags, (db) => recordedZone(db))},
           role: r && {name: r.name, user: mysql.user, missing: () => this.withDb(flags, (db) => missingPrivileges(db, r, mysql.database))},
         },
         kafka: !r || r.kafka ? {settings: kafka, topics: listOf(flags.topic)} : undefined,

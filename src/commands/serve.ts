@@ -65,10 +65,9 @@ With MAU_SERVE_TOKEN or MAU_SERVE_TOKEN_FILE set, both APIs want "Authorization:
       drainSeconds: flags['drain-seconds'],
       maxConnections: flags['max-connections'],
       idleSeconds: flags['idle-seconds'],
-      timezone: flags.timezone,
       token,
       tls,
     }
-    return this.withDb(flags, (db) => serve(db, options, {log, signal: controller.signal, mapError: (e) => asServiceError(e, settings)}), {connectionLimit: flags.connections})
+    return this.withZone(flags, (db, timezone) => serve(db, {...options, timezone}, {log, signal: controller.signal, mapError: (e) => asServiceError(e, settings)}), {connectionLimit: flags.connections})
   }
 }

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {MauCommand} from '../core/command.js'
 import {configError, ExitCode} from '../core/errors.js'
 import * as flag from '../core/flags.js'
+import {monthIn} from '../core/month.js'
 import {listOf} from '../core/settings.js'
 import {toVerifyCsv, verifyReport} from '../druid/format.js'
 import {Positions} from '../druid/positions.js'
@@ -13,7 +14,7 @@ export default class VerifyMigration extends MauCommand<VerifyResult> {
   static override summary = 'Prove Druid and MySQL agree on a month: users and events per environment and source, side by side.'
   static override description = `While both sides ingest the topic (the double write), a line that differs is judged against the traffic: mau's stored offsets for --group and the Druid supervisor's offsets are read before and after the counts, the messages between them are read from Kafka and decoded as the consumer decodes them, and if they account for the difference in events and users the line is in-flight, which passes. --no-in-flight compares sides that stand still (a Druid loaded by batch): any difference fails.
 
-Exit 0 when every line matches or is in flight (within --tolerance with --approximate), 1 on a mismatch, 2 when Druid rejects the query or the credentials, 4 when Druid, Kafka or MySQL cannot be reached, Druid times out, a side's position cannot be read or more than --max-in-flight messages lie between the sides (retry later). Druid counts distinct users exactly unless --approximate. Both sides cut the month at the same instant in --timezone.`
+Exit 0 when every line matches or is in flight (within --tolerance with --approximate), 1 on a mismatch, 2 when Druid rejects the query or the credentials, 4 when Druid, Kafka or MySQL cannot be reached, Druid times out, a side's position cannot be read or more than --max-in-flight messages lie between the sides (retry later). Druid counts distinct users exactly unless --approximate. Both sides cut the month at the same instant in the recorded time zone.`
   static override examples = [
     '<%= config.bin %> verify-migration --month 202212',
     '<%= config.bin %> verify-migration --month 202212 --since 2022-12-05T00:00:00Z --users 20',
@@ -45,7 +46,7 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
     timezone: flag.timezone,
     month: flag.month({relative: 'previous'}),
     namespace: flag.namespace,
-    since: flag.instant({env: 'MAU_DOUBLE_WRITE_SINCE', summary: 'Only events at or after this instant (when the double write started); ISO 8601, or read in --timezone.'}),
+    since: flag.instant({env: 'MAU_DOUBLE_WRITE_SINCE', summary: 'Only events at or after this instant (when the double write started); ISO 8601, or read in the recorded time zone.'}),
     approximate: Flags.boolean({summary: 'Let Druid count distinct users with sketches (faster, within about 2%).'}),
     tolerance: Flags.string({
       default: '2',
@@ -62,16 +63,6 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
 
   async run(): Promise<VerifyResult> {
     const {flags} = await this.parse(VerifyMigration)
-    const events = druidReader(flags, {useApproximateCountDistinct: flags.approximate === true, sqlTimeZone: flags.timezone})
-    const options = {
-      month: flags.month,
-      timezone: flags.timezone,
-      namespaces: flags.namespace,
-      since: flags.since?.in(flags.timezone),
-      approximate: flags.approximate,
-      tolerancePercent: Number(flags.tolerance),
-      users: flags.users,
-    }
     const positions = flags['in-flight']
       ? new Positions({
           kafka: await this.kafka(flags, `mau-verify-${flags.group}`),
@@ -83,7 +74,21 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
           maxInFlight: flags['max-in-flight'],
         })
       : undefined
-    const result = await this.spin(`Comparing ${flags.month}`, () => this.withDb(flags, (db) => verifyMigration(db, events, options, positions)))
+    const result = await this.spin(`Comparing ${flags.month}`, () =>
+      this.withZone(flags, (db, zone) => {
+        const events = druidReader(flags, {useApproximateCountDistinct: flags.approximate === true, sqlTimeZone: zone})
+        const options = {
+          month: monthIn(flags.month, zone),
+          timezone: zone,
+          namespaces: flags.namespace,
+          since: flags.since?.in(zone),
+          approximate: flags.approximate,
+          tolerancePercent: Number(flags.tolerance),
+          users: flags.users,
+        }
+        return verifyMigration(db, events, options, positions)
+      }),
+    )
     if (!result.ok) process.exitCode = ExitCode.FAILED
     if (flags.csv) process.stdout.write(toVerifyCsv(result))
     else this.log(verifyReport(result))

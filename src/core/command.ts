@@ -3,7 +3,7 @@
  * the database handle (`withDb`), errors rendered with their exit code and suggested actions, secrets
  * scrubbed from any error text, and spinners only when a person is watching.
  */
-import {Command} from '@oclif/core'
+import {Command, type Interfaces} from '@oclif/core'
 import {type Db, type OpenOptions, withDb} from './db.js'
 import {ExitCode, helpSuggestion, isParseError} from './errors.js'
 import {canAnimate, startProgress} from './progress.js'
@@ -12,6 +12,7 @@ import type {Kafka} from 'kafkajs'
 import {connectKafka} from './kafka.js'
 import {kafkaSettings, type KafkaFlags} from './kafka-security.js'
 import {applyRenamedEnv, resolveMysql, type MysqlSettings, type MysqlTlsFlags} from './settings.js'
+import {defaultZone, type GivenZone, resolveZone} from './zone.js'
 
 export abstract class MauCommand<T> extends Command {
   static override enableJsonFlag = true
@@ -21,6 +22,25 @@ export abstract class MauCommand<T> extends Command {
   override async init(): Promise<void> {
     applyRenamedEnv()
     await super.init()
+  }
+
+  /** The zone this run was started with (--timezone, MAU_TIMEZONE or the default), as parsed. */
+  protected givenZone: GivenZone = defaultZone
+
+  /** Parses as oclif does, and notes whether --timezone was given (flag or MAU_TIMEZONE) or is its default. */
+  protected override async parse<F extends Record<string, unknown>, B extends Record<string, unknown>, A extends Record<string, unknown>>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const out = await super.parse(options, argv)
+    const zone = (out.flags as {timezone?: unknown}).timezone
+    if (typeof zone === 'string') this.givenZone = {zone, explicit: !out.metadata.flags.timezone?.setFromDefault}
+    return out
+  }
+
+  /**
+   * withDb, with the zone months are cut in resolved once, at the start (core/zone.ts): the recorded one; with
+   * none recorded, this run's, recorded unless `record` is false; another explicit zone exits 2.
+   */
+  protected withZone<R>(flags: {'mysql-url': string} & MysqlTlsFlags, fn: (db: Db, zone: string) => Promise<R>, opts: OpenOptions & {record?: boolean} = {}): Promise<R> {
+    return this.withDb(flags, async (db) => fn(db, (await resolveZone(db, this.givenZone, {record: opts.record ?? true})).zone), opts)
   }
 
   /** MySQL's settings from the command's flags: the URL, its password, TLS (certificate files read once a run, not once a pool). */

@@ -28,7 +28,7 @@ export const EXIT_CODE_MEANINGS: Record<ExitCodeValue, {meaning: string; job: st
   [ExitCode.OK]: {meaning: 'done (or nothing to do)', job: ''},
   [ExitCode.FAILED]: {meaning: 'the command ran and found a problem (a mismatch, a failed delivery, messages lost upstream, a failed check)', job: 'alert'},
   [ExitCode.CONFIG]: {
-    meaning: 'bad flags, settings or input (an unknown command or flag, an unknown time zone, a password in the MySQL URL, refused credentials or certificates, a privilege MySQL refused, a missing topic or database, a query Druid rejects)',
+    meaning: 'bad flags, settings or input (an unknown command or flag, an unknown time zone or one other than the zone the database records, a password in the MySQL URL, refused credentials or certificates, a privilege MySQL refused, a missing topic or database, a query Druid rejects)',
     job: 'stop retrying (`podFailurePolicy` on exit code 2)',
   },
   [ExitCode.LOCKED]: {meaning: 'another run holds the named lock', job: 'retry later'},

@@ -7,7 +7,7 @@ import {Flags} from '@oclif/core'
 import {configError} from './errors.js'
 import {sourceName} from './platform.js'
 import {ACTIVITY_KINDS, type ActivityKind} from './platform.js'
-import {addMonths, currentMonth, parseInstant, parseYearMonth, type YearMonth} from './month.js'
+import {type MonthArg, parseInstant, parseMonthArg} from './month.js'
 import {SASL_MECHANISMS, SECURITY_PROTOCOLS} from './kafka-security.js'
 import {redact} from './secrets.js'
 import {DEFAULTS, SSL_MODES, isValidTimezone, splitList} from './settings.js'
@@ -23,7 +23,8 @@ export const mysqlUrl = Flags.string({
 export const timezone = Flags.custom<string>({
   env: 'MAU_TIMEZONE',
   default: DEFAULTS.timezone,
-  summary: 'IANA time zone that decides which month an event belongs to.',
+  summary: 'IANA time zone that decides which month an event belongs to; recorded in the database by the first run.',
+  description: 'The first `db migrate` given a zone, or the first workload, records it; every later run uses the recorded zone, and one given another zone exits 2. `mau db timezone` shows and changes it.',
   async parse(input) {
     if (!isValidTimezone(input)) throw configError(`Unknown time zone "${input}": expected an IANA name such as UTC or Asia/Tokyo.`)
     return input
@@ -31,36 +32,17 @@ export const timezone = Flags.custom<string>({
 })()
 
 /**
- * --month, as YYYYMM or YYYY-MM. Its default is a month relative to now in --timezone (or none, when the
- * flag is required); the help shows the rule, never a date, so the manifest does not change with time.
+ * --month: YYYYMM or YYYY-MM, or `current` / `previous`, which the command reads in the recorded zone once it
+ * knows it (`monthIn`); a relative default is that word, so the help and the manifest never show a date.
  */
-export function month(o: {relative?: 'current' | 'previous'; required?: boolean; summary?: string; exclusive?: string[]} = {}) {
-  const base = {summary: o.summary ?? 'YYYYMM or YYYY-MM, or current or previous (in --timezone).', exclusive: o.exclusive, parse: async (input: string, context: unknown) => relativeMonth(input, (context as {argv?: string[]} | undefined)?.argv ?? process.argv) ?? parseYearMonth(input)}
-  if (o.required) return Flags.custom<YearMonth>({...base, required: true})()
-  if (!o.relative) return Flags.custom<YearMonth>(base)()
-  const offset = o.relative === 'previous' ? -1 : 0
-  return Flags.custom<YearMonth>({
-    ...base,
-    noCacheDefault: true,
-    defaultHelp: async () => `the ${o.relative} month in --timezone`,
-    default: async ({flags}: {flags: Record<string, unknown>}) => addMonths(currentMonth((flags.timezone as string | undefined) ?? process.env.MAU_TIMEZONE ?? DEFAULTS.timezone), offset),
-  })()
+export function month(o: {relative?: 'current' | 'previous'; required?: boolean; summary?: string; description?: string; exclusive?: string[]} = {}) {
+  const base = {summary: o.summary ?? 'YYYYMM or YYYY-MM, or current or previous (in the recorded time zone).', description: o.description, exclusive: o.exclusive, parse: async (input: string) => parseMonthArg(input)}
+  if (o.required) return Flags.custom<MonthArg>({...base, required: true})()
+  if (!o.relative) return Flags.custom<MonthArg>(base)()
+  return Flags.custom<MonthArg>({...base, default: o.relative, defaultHelp: async () => `${o.relative}: the ${o.relative} month in the recorded time zone`})()
 }
 
-/**
- * `current` and `previous`, for schedules (a CronJob's fixed arguments): the month in --timezone. A flag's
- * parse does not see the other flags, so --timezone is read from the command's arguments, then MAU_TIMEZONE.
- */
-export function relativeMonth(input: string, argv: string[]): YearMonth | undefined {
-  const offset = ({current: 0, previous: -1} as Record<string, number>)[input.trim().toLowerCase()]
-  if (offset === undefined) return undefined
-  const at = argv.findIndex((a) => a === '--timezone' || a.startsWith('--timezone='))
-  const given = argv[at]
-  const zone = given === undefined ? undefined : given.includes('=') ? given.slice('--timezone='.length) : argv[at + 1]
-  return addMonths(currentMonth(zone ?? process.env.MAU_TIMEZONE ?? DEFAULTS.timezone), offset)
-}
-
-/** An instant given by an operator; checked as it is parsed, read in --timezone by `.in(zone)` when it has no offset. */
+/** An instant given by an operator; checked as it is parsed, read in the recorded zone by `.in(zone)` when it has no offset. */
 export interface Instant {
   input: string
   in(zone: string): number
@@ -256,7 +238,7 @@ export const deadLetterFilter = {
   group: Flags.string({summary: 'Only this consumer group.'}),
 }
 
-export const setAsideSince = instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in --timezone.'})
+export const setAsideSince = instant({summary: 'Only entries set aside at or after this instant: ISO 8601, or a date and time read in the recorded time zone.'})
 
 const mysqlTlsFile = (what: string, summary: string) => Flags.string({env: `MAU_MYSQL_SSL_${what.toUpperCase()}`, summary, description: `Also the URL's ssl-${what} parameter; this wins.`, helpGroup: 'MYSQL'})
 

@@ -34,6 +34,25 @@ export function addMonths(ym: YearMonth, n: number): YearMonth {
   return `${String(Math.floor(index / 12)).padStart(4, '0')}${String((index % 12) + 1).padStart(2, '0')}`
 }
 
+/**
+ * A month as an operator gives it: YYYYMM, or `current` / `previous` (a CronJob's fixed arguments), which
+ * name a month only once the run knows its zone: the recorded one (core/zone.ts).
+ */
+export type MonthArg = YearMonth | 'current' | 'previous'
+
+/** Pure: YYYYMM, YYYY-MM, current or previous (any case); a bad value exits 2 naming it. */
+export function parseMonthArg(input: string): MonthArg {
+  const relative = input.trim().toLowerCase()
+  return relative === 'current' || relative === 'previous' ? relative : parseYearMonth(input)
+}
+
+/** The month an argument names, in `zone`, now. */
+export function monthIn(arg: MonthArg, zone: string, now: Date = new Date()): YearMonth {
+  if (arg === 'current') return currentMonth(zone, now)
+  if (arg === 'previous') return addMonths(currentMonth(zone, now), -1)
+  return arg
+}
+
 /** Whole months from a to b (b - a). */
 export function monthsBetween(a: YearMonth, b: YearMonth): number {
   const idx = (ym: YearMonth) => Number(ym.slice(0, 4)) * 12 + Number(ym.slice(4, 6))

@@ -29,6 +29,9 @@ const ROWS = ['SELECT', 'INSERT', 'UPDATE']
 /** Every role reads the schema version, so that `mau doctor` can say whether the schema is current. */
 const VERSION: Grant = {privileges: ['SELECT'], table: 'mau_schema_version'}
 
+/** The recorded time zone (mau_setting), which every workload reads at its start (core/zone.ts). */
+const ZONE: Grant = {privileges: ['SELECT'], table: 'mau_setting'}
+
 /** The table of roles: commands, and the privileges on which tables. The first role naming a command is the one it needs. */
 export const ROLES: readonly Role[] = [
   {
@@ -44,8 +47,9 @@ export const ROLES: readonly Role[] = [
       {privileges: ['SELECT', 'INSERT', 'DELETE'], table: 'mau_dead_letter'},
       // Messages Kafka deleted before they were applied, recorded where the consumer finds them.
       {privileges: ['SELECT', 'INSERT'], table: 'mau_offset_loss'},
-      // The retention it obeys, and which months were reported (late events to those are counted).
-      {privileges: ['SELECT'], table: 'mau_setting'},
+      // The retention it obeys, and the zone months are cut in (recorded by the first workload: often this one).
+      {privileges: ['SELECT', 'INSERT'], table: 'mau_setting'},
+      // Which months were reported (late events to those are counted).
       {privileges: ['SELECT'], table: 'mau_report_delivery'},
       VERSION,
     ],
@@ -55,7 +59,7 @@ export const ROLES: readonly Role[] = [
     name: 'server',
     summary: 'mau serve, public-facing: reads the summary counters only',
     commands: ['serve'],
-    grants: [{privileges: ['SELECT'], table: 'mau_summary'}, {privileges: ['SELECT'], table: 'mau_month_total'}, VERSION],
+    grants: [{privileges: ['SELECT'], table: 'mau_summary'}, {privileges: ['SELECT'], table: 'mau_month_total'}, ZONE, VERSION],
     kafka: false,
   },
   {
@@ -67,6 +71,7 @@ export const ROLES: readonly Role[] = [
       {privileges: ['SELECT'], table: 'mau_month_total'},
       {privileges: ROWS, table: 'mau_report_delivery'},
       {privileges: ['SELECT', 'INSERT', 'DELETE'], table: 'mau_report_figure'},
+      ZONE,
       VERSION,
     ],
     kafka: false,
@@ -74,7 +79,7 @@ export const ROLES: readonly Role[] = [
   {
     name: 'operator',
     summary: 'schema, partitions and table-level work (DDL): migrations, rotate, rebuilds, backfill',
-    commands: ['db migrate', 'partitions rotate', 'summary rebuild', 'backfill', 'offsets reset', 'offsets ack-loss'],
+    commands: ['db migrate', 'db timezone', 'partitions rotate', 'summary rebuild', 'backfill', 'offsets reset', 'offsets ack-loss'],
     // GRANT OPTION on this database only: `db migrate` gives each role's account the rights a release's new
     // tables need (schema/role-accounts.ts). It cannot create users, nor grant on anything outside the database.
     grants: [{privileges: ['ALL PRIVILEGES'], table: '*', grantOption: true}],

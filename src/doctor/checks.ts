@@ -9,6 +9,7 @@ import type {SupervisorStatus} from '../druid/supervisor.js'
 import type {RecordedLoss} from '../ingest/losses.js'
 import type {StatusResult} from '../schema/migrate.js'
 import type {Missing} from '../schema/roles.js'
+import {type GivenZone, zoneConflict} from '../core/zone.js'
 
 export interface Check {
   name: string
@@ -34,6 +35,8 @@ export interface DoctorTargets {
     /** Messages deleted from Kafka before they were applied, not yet acknowledged (mau offsets ack-loss); not for a role that may not read them. */
     losses?: () => Promise<RecordedLoss[]>
     role?: {name: string; user: string; missing: () => Promise<Missing[]>}
+    /** The zone recorded in the database, and the one this run was given (core/zone.ts). */
+    zone?: {given: GivenZone; recorded: () => Promise<string | undefined>}
   }
   /** Not for a role whose commands never talk to Kafka (the server, the reporter). */
   kafka?: {settings: KafkaSettings; topics: string[]}
@@ -67,6 +70,7 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
       if (missing.length === 0) checks.push({name: `role ${name}`, ok: true, detail: `${user} holds every privilege the role needs`})
       else fail({name: `role ${name}`, detail: `${user} lacks ${missing.map((m) => `${m.privilege} on ${m.table}`).join(', ')}`, fix: `mau db grants --role ${name} --user ${user} (by an administrator)`}, ExitCode.CONFIG)
     }
+    if (current && mysql.zone) zoneCheck(mysql.zone.given, await mysql.zone.recorded(), checks, fail)
     if (current && mysql.losses) {
       // A user that may not read the losses (a lesser role) fails this check alone.
       try {
@@ -110,6 +114,15 @@ async function kafkaChecks(kafka: NonNullable<DoctorTargets['kafka']>, checks: C
   } finally {
     await admin?.disconnect().catch(() => undefined)
   }
+}
+
+/** The zone months are cut in: recorded, and the same as MAU_TIMEZONE when that is set. */
+function zoneCheck(given: GivenZone, recorded: string | undefined, checks: Check[], fail: Fail): void {
+  if (recorded === undefined) checks.push({name: 'timezone', ok: true, detail: `none recorded yet: the first workload records its own (here ${given.zone})`})
+  else if (given.explicit && given.zone !== recorded) {
+    const e = zoneConflict(recorded, given.zone)
+    fail({name: 'timezone', detail: e.message, fix: e.suggestions?.[0]}, ExitCode.CONFIG)
+  } else checks.push({name: 'timezone', ok: true, detail: `${recorded} (recorded)`})
 }
 
 /** Each partition with an unacknowledged loss fails (exit 1) until an operator has found out why and acknowledged it. */

@@ -173,7 +173,7 @@ async function deliverOne(doc: ReportDocument, d: Destination, o: DeliverOptions
       await (o.write ?? writeStdout)(d.format === 'csv' ? toReportCsv(doc) : `${jsonText(doc)}\n`)
       return 1
     case 'file':
-      writeFileSync(d.path, asText(doc, d.format))
+      writeFileSync(d.path.replaceAll('{month}', doc.month), asText(doc, d.format))
       return 1
     case 'slack':
       return (await postWithRetry(d.url, JSON.stringify({text: toSlackText(doc)}), {}, o.retry)).attempts

@@ -49,8 +49,12 @@ export function toReportCsv(doc: ReportDocument): string {
   return `${lines.join('\n')}\n`
 }
 
-export function deliveriesTable(deliveries: DeliveryResult[]): string {
-  return table(['destination', 'status', 'attempts', 'detail'], deliveries.map((d) => [d.destination, d.status === 'failed' ? bad(d.status) : d.status === 'sent' ? good(d.status) : d.status, d.attempts, d.message]))
+/** One line per delivery; with the month first when they carry one (report send's catch-up). */
+export function deliveriesTable(deliveries: (DeliveryResult & {month?: string})[]): string {
+  const withMonth = deliveries.some((d) => d.month !== undefined)
+  const line = (d: DeliveryResult & {month?: string}) => [d.destination, d.status === 'failed' ? bad(d.status) : d.status === 'sent' ? good(d.status) : d.status, d.attempts, d.message]
+  if (!withMonth) return table(['destination', 'status', 'attempts', 'detail'], deliveries.map(line))
+  return table(['month', 'destination', 'status', 'attempts', 'detail'], deliveries.map((d) => [d.month ?? '', ...line(d)]))
 }
 
 /** What a destination was sent of a month against the figures now: the late events since. */

@@ -4,6 +4,7 @@ import {addMonths} from '../core/month.js'
 import type {MigrateResult, MigrationInfo, StatusResult} from './migrate.js'
 import {MAXVALUE} from './partitions.js'
 import type {ListResult, PartitionInfo, RotateResult} from './rotate.js'
+import type {ZoneStatus} from './timezone.js'
 
 const version = (m: MigrationInfo) => `${String(m.version).padStart(3, '0')} ${m.name}`
 
@@ -51,5 +52,12 @@ export function rotateReport(r: RotateResult): string {
   for (const e of r.executed) lines.push(`${e.kind.padEnd(5)} ${e.ms} ms${e.rows ? ` (~${e.rows} rows)` : ''}: ${e.sql}`)
   const d = r.deadLetters
   lines.push(`${r.dryRun ? '-- would delete' : 'deleted'} ${d.deleted.toLocaleString('en-US')} dead letter${d.deleted === 1 ? '' : 's'} set aside before ${d.before} (retention: ${d.retentionDays} days)`)
+  return lines.join('\n')
+}
+
+export function zoneReport(r: ZoneStatus): string {
+  const counted = r.monthsCounted.length === 0 ? 'no month has counts yet' : `months with counts: ${r.monthsCounted[0]} to ${r.monthsCounted.at(-1)} (${r.monthsCounted.length})`
+  const lines = [r.zone ? `time zone ${r.zone} (recorded); current month ${r.currentMonth}` : 'no time zone recorded: the first workload records its own (MAU_TIMEZONE, default UTC)', counted]
+  if (r.changedFrom !== undefined) lines.unshift(`changed the time zone from ${r.changedFrom ?? 'none'} to ${r.zone}`)
   return lines.join('\n')
 }

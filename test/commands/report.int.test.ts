@@ -50,7 +50,7 @@ describe('mau report send', () => {
     try {
       const first = await mauAsync(['report', 'send', '--month', '202212', '--to', 'slack', '--json'], env)
       expect(first.code).toBe(0)
-      expect(JSON.parse(first.stdout).deliveries).toEqual([{destination: 'slack', status: 'sent', attempts: 1, message: 'delivered'}])
+      expect(JSON.parse(first.stdout).months).toEqual([{month: '202212', deliveries: [{destination: 'slack', status: 'sent', attempts: 1, message: 'delivered'}]}])
       const second = await mauAsync(['report', 'send', '--month', '202212', '--to', 'slack'], env)
       expect(second.code).toBe(0)
       expect(second.stdout).toContain('already delivered for 202212')
@@ -70,7 +70,7 @@ describe('mau report send', () => {
       // --force: the first test already delivered this month to slack
       const r = await mauAsync(['report', 'send', '--month', '202212', '--to', 'slack', '--force', '--json'], {MAU_MYSQL_URL: db.url, MAU_SLACK_WEBHOOK_URL: `${failing.url}/XoXoSeCrEtToKeN`})
       expect(r.code).toBe(1)
-      expect(JSON.parse(r.stdout).deliveries[0]).toMatchObject({status: 'failed', message: 'HTTP 403: invalid token'})
+      expect(JSON.parse(r.stdout).months[0].deliveries[0]).toMatchObject({status: 'failed', message: 'HTTP 403: invalid token'})
       expect(r.stdout + r.stderr).not.toContain('XoXoSeCrEtToKeN')
     } finally {
       await failing.close()
@@ -99,20 +99,20 @@ describe('mau report send', () => {
     const [report, result, ...rest] = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
     expect(rest).toEqual([])
     expect(report).toMatchObject({month: '202212', totals: {users: 1, events: 3}})
-    expect(result).toEqual({month: '202212', deliveries: [{destination: 'stdout', status: 'sent', attempts: 1, message: 'delivered'}]})
+    expect(result).toEqual({timezone: 'UTC', currentMonth: expect.stringMatching(/^\d{6}$/), months: [{month: '202212', deliveries: [{destination: 'stdout', status: 'sent', attempts: 1, message: 'delivered'}]}]})
   })
 
   it('names the cause of a failed delivery (connection refused), not only "fetch failed"', async () => {
     const port = await closedPort()
     const r = await mauAsync(['report', 'send', '--month', '202212', '--to', `webhook:http://127.0.0.1:${port}/hook`, '--max-attempts', '1', '--json'], {MAU_MYSQL_URL: db.url})
     expect(r.code).toBe(1)
-    expect(JSON.parse(r.stdout).deliveries[0]).toMatchObject({status: 'failed', message: `gave up after 1 attempts: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`})
+    expect(JSON.parse(r.stdout).months[0].deliveries[0]).toMatchObject({status: 'failed', message: `gave up after 1 attempts: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`})
   })
 
   it('takes --timeout and --max-attempts from the environment', async () => {
     // A closed port, not port 1: fetch refuses that one before trying (a "bad port"), and it is not retried.
     const r = await mauAsync(['report', 'send', '--month', '202212', '--to', `webhook:http://127.0.0.1:${await closedPort()}/hook`, '--json'], {MAU_MYSQL_URL: db.url, MAU_REPORT_MAX_ATTEMPTS: '2'})
-    expect(JSON.parse(r.stdout).deliveries[0]).toMatchObject({status: 'failed', attempts: 2})
+    expect(JSON.parse(r.stdout).months[0].deliveries[0]).toMatchObject({status: 'failed', attempts: 2})
   })
 })
 

@@ -1,7 +1,7 @@
 import {Parser} from '@oclif/core'
 import {describe, expect, it} from 'vitest'
 import * as flag from '../../src/core/flags.js'
-import {addMonths, currentMonth} from '../../src/core/month.js'
+import {addMonths, currentMonth, monthIn} from '../../src/core/month.js'
 
 const parse = async <F extends Record<string, unknown>>(argv: string[], flags: F) => (await Parser.parse(argv, {flags: flags as never})).flags as Record<string, unknown>
 
@@ -11,31 +11,26 @@ describe('--month', () => {
     expect((await parse(['--month', '202301'], {month: flag.month({required: true})})).month).toBe('202301')
   })
 
-  it('reads current and previous (a CronJob\'s fixed arguments) in the --timezone of the command line, else MAU_TIMEZONE', () => {
+  it('keeps current and previous (a CronJob\'s fixed arguments) as words, which name a month only in the zone the run resolves', async () => {
+    expect((await parse(['--month', 'Previous'], {month: flag.month({required: true})})).month).toBe('previous')
     const zone = 'Pacific/Kiritimati'
-    expect(flag.relativeMonth('current', ['verify-migration', '--timezone', zone])).toBe(currentMonth(zone))
-    expect(flag.relativeMonth('Previous', ['verify-migration', `--timezone=${zone}`])).toBe(addMonths(currentMonth(zone), -1))
-    const saved = process.env.MAU_TIMEZONE
-    process.env.MAU_TIMEZONE = 'Pacific/Pago_Pago'
-    try {
-      expect(flag.relativeMonth('current', [])).toBe(currentMonth('Pacific/Pago_Pago'))
-    } finally {
-      if (saved === undefined) delete process.env.MAU_TIMEZONE
-      else process.env.MAU_TIMEZONE = saved
-    }
-    expect(flag.relativeMonth('202212', [])).toBeUndefined()
+    const now = new Date('2026-11-30T12:00:00Z') // already 1 December in Kiritimati (UTC+14), still 30 November in UTC
+    expect(monthIn('current', zone, now)).toBe('202612')
+    expect(monthIn('previous', zone, now)).toBe('202611')
+    expect(monthIn('current', 'UTC', now)).toBe('202611')
+    expect(monthIn('202212', zone, now)).toBe('202212')
   })
 
   it('names the bad value and the expected form', async () => {
     await expect(parse(['--month', '2022-13'], {month: flag.month({relative: 'current'})})).rejects.toThrow(/Invalid month "2022-13": expected YYYYMM or YYYY-MM/)
   })
 
-  it('defaults to the current or previous month in the --timezone given', async () => {
-    const zone = 'Pacific/Kiritimati'
+  it('defaults to the word current or previous, read once the zone is known', async () => {
     const flags = {timezone: flag.timezone, current: flag.month({relative: 'current'}), previous: flag.month({relative: 'previous'})}
-    const parsed = await parse(['--timezone', zone], flags)
-    expect(parsed.current).toBe(currentMonth(zone))
-    expect(parsed.previous).toBe(addMonths(currentMonth(zone), -1))
+    const parsed = await parse(['--timezone', 'Pacific/Kiritimati'], flags)
+    expect(parsed.current).toBe('current')
+    expect(parsed.previous).toBe('previous')
+    expect(monthIn(parsed.previous as string, 'Pacific/Kiritimati')).toBe(addMonths(currentMonth('Pacific/Kiritimati'), -1))
   })
 
   it('is required where there is no sensible default', async () => {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {addMonths, monthBounds, MonthResolver, monthOf, monthsBetween, parseInstant, parseYearMonth} from '../../src/core/month.js'
+import {addMonths, monthBounds, monthIn, MonthResolver, monthOf, monthsBetween, parseInstant, parseMonthArg, parseYearMonth} from '../../src/core/month.js'
 
 describe('parseYearMonth', () => {
   it('accepts YYYYMM and YYYY-MM', () => {
@@ -68,5 +68,17 @@ describe('parseInstant', () => {
   it('names the flag and the bad value', () => {
     expect(() => parseInstant('2022-02-30', 'UTC', '--until')).toThrow(/Invalid --until "2022-02-30": expected an ISO 8601 time/)
     expect(() => parseInstant('last monday', 'UTC', '--since')).toThrow(/Invalid --since "last monday"/)
+  })
+})
+
+describe('month arguments', () => {
+  it('keep current and previous as words until a zone reads them', () => {
+    expect(parseMonthArg(' PREVIOUS ')).toBe('previous')
+    expect(parseMonthArg('2026-11')).toBe('202611')
+    expect(() => parseMonthArg('last')).toThrow(/Invalid month "last"/)
+    // 1 December 2026 at 01:30 UTC: still November in Los Angeles, December in Tokyo.
+    const at = new Date('2026-12-01T01:30:00Z')
+    expect(monthIn('previous', 'America/Los_Angeles', at)).toBe('202610')
+    expect(monthIn('previous', 'Asia/Tokyo', at)).toBe('202611')
   })
 })

@@ -16,7 +16,7 @@ describe('roleOf', () => {
   it('covers every command that touches MySQL, each in one role', () => {
     const commands = ROLES.flatMap((r) => r.commands)
     expect(new Set(commands).size).toBe(commands.length)
-    expect(commands.sort()).toEqual(['backfill', 'consume', 'count', 'db migrate', 'db status', 'deadletter list', 'deadletter purge', 'deadletter replay', 'doctor', 'offsets ack-loss', 'offsets list', 'offsets reset', 'partitions list', 'partitions rotate', 'report send', 'report show', 'serve', 'summary check', 'summary rebuild', 'verify-migration'])
+    expect(commands.sort()).toEqual(['backfill', 'consume', 'count', 'db migrate', 'db status', 'db timezone', 'deadletter list', 'deadletter purge', 'deadletter replay', 'doctor', 'offsets ack-loss', 'offsets list', 'offsets reset', 'partitions list', 'partitions rotate', 'report send', 'report show', 'serve', 'summary check', 'summary rebuild', 'verify-migration'])
   })
 
   it('gives the consumer and the server no privilege that changes the schema', () => {
@@ -25,7 +25,7 @@ describe('roleOf', () => {
       expect(privileges.filter((p) => /ALL|DROP|ALTER|CREATE|INDEX|LOCK|TRUNCATE/.test(p))).toEqual([])
       expect(role(name).grants.every((g) => g.table !== '*')).toBe(true)
     }
-    expect(role('server').grants.flatMap((g) => g.privileges)).toEqual(['SELECT', 'SELECT', 'SELECT'])
+    expect(role('server').grants.flatMap((g) => g.privileges)).toEqual(['SELECT', 'SELECT', 'SELECT', 'SELECT'])
     expect(ROLES.filter((r) => r.grants.some((g) => g.grantOption)).map((r) => r.name)).toEqual(['operator'])
   })
 
@@ -45,6 +45,7 @@ describe('grantStatements', () => {
       "GRANT SELECT ON `mau``prod`.`mau_month_total` TO 'o\\'brien'@'10.0.%';",
       "GRANT SELECT, INSERT, UPDATE ON `mau``prod`.`mau_report_delivery` TO 'o\\'brien'@'10.0.%';",
       "GRANT SELECT, INSERT, DELETE ON `mau``prod`.`mau_report_figure` TO 'o\\'brien'@'10.0.%';",
+      "GRANT SELECT ON `mau``prod`.`mau_setting` TO 'o\\'brien'@'10.0.%';",
       "GRANT SELECT ON `mau``prod`.`mau_schema_version` TO 'o\\'brien'@'10.0.%';",
       "REPLACE INTO `mau``prod`.`mau_role_account` (user_name, host, role, granted_at) VALUES ('o\\'brien', '10.0.%', 'reporter', UNIX_TIMESTAMP());",
     ])

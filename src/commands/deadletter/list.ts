@@ -17,8 +17,7 @@ export default class DeadletterList extends MauCommand<{total: number; entries: 
 
   async run(): Promise<{total: number; entries: DeadLetterEntry[]}> {
     const {flags} = await this.parse(DeadletterList)
-    const query = {limit: flags.limit, topic: flags.topic, group: flags.group, since: flags.since?.in(flags.timezone)}
-    const result = await this.withDb(flags, (db) => listDeadLetters(db, query))
+    const result = await this.withZone(flags, (db, zone) => listDeadLetters(db, {limit: flags.limit, topic: flags.topic, group: flags.group, since: flags.since?.in(zone)}), {record: false})
     this.log(deadLetterReport(result))
     return result
   }

@@ -25,14 +25,11 @@ export default class DeadletterReplay extends MauCommand<ReplayResult> {
     const options = {
       format: flags.format,
       activity: [...flags.activity],
-      timezone: flags.timezone,
       topic: flags.topic,
       group: flags.group,
-      since: flags.since?.in(flags.timezone),
-      before: flags.before?.in(flags.timezone),
       dryRun: flags['dry-run'],
     }
-    const result = await this.withProgress('Replaying dead letters', 'letters', (report) => this.withDb(flags, (db) => replayDeadLetters(db, {...options, onProgress: report}), writerPool(1)))
+    const result = await this.withProgress('Replaying dead letters', 'letters', (report) => this.withZone(flags, (db, timezone) => replayDeadLetters(db, {...options, timezone, since: flags.since?.in(timezone), before: flags.before?.in(timezone), onProgress: report}), writerPool(1)))
     this.log(replayFormat(result))
     return result
   }

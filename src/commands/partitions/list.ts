@@ -10,7 +10,7 @@ export default class PartitionsList extends MauCommand<ListResult> {
 
   async run(): Promise<ListResult> {
     const {flags} = await this.parse(PartitionsList)
-    const result = await this.withDb(flags, (db) => listPartitions(db, {timezone: flags.timezone, retainMonths: flags['retain-months'], aheadMonths: flags['ahead-months']}))
+    const result = await this.withZone(flags, (db, timezone) => listPartitions(db, {timezone, retainMonths: flags['retain-months'], aheadMonths: flags['ahead-months']}))
     this.log(partitionsReport(result))
     return result
   }

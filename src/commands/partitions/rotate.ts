@@ -27,8 +27,8 @@ export default class PartitionsRotate extends MauCommand<RotateResult> {
 
   async run(): Promise<RotateResult> {
     const {flags} = await this.parse(PartitionsRotate)
-    const options = {timezone: flags.timezone, retainMonths: flags['retain-months'], aheadMonths: flags['ahead-months'], dryRun: flags['dry-run'], lockWaitSeconds: flags['lock-wait'], deadLetterRetentionDays: flags['dead-letter-retention-days']}
-    const result = await this.spin('Rotating partitions', () => this.withDb(flags, (db) => rotate(db, options)))
+    const options = {retainMonths: flags['retain-months'], aheadMonths: flags['ahead-months'], dryRun: flags['dry-run'], lockWaitSeconds: flags['lock-wait'], deadLetterRetentionDays: flags['dead-letter-retention-days']}
+    const result = await this.spin('Rotating partitions', () => this.withZone(flags, (db, timezone) => rotate(db, {...options, timezone})))
     for (const w of result.plan.warnings) this.warn(w)
     this.log(rotateReport(result))
     return result

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MauCommand} from '../../core/command.js'
 import * as flag from '../../core/flags.js'
+import {monthIn} from '../../core/month.js'
 import {buildReport, type ReportDocument} from '../../report/build.js'
 import {sentTable, toReportCsv, toSlackText} from '../../report/format.js'
 import {sentVsNow, type SentVsNow} from '../../report/revisions.js'
@@ -21,7 +22,10 @@ export default class ReportShow extends MauCommand<Shown> {
 
   async run(): Promise<Shown> {
     const {flags} = await this.parse(ReportShow)
-    const [doc, sent] = await this.withDb(flags, async (db) => [await buildReport(db, flags.month, flags.namespace ?? [], new Date(), flags.months), await sentVsNow(db, flags.month)] as const)
+    const [doc, sent] = await this.withZone(flags, async (db, zone) => {
+      const month = monthIn(flags.month, zone)
+      return [await buildReport(db, month, flags.namespace ?? [], new Date(), flags.months), await sentVsNow(db, month)] as const
+    })
     if (flags.csv) process.stdout.write(toReportCsv(doc))
     else this.log([toSlackText(doc), ...sent.map(sentTable)].join('\n\n'))
     return {...doc, sent}

@@ -1,6 +1,7 @@
 import {MauCommand} from '../../core/command.js'
 import {ExitCode} from '../../core/errors.js'
 import * as flag from '../../core/flags.js'
+import {monthIn} from '../../core/month.js'
 import {checkReport} from '../../mau/format.js'
 import {checkSummary, type CheckResult} from '../../mau/summary.js'
 
@@ -11,7 +12,7 @@ export default class SummaryCheck extends MauCommand<CheckResult> {
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(SummaryCheck)
-    const result = await this.spin(`Checking ${flags.month}`, () => this.withDb(flags, (db) => checkSummary(db, flags.month)))
+    const result = await this.spin(`Checking ${flags.month}`, () => this.withZone(flags, (db, zone) => checkSummary(db, monthIn(flags.month, zone))))
     this.log(checkReport(result))
     if (!result.ok) process.exitCode = ExitCode.FAILED
     return result

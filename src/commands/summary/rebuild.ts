@@ -1,5 +1,6 @@
 import {MauCommand} from '../../core/command.js'
 import * as flag from '../../core/flags.js'
+import {monthIn} from '../../core/month.js'
 import {rebuildSummary} from '../../mau/summary.js'
 
 export default class SummaryRebuild extends MauCommand<{month: string; rows: number}> {
@@ -9,7 +10,7 @@ export default class SummaryRebuild extends MauCommand<{month: string; rows: num
 
   async run(): Promise<{month: string; rows: number}> {
     const {flags} = await this.parse(SummaryRebuild)
-    const result = await this.withProgress(`Rebuilding ${flags.month}`, 'rows read', (report) => this.withDb(flags, (db) => rebuildSummary(db, flags.month, report)))
+    const result = await this.withProgress(`Rebuilding ${flags.month}`, 'rows read', (report) => this.withZone(flags, (db, zone) => rebuildSummary(db, monthIn(flags.month, zone), report), {record: false}))
     this.log(`Rebuilt ${result.rows} summary lines of ${result.month} from the rows.`)
     return result
   }
