@@ -26,6 +26,7 @@ describe('followStatements', () => {
     expect(grants).toEqual([
       "GRANT SELECT ON `mau`.`mau_summary` TO 's'@'%'",
       "GRANT SELECT ON `mau`.`mau_month_total` TO 's'@'%'",
+      "GRANT SELECT ON `mau`.`mau_setting` TO 's'@'%'",
       "GRANT SELECT ON `mau`.`mau_schema_version` TO 's'@'%'",
     ])
     expect(revokes[0]).toMatch(/^REVOKE SELECT, INSERT, .*, EVENT, GRANT OPTION ON `mau`\.\* FROM 's'@'%'$/)
