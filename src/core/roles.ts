@@ -13,6 +13,11 @@ export interface Grant {
   privileges: string[]
   table: string
   grantOption?: boolean
+  /**
+   * The schema version from which the role holds this grant, when that is later than its table's creation:
+   * how `db migrate` recognises an account an earlier version's `db grants` made (schema/role-accounts.ts).
+   */
+  since?: number
 }
 
 export interface Role {
@@ -30,7 +35,7 @@ const ROWS = ['SELECT', 'INSERT', 'UPDATE']
 const VERSION: Grant = {privileges: ['SELECT'], table: 'mau_schema_version'}
 
 /** The recorded time zone (mau_setting), which every workload reads at its start (core/zone.ts). */
-const ZONE: Grant = {privileges: ['SELECT'], table: 'mau_setting'}
+const ZONE: Grant = {privileges: ['SELECT'], table: 'mau_setting', since: 10}
 
 /** The table of roles: commands, and the privileges on which tables. The first role naming a command is the one it needs. */
 export const ROLES: readonly Role[] = [
@@ -48,7 +53,8 @@ export const ROLES: readonly Role[] = [
       // Messages Kafka deleted before they were applied, recorded where the consumer finds them.
       {privileges: ['SELECT', 'INSERT'], table: 'mau_offset_loss'},
       // The retention it obeys, and the zone months are cut in (recorded by the first workload: often this one).
-      {privileges: ['SELECT', 'INSERT'], table: 'mau_setting'},
+      {privileges: ['SELECT'], table: 'mau_setting'},
+      {privileges: ['INSERT'], table: 'mau_setting', since: 10},
       // Which months were reported (late events to those are counted).
       {privileges: ['SELECT'], table: 'mau_report_delivery'},
       VERSION,

@@ -76,9 +76,9 @@ export interface HeldPrivilege {
 
 /**
  * Pure: the accounts that hold exactly what some version's `mau db grants` gave a role, when the schema was
- * at some version: a role's grants on the tables that existed then. Whole-database roles are recognised by
- * their database-level privileges alone (the operator's ALL, the auditor's SELECT). An account matching
- * anything less or more, or two roles, is not a role's and is left alone.
+ * at some version: a role's grants on the tables that existed then, less those it gained later (`since`).
+ * Whole-database roles are recognised by their database-level privileges alone (the operator's ALL, the
+ * auditor's SELECT). An account matching anything less or more, or two roles, is not a role's and is left alone.
  */
 export function adoptable(held: HeldPrivilege[], since: Map<string, number>): RoleAccount[] {
   const byGrantee = new Map<string, Set<string>>()
@@ -86,7 +86,7 @@ export function adoptable(held: HeldPrivilege[], since: Map<string, number>): Ro
   for (const h of held.filter((x) => DB_PRIVILEGES.includes(x.privilege))) byGrantee.set(h.grantee, (byGrantee.get(h.grantee) ?? new Set()).add(`${h.table}\u0000${h.privilege}`))
   const versions = [...new Set(since.values())]
   const shapes = ROLES.map((r) => {
-    const at = (v: number) => new Set(r.grants.filter((g) => (since.get(g.table) ?? 0) <= v).flatMap((g) => expand(g.privileges, DB_PRIVILEGES).map((p) => `${g.table}\u0000${p}`)))
+    const at = (v: number) => new Set(r.grants.filter((g) => Math.max(since.get(g.table) ?? 0, g.since ?? 0) <= v).flatMap((g) => expand(g.privileges, DB_PRIVILEGES).map((p) => `${g.table}\u0000${p}`)))
     return {r, sets: whole(r).length > 0 ? [at(Infinity)] : versions.map(at)}
   })
   const adopted: RoleAccount[] = []

@@ -46,8 +46,22 @@ describe('followStatements', () => {
 
 describe('adoptable', () => {
   const held = (grantee: string, grants: [string, string[]][]): HeldPrivilege[] => grants.flatMap(([table, ps]) => ps.map((privilege) => ({grantee, table, privilege})))
-  const asOf = (name: 'consumer' | 'server' | 'reporter', version: number): [string, string[]][] => role(name).grants.filter((g) => (since.get(g.table) ?? 0) <= version).map((g) => [g.table, g.privileges])
+  const asOf = (name: 'consumer' | 'server' | 'reporter', version: number): [string, string[]][] => role(name).grants.filter((g) => Math.max(since.get(g.table) ?? 0, g.since ?? 0) <= version).map((g) => [g.table, g.privileges])
   const ALL = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER', 'CREATE VIEW', 'SHOW VIEW', 'TRIGGER', 'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'DELETE HISTORY']
+
+  it('recognises the rights 0.1.0 gave, before a role gained a grant on a table it already had (the zone in mau_setting)', () => {
+    const found = adoptable(
+      [
+        ...held("'s'@'%'", [['mau_summary', ['SELECT']], ['mau_month_total', ['SELECT']], ['mau_schema_version', ['SELECT']]]),
+        ...held("'c'@'%'", [['mau', ['SELECT', 'INSERT', 'UPDATE']], ['mau_user_month', ['SELECT', 'INSERT']], ['mau_summary', ['SELECT', 'INSERT', 'UPDATE']], ['mau_consumer_offset', ['SELECT', 'INSERT', 'UPDATE']], ['mau_dead_letter', ['SELECT', 'INSERT', 'DELETE']], ['mau_setting', ['SELECT']], ['mau_report_delivery', ['SELECT']], ['mau_schema_version', ['SELECT']]]),
+      ],
+      since,
+    )
+    expect(found).toEqual([
+      {user: 's', host: '%', role: 'server'},
+      {user: 'c', host: '%', role: 'consumer'},
+    ])
+  })
 
   it("recognises the accounts an earlier version's db grants made, each as its role", () => {
     const found = adoptable(

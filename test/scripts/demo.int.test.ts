@@ -13,7 +13,8 @@ import {exited} from '../helpers/child.js'
 // broker run outside the namespace under the default names, and must not be mistaken for the demo's.
 const INSTANCE = 'demo-netns'
 const KAFKA_PORT = 19_292
-const env: NodeJS.ProcessEnv = {...process.env, MAU_MARIADB_INSTANCE: INSTANCE, MAU_KAFKA_PORT: String(KAFKA_PORT)}
+// MAU_DEMO_BUILT: npm test built dist/; the demo must not rebuild it under the test files running beside it.
+const env: NodeJS.ProcessEnv = {...process.env, MAU_MARIADB_INSTANCE: INSTANCE, MAU_KAFKA_PORT: String(KAFKA_PORT), MAU_DEMO_BUILT: '1'}
 for (const name of ['MAU_MYSQL_URL', 'MAU_DEMO_MYSQL_URL', 'MAU_KAFKA_BROKERS', 'MAU_MARIADB_PORT']) delete env[name]
 
 const pidFiles = [`.cache/mariadb-instances/${INSTANCE}/mariadbd.pid`, `.cache/kafka/run-${KAFKA_PORT}/kafka.pid`]
