@@ -89,11 +89,11 @@ describe('each command under its role', () => {
 
 describe('doctor --role, run as the role\'s own user', () => {
   it.each([
-    ['consumer', ['mysql', 'schema', 'role consumer', 'losses', 'kafka', 'topic']],
-    ['server', ['mysql', 'schema', 'role server']],
-    ['reporter', ['mysql', 'schema', 'role reporter']],
-    ['operator', ['mysql', 'schema', 'role operator', 'losses', 'kafka', 'topic']],
-    ['auditor', ['mysql', 'schema', 'role auditor', 'losses', 'kafka', 'topic']],
+    ['consumer', ['mysql', 'schema', 'role consumer', 'timezone', 'losses', 'kafka', 'topic']],
+    ['server', ['mysql', 'schema', 'role server', 'timezone']],
+    ['reporter', ['mysql', 'schema', 'role reporter', 'timezone']],
+    ['operator', ['mysql', 'schema', 'role operator', 'timezone', 'losses', 'kafka', 'topic']],
+    ['auditor', ['mysql', 'schema', 'role auditor', 'timezone', 'losses', 'kafka', 'topic']],
   ] as const)('%s: checks only what the role does, and passes on a correct install', async (r, names) => {
     const out = await as(r, ['doctor', '--role', r, '--topic', topic.topic, '--json'])
     const checks = JSON.parse(out.stdout).checks as {name: string; ok: boolean}[]
