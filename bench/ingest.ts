@@ -183,7 +183,7 @@ async function runConsumer(url: string, topic: string, group: string, extra: str
   const started = Date.now()
   const child = spawn(
     'node',
-    [...(args.profile && group === 'mau-bench' ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []), 'bin/run.js', 'consume', '--topic', topic, '--group', group, '--stop-at-end', '--json', '--batch-size', args['batch-size']!, '--concurrency', args.concurrency!, ...extra],
+    [...(args.profile && group === 'mau-bench' ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []), 'bin/run.js', 'consume', '--topic', topic, '--group', group, '--stop-at-end', '--json', '--batch-size', args['batch-size'], '--concurrency', args.concurrency, ...extra],
     {env: {...process.env, MAU_MYSQL_URL: url, MAU_LOG_LEVEL: 'warn'}, stdio: ['ignore', 'pipe', 'inherit']},
   )
   let stdout = ''
@@ -253,7 +253,7 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{se
 }
 
 async function verify(settings: Parameters<typeof openDb>[0], truth: Truth): Promise<string> {
-  const conn = await openDb(settings)
+  const conn = openDb(settings)
   const [[r]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n, CAST(SUM(event_count) AS SIGNED) AS events FROM mau')
   await conn.end()
   const ok = Number(r?.n) === truth.rows.size && Number(r?.events) === truth.events
@@ -267,7 +267,7 @@ async function verify(settings: Parameters<typeof openDb>[0], truth: Truth): Pro
 
 /** The original design's writer: one autocommitted upsert per event. */
 async function perEventBaseline(settings: Parameters<typeof openDb>[0], events: SampleEvent[]): Promise<number> {
-  const conn = await openDb(settings)
+  const conn = openDb(settings)
   await conn.query('CREATE TABLE mau_baseline LIKE mau')
   const months = new MonthResolver(zone)
   const started = Date.now()
@@ -283,7 +283,7 @@ async function perEventBaseline(settings: Parameters<typeof openDb>[0], events: 
 }
 
 async function serverVersion(settings: Parameters<typeof openDb>[0]): Promise<string> {
-  const conn = await openDb(settings)
+  const conn = openDb(settings)
   const [[r]] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v')
   await conn.end()
   return String(r?.v)

@@ -21,7 +21,7 @@ const log = (m: string) => console.error(`[bench:partitions] ${m}`)
 const at = (m: string) => new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(4)) - 1, 15))
 
 const db = await createTestDatabase()
-const conn = await openDb(db.settings)
+const conn = openDb(db.settings)
 const count = async (sql: string, values: unknown[] = []) => Number((await conn.query<RowDataPacket[]>(sql, values))[0][0]?.n)
 const timed = async (fn: () => Promise<unknown>) => {
   const t = process.hrtime.bigint()

@@ -29,7 +29,7 @@ const {values: args} = parseArgs({
     'id-length': {type: 'string', default: '36'},
   },
 })
-const SIZES = args.users!.split(',').map(Number)
+const SIZES = args.users.split(',').map(Number)
 const EVENTS_PER_USER = Number(args['events-per-user'])
 const ENVIRONMENTS = Number(args.environments)
 const ID_LENGTH = Number(args['id-length'])

@@ -12,7 +12,7 @@ const {values: args} = parseArgs({options: {topic: {type: 'string'}, events: {ty
 if (!args.topic) throw new Error('--topic is required')
 const {start} = monthBounds(currentMonth('UTC'), 'UTC')
 const now = Math.floor(Date.now() / 1000)
-const kafka = new Kafka({clientId: 'mau-demo', brokers: args.brokers!.split(','), logLevel: logLevel.NOTHING})
+const kafka = new Kafka({clientId: 'mau-demo', brokers: args.brokers.split(','), logLevel: logLevel.NOTHING})
 const admin = kafka.admin()
 await admin.connect()
 await admin.createTopics({topics: [{topic: args.topic, numPartitions: 3}], waitForLeaders: true})

@@ -87,6 +87,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       controller.abort()
       setTimeout(() => {
         log.error('did not stop within the grace period; exiting (the open transaction rolls back)')
+        // eslint-disable-next-line n/no-process-exit -- past the grace period, leave at once: the open transaction rolls back
         process.exit(0)
       }, SHUTDOWN_DEADLINE_MS).unref()
     }

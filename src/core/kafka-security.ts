@@ -50,7 +50,7 @@ export function kafkaSettings(f: KafkaFlags, env: NodeJS.ProcessEnv = process.en
   if (usesSasl && !mechanism) throw configError(`MAU_KAFKA_SECURITY_PROTOCOL is ${protocol} but no MAU_KAFKA_SASL_MECHANISM is set: expected one of ${SASL_MECHANISMS.join(', ')}.`)
   const settings: KafkaSettings = {brokers: f.brokers, protocol}
   if (usesTls) {
-    const pem = (k: 'kafka-ssl-ca-file' | 'kafka-ssl-cert-file' | 'kafka-ssl-key-file') => (f[k] ? readPem(f[k]!, `MAU_${k.toUpperCase().replace(/-/g, '_')}`) : undefined)
+    const pem = (k: 'kafka-ssl-ca-file' | 'kafka-ssl-cert-file' | 'kafka-ssl-key-file') => (f[k] ? readPem(f[k], `MAU_${k.toUpperCase().replace(/-/g, '_')}`) : undefined)
     settings.tls = {ca: pem('kafka-ssl-ca-file'), cert: pem('kafka-ssl-cert-file'), key: pem('kafka-ssl-key-file'), caFile: f['kafka-ssl-ca-file']}
   }
   if (mechanism === 'OAUTHBEARER') {

@@ -37,6 +37,10 @@ const TRANSIENT = [
  */
 const REJOIN = [/group is rebalancing/i, /generation id is not valid/i, /member needs to have a valid member id/i]
 
+/** kafkajs logs an error as its message; an Error or another value as its text, never "[object Object]". */
+const errorText = (e: unknown): string =>
+  typeof e === 'string' ? e : e instanceof Error ? e.message : e === undefined || e === null ? '' : JSON.stringify(e)
+
 /**
  * The level to log a kafkajs entry at: a rejoin is info; a transient condition is info until it has lasted
  * graceMs (the session timeout) since it was first seen; after that, or for anything else, kafkajs' own level. A
@@ -51,7 +55,7 @@ export class KafkaLevels {
     const own = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug'
     if (own === 'debug') return own
     // A broker's error response names the request in the message and the condition in `error`.
-    const text = `${String(entry.log.message)} ${String(entry.log.error ?? '')}`
+    const text = `${String(entry.log.message)} ${errorText(entry.log.error)}`
     // A crash quotes the condition it gave up on: that stays an error.
     if (String(entry.log.message).startsWith('Crash: ')) return own
     if (REJOIN.some((re) => re.test(text))) return 'info'

@@ -19,7 +19,7 @@ export function textLine(json: string): string {
   const fields = Object.entries(r)
     .filter(([k]) => !SKIP.has(k))
     .map(([k, v]) => `${k}=${printable(String(typeof v === 'string' ? v : k === 'err' ? (v as {message?: string}).message : JSON.stringify(v)))}`)
-  return `${[time, String(r.level).toUpperCase().padEnd(5), printable(String(r.msg ?? '')), ...fields].filter((p) => p !== '').join('  ')}\n`
+  return `${[time, String(r.level).toUpperCase().padEnd(5), printable(typeof r.msg === 'string' ? r.msg : ''), ...fields].filter((p) => p !== '').join('  ')}\n`
 }
 
 function briefError(e: unknown): unknown {

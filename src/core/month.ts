@@ -38,6 +38,7 @@ export function addMonths(ym: YearMonth, n: number): YearMonth {
  * A month as an operator gives it: YYYYMM, or `current` / `previous` (a CronJob's fixed arguments), which
  * name a month only once the run knows its zone: the recorded one (core/zone.ts).
  */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- YearMonth is a string: the words say what else parseMonthArg returns
 export type MonthArg = YearMonth | 'current' | 'previous'
 
 /** Pure: YYYYMM, YYYY-MM, current or previous (any case); a bad value exits 2 naming it. */

@@ -23,10 +23,11 @@ export function printAbove(text: string): void {
   line.render()
 }
 
+/** Functions, not methods: startProgress hands them on alone, so none may rely on `this`. */
 export interface StatusLine {
-  update(text: string): void
-  stop(): void
-  fail(): void
+  update: (text: string) => void
+  stop: () => void
+  fail: () => void
 }
 
 const NONE: StatusLine = {update() {}, stop() {}, fail() {}}
@@ -89,7 +90,7 @@ export function progressText(p: Progress): string {
 }
 
 /** A status line that renders progressText, at most a few times a second. */
-export function startProgress(label: string, unit: string, enabled = canAnimate()): {report(done: number, total?: number): void; stop(): void; fail(): void} {
+export function startProgress(label: string, unit: string, enabled = canAnimate()): {report: (done: number, total?: number) => void; stop: () => void; fail: () => void} {
   const status = startStatus(label, enabled)
   const started = Date.now()
   return {

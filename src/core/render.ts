@@ -100,7 +100,7 @@ export function table(head: string[], rows: Cell[][], opts: TableOptions = {}): 
     style: {head: [], border: [], compact: true},
     wordWrap: false,
   })
-  t.push(...rows.map((r) => cols.map((i) => paint(text(r[i]), isMarked(r[i]) ? (r[i] as Marked).tone : undefined, colour))))
+  t.push(...rows.map((r) => cols.map((i) => paint(text(r[i]), isMarked(r[i]) ? r[i].tone : undefined, colour))))
   return t.toString()
 }
 

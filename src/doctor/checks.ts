@@ -1,5 +1,5 @@
 /** Checks that everything `mau` needs answers, and says how to fix what does not. */
-import {ExitCode, type ExitCodeValue, MauError} from '../core/errors.js'
+import {ExitCode, type ExitCodeValue, type MauError} from '../core/errors.js'
 import type {Admin} from 'kafkajs'
 import {connectKafka, kafkaFailure, type KafkaSettings} from '../core/kafka.js'
 import {describeTransport, type Transport} from '../core/tls.js'

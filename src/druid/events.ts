@@ -5,7 +5,7 @@
  * Sources are normalised in the query as the consumer normalises them (2 and "ios" are IOS), so that
  * distinct users per source are counted over the same groups on both sides.
  */
-import {bigint, varchar, type DruidClient, type DruidParameter, type Row} from './client.js'
+import {bigint, varchar, type DruidClient, type DruidParameter} from './client.js'
 import {sourceNames} from '../core/platform.js'
 
 export interface DruidSchema {
@@ -31,6 +31,9 @@ export interface DruidCount {
   users: number
   events: number
 }
+
+/** A row of the count queries as Druid's JSON holds it: null where the namespace or source column is. */
+type CountRow = {environment_namespace: string | null; source_id?: string | null; users?: unknown; events: unknown}
 
 export interface UserAggregate {
   source_id: string
@@ -91,17 +94,17 @@ export class DruidUserEvents {
   async counts(w: TimeWindow, namespaces?: string[]): Promise<{perEnvironment: DruidCount[]; perSource: DruidCount[]}> {
     const {sql, params} = this.where(w, {namespaces})
     const {user, ns, source, events, table} = this.col
-    const perSource = await this.druid.query(
+    const perSource = await this.druid.query<CountRow>(
       `SELECT ${ns} AS environment_namespace, ${source} AS source_id, COUNT(DISTINCT ${user}) AS users, ${events} AS events FROM ${table} WHERE ${sql} GROUP BY 1, 2`,
       params,
       this.context,
     )
-    const perEnvironment = await this.druid.query(
+    const perEnvironment = await this.druid.query<CountRow>(
       `SELECT ${ns} AS environment_namespace, COUNT(DISTINCT ${user}) AS users, ${events} AS events FROM ${table} WHERE ${sql} GROUP BY 1`,
       params,
       this.context,
     )
-    const toCount = (r: Row, sourceId: string): DruidCount => ({
+    const toCount = (r: CountRow, sourceId: string): DruidCount => ({
       environment_namespace: String(r.environment_namespace ?? ''),
       source_id: sourceId,
       users: Number(r.users),
@@ -113,7 +116,7 @@ export class DruidUserEvents {
   /** The environments with events in the window (of those named, if any), with their events: cheap, no distinct count. */
   async environments(w: TimeWindow, namespaces?: string[]): Promise<{environment_namespace: string; events: number}[]> {
     const {sql, params} = this.where(w, {namespaces})
-    const rows = await this.druid.query(`SELECT ${this.col.ns} AS environment_namespace, ${this.col.events} AS events FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1`, params, this.context)
+    const rows = await this.druid.query<CountRow>(`SELECT ${this.col.ns} AS environment_namespace, ${this.col.events} AS events FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1`, params, this.context)
     return rows.map((r) => ({environment_namespace: String(r.environment_namespace ?? ''), events: Number(r.events)}))
   }
 
@@ -140,7 +143,7 @@ export class DruidUserEvents {
   /** One page of an environment's user ids (of one source, if given), in Druid's order, after `after`. */
   async userIds(w: TimeWindow, namespace: string, opts: {source?: string; after?: string; limit: number}): Promise<string[]> {
     const {sql, params} = this.where(w, {namespaces: [namespace], source: opts.source, after: opts.after})
-    const rows = await this.druid.query(`SELECT ${this.col.user} AS user_id FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1 LIMIT ${pageSize(opts.limit)}`, params, this.context)
+    const rows = await this.druid.query<{user_id: string | null}>(`SELECT ${this.col.user} AS user_id FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1 LIMIT ${pageSize(opts.limit)}`, params, this.context)
     return rows.map((r) => String(r.user_id ?? ''))
   }
 
@@ -151,7 +154,7 @@ export class DruidUserEvents {
   async userAggregates(w: TimeWindow, namespace: string, opts: {after?: {source_id: string; user_id: string}; limit: number}): Promise<UserAggregate[]> {
     const {sql, params} = this.where(w, {namespaces: [namespace], afterPair: opts.after})
     const {user, source, events, table} = this.col
-    const rows = await this.druid.query(
+    const rows = await this.druid.query<{source_id: unknown; user_id: string | null; events: unknown; first_ms: unknown; last_ms: unknown}>(
       `SELECT ${source} AS source_id, ${user} AS user_id, ${events} AS events, TIMESTAMP_TO_MILLIS(MIN(__time)) AS first_ms, TIMESTAMP_TO_MILLIS(MAX(__time)) AS last_ms` +
         ` FROM ${table} WHERE ${sql} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT ${pageSize(opts.limit)}`,
       params,

@@ -10,7 +10,7 @@
  */
 import type {MonthResolver, YearMonth} from '../core/month.js'
 import type {Row} from '../mau/rows.js'
-import type {Decoded, Rejection} from './decode.js'
+import type {Decoded} from './decode.js'
 import {DEAD_LETTER_MAX_BYTES, type DeadLetter, setAside} from './deadletter.js'
 
 export interface Message {
@@ -153,11 +153,11 @@ export function aggregate(parts: Part[], months: MonthResolver, retention?: Rete
         continue
       }
       let byMonth = tree.get(ns)
-      if (!byMonth) tree.set(ns, (byMonth = new Map()))
+      if (!byMonth) tree.set(ns, (byMonth = new Map<string, Level<Level<Row>>>()))
       let bySource = byMonth.get(yearmonth)
-      if (!bySource) byMonth.set(yearmonth, (bySource = new Map()))
+      if (!bySource) byMonth.set(yearmonth, (bySource = new Map<string, Level<Row>>()))
       let byUser = bySource.get(source)
-      if (!byUser) bySource.set(source, (byUser = new Map()))
+      if (!byUser) bySource.set(source, (byUser = new Map<string, Row>()))
       const row = byUser.get(user)
       if (row) {
         row.count++

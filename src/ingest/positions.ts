@@ -4,7 +4,7 @@
  * rewind (positionPartitions), judged against MySQL's stored offsets.
  */
 import type {Kafka} from 'kafkajs'
-import {ExitCode, MauError, unavailable} from '../core/errors.js'
+import {ExitCode, MauError} from '../core/errors.js'
 import {kafkaFailure} from '../core/kafka.js'
 import type {Logger} from '../core/log.js'
 import {inTransaction, type Db} from '../core/db.js'

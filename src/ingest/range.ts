@@ -5,7 +5,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import type {Kafka} from 'kafkajs'
-import {ExitCode, MauError, unavailable} from '../core/errors.js'
+import {ExitCode, MauError} from '../core/errors.js'
 import {kafkaFailure} from '../core/kafka.js'
 
 export type OffsetRange = {from: number; to: number}

@@ -121,12 +121,12 @@ export function isolate(r: Range, monthsWithRows: YearMonth[]): Range[] {
     piece(m, addMonths(m, 1))
     cursor = addMonths(m, 1)
   }
-  if (cursor === null || cursor < r.hi) piece(cursor, r.hi as YearMonth)
+  if (cursor === null || cursor < r.hi) piece(cursor, r.hi)
   return pieces
 }
 
 const rangeSql = (r: Range) => `PARTITION ${r.name} VALUES LESS THAN (${r.hi === MAXVALUE ? 'MAXVALUE' : `'${validBound(r.hi)}'`})`
-const months = (r: Range): number => (r.lo === null || r.hi === MAXVALUE ? Infinity : monthsBetween(r.lo, r.hi as YearMonth))
+const months = (r: Range): number => (r.lo === null || r.hi === MAXVALUE ? Infinity : monthsBetween(r.lo, r.hi))
 
 /**
  * Pure: what to run so that (1) every month with rows below the current one has its own partition and the
@@ -139,7 +139,7 @@ export function plan(input: PlanInput): Plan {
   const {existing, current} = input
   const warnings: string[] = []
   const actions: Action[] = []
-  let layout: Range[] = existing.map((p, i) => ({name: p.name, lo: i === 0 ? null : (existing[i - 1]!.lessThan as YearMonth), hi: p.lessThan}))
+  let layout: Range[] = existing.map((p, i) => ({name: p.name, lo: i === 0 ? null : existing[i - 1]!.lessThan, hi: p.lessThan}))
   const replace = (old: Range, pieces: Range[]) => (layout = layout.flatMap((r) => (r === old ? pieces : [r])))
   const rowsOf = (name: string) => existing.find((p) => p.name === name)?.rows ?? 0
 
@@ -152,7 +152,7 @@ export function plan(input: PlanInput): Plan {
     const own = months(r) > 1 ? found.filter((m) => !(r.lo !== null && addMonths(m, 1) === r.hi && found.length === 1)) : []
     const needsPmin = r.lo === null && r.name !== PMIN
     if (own.length === 0 && !needsPmin) continue
-    const pieces = isolate(r, needsPmin && own.length === 0 ? [addMonths(r.hi as YearMonth, -1)] : own)
+    const pieces = isolate(r, needsPmin && own.length === 0 ? [addMonths(r.hi, -1)] : own)
     if (pieces.length === 1) continue
     replace(r, pieces)
     actions.push({kind: 'split', partition: r.name, create: pieces.flatMap((x) => (x.lo !== null && months(x) === 1 && !existing.some((e) => e.name === x.name) ? [x.lo] : [])), rows: rowsOf(r.name), sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`})
@@ -175,7 +175,7 @@ export function plan(input: PlanInput): Plan {
     // The bottom stays pmin (a table that is only pmax gets it now, for free); what pmin held above the new
     // months becomes a partition named for its last month, as every other.
     const bottom = r.lo === null ? [{name: PMIN, lo: null, hi: ms[0]!}] : []
-    const rest = {name: r.name === PMIN ? partitionName(addMonths(r.hi as YearMonth, -1)) : r.name, lo: addMonths(ms.at(-1)!, 1), hi: r.hi}
+    const rest = {name: r.name === PMIN ? partitionName(addMonths(r.hi, -1)) : r.name, lo: addMonths(ms.at(-1)!, 1), hi: r.hi}
     const pieces: Range[] = [...bottom, ...ms.map((m) => ({name: partitionName(m), lo: m, hi: addMonths(m, 1)})), rest]
     replace(r, pieces)
     actions.push({kind: 'split', partition: r.name, create: ms, rows: rowsOf(r.name), sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`})
@@ -192,7 +192,7 @@ export function plan(input: PlanInput): Plan {
   if (drop.length > 0) {
     actions.push({kind: 'drop', partitions: drop.map((r) => r.name), rows: drop.reduce((a, r) => a + rowsOf(r.name), 0), sql: `ALTER TABLE ${table} DROP PARTITION ${drop.map((r) => r.name).join(', ')}`})
   }
-  const droppedBelow = drop.length > 0 ? (drop.at(-1)!.hi as YearMonth) : null
+  const droppedBelow = drop.length > 0 ? drop.at(-1)!.hi : null
   return {current, keepFrom, create: [...actions.flatMap((a) => (a.kind === 'drop' ? [] : a.create))], drop: drop.map((r) => r.name), droppedBelow, actions, warnings}
 }
 
@@ -205,7 +205,7 @@ export function spanning(existing: Partition[], below: YearMonth): string[] {
   return existing.flatMap((p, i) => {
     const lo = i === 0 ? null : existing[i - 1]!.lessThan
     if (p.lessThan === MAXVALUE || (p.month === null && p.name !== PMIN)) return []
-    const span = lo === null ? Infinity : monthsBetween(lo as YearMonth, p.lessThan as YearMonth)
+    const span = lo === null ? Infinity : monthsBetween(lo, p.lessThan)
     return span > 1 && (lo === null || lo < below) ? [p.name] : []
   })
 }

@@ -69,7 +69,7 @@ export async function missingPrivileges(db: Queryable, r: Role, database: string
     [database, database],
   )
   // GRANT OPTION is a column of each privilege in information_schema, not a privilege of its own.
-  for (const row of rows.filter((x) => x.o === 'YES')) rows.push({...row, p: 'GRANT OPTION'} as RowDataPacket)
+  for (const row of rows.filter((x) => x.o === 'YES')) rows.push({...row, p: 'GRANT OPTION'})
   const held = new Set(rows.map((row) => `${String(row.p)}\u0000${String(row.t)}`))
   const has = (p: string, table: string) => held.has(`${p}\u0000*`) || held.has(`${p}\u0000${table}`)
   const missing: Missing[] = []

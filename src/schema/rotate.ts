@@ -153,7 +153,7 @@ export async function listPartitions(db: Db, o: Omit<RotateOptions, 'dryRun' | '
     const own = !found[x.name] && x.month !== null && /^p\d{6}$/.test(x.name) && (await db.query<RowDataPacket[]>(`SELECT 1 FROM mau PARTITION (${x.name}) LIMIT 1`))[0].length > 0
     partitions.push({
       ...x,
-      from: i === 0 ? null : (existing[i - 1]!.lessThan as YearMonth),
+      from: i === 0 ? null : existing[i - 1]!.lessThan,
       months: found[x.name] ?? (own ? [x.month!] : []),
       next: p.drop.includes(x.name) ? 'drop' : split.has(x.name) ? 'split' : 'keep',
     })

@@ -26,8 +26,8 @@ function start(args: string[]): {child: ChildProcess; exit: Promise<{code: numbe
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
-  child.stdout!.on('data', (d) => (stdout += d))
-  child.stderr!.resume()
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.resume()
   const exit = new Promise<{code: number | null; signal: string | null; stdout: string}>((resolve) => child.on('exit', (code, signal) => resolve({code, signal, stdout})))
   return {child, exit}
 }

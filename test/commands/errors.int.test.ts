@@ -36,7 +36,7 @@ describe('errors', () => {
     expect(r.stdout).toBe('')
     expect(r.stderr.split('\n')[0]).toMatch(/^Error: MySQL at mysql:\/\/root@127\.0\.0\.1:1\/nowhere is unavailable: connect ECONNREFUSED/)
     expect(r.stderr).toContain('Code: MYSQL_UNAVAILABLE')
-    expect(r.stderr).not.toMatch(/MauError|CLIError|    at /)
+    expect(r.stderr).not.toMatch(/MauError|CLIError| {4}at /)
   })
 
   it('the JSON document is one line when stdout is not a terminal', () => {

@@ -51,7 +51,7 @@ describe('TLS failures from MySQL', () => {
     expect(asServiceError(err({code: 'HANDSHAKE_NO_SSL_SUPPORT', fatal: true}), settings)).toMatchObject({exitCode: 2, code: 'MYSQL_NO_TLS'})
     const untrusted = asServiceError(err({code: 'HANDSHAKE_SSL_ERROR', fatal: true}, 'self-signed certificate in certificate chain'), settings)
     expect(untrusted).toMatchObject({exitCode: 2, code: 'TLS_UNTRUSTED'})
-    const name = asServiceError(err({code: 'HANDSHAKE_SSL_ERROR', fatal: true, host: 'db', cert: {subjectaltname: 'DNS:mysql.internal'}}, 'Hostname/IP does not match'), settings) as Error
+    const name = asServiceError(err({code: 'HANDSHAKE_SSL_ERROR', fatal: true, host: 'db', cert: {subjectaltname: 'DNS:mysql.internal'}}, 'Hostname/IP does not match'), settings)
     expect(name.message).toMatch(/does not hold the name "db"; it holds DNS:mysql.internal/)
   })
 })

@@ -36,8 +36,8 @@ function startConsumer(): Consumer {
   })
   children.push(child)
   let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  child.stdout!.resume()
+  child.stderr.on('data', (d) => (stderr += d))
+  child.stdout.resume()
   const records = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as {level: string; msg: string; error?: string})
   return {child, records}
 }

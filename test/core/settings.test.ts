@@ -35,7 +35,7 @@ describe('resolveMysql', () => {
       expect(error, url).toMatchObject({exitCode: 2, code: 'PASSWORD_IN_URL'})
       expect(error!.message, url).toMatch(/^MySQL URL "mysql:\/\/[^"]*:\*\*\*@db[^"]*" holds a password/)
       expect(error!.suggestions!.join(' '), url).toMatch(/MAU_MYSQL_PASSWORD_FILE .* MAU_MYSQL_PASSWORD/)
-      expect(`${error!.message} ${error!.suggestions}`, url).not.toMatch(/hunter22|p@ss%word|p%40ss/)
+      expect(`${error!.message} ${error!.suggestions?.join(' ')}`, url).not.toMatch(/hunter22|p@ss%word|p%40ss/)
     }
   })
 

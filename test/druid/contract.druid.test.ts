@@ -97,8 +97,8 @@ describe('the Druid stand-in answers as a real Druid does', () => {
     ['a timestamp compared with a number', `SELECT COUNT(*) FROM "${datasource}" WHERE __time >= ?`, [bigint(1)]],
     ['a parameter left unbound', `SELECT COUNT(*) FROM "${datasource}" WHERE user_id = ?`, []],
   ])('refuses %s with HTTP 400 and exit code 2', async (_what, sql, params) => {
-    const a = await real.query(sql as string, params as never).catch((e: Error & {exitCode: number}) => e)
-    const b = await fake.query(sql as string, params as never).catch((e: Error & {exitCode: number}) => e)
+    const a = await real.query(sql, params as never).catch((e: Error & {exitCode: number}) => e)
+    const b = await fake.query(sql, params as never).catch((e: Error & {exitCode: number}) => e)
     expect(a).toBeInstanceOf(Error)
     expect(b).toBeInstanceOf(Error)
     expect([(b as {exitCode: number}).exitCode, (b as Error).message.match(/HTTP \d+/)?.[0]]).toEqual([(a as {exitCode: number}).exitCode, (a as Error).message.match(/HTTP \d+/)?.[0]])

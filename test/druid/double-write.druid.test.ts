@@ -120,7 +120,7 @@ beforeAll(async () => {
   supervisor = await startSupervisor(datasource, topic.topic)
   // Both sides have applied the quiet users and some traffic.
   await until('both sides ingesting', async () => {
-    const [m, d] = [await mauOffsets(), await supervisorOffsets(datasource).catch(() => ({}) as Record<string, number>)]
+    const [m, d] = [await mauOffsets(), await supervisorOffsets(datasource).catch((): Record<string, number> => ({}))]
     return ['0', '1'].every((p) => (m[p] ?? 0) > 200 && (d[p] ?? 0) > 200)
   }, 180_000)
 })

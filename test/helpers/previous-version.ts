@@ -49,8 +49,8 @@ export function mauAt(dir: string, args: string[], env: Record<string, string> =
 export function startAt(dir: string, args: string[], env: Record<string, string>): {child: ChildProcess; stderr: () => string; logged: (text: string, ms?: number) => Promise<void>} {
   const child = spawn(process.execPath, [`${dir}/bin/run.js`, ...args], {env: {...process.env, ...env}})
   let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  child.stdout!.resume()
+  child.stderr.on('data', (d) => (stderr += d))
+  child.stdout.resume()
   const logged = async (text: string, ms = 60_000) => {
     for (const end = Date.now() + ms; !stderr.includes(text); ) {
       if (child.exitCode !== null || Date.now() > end) throw new Error(`no "${text}" from ${args.join(' ')} (exit ${child.exitCode}): ${stderr.slice(-2000)}`)

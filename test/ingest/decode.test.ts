@@ -85,7 +85,7 @@ describe('decodeProtobuf', () => {
 describe('every generation of the platform\'s messages', () => {
   const T = 1_669_852_800
   const protobuf = decoder('protobuf')
-  const events = (a: Partial<Activity> & Pick<Activity, 'kind'>) => ({userId: 'u1', sourceId: 8, time: T, ...a}) as Activity
+  const events = (a: Partial<Activity> & Pick<Activity, 'kind'>) => ({userId: 'u1', sourceId: 8, time: T, ...a})
   const expected = (environment: string, sourceId = 'FLUTTER') => ({ok: true, event: {environmentNamespace: environment, userId: 'u1', sourceId, lastSeen: T}})
 
   it.each(['user', 'evaluation', 'goal'] as const)('decodes an enveloped %s event with environment_id', (kind) => {

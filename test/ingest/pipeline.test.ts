@@ -47,6 +47,17 @@ describe('ChunkQueue', () => {
     expect(second).toBe(true)
   })
 
+  it('queues a chunk of no messages at once, even behind one chunk larger than the limit (offset order after a marker)', async () => {
+    // --batch-size under the 5,000 messages of a chunk: the one chunk a queue always takes exceeds the limit.
+    const q = new ChunkQueue({maxEvents: 100, maxBytes: 1000})
+    await q.push(chunk('t:0', 5000), () => true)
+    let queued = false
+    void q.push(chunk('t:0', 0), () => true).then((ok) => (queued = ok))
+    await new Promise((r) => setTimeout(r, 0))
+    expect(queued).toBe(true)
+    expect(q.size).toEqual({chunks: 2, events: 5000, bytes: 500_000})
+  })
+
   it('gives a waiting chunk up when it is no longer wanted (a revoked partition), checking while it waits', async () => {
     const q = new ChunkQueue({maxEvents: 100, maxBytes: Infinity})
     await q.push(chunk('t:0', 100), () => true)

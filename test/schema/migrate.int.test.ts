@@ -30,7 +30,7 @@ describe('migrate', () => {
 
   it('gives the current and three coming months their own partition, keeping pmax', async () => {
     await schemaAt(db.settings).migrate({timezone: 'UTC', aheadMonths: 3})
-    const conn = await openDb(db.settings)
+    const conn = openDb(db.settings)
     const names = (await readPartitions(conn)).map((p) => p.name)
     await conn.end()
     const now = currentMonth('UTC')
@@ -39,7 +39,7 @@ describe('migrate', () => {
 
   it('stores an event of a month without its own partition in pmax instead of rejecting it', async () => {
     await schemaAt(db.settings).migrate()
-    const conn = await openDb(db.settings)
+    const conn = openDb(db.settings)
     await conn.query("INSERT INTO mau VALUES ('u1', '209912', 'IOS', 1, 0, 0, 'ns')")
     const [rows] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM mau PARTITION (pmax)')
     await conn.end()

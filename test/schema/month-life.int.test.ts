@@ -139,7 +139,7 @@ describe('a rotate cut short', () => {
 
   it('killed (SIGKILL) at any point: either the rows and their summary, or the totals; the next rotate finishes', async () => {
     for (const [i, delay] of [150, 400, 700].entries()) {
-      const month = `20250${i + 4}` as YearMonth
+      const month = `20250${i + 4}`
       await write(month, ['a', 'b', 'c'])
       const child = spawn('node', ['bin/run.js', 'partitions', 'rotate', '--json'], {env: {...process.env, MAU_MYSQL_URL: db.url}})
       await new Promise((r) => setTimeout(r, delay))

@@ -77,7 +77,7 @@ describe('partitions rotate', () => {
   })
 
   it('exits 3 with a clear message when another run holds the lock past --lock-wait', async () => {
-    const other = await openDb(db.settings)
+    const other = openDb(db.settings)
     await other.query('SELECT GET_LOCK(?, 0)', [`mau.partitions.${db.settings.database}`])
     try {
       await expect(schemaAt(db.settings).rotate(opts(now, {lockWaitSeconds: 1}))).rejects.toMatchObject({exitCode: 3, message: expect.stringMatching(/Another run holds the lock "mau\.partitions\./)})

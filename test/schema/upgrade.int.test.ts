@@ -6,11 +6,12 @@
  * on it. The counts are exact, and with no step but the migration each role holds exactly its rights in
  * this version (`doctor --role`, run as that role's user, exits 0).
  */
+import type {ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import mysql from 'mysql2/promise'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {ROLE_NAMES, type RoleName} from '../../src/core/roles.js'
-import {encode, Truth} from '../fixtures/events.js'
+import {encode, type Truth} from '../fixtures/events.js'
 import {DECEMBER_2022, eventsApplied, generate, produce, query, readRows} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, LATEST_VERSION, type TestDatabase} from '../fixtures/services.js'
 import {exited} from '../helpers/child.js'
@@ -22,7 +23,7 @@ let db: TestDatabase
 let topic: {topic: string; drop: () => Promise<void>}
 const suffix = randomBytes(3).toString('hex')
 const users = Object.fromEntries(ROLE_NAMES.map((r) => [r, {user: `mau_up_${r.slice(0, 4)}_${suffix}`, password: `pw-${randomBytes(8).toString('hex')}`}])) as Record<RoleName, {user: string; password: string}>
-const started: {child: import('node:child_process').ChildProcess}[] = []
+const started: {child: ChildProcess}[] = []
 
 /** A role's environment in a pod: its user in the URL, its password from the environment. */
 const as = (r: RoleName | 'admin'): Record<string, string> => (r === 'admin' ? {MAU_MYSQL_URL: db.url} : {MAU_MYSQL_URL: db.url.replace('//root@', `//${users[r].user}@`), MAU_MYSQL_PASSWORD: users[r].password})

@@ -108,7 +108,7 @@ describe('mau serve', () => {
     const ca = readFileSync(join(dir, 'cert.pem'))
     const credentials = grpc.credentials.createSsl(ca)
     const {eventCounter} = grpcClients(served.grpcPort, credentials)
-    const Health = grpc.makeGenericClientConstructor(healthService as grpc.ServiceDefinition, 'Health')
+    const Health = grpc.makeGenericClientConstructor(healthService, 'Health')
     const health = new Health(`127.0.0.1:${served.grpcPort}`, credentials) as unknown as grpc.Client & {check: (req: object, cb: (e: grpc.ServiceError | null, r: {status: string}) => void) => void}
     try {
       expect((await call(eventCounter.GetMAUCount, eventCounter, get)).response).toEqual({event_count: '5', user_count: '2'})
