@@ -96,10 +96,13 @@ export function createRedis(s: RedisSettings, name: string): Redis {
   }
   const redis = new Redis(options)
   Object.defineProperty(redis.options, 'password', {get: s.readPassword, enumerable: true, configurable: true})
-  // Errors surface through the commands that fail; an unhandled 'error' event would end the process.
-  redis.on('error', () => undefined)
+  // Errors surface through the commands that fail; an unhandled 'error' event would end the process. The
+  // socket's own error (a TLS verdict) is kept: a failed connect() only says "Connection is closed".
+  redis.on('error', (error: Error) => lastErrors.set(redis, error))
   return redis
 }
+
+const lastErrors = new WeakMap<Redis, Error>()
 
 /** Connects (or waits for the connection) and maps a refusal to exit 2 and an outage to exit 4. */
 export async function connectRedis(redis: Redis, s: RedisSettings): Promise<void> {
@@ -107,7 +110,9 @@ export async function connectRedis(redis: Redis, s: RedisSettings): Promise<void
     if (redis.status === 'wait') await redis.connect()
     await redis.ping()
   } catch (error) {
-    throw redisError(error, s)
+    // Otherwise it would keep reconnecting in the background of a run that has ended.
+    redis.disconnect()
+    throw redisError(lastErrors.get(redis) ?? error, s)
   }
 }
 
