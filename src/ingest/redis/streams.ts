@@ -100,7 +100,7 @@ export function redisBehind(group: string, key: string, stored: StreamPosition, 
     {
       exit: ExitCode.CONFIG,
       code: 'REDIS_BEHIND_MYSQL',
-      suggestions: [`See every stream: mau offsets list --group ${group}`, `If the stream was recreated, start it over from its first entry: mau offsets reset --group ${group} --topic '${key}' --to earliest --yes`],
+      suggestions: [`See every stream: mau offsets list --source redis --group ${group}`, `If the stream was recreated, start it over from its first entry: mau offsets reset --source redis --group ${group} --topic '${key}' --to earliest --yes`],
     },
   )
 }
