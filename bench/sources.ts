@@ -7,7 +7,7 @@
  * Writes bench/results/sources.md: events/s and CPU per event of each source.
  */
 import {execFileSync, spawn} from 'node:child_process'
-import {cpus, totalmem} from 'node:os'
+import {cpus, loadavg, totalmem} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
 import {query, produce} from '../test/fixtures/mau.js'
@@ -99,6 +99,8 @@ async function main() {
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
       row('Kafka', kafka),
       row('Redis Streams', fromRedis),
+      '',
+      `Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (the machine is shared: compare the two rows, taken one after the other, rather than with other reports).`,
     ])
   } finally {
     await redis.stop()

@@ -58,6 +58,8 @@ export interface DeadLetterEntry {
   topic: string
   partition: number
   offset: number
+  /** A Redis stream's entry id (offset then counts the stream's entries). */
+  entryId?: string
   reason: string
   createdAt: string
   /** The message as text when it is valid UTF-8 without control characters, else base64; its first bytes when cut. */
@@ -101,7 +103,7 @@ export async function countDeadLetters(db: Queryable, f: DeadLetterFilter): Prom
 export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{total: number; entries: DeadLetterEntry[]}> {
   const w = where(q)
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
+    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, stream_entry_id, reason, payload, payload_bytes, payload_sha256, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
     [...w.values, q.limit],
   )
   return {
@@ -112,6 +114,7 @@ export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{tota
       topic: String(r.topic),
       partition: Number(r.kafka_partition),
       offset: Number(r.kafka_offset),
+      ...(r.stream_entry_id === null ? {} : {entryId: String(r.stream_entry_id)}),
       reason: String(r.reason),
       createdAt: new Date(Number(r.created_at) * 1000).toISOString(),
       ...showPayload(r.payload as Buffer | null),

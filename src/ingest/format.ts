@@ -43,7 +43,7 @@ export function replayFormat(r: ReplayResult): string {
 export function deadLetterReport(r: {total: number; entries: DeadLetterEntry[]}): string {
   const cut = (e: DeadLetterEntry) => (e.cut ? ` (cut: ${formatCount(e.payloadBytes ?? 0)} bytes, sha256 ${e.sha256})` : '')
   const preview = (e: DeadLetterEntry) => (e.payload === null ? '(none)' : `${e.payloadEncoding === 'base64' ? 'base64:' : ''}${e.payload}${cut(e)}`)
-  const rows = r.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}`, e.reason, preview(e)])
+  const rows = r.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}${e.entryId ? ` (entry ${e.entryId})` : ''}`, e.reason, preview(e)])
   return `${table(['id', 'at', 'topic/partition@offset', 'reason', 'payload'], rows)}\n${formatCount(r.entries.length)} of ${formatCount(r.total)} dead-lettered events`
 }
 

@@ -33,6 +33,7 @@ export class Ownership {
   private connectionId = 0
   private readonly owned = new Set<string>()
   private member = false
+  private stopped = false
   private timer: NodeJS.Timeout | undefined
   private ticking: Promise<void> = Promise.resolve()
   private names = new Map<string, string>()
@@ -48,6 +49,7 @@ export class Ownership {
   async start(intervalMs: number): Promise<void> {
     await this.tick()
     const loop = () => {
+      if (this.stopped) return
       this.timer = setTimeout(() => {
         this.ticking = this.tick().finally(loop)
       }, intervalMs)
@@ -56,9 +58,9 @@ export class Ownership {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     clearTimeout(this.timer)
     await this.ticking
-    this.timer && clearTimeout(this.timer)
     const conn = this.conn
     this.conn = null
     this.drop()
