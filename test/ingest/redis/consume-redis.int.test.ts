@@ -16,6 +16,7 @@ import {DECEMBER_2022, eventsApplied, query} from '../../fixtures/mau.js'
 import {METRICS_EVENT, platformStream} from '../../fixtures/platform.js'
 import {publish} from '../../fixtures/redis-streams.js'
 import {createTestDatabase, type TestDatabase} from '../../fixtures/services.js'
+import {CuttableProxy} from '../../helpers/proxy.js'
 import {type RedisServer, startRedis} from '../../helpers/redis-server.js'
 
 let db: TestDatabase
@@ -113,6 +114,39 @@ describe('mau consume --source redis', () => {
     c.disconnect()
   })
 
+  it('rides out Redis unreachable for 3 s while entries arrive, and ends exact', async () => {
+    const proxy = new CuttableProxy({host: '127.0.0.1', port: redis.port})
+    await proxy.start()
+    try {
+      const c = redis.client()
+      const parts = [21, 22, 23].map((seed) => platformStream({events: 3_000, seed, format: 'protobuf', ...TWO_MONTHS}))
+      await publish(c, 'evaluation', parts[0]!.messages, 16, 'p0')
+      const stop = new AbortController()
+      const running = run({stopAtEnd: false, redis: resolveRedis({'redis-url': `redis://127.0.0.1:${proxy.port}`}, {})}, stop.signal)
+      const applied = (n: number) => async () => {
+        for (const end = Date.now() + 60_000; (await eventsApplied(db.settings)) < n; ) {
+          if (Date.now() > end) throw new Error(`timed out at ${await eventsApplied(db.settings)} of ${n}`)
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      }
+      const counted = (...ps: typeof parts) => ps.reduce((a, p) => a + [...p.truth.values()].reduce((x, y) => x + y, 0), 0)
+      await applied(counted(parts[0]!))()
+      await proxy.cut()
+      await publish(c, 'evaluation', parts[1]!.messages, 16, 'p1')
+      await new Promise((r) => setTimeout(r, 3_000))
+      await proxy.restore()
+      await publish(c, 'evaluation', parts[2]!.messages, 16, 'p2')
+      await applied(counted(...parts))()
+      await new Promise((r) => setTimeout(r, 500))
+      stop.abort()
+      await running
+      expect(await rows()).toEqual(sum(...parts.map((p) => p.truth)))
+      c.disconnect()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('records entries trimmed before they were applied as a loss, and counts what is left exactly', async () => {
     const c = redis.client()
     const a = platformStream({events: 100, seed: 1, format: 'protobuf', ...TWO_MONTHS})
@@ -130,6 +164,24 @@ describe('mau consume --source redis', () => {
     expect(summary.consumed).toBe(10)
     const notCounted = summary.deadLettered + Object.values(summary.ignored).reduce((x, y) => x + y, 0)
     expect(await eventsApplied(db.settings)).toBe([...a.truth.values()].reduce((x, y) => x + y, 0) + 10 - notCounted)
+    c.disconnect()
+  })
+
+  it('starts streams never read at --since: the first entry added at or after it', async () => {
+    const c = redis.client()
+    const before = platformStream({events: 500, seed: 13, format: 'protobuf', ...TWO_MONTHS})
+    const after = platformStream({events: 700, seed: 14, format: 'protobuf', ...TWO_MONTHS})
+    await publish(c, 'goal', before.messages, 2)
+    await new Promise((r) => setTimeout(r, 20))
+    const since = Date.now()
+    await new Promise((r) => setTimeout(r, 5))
+    await publish(c, 'goal', after.messages, 2, 'after')
+    const summary = await run({topics: ['goal'], partitions: 2, fromTime: since})
+    expect(summary.consumed).toBe(700)
+    expect(await rows()).toEqual(after.truth)
+    // Counted from each stream's beginning, so that its lag and losses stay exact.
+    const stored = await query<RowDataPacket>(db.settings, "SELECT CAST(SUM(next_offset) AS SIGNED) AS n FROM mau_consumer_offset WHERE consumer_group = 'mau-redis'")
+    expect(Number(stored[0]!.n)).toBe(1_200)
     c.disconnect()
   })
 
