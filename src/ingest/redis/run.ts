@@ -138,6 +138,8 @@ class RedisRun {
     zeroSeries(deps.metrics, this.keys)
     this.writing = writer.run(opts.concurrency)
     await this.ownership.start(opts.rebalanceMs ?? 2_000)
+    // A replica beyond the streams' count owns none, and is ready all the same (a Kafka member without partitions is too).
+    if (this.ownership.streams.size === 0) deps.health.joined = true
     this.reading = this.readLoop()
     this.marks = setInterval(() => void this.refreshMarks(), 1_000)
     deps.log.info({streams: this.keys.length, topics: opts.topics, group: opts.group, redis: opts.redis.display, stopAtEnd: opts.stopAtEnd}, 'consuming Redis streams')
