@@ -9,8 +9,9 @@ here=$(dirname "$0")
 packages() {
   local needed=("$(bash "$here/mariadb.sh" needs)" 'openjdk-17-jre-headless|openjdk-21-jre-headless=java' maven=mvn)
   # promtool and a real Prometheus for test/deploy, h2load for the serve benchmark test/bench runs small,
-  # faketime (libfaketime) for the tests that run the CLI at a chosen instant.
-  [[ ${1:-} == --tests ]] && needed+=(prometheus=promtool,prometheus nghttp2-client=h2load faketime=faketime)
+  # faketime (libfaketime) for the tests that run the CLI at a chosen instant, redis-server for the Redis
+  # Streams source's (each test starts its own on a free port: test/helpers/redis-server.ts).
+  [[ ${1:-} == --tests ]] && needed+=(prometheus=promtool,prometheus nghttp2-client=h2load faketime=faketime redis-server=redis-server)
   bash "$here/debian-package.sh" "${needed[@]}"
 }
 

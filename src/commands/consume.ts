@@ -6,6 +6,8 @@ import {createLogger, routeWarnings} from '../core/log.js'
 import {canAnimate, startStatus} from '../core/progress.js'
 import {DEFAULTS, listOf} from '../core/settings.js'
 import {consume, type ConsumeSummary} from '../ingest/consume.js'
+import {consumeRedis} from '../ingest/redis/run.js'
+import {resolveRedis} from '../core/redis.js'
 import {DEAD_LETTER_MAX_BYTES} from '../ingest/deadletter.js'
 import {consumeProgress, consumeTable} from '../ingest/format.js'
 import {ConsumerMetrics, Health, serveMetrics} from '../ingest/metrics.js'
@@ -15,16 +17,19 @@ import {writerPool} from '../mau/rows.js'
 const SHUTDOWN_DEADLINE_MS = 25_000
 
 export default class Consume extends MauCommand<ConsumeSummary> {
-  static override summary = 'Persist user events from Kafka into MySQL, exactly once (runs as a Deployment).'
+  static override summary = 'Persist user events from Kafka (or the platform\'s Redis Streams) into MySQL, exactly once (runs as a Deployment).'
   static override description = `Messages are fetched and decoded ahead while MySQL writes; each window of them (several partitions) is aggregated per (environment, month, source, user) and written in one transaction together with its partitions' offsets, so a crash, redelivery or rebalance never counts an event twice. Malformed events go to mau_dead_letter (see \`mau deadletter list\`). SIGTERM/SIGINT stop cleanly, exit 0.`
   static override examples = [
     '<%= config.bin %> consume --brokers kafka:9092 --topic user-events --metrics-port 9100',
     '<%= config.bin %> consume --topic user-events --stop-at-end --json',
+    '<%= config.bin %> consume --source redis --redis-url rediss://redis:6380 --redis-stream evaluation,goal --format protobuf',
   ]
   static override flags = {
     ...flag.database,
+    source: flag.eventSource,
     ...flag.kafka,
     topic: flag.topic,
+    ...flag.redis,
     timezone: flag.timezone,
     group: flag.group,
     format: flag.eventFormat,
@@ -110,7 +115,13 @@ export default class Consume extends MauCommand<ConsumeSummary> {
     }
     try {
       const onProgress = (s: ConsumeSummary, end?: {done: number; total: number}) => status.update(consumeProgress(s, end))
-      const result = await this.withZone(flags, (db, timezone) => consume({...options, timezone, fromTime: flags.since && flags.since.in(timezone) * 1000}, {db, log, metrics, health, signal: controller.signal, onProgress}), writerPool(flags.concurrency + 2))
+      // Redis: its streams' positions in MySQL, as Kafka's offsets; one more connection holds the stream locks.
+      const redis = flags.source === 'redis' ? {redis: resolveRedis(flags), topics: listOf(flags['redis-stream']), partitions: flags['redis-partitions']} : undefined
+      const result = await this.withZone(flags, (db, timezone) => {
+        const fromTime = flags.since && flags.since.in(timezone) * 1000
+        const deps = {db, log, metrics, health, signal: controller.signal, onProgress}
+        return redis ? consumeRedis({...options, ...redis, timezone, fromTime}, deps) : consume({...options, timezone, fromTime}, deps)
+      }, writerPool(flags.concurrency + 3))
       status.stop()
       // In a pod the summary is a log record (consume.ts logs it); the table is for a person at a terminal.
       if (process.stdout.isTTY) this.log(consumeTable(result))

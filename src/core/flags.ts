@@ -9,6 +9,7 @@ import {sourceName} from './platform.js'
 import {ACTIVITY_KINDS, type ActivityKind} from './platform.js'
 import {type MonthArg, parseInstant, parseMonthArg} from './month.js'
 import {SASL_MECHANISMS, SECURITY_PROTOCOLS} from './kafka-security.js'
+import {DEFAULT_REDIS_PARTITIONS, DEFAULT_REDIS_URL, EVENT_SOURCES, resolveRedis} from './redis.js'
 import {redact} from './secrets.js'
 import {DEFAULTS, SSL_MODES, isValidTimezone, splitList} from './settings.js'
 
@@ -173,11 +174,53 @@ export const kafka = {brokers, ...kafkaSecurity}
 export const oneTopic = Flags.string({required: true, summary: 'The Kafka topic.', helpGroup: 'KAFKA'})
 export const kafkaPartition = Flags.integer({min: 0, summary: 'Only this partition of the topic (default: every one).', helpGroup: 'KAFKA'})
 
+/** Where the platform's events are read: Kafka (the default), or the Redis Streams today's platform writes. */
+export const eventSource = Flags.option({
+  options: EVENT_SOURCES,
+  env: 'MAU_EVENT_SOURCE',
+  default: 'kafka' as const,
+  summary: 'The event bus to read: kafka, or redis (the platform\'s Redis Streams, since v2.3.0).',
+  description: 'See docs/event-sources.md for which to choose.',
+})()
+
+/** The platform's Redis (Streams): where, who, and which streams. The password has no flag: MAU_REDIS_PASSWORD or MAU_REDIS_PASSWORD_FILE. */
+export const redis = {
+  'redis-url': Flags.string({
+    env: 'MAU_REDIS_URL',
+    default: DEFAULT_REDIS_URL,
+    summary: 'Redis URL: redis://host:port, or rediss://host:port for TLS (optionally /db).',
+    description: 'No password in it (refused, exit 2): it comes from MAU_REDIS_PASSWORD_FILE (read again at every connection) or MAU_REDIS_PASSWORD.',
+    helpGroup: 'REDIS',
+    async parse(input) {
+      resolveRedis({'redis-url': input}, {})
+      return input
+    },
+  }),
+  'redis-username': Flags.string({env: 'MAU_REDIS_USERNAME', summary: 'ACL user to log in as (with the password of MAU_REDIS_PASSWORD(_FILE)); default: the default user.', helpGroup: 'REDIS'}),
+  'redis-tls-ca-file': Flags.string({env: 'MAU_REDIS_TLS_CA_FILE', summary: 'PEM CA bundle the server\'s certificate is checked against, with rediss:// (default: the system\'s).', helpGroup: 'REDIS'}),
+  'redis-stream': Flags.string({
+    env: 'MAU_REDIS_STREAMS',
+    multiple: true,
+    delimiter: ',',
+    summary: 'Topic of the platform whose streams are read (e.g. evaluation, goal); repeat the flag, or comma-separate in MAU_REDIS_STREAMS.',
+    description: 'The platform writes topic T as the streams T-0{stream} .. T-15{stream} (--redis-partitions).',
+    helpGroup: 'REDIS',
+  }),
+  'redis-partitions': Flags.integer({
+    env: 'MAU_REDIS_PARTITIONS',
+    default: DEFAULT_REDIS_PARTITIONS,
+    min: 1,
+    max: 1024,
+    summary: 'Streams per topic, as the platform splits them (its defaultStreamPartitionCount).',
+    helpGroup: 'REDIS',
+  }),
+}
+
 /** The consumer's group: verify-migration reads the offsets this group stored. */
 export const group = Flags.string({
   env: 'MAU_KAFKA_GROUP',
   default: DEFAULTS.kafkaGroup,
-  summary: 'Kafka consumer group; its own, so the existing pipeline\'s groups are untouched.',
+  summary: 'Consumer group: names the positions stored in MySQL, for Kafka and Redis alike; its own, so the platform\'s groups are untouched.',
   helpGroup: 'KAFKA',
 })
 

@@ -1,6 +1,8 @@
 /** Checks that everything `mau` needs answers, and says how to fix what does not. */
 import {ExitCode, type ExitCodeValue, type MauError} from '../core/errors.js'
 import type {Admin} from 'kafkajs'
+import type {RedisSettings} from '../core/redis.js'
+import {redisChecks} from './redis.js'
 import {connectKafka, kafkaFailure, type KafkaSettings} from '../core/kafka.js'
 import {describeTransport, type Transport} from '../core/tls.js'
 import {bad, good, table} from '../core/render.js'
@@ -40,11 +42,13 @@ export interface DoctorTargets {
   }
   /** Not for a role whose commands never talk to Kafka (the server, the reporter). */
   kafka?: {settings: KafkaSettings; topics: string[]}
+  /** Instead of Kafka, with --source redis: the platform's Redis and the streams read. */
+  redis?: {settings: RedisSettings; keys: string[]}
   /** Checked only when given (verify-migration and backfill need it; the consumer does not). */
   druid?: {events: DruidUserEvents; supervisor: {id: string; status: () => Promise<SupervisorStatus>}}
 }
 
-export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<DoctorResult> {
+export async function doctor({mysql, kafka, redis, druid}: DoctorTargets): Promise<DoctorResult> {
   const checks: Check[] = []
   let exitCode: ExitCodeValue = ExitCode.OK
   const fail = (check: Omit<Check, 'ok'>, code: ExitCodeValue) => {
@@ -86,6 +90,7 @@ export async function doctor({mysql, kafka, druid}: DoctorTargets): Promise<Doct
   }
 
   if (kafka) await kafkaChecks(kafka, checks, fail)
+  if (redis) await redisChecks(redis, checks, fail)
   if (druid) await druidChecks(druid, kafka?.topics ?? [], checks, fail)
   return {ok: exitCode === ExitCode.OK, checks, exitCode}
 }

@@ -8,7 +8,7 @@
  */
 import type {Consumer, EachBatchPayload, Kafka} from 'kafkajs'
 import {type Db, statementBytes} from '../core/db.js'
-import {configError, ExitCode, MauError} from '../core/errors.js'
+import {ExitCode, MauError} from '../core/errors.js'
 import {consumerGaveUp, createKafka, type KafkaSettings} from '../core/kafka.js'
 import {kafkaRefusal, probeKafka} from '../core/kafka-security.js'
 import type {Logger} from '../core/log.js'
@@ -16,13 +16,14 @@ import {MonthResolver} from '../core/month.js'
 import {prepareBatch} from './batch.js'
 import {DEAD_LETTER_MAX_BYTES} from './deadletter.js'
 import type {ActivityKind} from '../core/platform.js'
-import {decoder, REJECTION_CODES, type EventFormat} from './decode.js'
+import {decoder, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {partitionKey, requireOffsetsTable, storedOffsets} from './offsets.js'
 import {Holdings} from './holdings.js'
 import {endProgress, highWaterMarks, reachedEnd, requireKafkaAhead, requireTopics, seedFromTime, type Marks} from './positions.js'
 import {watchPartitions} from './partition-watch.js'
-import {type Chunk, ChunkQueue, type WindowLimits} from './pipeline.js'
+import {type Chunk, type ChunkQueue, type WindowLimits} from './pipeline.js'
+import {CHUNK_EVENTS, chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from './run-parts.js'
 import {WindowWriter} from './windows.js'
 import {type Policy, watchPolicy} from './policy-watch.js'
 import type {PartitionResult, WindowResult} from './writer.js'
@@ -64,14 +65,6 @@ export interface ConsumeDeps {
   /** With --stop-at-end, end says how many messages of the way to the high-water marks are done. */
   onProgress?: (s: ConsumeSummary, end?: {done: number; total: number}) => void
 }
-
-/** Messages are cut into chunks of at most this many as they are fetched; windows are made of chunks. */
-const CHUNK_EVENTS = 5_000
-/** A window that is not full waits this long for more: a quiet topic still commits within a second. */
-const LINGER_MS = 100
-/** Message bytes one window and the whole queue may hold. */
-const WINDOW_BYTES = 32 * 1024 * 1024
-const QUEUE_BYTES = 64 * 1024 * 1024
 
 /** kafkajs refreshes topic metadata this often: partitions added to a topic are read within a minute. */
 const METADATA_MAX_AGE_MS = 30_000
@@ -115,10 +108,8 @@ class ConsumeRun {
     this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES
     this.settings = {protocol: 'PLAINTEXT', ...opts.security, brokers: opts.brokers}
     this.kafka = createKafka(this.settings, `mau-consume-${opts.group}`, deps.log, opts.sessionTimeoutMs ?? 30_000)
-    this.window = {maxEvents: opts.batchSize, maxBytes: WINDOW_BYTES, lingerMs: LINGER_MS}
-    // One window's worth waiting beside the one being written and the one being aggregated: enough that MySQL
-    // does not wait for Kafka, and memory stays bounded (a larger queue only raised peak RSS).
-    this.queue = new ChunkQueue({maxEvents: opts.batchSize, maxBytes: QUEUE_BYTES})
+    this.window = windowLimits(opts.batchSize)
+    this.queue = chunkQueue(opts.batchSize)
     this.consumer = this.kafka.consumer({
       groupId: opts.group,
       sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
@@ -160,12 +151,7 @@ class ConsumeRun {
     const writer = this.windowWriter(await statementBytes(deps.db))
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
     this.stopWatching = watchPartitions(deps.db, deps.metrics, opts.timezone, deps.log)
-    // Every series at 0 from the start: Prometheus' increase() cannot see a counter's first step, only later ones.
-    for (const topic of opts.topics) {
-      for (const reason of REJECTION_CODES) deps.metrics.deadLettered.inc({topic, reason}, 0)
-      deps.metrics.rewinds.inc({topic}, 0)
-      deps.metrics.lost.inc({topic}, 0)
-    }
+    zeroSeries(deps.metrics, opts.topics)
     this.watchGroup()
     try {
       await this.consumer.connect()
@@ -312,14 +298,8 @@ class ConsumeRun {
     void this.queue.push(chunk, () => this.holdings.holds(chunk))
   }
 
-  /** Dead letters are cut to fit a statement; a limit that could not fit one is refused before anything is read. */
   private windowWriter(maxStatementBytes: number): WindowWriter {
-    const deadLetterMaxBytes = this.deadLetterMaxBytes
-    if (2 * deadLetterMaxBytes + 4096 > maxStatementBytes) {
-      throw configError(`--dead-letter-max-bytes ${deadLetterMaxBytes} is too large for this MySQL: a statement may take ${maxStatementBytes} bytes (half of max_allowed_packet, at most 4 MiB), and a payload is sent as hex.`, [
-        `Use at most ${Math.floor((maxStatementBytes - 4096) / 2)}, or raise max_allowed_packet.`,
-      ])
-    }
+    requireDeadLetterFits(this.deadLetterMaxBytes, maxStatementBytes)
     return new WindowWriter(this.queue, this.window, {
       ...this.deps,
       months: this.months,

@@ -8,6 +8,8 @@ import type {PartitionRef} from './offsets.js'
 /** A message set aside: where it was, why, and enough of it to find it again. */
 export interface DeadLetter {
   offset: number
+  /** A Redis stream's entry id (offset then counts the stream's entries). */
+  entryId?: string
   rejection: Rejection
   /** The message, or its first bytes when it is longer than the dead-letter limit (see setAside). */
   payload: Buffer | null
@@ -28,8 +30,9 @@ export function setAside(value: Buffer | null, maxBytes: number): Pick<DeadLette
 }
 
 const INSERT = 'INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at) VALUES '
+const INSERT_ENTRY = 'INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at, stream_entry_id) VALUES '
 /** A payload is sent as hex (2 bytes a byte), the reason as text: an upper bound of a letter's share of the statement. */
-const letterBytes = (ref: PartitionRef, d: DeadLetter, reason: string) => textBytes(ref.group, ref.topic, reason) + 2 * (d.payload?.length ?? 0) + 80
+const letterBytes = (ref: PartitionRef, d: DeadLetter, reason: string) => textBytes(ref.group, ref.topic, reason) + 2 * (d.payload?.length ?? 0) + 80 + (d.entryId?.length ?? 0)
 
 /**
  * In the batch's transaction: a dead letter is stored exactly when its offset is applied. Statements are
@@ -39,8 +42,13 @@ export async function insertDeadLetters(conn: PoolConnection, ref: PartitionRef,
   const reasons = new Map(items.map((d) => [d, `${d.rejection.code}: ${d.rejection.message}`.slice(0, 1024)]))
   for (const piece of pieces(items, (d) => letterBytes(ref, d, reasons.get(d)!), maxStatementBytes)) {
     const values: unknown[] = []
-    for (const d of piece) values.push(ref.group, ref.topic, ref.partition, d.offset, reasons.get(d), d.payload, d.bytes, d.sha256, now)
-    await conn.query(`${INSERT}${placeholders(piece.length, 9)}`, values)
+    // Kafka's letters keep the statement of before migration 011; a stream's name their entry.
+    const entries = piece.some((d) => d.entryId !== undefined)
+    for (const d of piece) {
+      values.push(ref.group, ref.topic, ref.partition, d.offset, reasons.get(d), d.payload, d.bytes, d.sha256, now)
+      if (entries) values.push(d.entryId ?? null)
+    }
+    await conn.query(entries ? `${INSERT_ENTRY}${placeholders(piece.length, 10)}` : `${INSERT}${placeholders(piece.length, 9)}`, values)
   }
 }
 
@@ -50,6 +58,8 @@ export interface DeadLetterEntry {
   topic: string
   partition: number
   offset: number
+  /** A Redis stream's entry id (offset then counts the stream's entries). */
+  entryId?: string
   reason: string
   createdAt: string
   /** The message as text when it is valid UTF-8 without control characters, else base64; its first bytes when cut. */
@@ -93,7 +103,7 @@ export async function countDeadLetters(db: Queryable, f: DeadLetterFilter): Prom
 export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{total: number; entries: DeadLetterEntry[]}> {
   const w = where(q)
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
+    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, stream_entry_id, reason, payload, payload_bytes, payload_sha256, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
     [...w.values, q.limit],
   )
   return {
@@ -104,6 +114,7 @@ export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{tota
       topic: String(r.topic),
       partition: Number(r.kafka_partition),
       offset: Number(r.kafka_offset),
+      ...(r.stream_entry_id === null ? {} : {entryId: String(r.stream_entry_id)}),
       reason: String(r.reason),
       createdAt: new Date(Number(r.created_at) * 1000).toISOString(),
       ...showPayload(r.payload as Buffer | null),

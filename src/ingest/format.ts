@@ -43,12 +43,12 @@ export function replayFormat(r: ReplayResult): string {
 export function deadLetterReport(r: {total: number; entries: DeadLetterEntry[]}): string {
   const cut = (e: DeadLetterEntry) => (e.cut ? ` (cut: ${formatCount(e.payloadBytes ?? 0)} bytes, sha256 ${e.sha256})` : '')
   const preview = (e: DeadLetterEntry) => (e.payload === null ? '(none)' : `${e.payloadEncoding === 'base64' ? 'base64:' : ''}${e.payload}${cut(e)}`)
-  const rows = r.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}`, e.reason, preview(e)])
+  const rows = r.entries.map((e) => [e.id, e.createdAt, `${e.topic}/${e.partition}@${e.offset}${e.entryId ? ` (entry ${e.entryId})` : ''}`, e.reason, preview(e)])
   return `${table(['id', 'at', 'topic/partition@offset', 'reason', 'payload'], rows)}\n${formatCount(r.entries.length)} of ${formatCount(r.total)} dead-lettered events`
 }
 
 const at = (unixSeconds: number) => new Date(unixSeconds * 1000).toISOString()
-const none = (n: number | null) => (n === null ? '-' : n)
+const none = <T,>(n: T | null) => (n === null ? "-" : n)
 
 /** Recorded losses; the unacknowledged ones with the command that acknowledges each. */
 export function lossesTable(losses: RecordedLoss[]): string {
@@ -59,8 +59,11 @@ export function lossesTable(losses: RecordedLoss[]): string {
 }
 
 export function offsetsReport(r: OffsetsList): string {
-  const rows = r.partitions.map((p) => [p.topic, p.partition, none(p.stored), none(p.low), none(p.high), p.lag === null ? (p.high === null ? 'no such partition' : 'PAST THE END') : p.lag])
-  const main = `${table(['topic', 'partition', 'stored (MySQL)', 'log start', 'end', 'lag'], rows)}\nGroup ${r.group}: MySQL's stored offsets are what was applied; Kafka's committed offsets only follow them.`
+  const streams = r.partitions.some((p) => p.entryId !== undefined)
+  const rows = r.partitions.map((p) => [p.topic, p.partition, none(p.stored), ...(streams ? [none(p.entryId ?? null)] : []), none(p.low), none(p.high), p.lag === null ? (p.high === null ? 'no such partition' : 'PAST THE END') : p.lag])
+  const head = ['topic', 'partition', 'stored (MySQL)', ...(streams ? ['last entry applied'] : []), 'log start', 'end', 'lag']
+  const note = streams ? 'offsets count each stream\'s entries since it began; XREAD resumes after the last entry applied.' : 'MySQL\'s stored offsets are what was applied; Kafka\'s committed offsets only follow them.'
+  const main = `${table(head, rows)}\nGroup ${r.group}: ${note}`
   if (r.losses.length === 0) return main
   return `${main}\n\nMessages deleted from Kafka before they were applied (find out why, then acknowledge):\n${lossesTable(r.losses)}`
 }

@@ -45,9 +45,16 @@ export async function setOffset(conn: Queryable, ref: PartitionRef, nextOffset: 
   )
 }
 
-export async function storeOffset(conn: PoolConnection, ref: PartitionRef, nextOffset: number, now: number): Promise<void> {
-  await conn.query('UPDATE mau_consumer_offset SET next_offset = ?, updated_at = ? WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?', [
-    nextOffset, now, ref.group, ref.topic, ref.partition,
+/** entryId: a Redis stream's last entry applied, which only a stream's row has (Kafka's rows keep theirs NULL). */
+export async function storeOffset(conn: PoolConnection, ref: PartitionRef, nextOffset: number, now: number, entryId?: string): Promise<void> {
+  if (entryId === undefined) {
+    await conn.query('UPDATE mau_consumer_offset SET next_offset = ?, updated_at = ? WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?', [
+      nextOffset, now, ref.group, ref.topic, ref.partition,
+    ])
+    return
+  }
+  await conn.query('UPDATE mau_consumer_offset SET next_offset = ?, stream_entry_id = ?, updated_at = ? WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?', [
+    nextOffset, entryId, now, ref.group, ref.topic, ref.partition,
   ])
 }
 

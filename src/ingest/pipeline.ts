@@ -15,6 +15,8 @@ export interface Chunk {
   /** Where the fetch that read it started (writer.ts WindowChunk). */
   from: number
   batch: PreparedBatch
+  /** A Redis stream's chunk: its last entry id (writer.ts WindowChunk). */
+  lastId?: string
   events: number
   bytes: number
   /** The partition's high-water mark when it was fetched, for the lag metric. */

@@ -19,6 +19,8 @@ export interface PartitionOffset {
   high: number | null
   /** Messages from the stored offset (or the log start) to the end; null when the stored offset lies past the end. */
   lag: number | null
+  /** A Redis stream's last entry applied (offsets then count entries); absent for Kafka. */
+  entryId?: string | null
 }
 
 export interface OffsetsList {

@@ -23,6 +23,8 @@ export interface WindowChunk {
   /** Where the fetch that read it started (its first message may come later: markers, compacted records). */
   from: number
   batch: PreparedBatch
+  /** A Redis stream's chunk: the id of its last entry, stored with the offset (XREAD resumes after it). */
+  lastId?: string
 }
 
 export interface PartitionResult {
@@ -35,6 +37,8 @@ export interface PartitionResult {
   nextOffset: number
   /** The stored offset moved (by messages applied, or past offsets that hold none). */
   advanced: boolean
+  /** A Redis stream's last entry id applied, stored with nextOffset. */
+  lastId?: string
 }
 
 export interface WindowResult {
@@ -99,7 +103,7 @@ export async function persistWindow(
       const found = await lockStoredOffset(conn, ref)
       let stored = found ?? -1
       const r: PartitionResult = {ref, applied: 0, skipped: 0, deadLetters: [], ignored: {}, nextOffset: stored, advanced: false}
-      for (const {from, batch} of own) {
+      for (const {from, batch, lastId} of own) {
         const verdict = judgeChunk(stored, {from, lastOffset: batch.lastOffset})
         if (verdict === 'behind') {
           behind.push({ref, stored: found, expected: from})
@@ -117,6 +121,7 @@ export async function persistWindow(
         r.applied += batch.offsets.length - part.from
         stored = batch.lastOffset + 1
         r.advanced = true
+        r.lastId = lastId
       }
       r.nextOffset = stored
       results.push(r)
@@ -129,7 +134,7 @@ export async function persistWindow(
       // A chunk of transaction markers applies no message but moves the offset past them.
       if (!r.advanced) continue
       await insertDeadLetters(conn, r.ref, r.deadLetters, nowSeconds, maxStatementBytes)
-      await storeOffset(conn, r.ref, r.nextOffset, nowSeconds)
+      await storeOffset(conn, r.ref, r.nextOffset, nowSeconds, r.lastId)
     }
     const eventsByMonth: Record<YearMonth, number> = {}
     for (const r of rows) eventsByMonth[r.yearmonth] = (eventsByMonth[r.yearmonth] ?? 0) + r.count

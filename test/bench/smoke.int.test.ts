@@ -36,6 +36,7 @@ describe('the benchmarks, run small', () => {
     ['in-flight', ['--messages', '5000']],
     ['transport', ['--events', '3000', '--rounds', '1']],
     ['sizing', ['--users', '2000,5000']],
+    ['sources', ['--events', '3000']],
   ])('bench:%s runs to its report', async (name, args) => {
     const r = await bench(name, args)
     expect(r.code, r.stderr.slice(-2000)).toBe(0)

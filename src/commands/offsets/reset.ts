@@ -6,6 +6,8 @@ import {parseInstant} from '../../core/month.js'
 import {DEFAULTS} from '../../core/settings.js'
 import {resetReport} from '../../ingest/format.js'
 import {resetOffsets, type ResetResult, type ResetTarget} from '../../ingest/reset.js'
+import {connectRedis, createRedis, resolveRedis} from '../../core/redis.js'
+import {resetStreams, streamsOf} from '../../ingest/redis/offsets.js'
 
 const target = Flags.custom<ResetTarget>({
   required: true,
@@ -27,10 +29,13 @@ export default class OffsetsReset extends MauCommand<ResetResult> {
     '<%= config.bin %> offsets reset --topic user-events --to earliest',
     '<%= config.bin %> offsets reset --topic user-events --to earliest --yes',
     '<%= config.bin %> offsets reset --topic user-events --partition 3 --to 2026-12-01T00:00:00Z --yes --json',
+    "<%= config.bin %> offsets reset --source redis --topic 'goal-3{stream}' --to earliest --yes",
   ]
   static override flags = {
     ...flag.database,
+    source: flag.eventSource,
     ...flag.kafka,
+    ...flag.redis,
     group: flag.group,
     topic: flag.oneTopic,
     partition: flag.kafkaPartition,
@@ -41,7 +46,18 @@ export default class OffsetsReset extends MauCommand<ResetResult> {
   async run(): Promise<ResetResult> {
     const {flags} = await this.parse(OffsetsReset)
     const o = {group: flags.group, brokers: flags.brokers, topic: flags.topic, partition: flags.partition, target: flags.to, apply: flags.yes}
-    const result = await this.withDb(flags, async (db) => resetOffsets(await this.kafka(flags, 'mau-offsets'), db, o))
+    const result = await this.withDb(flags, async (db) => {
+      if (flags.source === 'kafka') return resetOffsets(await this.kafka(flags, 'mau-offsets'), db, o)
+      // A stream key (goal-3{stream}) or a platform topic (goal: all its streams).
+      const settings = resolveRedis(flags)
+      const redis = createRedis(settings, 'mau-offsets')
+      try {
+        await connectRedis(redis, settings)
+        return await resetStreams(redis, db, {group: flags.group, keys: streamsOf([flags.topic], flags['redis-partitions']), target: flags.to, apply: flags.yes})
+      } finally {
+        redis.disconnect()
+      }
+    })
     if (result.changes.length === 0) throw configError(`Topic ${flags.topic} has no partition ${flags.partition}.`, ['See its partitions: mau offsets list --topic ' + flags.topic])
     this.log(resetReport(result))
     return result
