@@ -39,7 +39,7 @@ async function runConsumer(url: string, extra: string[], env: Record<string, str
   const mariadb = await serverPid()
   const mariadbBefore = cpuSeconds(mariadb)!
   const started = Date.now()
-  const child = spawn('node', ['bin/run.js', 'consume', '--stop-at-end', '--json', '--format', 'protobuf', '--batch-size', args['batch-size']!, ...extra], {
+  const child = spawn('node', ['bin/run.js', 'consume', '--stop-at-end', '--json', '--format', 'protobuf', '--batch-size', args['batch-size'], ...extra], {
     env: {...process.env, MAU_MYSQL_URL: url, MAU_LOG_LEVEL: 'error', ...env},
     stdio: ['ignore', 'pipe', 'inherit'],
   })

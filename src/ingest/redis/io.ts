@@ -41,7 +41,7 @@ export function parseXread(reply: [Buffer, [Buffer, Buffer[]][]][] | null): Map<
 /** After these ids, at most `count` entries per stream, waiting up to blockMs for any. */
 export async function readAfter(redis: Redis, positions: [string, string][], count: number, blockMs: number): Promise<Map<string, Entry[]>> {
   const reply = await redis.xreadBuffer('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...positions.map(([k]) => k), ...positions.map(([, id]) => id))
-  return parseXread(reply as unknown as [Buffer, [Buffer, Buffer[]][]][] | null)
+  return parseXread(reply)
 }
 
 /** The last entry before `id` (exclusive), or 0-0: where --since starts a stream. */

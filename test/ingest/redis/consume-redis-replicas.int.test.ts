@@ -53,8 +53,8 @@ const until = async (what: () => Promise<boolean>, ms = 90_000) => {
 function replica(): {child: ChildProcess; log: () => string} {
   const child = spawn('node', ['bin/run.js', ...args()], {env: {...process.env, ...env()}})
   let log = ''
-  child.stderr!.on('data', (d) => (log += d))
-  child.stdout!.resume()
+  child.stderr.on('data', (d) => (log += d))
+  child.stdout.resume()
   children.push(child)
   return {child, log: () => log}
 }
