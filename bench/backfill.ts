@@ -22,7 +22,9 @@ import {createTestDatabase, MYSQL_ROOT_URL, uniqueName} from '../test/fixtures/s
 import {publish} from './results.js'
 import {Truth} from '../test/fixtures/events.js'
 
-const {values: args} = parseArgs({options: {events: {type: 'string', default: '1000000'}, 'page-size': {type: 'string', default: '10000'}}})
+const {values: args} = parseArgs({
+  options: {events: {type: 'string', default: '1000000'}, 'page-size': {type: 'string', default: '10000'}},
+})
 const N = Number(args.events)
 const log = (m: string) => console.error(`[bench:backfill] ${m}`)
 const seconds = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
@@ -31,10 +33,20 @@ const seconds = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
   return [r, (Date.now() - t) / 1000]
 }
 
-execFileSync('bash', ['scripts/services.sh', 'start'], {stdio: 'inherit', env: {...process.env, MAU_MYSQL_URL: MYSQL_ROOT_URL}})
+execFileSync('bash', ['scripts/services.sh', 'start'], {
+  stdio: 'inherit',
+  env: {...process.env, MAU_MYSQL_URL: MYSQL_ROOT_URL},
+})
 execFileSync('bash', ['scripts/druid.sh', 'start'], {stdio: 'inherit'})
 const november = monthBounds('202211', 'UTC')
-const {events, rows} = sample({events: N, users: 200_000, namespaces: 50, from: november.start, to: november.end, seed: 2022})
+const {events, rows} = sample({
+  events: N,
+  users: 200_000,
+  namespaces: 50,
+  from: november.start,
+  to: november.end,
+  seed: 2022,
+})
 const truth = new Truth('UTC')
 for (const e of events) truth.add(e)
 const datasource = uniqueName('bench_backfill')
@@ -58,15 +70,24 @@ try {
   }
   const druid = new DruidUserEvents(client, {...SCHEMA, datasource}, {useApproximateCountDistinct: false})
   log('backfill')
-  const [result, backfillSeconds] = await seconds(() => backfill(pool, druid, {month: '202211', timezone: 'UTC', pageSize: Number(args['page-size'])}))
+  const [result, backfillSeconds] = await seconds(() =>
+    backfill(pool, druid, {month: '202211', timezone: 'UTC', pageSize: Number(args['page-size'])}),
+  )
   const druidShare = {...waited}
   const actual = await readRows(db.settings)
-  const exact = actual.size === truth.rows.size && [...truth.rows].every(([k, v]) => JSON.stringify(actual.get(k)) === JSON.stringify(v))
-  if (!exact) throw new Error(`backfilled rows differ from ground truth (${actual.size} rows, expected ${truth.rows.size})`)
+  const exact =
+    actual.size === truth.rows.size &&
+    [...truth.rows].every(([k, v]) => JSON.stringify(actual.get(k)) === JSON.stringify(v))
+  if (!exact)
+    throw new Error(`backfilled rows differ from ground truth (${actual.size} rows, expected ${truth.rows.size})`)
   if (!(await checkSummary(pool, '202211')).ok) throw new Error('summary counters differ from the rows after backfill')
   log('verify-migration')
-  const [verdict, verifySeconds] = await seconds(() => verifyMigration(pool, druid, {month: '202211', timezone: 'UTC', approximate: false, tolerancePercent: 0}))
-  const [, againSeconds] = await seconds(() => backfill(pool, druid, {month: '202211', timezone: 'UTC', pageSize: Number(args['page-size'])}))
+  const [verdict, verifySeconds] = await seconds(() =>
+    verifyMigration(pool, druid, {month: '202211', timezone: 'UTC', approximate: false, tolerancePercent: 0}),
+  )
+  const [, againSeconds] = await seconds(() =>
+    backfill(pool, druid, {month: '202211', timezone: 'UTC', pageSize: Number(args['page-size'])}),
+  )
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
   publish('backfill', [
     '# bench:backfill',

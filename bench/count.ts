@@ -56,7 +56,9 @@ try {
     const scanMs = await median(3, () => countByScan(pool, {month, namespaces: [env]}))
     const scanned = await countByScan(pool, {month, namespaces: [env]})
     const same = JSON.stringify(scanned) === JSON.stringify(fromSummary) ? 'equal' : 'DIFFERENT'
-    lines.push(`| ${size.toLocaleString('en-US')} | ${fromSummary.total.users.toLocaleString('en-US')} | ${summaryMs.toFixed(2)} ms | ${(scanMs / 1000).toFixed(2)} s | ${same} |`)
+    lines.push(
+      `| ${size.toLocaleString('en-US')} | ${fromSummary.total.users.toLocaleString('en-US')} | ${summaryMs.toFixed(2)} ms | ${(scanMs / 1000).toFixed(2)} s | ${same} |`,
+    )
   }
   const allMs = await median(21, () => count(pool, {month}))
   const [[version]] = await pool.query<RowDataPacket[]>('SELECT VERSION() AS v')

@@ -17,7 +17,9 @@ import {produce} from '../test/fixtures/mau.js'
 import {createTopic} from '../test/fixtures/services.js'
 import {publish} from './results.js'
 
-const {values: args} = parseArgs({options: {messages: {type: 'string', default: '1000000'}, 'produce-to': {type: 'string'}}})
+const {values: args} = parseArgs({
+  options: {messages: {type: 'string', default: '1000000'}, 'produce-to': {type: 'string'}},
+})
 const N = Number(args.messages)
 const PARTITIONS = 2
 const log = (m: string) => console.error(`[bench:in-flight] ${m}`)
@@ -29,7 +31,14 @@ async function produceAll(topicName: string): Promise<void> {
   for (let start = 0; start < N; start += 100_000) {
     const values: string[] = []
     for (let i = start; i < Math.min(N, start + 100_000); i++) {
-      values.push(JSON.stringify({environment_id: `env-${i % 20}`, user_id: `user-${(i * 7919) % 200_000}`, source_id: SOURCES[i % 3], last_seen: now - (i % 3600)}))
+      values.push(
+        JSON.stringify({
+          environment_id: `env-${i % 20}`,
+          user_id: `user-${(i * 7919) % 200_000}`,
+          source_id: SOURCES[i % 3],
+          last_seen: now - (i % 3600),
+        }),
+      )
     }
     await produce(topicName, values, PARTITIONS)
   }
@@ -44,13 +53,19 @@ const topic = await createTopic(PARTITIONS)
 try {
   const t0 = Date.now()
   // Produced by a child process, so that the peak RSS measured here is the reading side's alone.
-  execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, '--messages', String(N), '--produce-to', topic.topic], {stdio: 'inherit'})
+  execFileSync(
+    process.execPath,
+    [...process.execArgv, process.argv[1]!, '--messages', String(N), '--produce-to', topic.topic],
+    {stdio: 'inherit'},
+  )
   log(`produced ${N} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 
   const half = Math.ceil(N / PARTITIONS)
   const ranges = new Map(Array.from({length: PARTITIONS}, (_, p) => [p, {from: 0, to: p === 0 ? half : N - half}]))
   // MySQL has applied none of them, Druid all: every message is in flight, every line differs.
-  const bounds = new Map([...ranges].map(([p, r]) => [p, {mysql: {before: 0, after: 0}, druid: {before: 0, after: r.to}}]))
+  const bounds = new Map(
+    [...ranges].map(([p, r]) => [p, {mysql: {before: 0, after: 0}, druid: {before: 0, after: r.to}}]),
+  )
   // The worst case for memory too: every user of every line is in Druid only (new this month, in the gap).
   const users = new Map<string, Set<string>>()
   for (let i = 0; i < N; i++) {
@@ -60,7 +75,14 @@ try {
       users.get(k)!.add(`user-${(i * 7919) % 200_000}`)
     }
   }
-  const lines = Array.from({length: 20}, (_, e) => [...SOURCES, ''].map((source_id) => ({environment_namespace: `env-${e}`, source_id, onlyInMysql: [], onlyInDruid: [...users.get(`env-${e}|${source_id}`)!]}))).flat()
+  const lines = Array.from({length: 20}, (_, e) =>
+    [...SOURCES, ''].map((source_id) => ({
+      environment_namespace: `env-${e}`,
+      source_id,
+      onlyInMysql: [],
+      onlyInDruid: [...users.get(`env-${e}|${source_id}`)!],
+    })),
+  ).flat()
   users.clear()
   const oneSided = lines.reduce((n, l) => n + l.onlyInDruid.length, 0)
   const tally = new InFlight(bounds, lines)
@@ -68,11 +90,18 @@ try {
   const kafka = createKafka({brokers: '127.0.0.1:9092', protocol: 'PLAINTEXT'}, 'mau-bench-in-flight')
   const t1 = process.hrtime.bigint()
   let bytes = 0
-  await readRange(kafka, '127.0.0.1:9092', topic.topic, ranges, (p, offset, value) => {
-    bytes += value?.length ?? 0
-    const d = value ? decode(value, now) : undefined
-    tally.add(p, offset, d?.ok ? d.event : undefined)
-  }, 600_000)
+  await readRange(
+    kafka,
+    '127.0.0.1:9092',
+    topic.topic,
+    ranges,
+    (p, offset, value) => {
+      bytes += value?.length ?? 0
+      const d = value ? decode(value, now) : undefined
+      tally.add(p, offset, d?.ok ? d.event : undefined)
+    },
+    600_000,
+  )
   const readMs = Number(process.hrtime.bigint() - t1) / 1e6
   const t2 = process.hrtime.bigint()
   let explained = 0

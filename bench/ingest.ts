@@ -58,23 +58,37 @@ async function main() {
     log(`producing ${N} events to ${topic.topic} (${PARTITIONS} partitions)`)
     const truth = new Truth(zone)
     for (const e of sampleEvents(sample)) truth.add(e)
-    const {partitions, seconds: produceSeconds, bytes: jsonBytes, started: produceStart} = await produceAll(topic.topic, (e) => encode(e, 'json'))
+    const {
+      partitions,
+      seconds: produceSeconds,
+      bytes: jsonBytes,
+      started: produceStart,
+    } = await produceAll(topic.topic, (e) => encode(e, 'json'))
 
     log('consuming with mau consume --stop-at-end')
     const consumed = await runConsumer(db.url, topic.topic, 'mau-bench')
     const check = await verify(db.settings, truth)
-    log(`consumed ${consumed.summary.consumed} in ${consumed.wallSeconds.toFixed(2)}s wall; peak RSS ${consumed.peakRssMb} MB; ${check}`)
+    log(
+      `consumed ${consumed.summary.consumed} in ${consumed.wallSeconds.toFixed(2)}s wall; peak RSS ${consumed.peakRssMb} MB; ${check}`,
+    )
 
-    log('evaluation events: the same activity as the platform sends it today (EvaluationEvent in the Event envelope, protobuf)')
+    log(
+      'evaluation events: the same activity as the platform sends it today (EvaluationEvent in the Event envelope, protobuf)',
+    )
     const evaluations = await evaluationStream(truth)
-    log(`evaluation events: consumer ${((evaluations.run.consumerCpu / N) * 1e6).toFixed(1)} µs/event against JSON's ${((consumed.consumerCpu / N) * 1e6).toFixed(1)}`)
+    log(
+      `evaluation events: consumer ${((evaluations.run.consumerCpu / N) * 1e6).toFixed(1)} µs/event against JSON's ${((consumed.consumerCpu / N) * 1e6).toFixed(1)}`,
+    )
 
     log(`replay: a new group with --since ${new Date(produceStart).toISOString()} into a fresh database`)
     const replayDb = await createTestDatabase()
     let replay: Awaited<ReturnType<typeof runConsumer>>
     try {
       await schemaAt(replayDb.settings).migrate({timezone: zone})
-      replay = await runConsumer(replayDb.url, topic.topic, 'mau-bench-replay', ['--since', new Date(produceStart - 1000).toISOString()])
+      replay = await runConsumer(replayDb.url, topic.topic, 'mau-bench-replay', [
+        '--since',
+        new Date(produceStart - 1000).toISOString(),
+      ])
       await verify(replayDb.settings, truth)
     } finally {
       await replayDb.drop()
@@ -88,7 +102,8 @@ async function main() {
     const baseline = await perEventBaseline(db.settings, [...sampleEvents({...sample, events: BASELINE_N, seed: 7})])
 
     const endToEnd = N / consumed.wallSeconds
-    const us = (cpu: number) => `${((cpu / N) * 1e6).toFixed(1)} µs/event (${(cpu / (N / 1e6)).toFixed(2)} CPU-s per million events)`
+    const us = (cpu: number) =>
+      `${((cpu / N) * 1e6).toFixed(1)} µs/event (${(cpu / (N / 1e6)).toFixed(2)} CPU-s per million events)`
     const perRun = (r: typeof consumed) => [
       `| consumer CPU | ${us(r.consumerCpu)} |`,
       `| MariaDB CPU (mariadbd, the whole server) | ${us(r.mariadbCpu)} |`,
@@ -132,7 +147,10 @@ async function main() {
 }
 
 /** Produces the sample events, encoded by `encode`, round-robin over the partitions; returns each partition's messages. */
-async function produceAll(topic: string, encode: (e: SampleEvent) => Buffer): Promise<{partitions: Buffer[][]; seconds: number; bytes: number; started: number}> {
+async function produceAll(
+  topic: string,
+  encode: (e: SampleEvent) => Buffer,
+): Promise<{partitions: Buffer[][]; seconds: number; bytes: number; started: number}> {
   const producer = kafka('mau-bench').producer({allowAutoTopicCreation: false})
   await producer.connect()
   let batch: {value: Buffer; partition: number}[] = []
@@ -166,7 +184,15 @@ async function evaluationStream(truth: Truth) {
   try {
     await schemaAt(db.settings).migrate({timezone: zone})
     const numbers = new Map([...sourceNames()].map(([n, name]) => [name, n]))
-    const {bytes} = await produceAll(topic.topic, (e) => encodeActivity({kind: 'evaluation', environmentId: e.environment_namespace, userId: e.user_id, sourceId: numbers.get(e.source_id)!, time: e.last_seen}))
+    const {bytes} = await produceAll(topic.topic, (e) =>
+      encodeActivity({
+        kind: 'evaluation',
+        environmentId: e.environment_namespace,
+        userId: e.user_id,
+        sourceId: numbers.get(e.source_id)!,
+        time: e.last_seen,
+      }),
+    )
     const run = await runConsumer(db.url, topic.topic, 'mau-bench-evaluations', ['--format', 'protobuf'])
     await verify(db.settings, truth)
     return {run, bytes}
@@ -183,7 +209,22 @@ async function runConsumer(url: string, topic: string, group: string, extra: str
   const started = Date.now()
   const child = spawn(
     'node',
-    [...(args.profile && group === 'mau-bench' ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []), 'bin/run.js', 'consume', '--topic', topic, '--group', group, '--stop-at-end', '--json', '--batch-size', args['batch-size'], '--concurrency', args.concurrency, ...extra],
+    [
+      ...(args.profile && group === 'mau-bench' ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []),
+      'bin/run.js',
+      'consume',
+      '--topic',
+      topic,
+      '--group',
+      group,
+      '--stop-at-end',
+      '--json',
+      '--batch-size',
+      args['batch-size'],
+      '--concurrency',
+      args.concurrency,
+      ...extra,
+    ],
     {env: {...process.env, MAU_MYSQL_URL: url, MAU_LOG_LEVEL: 'warn'}, stdio: ['ignore', 'pipe', 'inherit']},
   )
   let stdout = ''
@@ -214,7 +255,10 @@ async function runConsumer(url: string, topic: string, group: string, extra: str
  * taken round-robin into windows of --batch-size, each decoded, aggregated and written by persistWindow,
  * one after another as consume writes them. The ceiling the end-to-end rate can approach on this machine.
  */
-async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{seconds: number; nodeCpu: number; mariadbCpu: number}> {
+async function writePathAlone(
+  partitions: Buffer[][],
+  truth: Truth,
+): Promise<{seconds: number; nodeCpu: number; mariadbCpu: number}> {
   const db = await createTestDatabase()
   try {
     await schemaAt(db.settings).migrate({timezone: zone})
@@ -223,20 +267,36 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{se
     const months = new MonthResolver(zone)
     const chunks: {partition: number; from: number; messages: Buffer[]}[] = []
     for (let from = 0; partitions.some((p) => from < p.length); from += 5000) {
-      partitions.forEach((p, partition) => from < p.length && chunks.push({partition, from, messages: p.slice(from, from + 5000)}))
+      partitions.forEach(
+        (p, partition) => from < p.length && chunks.push({partition, from, messages: p.slice(from, from + 5000)}),
+      )
     }
     // Where the consumer starts partitions never consumed: offset 0, stored before the first window.
-    await seedOffsets(pool, 'bench', 'bench', partitions.map((_, partition) => ({partition, offset: 0})), 0)
+    await seedOffsets(
+      pool,
+      'bench',
+      'bench',
+      partitions.map((_, partition) => ({partition, offset: 0})),
+      0,
+    )
     const mariadb = await serverPid()
     const mariadbBefore = cpuSeconds(mariadb)!
     const cpuBefore = process.cpuUsage()
     const started = Date.now()
-    for (let i = 0; i < chunks.length; ) {
+    for (let i = 0; i < chunks.length;) {
       const window: WindowChunk[] = []
       for (let events = 0; i < chunks.length && events < Number(args['batch-size']); i++) {
         const c = chunks[i]!
         const now = Math.floor(Date.now() / 1000)
-        window.push({ref: {group: 'bench', topic: 'bench', partition: c.partition}, from: c.from, batch: prepareBatch(c.messages.map((value, j) => ({offset: String(c.from + j), value})), decode, now)})
+        window.push({
+          ref: {group: 'bench', topic: 'bench', partition: c.partition},
+          from: c.from,
+          batch: prepareBatch(
+            c.messages.map((value, j) => ({offset: String(c.from + j), value})),
+            decode,
+            now,
+          ),
+        })
         events += c.messages.length
       }
       await persistWindow(pool, window, months, Math.floor(Date.now() / 1000))
@@ -254,10 +314,15 @@ async function writePathAlone(partitions: Buffer[][], truth: Truth): Promise<{se
 
 async function verify(settings: Parameters<typeof openDb>[0], truth: Truth): Promise<string> {
   const conn = openDb(settings)
-  const [[r]] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n, CAST(SUM(event_count) AS SIGNED) AS events FROM mau')
+  const [[r]] = await conn.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n, CAST(SUM(event_count) AS SIGNED) AS events FROM mau',
+  )
   await conn.end()
   const ok = Number(r?.n) === truth.rows.size && Number(r?.events) === truth.events
-  if (!ok) throw new Error(`result differs from ground truth: ${r?.n} rows / ${r?.events} events, expected ${truth.rows.size} / ${truth.events}`)
+  if (!ok)
+    throw new Error(
+      `result differs from ground truth: ${r?.n} rows / ${r?.events} events, expected ${truth.rows.size} / ${truth.events}`,
+    )
   const pool = openDb(settings, {connectionLimit: 1})
   const check = await checkSummary(pool, yearMonth)
   await pool.end()

@@ -22,7 +22,8 @@ const at = (m: string) => new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slic
 
 const db = await createTestDatabase()
 const conn = openDb(db.settings)
-const count = async (sql: string, values: unknown[] = []) => Number((await conn.query<RowDataPacket[]>(sql, values))[0][0]?.n)
+const count = async (sql: string, values: unknown[] = []) =>
+  Number((await conn.query<RowDataPacket[]>(sql, values))[0][0]?.n)
 const timed = async (fn: () => Promise<unknown>) => {
   const t = process.hrtime.bigint()
   await fn()
@@ -32,7 +33,14 @@ try {
   const now = currentMonth('UTC')
   const expired = addMonths(now, -14)
   await schemaAt(db.settings).migrate()
-  await schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 24, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(expired)})
+  await schemaAt(db.settings).rotate({
+    timezone: 'UTC',
+    retainMonths: 24,
+    aheadMonths: 0,
+    dryRun: false,
+    lockWaitSeconds: 10,
+    now: at(expired),
+  })
 
   // Rows generated inside the server (a 5,000-row number table crossed with itself): fast, no client traffic.
   await createNumbers(conn)
@@ -56,7 +64,13 @@ try {
   let dropped: string[] = []
   let dropStatementsMs = 0
   const dropMs = await timed(async () => {
-    const r = await schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 13, aheadMonths: 3, dryRun: false, lockWaitSeconds: 10})
+    const r = await schemaAt(db.settings).rotate({
+      timezone: 'UTC',
+      retainMonths: 13,
+      aheadMonths: 3,
+      dryRun: false,
+      lockWaitSeconds: 10,
+    })
     dropped = r.plan.drop
     dropStatementsMs = r.executed.filter((e) => e.kind === 'drop').reduce((a, e) => a + e.ms, 0)
   })
@@ -71,27 +85,57 @@ try {
   await fill(future, pmaxRows)
   let splitMs = 0
   const splitTotal = await timed(async () => {
-    const r = await schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 13, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(future)})
+    const r = await schemaAt(db.settings).rotate({
+      timezone: 'UTC',
+      retainMonths: 13,
+      aheadMonths: 0,
+      dryRun: false,
+      lockWaitSeconds: 10,
+      now: at(future),
+    })
     splitMs = r.executed.find((e) => e.kind === 'split')?.ms ?? 0
   })
   const inOwn = await count(`SELECT COUNT(*) AS n FROM mau PARTITION (p${future}) WHERE yearmonth = ?`, [future])
 
   log('the daily rotate with nothing to do: it reads what pmin (empty) and partitions of several months hold')
-  const dailyMs = await timed(() => schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 13, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(future)}))
+  const dailyMs = await timed(() =>
+    schemaAt(db.settings).rotate({
+      timezone: 'UTC',
+      retainMonths: 13,
+      aheadMonths: 0,
+      dryRun: false,
+      lockWaitSeconds: 10,
+      now: at(future),
+    }),
+  )
 
   // A schema from before pmin: its lowest partition holds every older month. Made by folding pmin into it.
-  const lowest = (await schemaAt(db.settings).listPartitions({timezone: 'UTC', retainMonths: 13, aheadMonths: 0, now: at(future)})).partitions.find((p) => p.name !== 'pmin')!
-  for (const table of ['mau', 'mau_user_month']) await conn.query(`ALTER TABLE ${table} REORGANIZE PARTITION pmin, ${lowest.name} INTO (PARTITION ${lowest.name} VALUES LESS THAN ('${lowest.lessThan}'))`)
+  const lowest = (
+    await schemaAt(db.settings).listPartitions({timezone: 'UTC', retainMonths: 13, aheadMonths: 0, now: at(future)})
+  ).partitions.find((p) => p.name !== 'pmin')!
+  for (const table of ['mau', 'mau_user_month'])
+    await conn.query(
+      `ALTER TABLE ${table} REORGANIZE PARTITION pmin, ${lowest.name} INTO (PARTITION ${lowest.name} VALUES LESS THAN ('${lowest.lessThan}'))`,
+    )
   const lowestMonth = lowest.name.slice(1)
   await fill(lowestMonth, pmaxRows)
   const lowestRows = await count(`SELECT COUNT(*) AS n FROM mau PARTITION (${lowest.name})`)
   log(`first rotate of an older schema: ${lowest.name} holds ${lowestRows} rows; pmin is made below it`)
   let pminMs = 0
   const pminTotal = await timed(async () => {
-    const r = await schemaAt(db.settings).rotate({timezone: 'UTC', retainMonths: 13, aheadMonths: 0, dryRun: false, lockWaitSeconds: 10, now: at(future)})
+    const r = await schemaAt(db.settings).rotate({
+      timezone: 'UTC',
+      retainMonths: 13,
+      aheadMonths: 0,
+      dryRun: false,
+      lockWaitSeconds: 10,
+      now: at(future),
+    })
     pminMs = r.executed.filter((e) => e.kind === 'split').reduce((a, e) => a + e.ms, 0)
   })
-  const pminNames = (await schemaAt(db.settings).listPartitions({timezone: 'UTC', retainMonths: 13, aheadMonths: 0, now: at(future)})).partitions.map((p) => p.name)
+  const pminNames = (
+    await schemaAt(db.settings).listPartitions({timezone: 'UTC', retainMonths: 13, aheadMonths: 0, now: at(future)})
+  ).partitions.map((p) => p.name)
   const [[version]] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v')
 
   const lines = [

@@ -6,7 +6,8 @@ import type {Queryable} from '../src/core/db.js'
 
 export async function createNumbers(db: Queryable): Promise<void> {
   await db.query('CREATE TABLE bench_n (n INT PRIMARY KEY)')
-  for (let i = 0; i < 5000; i += 1000) await db.query(`INSERT INTO bench_n VALUES ${Array.from({length: 1000}, (_, j) => `(${i + j})`).join(',')}`)
+  for (let i = 0; i < 5000; i += 1000)
+    await db.query(`INSERT INTO bench_n VALUES ${Array.from({length: 1000}, (_, j) => `(${i + j})`).join(',')}`)
 }
 
 /** `rows` rows for one environment of a month; with spaceEvery, one user id in that many ends in a space. */

@@ -22,7 +22,14 @@ import {createTestDatabase} from '../test/fixtures/services.js'
 import {publish} from './results.js'
 import {createNumbers, fillEnvironment} from './rows.js'
 
-const {values: args} = parseArgs({options: {seconds: {type: 'string', default: '10'}, 'warm-up': {type: 'string', default: '2'}, concurrency: {type: 'string', default: '50'}, largest: {type: 'string', default: '10000000'}}})
+const {values: args} = parseArgs({
+  options: {
+    seconds: {type: 'string', default: '10'},
+    'warm-up': {type: 'string', default: '2'},
+    concurrency: {type: 'string', default: '50'},
+    largest: {type: 'string', default: '10000000'},
+  },
+})
 const warmUp = Number(args['warm-up'])
 const seconds = Number(args.seconds)
 const concurrency = Number(args.concurrency)
@@ -56,26 +63,40 @@ function cpuSeconds(pid: number): number {
 
 type Unary = (req: object, cb: (e: grpc.ServiceError | null, r: {user_count: string}) => void) => void
 
-async function drive(port: number, serverPid: number, namespaces: () => string): Promise<{rps: number; p50: number; p99: number; errors: number; users: string; serverMs: number; clientMs: number}> {
-  const loaded = grpc.loadPackageDefinition(loadProtos()) as unknown as {bucketeer: {eventcounter: {EventCounterService: grpc.ServiceClientConstructor}}}
-  const client = new loaded.bucketeer.eventcounter.EventCounterService(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {GetMAUCount: Unary}
-  const once = (ns: string) => new Promise<{ms: number; ok: boolean; users: string}>((resolve) => {
-    const t = process.hrtime.bigint()
-    client.GetMAUCount({environment_namespace: ns, year_month: month}, (e, r) => resolve({ms: Number(process.hrtime.bigint() - t) / 1e6, ok: !e, users: r?.user_count ?? ''}))
-  })
+async function drive(
+  port: number,
+  serverPid: number,
+  namespaces: () => string,
+): Promise<{rps: number; p50: number; p99: number; errors: number; users: string; serverMs: number; clientMs: number}> {
+  const loaded = grpc.loadPackageDefinition(loadProtos()) as unknown as {
+    bucketeer: {eventcounter: {EventCounterService: grpc.ServiceClientConstructor}}
+  }
+  const client = new loaded.bucketeer.eventcounter.EventCounterService(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as grpc.Client & {GetMAUCount: Unary}
+  const once = (ns: string) =>
+    new Promise<{ms: number; ok: boolean; users: string}>((resolve) => {
+      const t = process.hrtime.bigint()
+      client.GetMAUCount({environment_namespace: ns, year_month: month}, (e, r) =>
+        resolve({ms: Number(process.hrtime.bigint() - t) / 1e6, ok: !e, users: r?.user_count ?? ''}),
+      )
+    })
   const run = async (ms: number) => {
     const latencies: number[] = []
     let errors = 0
     let users = ''
     const until = Date.now() + ms
-    await Promise.all(Array.from({length: concurrency}, async () => {
-      while (Date.now() < until) {
-        const r = await once(namespaces())
-        latencies.push(r.ms)
-        if (!r.ok) errors++
-        users = r.users
-      }
-    }))
+    await Promise.all(
+      Array.from({length: concurrency}, async () => {
+        while (Date.now() < until) {
+          const r = await once(namespaces())
+          latencies.push(r.ms)
+          if (!r.ok) errors++
+          users = r.users
+        }
+      }),
+    )
     return {latencies, errors, users}
   }
   await run(warmUp * 1000)
@@ -87,7 +108,15 @@ async function drive(port: number, serverPid: number, namespaces: () => string):
   latencies.sort((a, b) => a - b)
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!
   // CPU per request, in ms: where the two cores went.
-  return {rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors, users, serverMs: (serverSeconds * 1000) / latencies.length, clientMs: (clientCpu.user + clientCpu.system) / 1000 / latencies.length}
+  return {
+    rps: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    errors,
+    users,
+    serverMs: (serverSeconds * 1000) / latencies.length,
+    clientMs: (clientCpu.user + clientCpu.system) / 1000 / latencies.length,
+  }
 }
 
 /**
@@ -95,27 +124,73 @@ async function drive(port: number, serverPid: number, namespaces: () => string):
  * generator, sets the pace. The body is the gRPC frame of a GetMAUCountRequest; h2load counts failed
  * requests, but cannot read grpc-status: the grpc-js rows check the answers.
  */
-function h2load(port: number, serverPid: number, namespace: string): {rps: number; p50: number; p99: number; failed: number; serverUs: number} {
+function h2load(
+  port: number,
+  serverPid: number,
+  namespace: string,
+): {rps: number; p50: number; p99: number; failed: number; serverUs: number} {
   const dir = mkdtempSync(join(tmpdir(), 'mau-h2load-'))
-  const message = Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(namespace)]), Buffer.from(namespace), Buffer.from([0x12, 6]), Buffer.from(month)])
+  const message = Buffer.concat([
+    Buffer.from([0x0a, Buffer.byteLength(namespace)]),
+    Buffer.from(namespace),
+    Buffer.from([0x12, 6]),
+    Buffer.from(month),
+  ])
   const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message])
   writeFileSync(join(dir, 'body'), frame)
   const before = cpuSeconds(serverPid)
-  const out = execFileSync('h2load', ['-t', '2', '-c', String(concurrency), '-m', '1', '-D', String(seconds), '--warm-up-time', String(warmUp), '-d', join(dir, 'body'),
-    '-H', 'content-type: application/grpc', '-H', 'te: trailers', '--log-file', join(dir, 'log'), `http://127.0.0.1:${port}/bucketeer.eventcounter.EventCounterService/GetMAUCount`], {encoding: 'utf8'})
+  const out = execFileSync(
+    'h2load',
+    [
+      '-t',
+      '2',
+      '-c',
+      String(concurrency),
+      '-m',
+      '1',
+      '-D',
+      String(seconds),
+      '--warm-up-time',
+      String(warmUp),
+      '-d',
+      join(dir, 'body'),
+      '-H',
+      'content-type: application/grpc',
+      '-H',
+      'te: trailers',
+      '--log-file',
+      join(dir, 'log'),
+      `http://127.0.0.1:${port}/bucketeer.eventcounter.EventCounterService/GetMAUCount`,
+    ],
+    {encoding: 'utf8'},
+  )
   const serverSeconds = cpuSeconds(serverPid) - before
-  const rows = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').map((l) => l.split('\t').map(Number))
+  const rows = readFileSync(join(dir, 'log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t').map(Number))
   const micros = rows.map((r) => r[2]!).sort((a, b) => a - b)
   const at = (q: number) => micros[Math.min(micros.length - 1, Math.floor(q * micros.length))]! / 1000
   // h2load's own tally: its log leaves the status of a few responses at 0 even when they succeeded.
   const [, failed = '0', errored = '0'] = /(\d+) failed, (\d+) errored/.exec(out) ?? []
-  return {rps: rows.length / seconds, p50: at(0.5), p99: at(0.99), failed: Number(failed) + Number(errored), serverUs: (serverSeconds * 1e6) / rows.length}
+  return {
+    rps: rows.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    failed: Number(failed) + Number(errored),
+    serverUs: (serverSeconds * 1e6) / rows.length,
+  }
 }
 
 /** From the server's own histogram: of its GetMAUCount calls so far, the share it answered within 1 ms. */
 async function withinOneMs(httpPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
-  const value = (le: string) => Number(new RegExp(`mau_serve_request_duration_seconds_bucket\\{le="${le}",api="grpc",method="GetMAUCount"\\} (\\d+)`).exec(text)?.[1] ?? 0)
+  const value = (le: string) =>
+    Number(
+      new RegExp(
+        `mau_serve_request_duration_seconds_bucket\\{le="${le}",api="grpc",method="GetMAUCount"\\} (\\d+)`,
+      ).exec(text)?.[1] ?? 0,
+    )
   return value('0\\.001') / Math.max(1, value('\\+Inf'))
 }
 
@@ -128,17 +203,25 @@ try {
   for (const staleness of [5, 0]) {
     const served = await startServe({MAU_MYSQL_URL: db.url}, ['--max-staleness', String(staleness)])
     try {
-      for (const [name, pick] of [['200 environments, one at random per call', () => `env-${Math.floor(Math.random() * 200)}`], ['env-10k (10 thousand users)', () => 'env-10k'], [`env-big (${largest.toLocaleString('en-US')} users)`, () => 'env-big']] as const) {
+      for (const [name, pick] of [
+        ['200 environments, one at random per call', () => `env-${Math.floor(Math.random() * 200)}`],
+        ['env-10k (10 thousand users)', () => 'env-10k'],
+        [`env-big (${largest.toLocaleString('en-US')} users)`, () => 'env-big'],
+      ] as const) {
         log(`staleness ${staleness}: ${name}`)
         const r = await drive(served.grpcPort, served.pid, pick)
-        lines.push(`| ${staleness} s | ${name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.errors} | ${Number(r.users).toLocaleString('en-US')} | ${(r.serverMs * 1000).toFixed(0)} µs | ${(r.clientMs * 1000).toFixed(0)} µs |`)
+        lines.push(
+          `| ${staleness} s | ${name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.errors} | ${Number(r.users).toLocaleString('en-US')} | ${(r.serverMs * 1000).toFixed(0)} µs | ${(r.clientMs * 1000).toFixed(0)} µs |`,
+        )
       }
       const handled = await withinOneMs(served.httpPort)
       serverLines.push(`| ${staleness} s | ${(handled * 100).toFixed(2)}% |`)
       for (const namespace of ['env-0', 'env-10k', 'env-big']) {
         log(`staleness ${staleness}: h2load ${namespace}`)
         const r = h2load(served.grpcPort, served.pid, namespace)
-        h2lines.push(`| ${staleness} s | ${namespace} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.failed} | ${r.serverUs.toFixed(0)} µs |`)
+        h2lines.push(
+          `| ${staleness} s | ${namespace} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.failed} | ${r.serverUs.toFixed(0)} µs |`,
+        )
       }
     } finally {
       await served.stop()

@@ -56,12 +56,14 @@ function* monthEvents(users: number, from: number, to: number): Generator<Buffer
     const u = i % users
     const nth = Math.floor(i / users)
     const env = u % 5 < 3 ? 0 : 1 + (u % (ENVIRONMENTS - 1))
-    yield Buffer.from(JSON.stringify({
-      environment_id: id('e', env),
-      user_id: id('u', u),
-      source_id: SOURCES[(u + (u % 5 === 4 ? nth % 2 : 0)) % SOURCES.length],
-      last_seen: from + Math.floor(random() * (to - from)),
-    }))
+    yield Buffer.from(
+      JSON.stringify({
+        environment_id: id('e', env),
+        user_id: id('u', u),
+        source_id: SOURCES[(u + (u % 5 === 4 ? nth % 2 : 0)) % SOURCES.length],
+        last_seen: from + Math.floor(random() * (to - from)),
+      }),
+    )
   }
 }
 
@@ -72,12 +74,18 @@ interface TableSize {
 }
 
 async function tableSizes(db: Db, database: string): Promise<TableSize[]> {
-  const [tables] = await db.query<RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [database])
+  const [tables] = await db.query<RowDataPacket[]>(
+    'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME',
+    [database],
+  )
   const out: TableSize[] = []
   for (const {t} of tables) {
     // InnoDB's sizes are its persistent statistics: brought up to date first.
     await db.query(`ANALYZE TABLE \`${t}\``)
-    const [[size]] = await db.query<RowDataPacket[]>('SELECT DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [database, t])
+    const [[size]] = await db.query<RowDataPacket[]>(
+      'SELECT DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+      [database, t],
+    )
     const [[count]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${t}\``)
     out.push({table: String(t), rows: Number(count!.n), bytes: Number(size!.bytes)})
   }
@@ -102,7 +110,12 @@ async function measure(users: number): Promise<TableSize[]> {
       const flush = async () => {
         if (messages.length === 0) return
         const from = offset - messages.length
-        await persistWindow(pool, [{ref: {group: 'sizing', topic: 'sizing', partition: 0}, from, batch: prepareBatch(messages, decode, now)}], months, now)
+        await persistWindow(
+          pool,
+          [{ref: {group: 'sizing', topic: 'sizing', partition: 0}, from, batch: prepareBatch(messages, decode, now)}],
+          months,
+          now,
+        )
         messages = []
       }
       for (const value of monthEvents(users, monthStart, to)) {
@@ -147,8 +160,10 @@ const used = big.filter((t) => t.rows > 0).map((t) => t.table)
 const empty = big.filter((t) => t.rows === 0)
 const total = (sizes: TableSize[]) => sizes.reduce((a, t) => a + t.bytes, 0)
 // What one more row (user) adds: the difference between the two sizes, free of each table's fixed pages.
-const marginal = (bytes: number, rows: number) => (largest > smallest && rows > 0 ? Math.round(bytes / rows) : undefined)
-const perRow = (table: string) => marginal(find(big, table).bytes - find(small, table).bytes, find(big, table).rows - find(small, table).rows)
+const marginal = (bytes: number, rows: number) =>
+  largest > smallest && rows > 0 ? Math.round(bytes / rows) : undefined
+const perRow = (table: string) =>
+  marginal(find(big, table).bytes - find(small, table).bytes, find(big, table).rows - find(small, table).rows)
 const perMillionUsers = ((total(big) - total(small)) / (largest - smallest)) * 1e6
 const lines = [
   '# bench:sizing',
@@ -158,7 +173,7 @@ const lines = [
   `One month of N users written through the consumer's write path (prepareBatch + persistWindow, windows of ${WINDOW} events, events in random order):`,
   `${EVENTS_PER_USER} events a user, each user in one of ${ENVIRONMENTS} environments (60% in the first), on one source, or on two for one user in five;`,
   `user and environment ids of ${ID_LENGTH} characters (the platform's are UUIDs). Sizes are InnoDB's DATA_LENGTH + INDEX_LENGTH after ANALYZE TABLE,`,
-  'in whole 16 KiB pages: every partition of a table has at least one, so small tables show their fixed pages. A row\'s bytes are what the larger',
+  "in whole 16 KiB pages: every partition of a table has at least one, so small tables show their fixed pages. A row's bytes are what the larger",
   'size adds over the smaller one, per row added.',
   '',
   `| table | ${SIZES.map((n) => `rows at ${n.toLocaleString('en-US')} users | MiB`).join(' | ')} | bytes a row |`,

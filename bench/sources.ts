@@ -19,7 +19,9 @@ import {startRedis} from '../test/helpers/redis-server.js'
 import {cpuSeconds, peakRssMb} from './proc.js'
 import {publish} from './results.js'
 
-const {values: args} = parseArgs({options: {events: {type: 'string', default: '300000'}, 'batch-size': {type: 'string', default: '20000'}}})
+const {values: args} = parseArgs({
+  options: {events: {type: 'string', default: '300000'}, 'batch-size': {type: 'string', default: '20000'}},
+})
 const N = Number(args.events)
 const PARTITIONS = 16
 const log = (msg: string) => console.error(`[bench:sources] ${msg}`)
@@ -39,10 +41,24 @@ async function runConsumer(url: string, extra: string[], env: Record<string, str
   const mariadb = await serverPid()
   const mariadbBefore = cpuSeconds(mariadb)!
   const started = Date.now()
-  const child = spawn('node', ['bin/run.js', 'consume', '--stop-at-end', '--json', '--format', 'protobuf', '--batch-size', args['batch-size'], ...extra], {
-    env: {...process.env, MAU_MYSQL_URL: url, MAU_LOG_LEVEL: 'error', ...env},
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    'node',
+    [
+      'bin/run.js',
+      'consume',
+      '--stop-at-end',
+      '--json',
+      '--format',
+      'protobuf',
+      '--batch-size',
+      args['batch-size'],
+      ...extra,
+    ],
+    {
+      env: {...process.env, MAU_MYSQL_URL: url, MAU_LOG_LEVEL: 'error', ...env},
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   let stdout = ''
   child.stdout.on('data', (d) => (stdout += d))
   let peakMb = 0
@@ -54,13 +70,25 @@ async function runConsumer(url: string, extra: string[], env: Record<string, str
   const code = await new Promise<number | null>((r) => child.on('exit', r))
   clearInterval(poll)
   if (code !== 0) throw new Error(`mau consume exited ${code}`)
-  return {summary: JSON.parse(stdout), wallSeconds: (Date.now() - started) / 1000, peakRssMb: peakMb, consumerCpu, mariadbCpu: cpuSeconds(mariadb)! - mariadbBefore}
+  return {
+    summary: JSON.parse(stdout),
+    wallSeconds: (Date.now() - started) / 1000,
+    peakRssMb: peakMb,
+    consumerCpu,
+    mariadbCpu: cpuSeconds(mariadb)! - mariadbBefore,
+  }
 }
 
 async function exact(url: string, settings: Parameters<typeof query>[0], truth: Map<string, number>): Promise<void> {
-  const rows = await query<RowDataPacket>(settings, 'SELECT environment_namespace, yearmonth, source_id, user_id, event_count FROM mau')
-  const got = new Map(rows.map((x) => [[x.environment_namespace, x.yearmonth, x.source_id, x.user_id].join('|'), Number(x.event_count)]))
-  if (got.size !== truth.size || [...truth].some(([k, n]) => got.get(k) !== n)) throw new Error(`${url}: the rows differ from the ground truth`)
+  const rows = await query<RowDataPacket>(
+    settings,
+    'SELECT environment_namespace, yearmonth, source_id, user_id, event_count FROM mau',
+  )
+  const got = new Map(
+    rows.map((x) => [[x.environment_namespace, x.yearmonth, x.source_id, x.user_id].join('|'), Number(x.event_count)]),
+  )
+  if (got.size !== truth.size || [...truth].some(([k, n]) => got.get(k) !== n))
+    throw new Error(`${url}: the rows differ from the ground truth`)
 }
 
 async function main() {
@@ -80,7 +108,16 @@ async function main() {
     const kafka = await runConsumer(kafkaDb.url, ['--topic', topic.topic, '--group', 'mau-bench'])
     await exact('kafka', kafkaDb.settings, stream.truth)
     log('consuming from Redis')
-    const fromRedis = await runConsumer(redisDb.url, ['--source', 'redis', '--redis-url', redis.url, '--redis-stream', 'evaluation', '--group', 'mau-bench'])
+    const fromRedis = await runConsumer(redisDb.url, [
+      '--source',
+      'redis',
+      '--redis-url',
+      redis.url,
+      '--redis-stream',
+      'evaluation',
+      '--group',
+      'mau-bench',
+    ])
     await exact('redis', redisDb.settings, stream.truth)
     const us = (cpu: number) => `${((cpu / N) * 1e6).toFixed(1)} µs`
     const row = (name: string, r: Run) =>
@@ -95,12 +132,16 @@ async function main() {
       `a Kafka topic of ${PARTITIONS} partitions, and one topic of ${PARTITIONS} Redis streams written as the platform does (XADD <key> * <id> <bytes>).`,
       `mau consume --format protobuf --batch-size ${args['batch-size']} --stop-at-end, wall clock from process start to exit.`,
       '',
-      '| source | events/s (wall) | events/s (mau\'s summary) | consumer CPU per event | MariaDB CPU per event | peak RSS | transactions | result |',
+      "| source | events/s (wall) | events/s (mau's summary) | consumer CPU per event | MariaDB CPU per event | peak RSS | transactions | result |",
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
       row('Kafka', kafka),
       row('Redis Streams', fromRedis),
       '',
-      `Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (the machine is shared: compare the two rows, taken one after the other, rather than with other reports).`,
+      `Load average at the end: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(
+          ', ',
+        )} (the machine is shared: compare the two rows, taken one after the other, rather than with other reports).`,
     ])
   } finally {
     await redis.stop()

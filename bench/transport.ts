@@ -17,7 +17,13 @@ import {eventsApplied} from '../test/fixtures/mau.js'
 import {createTestDatabase, schemaAt, uniqueName} from '../test/fixtures/services.js'
 import {cert, secureKafka, startSecureKafka} from '../test/helpers/secure-services.js'
 
-const {values: args} = parseArgs({options: {events: {type: 'string', default: '300000'}, partitions: {type: 'string', default: '4'}, rounds: {type: 'string', default: '2'}}})
+const {values: args} = parseArgs({
+  options: {
+    events: {type: 'string', default: '300000'},
+    partitions: {type: 'string', default: '4'},
+    rounds: {type: 'string', default: '2'},
+  },
+})
 const N = Number(args.events)
 const PARTITIONS = Number(args.partitions)
 const log = (msg: string) => console.error(`[bench:transport] ${msg}`)
@@ -25,18 +31,33 @@ const now = new Date()
 const from = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1) / 1000
 const admin = new Kafka({clientId: 'mau-bench-transport', brokers: [secureKafka.plaintext], logLevel: logLevel.NOTHING})
 
-const scram = {MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', MAU_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', MAU_KAFKA_SASL_USERNAME: 'mau', MAU_KAFKA_SASL_PASSWORD: secureKafka.scramPassword, MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'), MAU_KAFKA_BROKERS: secureKafka.saslSsl}
+const scram = {
+  MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+  MAU_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+  MAU_KAFKA_SASL_USERNAME: 'mau',
+  MAU_KAFKA_SASL_PASSWORD: secureKafka.scramPassword,
+  MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'),
+  MAU_KAFKA_BROKERS: secureKafka.saslSsl,
+}
 const plaintext = {MAU_KAFKA_BROKERS: secureKafka.plaintext}
 
 async function topicOf(codec: string, values: Buffer[]): Promise<string> {
   const topic = uniqueName(`mau-bench-${codec}`).replace(/_/g, '-')
   const a = admin.admin()
   await a.connect()
-  await a.createTopics({topics: [{topic, numPartitions: PARTITIONS, configEntries: [{name: 'compression.type', value: codec}]}], waitForLeaders: true})
+  await a.createTopics({
+    topics: [{topic, numPartitions: PARTITIONS, configEntries: [{name: 'compression.type', value: codec}]}],
+    waitForLeaders: true,
+  })
   await a.disconnect()
   const producer = admin.producer()
   await producer.connect()
-  for (let i = 0; i < values.length; i += 5000) await producer.send({topic, acks: -1, messages: values.slice(i, i + 5000).map((value, j) => ({value, partition: (i + j) % PARTITIONS}))})
+  for (let i = 0; i < values.length; i += 5000)
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: values.slice(i, i + 5000).map((value, j) => ({value, partition: (i + j) % PARTITIONS})),
+    })
   await producer.disconnect()
   return topic
 }
@@ -46,7 +67,14 @@ async function consume(topic: string, env: Record<string, string>): Promise<{sec
   try {
     await schemaAt(db.settings).migrate()
     const started = Date.now()
-    const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic, '--group', uniqueName('g'), '--stop-at-end', '--json'], {env: {...process.env, ...env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'warn'}, stdio: ['ignore', 'pipe', 'inherit']})
+    const child = spawn(
+      'node',
+      ['bin/run.js', 'consume', '--topic', topic, '--group', uniqueName('g'), '--stop-at-end', '--json'],
+      {
+        env: {...process.env, ...env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'warn'},
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     let cpu = 0
     const poll = setInterval(() => (cpu = cpuSeconds(child.pid!) ?? cpu), 20)
     const code = await new Promise<number | null>((r) => child.on('exit', r))
@@ -63,12 +91,18 @@ async function consume(topic: string, env: Record<string, string>): Promise<{sec
 
 async function main() {
   startSecureKafka()
-  const values = [...sampleEvents({events: N, users: 200_000, namespaces: 50, from, to: from + 86_400, seed: 29})].map((e) => encode(e, 'json'))
+  const values = [...sampleEvents({events: N, users: 200_000, namespaces: 50, from, to: from + 86_400, seed: 29})].map(
+    (e) => encode(e, 'json'),
+  )
   log(`producing ${N} events to a topic of each codec`)
   const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
   const topics = new Map<string, string>()
   for (const codec of codecs) topics.set(codec, await topicOf(codec === 'none' ? 'uncompressed' : codec, values))
-  const runs: [string, string, Record<string, string>][] = [['plaintext', 'none', plaintext], ['SASL_SSL (SCRAM-SHA-512, verified TLS)', 'none', scram], ...codecs.slice(1).map((c): [string, string, Record<string, string>] => [`plaintext, ${c} batches`, c, plaintext])]
+  const runs: [string, string, Record<string, string>][] = [
+    ['plaintext', 'none', plaintext],
+    ['SASL_SSL (SCRAM-SHA-512, verified TLS)', 'none', scram],
+    ...codecs.slice(1).map((c): [string, string, Record<string, string>] => [`plaintext, ${c} batches`, c, plaintext]),
+  ]
   const results = new Map<string, {seconds: number; cpu: number}[]>()
   for (let round = 0; round < Number(args.rounds); round++) {
     for (const [name, codec, env] of round % 2 ? [...runs].reverse() : runs) {
@@ -98,7 +132,10 @@ async function main() {
   ])
 }
 
-main().then(() => process.exit(0), (error) => {
-  console.error(error)
-  process.exit(1)
-})
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

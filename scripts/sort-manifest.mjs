@@ -3,5 +3,7 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 
 const manifest = JSON.parse(readFileSync('oclif.manifest.json', 'utf8'))
-manifest.commands = Object.fromEntries(Object.entries(manifest.commands).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+manifest.commands = Object.fromEntries(
+  Object.entries(manifest.commands).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+)
 writeFileSync('oclif.manifest.json', `${JSON.stringify(manifest, null, 2)}\n`)

@@ -6,7 +6,17 @@
 //   node scripts/stage-image.mjs [--dockerfile Dockerfile]   (MAU_MYSQL_URL: an empty database to migrate;
 //   MAU_BUILD_COMMIT, as --build-arg would pass it)
 import {execFileSync, spawnSync} from 'node:child_process'
-import {chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {parseArgs} from 'node:util'
 
@@ -16,10 +26,15 @@ const say = (m) => console.error(`[stage-image] ${m}`)
 
 /** Instructions with their arguments; continuation lines joined, comments dropped. */
 function instructions(text) {
-  return text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => {
-    const [op, ...rest] = l.split(/\s+/)
-    return {op: op.toUpperCase(), rest: rest.join(' ')}
-  })
+  return text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [op, ...rest] = l.split(/\s+/)
+      return {op: op.toUpperCase(), rest: rest.join(' ')}
+    })
 }
 
 const json = (s) => (s.startsWith('[') ? JSON.parse(s) : ['/bin/sh', '-c', s])
@@ -33,7 +48,16 @@ let stage = null
 for (const {op, rest} of steps) {
   if (op === 'FROM') {
     const [, name] = rest.split(/\s+AS\s+/i)
-    stage = {name: name ?? `stage${stages.size}`, root: mkdtempSync(join(work, 'stage-')), workdir: '/', env: {}, user: '0', entrypoint: [], cmd: [], ran: []}
+    stage = {
+      name: name ?? `stage${stages.size}`,
+      root: mkdtempSync(join(work, 'stage-')),
+      workdir: '/',
+      env: {},
+      user: '0',
+      entrypoint: [],
+      cmd: [],
+      ran: [],
+    }
     stages.set(stage.name, stage)
     say(`FROM ${rest}`)
   } else if (op === 'WORKDIR') {
@@ -52,7 +76,8 @@ for (const {op, rest} of steps) {
     const dest = resolve(stage.workdir, rawDest)
     for (const src of parts) {
       const origin = from ? join(from.root, resolve(from.workdir, src)) : join(context, src)
-      if (!existsSync(origin)) throw new Error(`COPY ${src}: not found in ${from ? `stage ${from.name}` : 'the build context'}`)
+      if (!existsSync(origin))
+        throw new Error(`COPY ${src}: not found in ${from ? `stage ${from.name}` : 'the build context'}`)
       // As Docker does: a directory's contents go into the destination; a file goes into it when it ends in "/".
       const intoDir = statSync(origin).isFile() && (rawDest.endsWith('/') || parts.length > 1)
       const target = intoDir ? join(stage.root, dest, basename(src)) : join(stage.root, dest)
@@ -61,7 +86,11 @@ for (const {op, rest} of steps) {
     }
   } else if (op === 'RUN') {
     say(`RUN ${rest}`)
-    execFileSync('/bin/sh', ['-c', rest], {cwd: join(stage.root, stage.workdir), stdio: ['ignore', 'inherit', 'inherit'], env: {...process.env, ...stage.env}})
+    execFileSync('/bin/sh', ['-c', rest], {
+      cwd: join(stage.root, stage.workdir),
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {...process.env, ...stage.env},
+    })
   } else if (op === 'USER') {
     stage.user = rest
   } else if (op === 'ENTRYPOINT') {
@@ -76,16 +105,29 @@ for (const {op, rest} of steps) {
 // The final stage as the container sees it: read-only, run by its numeric user with no home.
 const image = stage
 const [uid, gid = uid] = image.user.split(':')
-if (!/^\d+$/.test(uid) || uid === '0') throw new Error(`USER ${image.user}: expected a numeric, non-root user (runAsNonRoot cannot check a name)`)
+if (!/^\d+$/.test(uid) || uid === '0')
+  throw new Error(`USER ${image.user}: expected a numeric, non-root user (runAsNonRoot cannot check a name)`)
 execFileSync('chmod', ['-R', 'a-w,a+rX', image.root])
 chmodSync(image.root, 0o555)
-const entry = image.entrypoint.map((a) => (a.startsWith('/') && existsSync(join(image.root, a)) ? join(image.root, a) : a))
+const entry = image.entrypoint.map((a) =>
+  a.startsWith('/') && existsSync(join(image.root, a)) ? join(image.root, a) : a,
+)
 const run = (cmd) => {
-  const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...entry.map((a) => (a === 'node' ? process.execPath : a)), ...cmd], {
-    cwd: join(image.root, image.workdir),
-    encoding: 'utf8',
-    env: {PATH: process.env.PATH, HOME: '/nonexistent', ...image.env, MAU_MYSQL_URL: process.env.MAU_MYSQL_URL ?? ''},
-  })
+  const r = spawnSync(
+    'setpriv',
+    [
+      `--reuid=${uid}`,
+      `--regid=${gid}`,
+      '--clear-groups',
+      ...entry.map((a) => (a === 'node' ? process.execPath : a)),
+      ...cmd,
+    ],
+    {
+      cwd: join(image.root, image.workdir),
+      encoding: 'utf8',
+      env: {PATH: process.env.PATH, HOME: '/nonexistent', ...image.env, MAU_MYSQL_URL: process.env.MAU_MYSQL_URL ?? ''},
+    },
+  )
   say(`as ${uid}:${gid}: mau ${cmd.join(' ')} -> exit ${r.status}`)
   if (r.status !== 0) throw new Error(`mau ${cmd.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`)
   return r.stdout
@@ -95,4 +137,14 @@ if (!/USAGE/.test(help) || !/serve/.test(help)) throw new Error(`mau --help does
 const version = run(['--version']).trim()
 const migrated = JSON.parse(run(['db', 'migrate', '--json']))
 const counted = JSON.parse(run(['count', '--json']))
-console.log(JSON.stringify({root: image.root, user: image.user, node: process.version, files: readdirSync(join(image.root, image.workdir)).sort(), version, migratedTo: migrated.version, counted: counted.total}))
+console.log(
+  JSON.stringify({
+    root: image.root,
+    user: image.user,
+    node: process.version,
+    files: readdirSync(join(image.root, image.workdir)).sort(),
+    version,
+    migratedTo: migrated.version,
+    counted: counted.total,
+  }),
+)

@@ -20,11 +20,24 @@ export default class Backfill extends MauCommand<BackfillResult> {
     ...flag.druid,
     timezone: flag.timezone,
     'lock-wait': flag.lockWait(),
-    from: Flags.option({options: ['druid'] as const, default: 'druid' as const, summary: 'Where the month is read from.'})(),
+    from: Flags.option({
+      options: ['druid'] as const,
+      default: 'druid' as const,
+      summary: 'Where the month is read from.',
+    })(),
     month: flag.month({required: true}),
-    namespace: flag.list('Only these environments (repeatable, or comma-separated; default: every environment Druid has).'),
-    until: flag.instant({summary: 'Cut-over instant for a month not over yet: ISO 8601, or read in the recorded time zone.'}),
-    'page-size': Flags.integer({default: 50_000, min: 1, max: 500_000, summary: 'Per-user aggregates per Druid query.'}),
+    namespace: flag.list(
+      'Only these environments (repeatable, or comma-separated; default: every environment Druid has).',
+    ),
+    until: flag.instant({
+      summary: 'Cut-over instant for a month not over yet: ISO 8601, or read in the recorded time zone.',
+    }),
+    'page-size': Flags.integer({
+      default: 50_000,
+      min: 1,
+      max: 500_000,
+      summary: 'Per-user aggregates per Druid query.',
+    }),
   }
 
   async run(): Promise<BackfillResult> {
@@ -34,9 +47,19 @@ export default class Backfill extends MauCommand<BackfillResult> {
       (db, zone) => {
         const month = monthIn(flags.month, zone)
         const events = druidReader(flags, {useApproximateCountDistinct: false, sqlTimeZone: zone})
-        const options = {month, timezone: zone, namespaces: flags.namespace, until: flags.until?.in(zone), pageSize: flags['page-size']}
+        const options = {
+          month,
+          timezone: zone,
+          namespaces: flags.namespace,
+          until: flags.until?.in(zone),
+          pageSize: flags['page-size'],
+        }
         // One backfill of a month at a time: two would delete and write the same environment's rows.
-        return withNamedLock(db, {kind: 'backfill', scope: month}, flags['lock-wait'], () => this.withProgress(`Backfilling ${month} from Druid`, 'events', (report) => backfill(db, events, {...options, onProgress: report})))
+        return withNamedLock(db, {kind: 'backfill', scope: month}, flags['lock-wait'], () =>
+          this.withProgress(`Backfilling ${month} from Druid`, 'events', (report) =>
+            backfill(db, events, {...options, onProgress: report}),
+          ),
+        )
       },
       writerPool(2),
     )

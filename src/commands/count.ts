@@ -28,21 +28,34 @@ With --from/--to or --last, one line per month and environment with the change f
     timezone: flag.timezone,
     month: flag.month({relative: 'current'}),
     from: flag.month({summary: 'First month of a range (YYYYMM or YYYY-MM).', exclusive: ['last', 'month']}),
-    to: flag.month({summary: 'Last month of a range (YYYYMM or YYYY-MM); default: the current month.', exclusive: ['month']}),
-    last: Flags.integer({min: 1, max: 120, summary: 'The N months ending with --to (default: ending with the current month).', exclusive: ['from', 'month']}),
+    to: flag.month({
+      summary: 'Last month of a range (YYYYMM or YYYY-MM); default: the current month.',
+      exclusive: ['month'],
+    }),
+    last: Flags.integer({
+      min: 1,
+      max: 120,
+      summary: 'The N months ending with --to (default: ending with the current month).',
+      exclusive: ['from', 'month'],
+    }),
     chart: Flags.boolean({allowNo: true, summary: 'Chart users per month under a range (default: at a terminal).'}),
     namespace: flag.namespace,
     source: flag.source,
     by: Flags.option({options: ['source'] as const, summary: 'Break each environment down by source.'})(),
     csv: flag.csv,
-    scan: Flags.boolean({summary: 'Compute from the raw rows instead of the summary counters (slow on a large month; to cross-check).'}),
+    scan: Flags.boolean({
+      summary: 'Compute from the raw rows instead of the summary counters (slow on a large month; to cross-check).',
+    }),
   }
 
   async run(): Promise<MauCount | MauHistory> {
     const {flags} = await this.parse(Count)
     const sources = flags.source
     if (RANGE.some((k) => flags[k as keyof typeof flags] !== undefined)) {
-      if (flags.scan || flags.by || (sources?.length ?? 0) > 1) throw configError('--scan, --by and several --source apply to one month: expected them without --from, --to or --last.')
+      if (flags.scan || flags.by || (sources?.length ?? 0) > 1)
+        throw configError(
+          '--scan, --by and several --source apply to one month: expected them without --from, --to or --last.',
+        )
       const result = await this.spin('Counting months', () =>
         this.withZone(flags, (db, zone) => {
           const to = monthIn(flags.to ?? 'current', zone)
@@ -53,12 +66,19 @@ With --from/--to or --last, one line per month and environment with the change f
       if (flags.csv) process.stdout.write(historyCsv(result))
       else {
         this.log(historyTable(result))
-        if (flags.chart ?? (canAnimate(process.stdout) && !this.jsonEnabled())) this.log(`\n${usersChart(result.months, {width: terminalWidth() ?? 80})}`)
+        if (flags.chart ?? (canAnimate(process.stdout) && !this.jsonEnabled()))
+          this.log(`\n${usersChart(result.months, {width: terminalWidth() ?? 80})}`)
       }
       return result
     }
     const result = await this.withProgress('Counting', 'rows read', (report) =>
-      this.withZone(flags, (db, zone) => count(db, {month: monthIn(flags.month, zone), namespaces: flags.namespace, sources}, {scan: flags.scan, onRows: report})),
+      this.withZone(flags, (db, zone) =>
+        count(
+          db,
+          {month: monthIn(flags.month, zone), namespaces: flags.namespace, sources},
+          {scan: flags.scan, onRows: report},
+        ),
+      ),
     )
     const bySource = flags.by === 'source'
     if (flags.csv) process.stdout.write(toCsv(result, bySource))

@@ -11,7 +11,8 @@ import {verifyMigration, type VerifyResult} from '../druid/verify.js'
 import {decoder} from '../ingest/decode.js'
 
 export default class VerifyMigration extends MauCommand<VerifyResult> {
-  static override summary = 'Prove Druid and MySQL agree on a month: users and events per environment and source, side by side.'
+  static override summary =
+    'Prove Druid and MySQL agree on a month: users and events per environment and source, side by side.'
   static override description = `While both sides ingest the topic (the double write), a line that differs is judged against the traffic: mau's stored offsets for --group and the Druid supervisor's offsets are read before and after the counts, the messages between them are read from Kafka and decoded as the consumer decodes them, and if they account for the difference in events and users the line is in-flight, which passes. --no-in-flight compares sides that stand still (a Druid loaded by batch): any difference fails.
 
 Exit 0 when every line matches or is in flight (within --tolerance with --approximate), 1 on a mismatch, 2 when Druid rejects the query or the credentials, 4 when Druid, Kafka or MySQL cannot be reached, Druid times out, a side's position cannot be read or more than --max-in-flight messages lie between the sides (retry later). Druid counts distinct users exactly unless --approximate. Both sides cut the month at the same instant in the recorded time zone.`
@@ -35,7 +36,8 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
       env: 'MAU_VERIFY_IN_FLIGHT',
       default: true,
       allowNo: true,
-      summary: 'On unless --no-in-flight: judge a difference against the messages between the two sides\' positions (both sides ingest now).',
+      summary:
+        "On unless --no-in-flight: judge a difference against the messages between the two sides' positions (both sides ingest now).",
     }),
     'max-in-flight': Flags.integer({
       env: 'MAU_VERIFY_MAX_IN_FLIGHT',
@@ -46,18 +48,27 @@ Exit 0 when every line matches or is in flight (within --tolerance with --approx
     timezone: flag.timezone,
     month: flag.month({relative: 'previous'}),
     namespace: flag.namespace,
-    since: flag.instant({env: 'MAU_DOUBLE_WRITE_SINCE', summary: 'Only events at or after this instant (when the double write started); ISO 8601, or read in the recorded time zone.'}),
+    since: flag.instant({
+      env: 'MAU_DOUBLE_WRITE_SINCE',
+      summary:
+        'Only events at or after this instant (when the double write started); ISO 8601, or read in the recorded time zone.',
+    }),
     approximate: Flags.boolean({summary: 'Let Druid count distinct users with sketches (faster, within about 2%).'}),
     tolerance: Flags.string({
       default: '2',
       summary: 'With --approximate: percent by which users may differ. Events must always be equal.',
       async parse(input) {
         const n = Number(input)
-        if (!(n >= 0 && n <= 100)) throw configError(`Invalid --tolerance "${input}": expected a percentage from 0 to 100.`)
+        if (!(n >= 0 && n <= 100))
+          throw configError(`Invalid --tolerance "${input}": expected a percentage from 0 to 100.`)
         return input
       },
     }),
-    users: Flags.integer({min: 1, max: 10_000, summary: 'For each line whose users differ, list up to N user ids found on one side only.'}),
+    users: Flags.integer({
+      min: 1,
+      max: 10_000,
+      summary: 'For each line whose users differ, list up to N user ids found on one side only.',
+    }),
     csv: flag.csv,
   }
 

@@ -16,4 +16,7 @@ function recordedCommit(): string | undefined {
   }
 }
 
-export const BUILD = {version: pkg.version, commit: process.env.MAU_BUILD_COMMIT || recordedCommit() || 'unknown'} as const
+export const BUILD = {
+  version: pkg.version,
+  commit: process.env.MAU_BUILD_COMMIT || recordedCommit() || 'unknown',
+} as const

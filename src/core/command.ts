@@ -28,7 +28,11 @@ export abstract class MauCommand<T> extends Command {
   protected givenZone: GivenZone = defaultZone
 
   /** Parses as oclif does, and notes whether --timezone was given (flag or MAU_TIMEZONE) or is its default. */
-  protected override async parse<F extends Record<string, unknown>, B extends Record<string, unknown>, A extends Record<string, unknown>>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+  protected override async parse<
+    F extends Record<string, unknown>,
+    B extends Record<string, unknown>,
+    A extends Record<string, unknown>,
+  >(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
     const out = await super.parse(options, argv)
     const zone = (out.flags as {timezone?: unknown}).timezone
     if (typeof zone === 'string') this.givenZone = {zone, explicit: !out.metadata.flags.timezone?.setFromDefault}
@@ -39,8 +43,16 @@ export abstract class MauCommand<T> extends Command {
    * withDb, with the zone months are cut in resolved once, at the start (core/zone.ts): the recorded one; with
    * none recorded, this run's, recorded unless `record` is false; another explicit zone exits 2.
    */
-  protected withZone<R>(flags: {'mysql-url': string} & MysqlTlsFlags, fn: (db: Db, zone: string) => Promise<R>, opts: OpenOptions & {record?: boolean} = {}): Promise<R> {
-    return this.withDb(flags, async (db) => fn(db, (await resolveZone(db, this.givenZone, {record: opts.record ?? true})).zone), opts)
+  protected withZone<R>(
+    flags: {'mysql-url': string} & MysqlTlsFlags,
+    fn: (db: Db, zone: string) => Promise<R>,
+    opts: OpenOptions & {record?: boolean} = {},
+  ): Promise<R> {
+    return this.withDb(
+      flags,
+      async (db) => fn(db, (await resolveZone(db, this.givenZone, {record: opts.record ?? true})).zone),
+      opts,
+    )
   }
 
   /** MySQL's settings from the command's flags: the URL, its password, TLS (certificate files read once a run, not once a pool). */
@@ -53,7 +65,11 @@ export abstract class MauCommand<T> extends Command {
   private readonly resolvedMysql = new WeakMap<object, MysqlSettings>()
 
   /** The command's MySQL pool for the length of fn; connection and driver errors come out as MauErrors. */
-  protected withDb<R>(flags: {'mysql-url': string} & MysqlTlsFlags, fn: (db: Db) => Promise<R>, opts: OpenOptions = {}): Promise<R> {
+  protected withDb<R>(
+    flags: {'mysql-url': string} & MysqlTlsFlags,
+    fn: (db: Db) => Promise<R>,
+    opts: OpenOptions = {},
+  ): Promise<R> {
     return withDb(this.mysqlSettings(flags), opts, fn, this.id)
   }
 
@@ -68,7 +84,11 @@ export abstract class MauCommand<T> extends Command {
   }
 
   /** Like spin, with a progress line fn reports to: done (and total, when known) in unit, rate and ETA. */
-  protected async withProgress<R>(label: string, unit: string, fn: (report: (done: number, total?: number) => void) => Promise<R>): Promise<R> {
+  protected async withProgress<R>(
+    label: string,
+    unit: string,
+    fn: (report: (done: number, total?: number) => void) => Promise<R>,
+  ): Promise<R> {
     const progress = startProgress(label, unit, !this.jsonEnabled() && canAnimate())
     try {
       const result = await fn(progress.report)
@@ -86,8 +106,11 @@ export abstract class MauCommand<T> extends Command {
   }
 
   /** Failures are rendered once, by bin/run.js (core/exit.ts); here bad input learns which command's help to suggest. */
-  protected override async catch(err: Error & {parse?: unknown; suggestions?: string[]; code?: unknown; exitCode?: number}): Promise<unknown> {
-    if ((isParseError(err) || err.exitCode === ExitCode.CONFIG) && !err.suggestions?.length) err.suggestions = [helpSuggestion(this.id)]
+  protected override async catch(
+    err: Error & {parse?: unknown; suggestions?: string[]; code?: unknown; exitCode?: number},
+  ): Promise<unknown> {
+    if ((isParseError(err) || err.exitCode === ExitCode.CONFIG) && !err.suggestions?.length)
+      err.suggestions = [helpSuggestion(this.id)]
     throw err
   }
 }

@@ -52,12 +52,20 @@ export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
  * happened. The first connection is made at once: a refused certificate or TLS mismatch ends the command
  * with exit 2 before it starts; an outage is left to the command, which may wait it out.
  */
-export async function withDb<T>(settings: MysqlSettings, opts: OpenOptions, fn: (db: Db) => Promise<T>, commandId?: string): Promise<T> {
+export async function withDb<T>(
+  settings: MysqlSettings,
+  opts: OpenOptions,
+  fn: (db: Db) => Promise<T>,
+  commandId?: string,
+): Promise<T> {
   const db = openDb(settings, opts)
   try {
-    await db.getConnection().then((c) => c.release(), (error) => {
-      if (!isTransient(error)) throw error
-    })
+    await db.getConnection().then(
+      (c) => c.release(),
+      (error) => {
+        if (!isTransient(error)) throw error
+      },
+    )
     return await fn(db)
   } catch (error) {
     throw asServiceError(error, settings, commandId)
@@ -78,7 +86,11 @@ export function asServiceError(error: unknown, settings: MysqlSettings, commandI
     return new MauError(`MySQL refused the credentials for ${settings.display}: ${(error as Error).message}`, {
       exit: ExitCode.CONFIG,
       code: 'MYSQL_ACCESS_DENIED',
-      suggestions: [settings.tls.mode === 'DISABLED' ? 'Check MAU_MYSQL_URL and MAU_MYSQL_PASSWORD(_FILE); a user that REQUIREs SSL is refused this way too: MAU_MYSQL_SSL_MODE is DISABLED.' : 'Check MAU_MYSQL_URL and MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE.'],
+      suggestions: [
+        settings.tls.mode === 'DISABLED'
+          ? 'Check MAU_MYSQL_URL and MAU_MYSQL_PASSWORD(_FILE); a user that REQUIREs SSL is refused this way too: MAU_MYSQL_SSL_MODE is DISABLED.'
+          : 'Check MAU_MYSQL_URL and MAU_MYSQL_PASSWORD or MAU_MYSQL_PASSWORD_FILE.',
+      ],
     })
   }
   if (code === 'ER_BAD_DB_ERROR') {
@@ -93,31 +105,57 @@ export function asServiceError(error: unknown, settings: MysqlSettings, commandI
   return error instanceof Error ? error : new Error(String(error))
 }
 
-const PRIVILEGE_CODES = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR'])
+const PRIVILEGE_CODES = new Set([
+  'ER_TABLEACCESS_DENIED_ERROR',
+  'ER_COLUMNACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+])
 
 /**
  * Pure: a statement MySQL refused for a privilege, as "MySQL refused INSERT on mau for mau_server" (exit 2),
  * with the grants of the role this command needs; undefined for any other error. MariaDB names the table
  * `db`.`t`, MySQL 8 't'.
  */
-export function privilegeRefused(error: unknown, settings: Pick<MysqlSettings, 'user' | 'database'>, commandId?: string): MauError | undefined {
+export function privilegeRefused(
+  error: unknown,
+  settings: Pick<MysqlSettings, 'user' | 'database'>,
+  commandId?: string,
+): MauError | undefined {
   const e = error as {code?: string; message?: string}
   if (!e?.code || !PRIVILEGE_CODES.has(e.code)) return undefined
   const message = e.message ?? ''
-  const table = /^(.+?) command denied to user '([^']*)'@'[^']*' for (?:table|column \S+ in table) [`']?(?:[^`'.]+[`']?\.[`']?)?([^`']+)[`']?/.exec(message)
+  const table =
+    /^(.+?) command denied to user '([^']*)'@'[^']*' for (?:table|column \S+ in table) [`']?(?:[^`'.]+[`']?\.[`']?)?([^`']+)[`']?/.exec(
+      message,
+    )
   const database = /to database '([^']*)'/.exec(message)
   const needed = /you need \(at least one of\) the (.+?) privilege/.exec(message)
-  const what = table ? `${table[1]} on ${table[3]}` : database ? `access to database ${database[1]}` : needed ? needed[1] : message
+  const what = table
+    ? `${table[1]} on ${table[3]}`
+    : database
+      ? `access to database ${database[1]}`
+      : needed
+        ? needed[1]
+        : message
   const r = roleOf(commandId)
   return new MauError(`MySQL refused ${what} for ${table?.[2] ?? settings.user}.`, {
     exit: ExitCode.CONFIG,
     code: 'MYSQL_PRIVILEGE',
-    suggestions: [r ? `mau db grants --role ${r} --user ${settings.user} (run by an administrator; mau doctor --role ${r} lists what is missing)` : 'mau db grants --help lists the roles and what each may do.'],
+    suggestions: [
+      r
+        ? `mau db grants --role ${r} --user ${settings.user} (run by an administrator; mau doctor --role ${r} lists what is missing)`
+        : 'mau db grants --help lists the roles and what each may do.',
+    ],
   })
 }
 
 export function schemaMissing(what: string): MauError {
-  return new MauError(`The mau schema is missing: ${what}`, {exit: ExitCode.SCHEMA, code: 'SCHEMA_MISSING', suggestions: ['Run `mau db migrate`.']})
+  return new MauError(`The mau schema is missing: ${what}`, {
+    exit: ExitCode.SCHEMA,
+    code: 'SCHEMA_MISSING',
+    suggestions: ['Run `mau db migrate`.'],
+  })
 }
 
 /** Runs fn inside one transaction on one pooled connection; rolls back on any error. */
@@ -144,12 +182,21 @@ export async function inTransaction<T>(db: Db, fn: (conn: PoolConnection) => Pro
  * rollout. The lock lives as long as that session, so a killed pod releases it by itself. Waits up to
  * waitSeconds, then fails with the LOCKED exit code.
  */
-export async function withNamedLock<T>(db: Db, lock: {kind: string; scope?: string}, waitSeconds: number, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+export async function withNamedLock<T>(
+  db: Db,
+  lock: {kind: string; scope?: string},
+  waitSeconds: number,
+  fn: (conn: PoolConnection) => Promise<T>,
+): Promise<T> {
   const conn = await db.getConnection()
   const name = "CONCAT('mau.', ?, '.', DATABASE(), ?)"
   const args = [lock.kind, lock.scope === undefined ? '' : `.${lock.scope}`]
   try {
-    const [rows] = await conn.query<RowDataPacket[]>(`SELECT GET_LOCK(${name}, ?) AS got, ${name} AS name`, [...args, waitSeconds, ...args])
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT GET_LOCK(${name}, ?) AS got, ${name} AS name`, [
+      ...args,
+      waitSeconds,
+      ...args,
+    ])
     if (rows[0]?.got !== 1) {
       throw new MauError(`Another run holds the lock "${rows[0]?.name}" (waited ${waitSeconds}s).`, {
         exit: ExitCode.LOCKED,
@@ -191,7 +238,12 @@ export const textBytes = (...texts: string[]): number => {
 }
 
 /** Pure: items cut into runs of at most maxItems and maxBytes each (an item larger than maxBytes alone). */
-export function pieces<T>(items: readonly T[], bytesOf: (item: T) => number, maxBytes: number, maxItems = Infinity): T[][] {
+export function pieces<T>(
+  items: readonly T[],
+  bytesOf: (item: T) => number,
+  maxBytes: number,
+  maxItems = Infinity,
+): T[][] {
   const out: T[][] = []
   let run: T[] = []
   let bytes = 0

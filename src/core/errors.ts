@@ -26,14 +26,25 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
  */
 export const EXIT_CODE_MEANINGS: Record<ExitCodeValue, {meaning: string; job: string}> = {
   [ExitCode.OK]: {meaning: 'done (or nothing to do)', job: ''},
-  [ExitCode.FAILED]: {meaning: 'the command ran and found a problem (a mismatch, a failed delivery, messages lost upstream, a failed check)', job: 'alert'},
+  [ExitCode.FAILED]: {
+    meaning:
+      'the command ran and found a problem (a mismatch, a failed delivery, messages lost upstream, a failed check)',
+    job: 'alert',
+  },
   [ExitCode.CONFIG]: {
-    meaning: 'bad flags, settings or input (an unknown command or flag, an unknown time zone or one other than the zone the database records, a password in the MySQL URL, refused credentials or certificates, a privilege MySQL refused, a missing topic or database, a query Druid rejects)',
+    meaning:
+      'bad flags, settings or input (an unknown command or flag, an unknown time zone or one other than the zone the database records, a password in the MySQL URL, refused credentials or certificates, a privilege MySQL refused, a missing topic or database, a query Druid rejects)',
     job: 'stop retrying (`podFailurePolicy` on exit code 2)',
   },
   [ExitCode.LOCKED]: {meaning: 'another run holds the named lock', job: 'retry later'},
-  [ExitCode.UNAVAILABLE]: {meaning: 'MySQL, Kafka or Druid unreachable, or Druid failed or timed out', job: 'retry with backoff'},
-  [ExitCode.SCHEMA]: {meaning: 'schema not migrated, or an applied migration file was edited', job: 'run `mau db migrate` / restore the file'},
+  [ExitCode.UNAVAILABLE]: {
+    meaning: 'MySQL, Kafka or Druid unreachable, or Druid failed or timed out',
+    job: 'retry with backoff',
+  },
+  [ExitCode.SCHEMA]: {
+    meaning: 'schema not migrated, or an applied migration file was edited',
+    job: 'run `mau db migrate` / restore the file',
+  },
 }
 
 /** An error an operator can act on: what went wrong, the exit code, and what to do next. */
@@ -54,13 +65,31 @@ export function configError(message: string, suggestions?: string[]): MauError {
 
 /** mysql2 and kafkajs surface connection failures with these codes; everything else is not transient. */
 const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
-  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_LOCK_DEADLOCK',
-  'ER_LOCK_WAIT_TIMEOUT', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED', 'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_QUERY_INTERRUPTED',
+  'ER_CONNECTION_KILLED',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
 ])
 
 /** Refused for what the statement is, or for how the connection was configured (TLS), whatever state the connection is left in: retrying sends the same. */
-const PERMANENT_CODES = new Set(['ER_NET_PACKET_TOO_LARGE', 'ER_SIGNAL_EXCEPTION', 'ER_DATA_TOO_LONG', 'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT'])
+const PERMANENT_CODES = new Set([
+  'ER_NET_PACKET_TOO_LARGE',
+  'ER_SIGNAL_EXCEPTION',
+  'ER_DATA_TOO_LONG',
+  'HANDSHAKE_SSL_ERROR',
+  'HANDSHAKE_NO_SSL_SUPPORT',
+])
 
 export function isTransient(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false
@@ -87,7 +116,13 @@ export interface ErrorDocument {
   error: {code: string; message: string; exitCode: number; suggestions: string[]}
 }
 
-type AnyError = Error & {code?: unknown; exitCode?: number; oclif?: {exit?: number}; suggestions?: string[]; parse?: unknown}
+type AnyError = Error & {
+  code?: unknown
+  exitCode?: number
+  oclif?: {exit?: number}
+  suggestions?: string[]
+  parse?: unknown
+}
 
 /** oclif's own parse errors (unknown flag, missing or invalid value) carry a parse context and no code of ours. */
 export function isParseError(err: unknown): boolean {
@@ -95,7 +130,8 @@ export function isParseError(err: unknown): boolean {
   return e?.parse !== undefined && typeof e.code !== 'string'
 }
 
-export const helpSuggestion = (commandId?: string): string => `Run "mau ${commandId ? `${commandId.replace(/:/g, ' ')} ` : ''}--help" for the flags and their formats.`
+export const helpSuggestion = (commandId?: string): string =>
+  `Run "mau ${commandId ? `${commandId.replace(/:/g, ' ')} ` : ''}--help" for the flags and their formats.`
 
 /** Any error as the document above. A parse error is bad input (exit 2), and the way out is the command's help. */
 export function errorDocument(err: unknown): ErrorDocument {
@@ -103,7 +139,14 @@ export function errorDocument(err: unknown): ErrorDocument {
   const parseError = isParseError(e)
   const exitCode = parseError ? ExitCode.CONFIG : (e.exitCode ?? e.oclif?.exit ?? ExitCode.FAILED)
   // oclif's other refusals (e.g. `mau help nosuch`) exit 2 without a code: bad input all the same.
-  const code = typeof e.code === 'string' ? e.code : parseError ? 'BAD_FLAGS' : exitCode === ExitCode.CONFIG ? 'BAD_INPUT' : 'FAILED'
+  const code =
+    typeof e.code === 'string'
+      ? e.code
+      : parseError
+        ? 'BAD_FLAGS'
+        : exitCode === ExitCode.CONFIG
+          ? 'BAD_INPUT'
+          : 'FAILED'
   return {
     error: {
       code,
@@ -131,5 +174,9 @@ export function renderError(doc: ErrorDocument, colour: boolean): string {
   const dim = (s: string) => (colour ? `\u001B[2m${s}\u001B[22m` : s)
   // A message quotes the bad value, which may hold terminal escapes: each line is shown, never obeyed.
   const shown = (s: string) => s.split('\n').map(printable).join('\n')
-  return [`${red('Error:')} ${shown(message)}`, dim(`Code: ${code}`), ...suggestions.map((s) => `Try: ${shown(s)}`)].join('\n')
+  return [
+    `${red('Error:')} ${shown(message)}`,
+    dim(`Code: ${code}`),
+    ...suggestions.map((s) => `Try: ${shown(s)}`),
+  ].join('\n')
 }

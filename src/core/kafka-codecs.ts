@@ -15,7 +15,8 @@ const XERIAL_BLOCK = 32 * 1024
 
 /** Pure: a snappy batch as Kafka stores it (xerial-framed from Java, a bare block from others) decompressed. */
 export function unsnappy(data: Buffer): Buffer {
-  if (data.length < XERIAL_HEADER || !data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) return asBuffer(unsnappyBlock(data))
+  if (data.length < XERIAL_HEADER || !data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC))
+    return asBuffer(unsnappyBlock(data))
   const blocks: Buffer[] = []
   for (let at = XERIAL_HEADER; at < data.length;) {
     const size = data.readUInt32BE(at)
@@ -45,10 +46,12 @@ export function snappyXerial(data: Buffer): Buffer {
 const asBuffer = (b: string | Buffer): Buffer => (typeof b === 'string' ? Buffer.from(b) : b)
 
 type Codec = {compress(encoder: {buffer: Buffer}): Promise<Buffer>; decompress(buffer: Buffer): Promise<Buffer>}
-const codec = (compress: (b: Buffer) => Buffer, decompress: (b: Buffer) => Buffer): (() => Codec) => () => ({
-  compress: async (encoder) => compress(encoder.buffer),
-  decompress: async (buffer) => decompress(buffer),
-})
+const codec =
+  (compress: (b: Buffer) => Buffer, decompress: (b: Buffer) => Buffer): (() => Codec) =>
+  () => ({
+    compress: async (encoder) => compress(encoder.buffer),
+    decompress: async (buffer) => decompress(buffer),
+  })
 
 // kafkajs is CommonJS and does not name these two as ESM exports.
 const {CompressionCodecs, CompressionTypes} = kafkajs
@@ -62,6 +65,12 @@ export function registerCodecs(): void {
   const codecs = CompressionCodecs as Record<number, () => Codec>
   codecs[CompressionTypes.Snappy] = codec(snappyXerial, unsnappy)
   // Kafka's LZ4 is the LZ4 frame format (KIP-57), not bare blocks.
-  codecs[CompressionTypes.LZ4] = codec((b) => compressFrameSync(b), (b) => decompressFrameSync(b))
-  codecs[CompressionTypes.ZSTD] = codec((b) => zstdCompressSync(b), (b) => zstdDecompressSync(b))
+  codecs[CompressionTypes.LZ4] = codec(
+    (b) => compressFrameSync(b),
+    (b) => decompressFrameSync(b),
+  )
+  codecs[CompressionTypes.ZSTD] = codec(
+    (b) => zstdCompressSync(b),
+    (b) => zstdDecompressSync(b),
+  )
 }

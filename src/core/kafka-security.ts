@@ -43,26 +43,48 @@ export function kafkaSettings(f: KafkaFlags, env: NodeJS.ProcessEnv = process.en
   const usesTls = protocol === 'SSL' || protocol === 'SASL_SSL'
   const usesSasl = protocol.startsWith('SASL_')
   const tlsGiven = (['kafka-ssl-ca-file', 'kafka-ssl-cert-file', 'kafka-ssl-key-file'] as const).filter((k) => f[k])
-  if (!usesTls && tlsGiven.length > 0) throw configError(`--${tlsGiven[0]} is set but MAU_KAFKA_SECURITY_PROTOCOL is ${protocol}, which does not use TLS: expected SSL or SASL_SSL.`)
-  if (Boolean(f['kafka-ssl-cert-file']) !== Boolean(f['kafka-ssl-key-file'])) throw configError('Mutual TLS needs both MAU_KAFKA_SSL_CERT_FILE and MAU_KAFKA_SSL_KEY_FILE; only one is set.')
+  if (!usesTls && tlsGiven.length > 0)
+    throw configError(
+      `--${tlsGiven[0]} is set but MAU_KAFKA_SECURITY_PROTOCOL is ${protocol}, which does not use TLS: expected SSL or SASL_SSL.`,
+    )
+  if (Boolean(f['kafka-ssl-cert-file']) !== Boolean(f['kafka-ssl-key-file']))
+    throw configError('Mutual TLS needs both MAU_KAFKA_SSL_CERT_FILE and MAU_KAFKA_SSL_KEY_FILE; only one is set.')
   const mechanism = f['kafka-sasl-mechanism']
-  if (!usesSasl && mechanism) throw configError(`MAU_KAFKA_SASL_MECHANISM is ${mechanism} but MAU_KAFKA_SECURITY_PROTOCOL is ${protocol}, which does not use SASL: expected SASL_SSL or SASL_PLAINTEXT.`)
-  if (usesSasl && !mechanism) throw configError(`MAU_KAFKA_SECURITY_PROTOCOL is ${protocol} but no MAU_KAFKA_SASL_MECHANISM is set: expected one of ${SASL_MECHANISMS.join(', ')}.`)
+  if (!usesSasl && mechanism)
+    throw configError(
+      `MAU_KAFKA_SASL_MECHANISM is ${mechanism} but MAU_KAFKA_SECURITY_PROTOCOL is ${protocol}, which does not use SASL: expected SASL_SSL or SASL_PLAINTEXT.`,
+    )
+  if (usesSasl && !mechanism)
+    throw configError(
+      `MAU_KAFKA_SECURITY_PROTOCOL is ${protocol} but no MAU_KAFKA_SASL_MECHANISM is set: expected one of ${SASL_MECHANISMS.join(', ')}.`,
+    )
   const settings: KafkaSettings = {brokers: f.brokers, protocol}
   if (usesTls) {
-    const pem = (k: 'kafka-ssl-ca-file' | 'kafka-ssl-cert-file' | 'kafka-ssl-key-file') => (f[k] ? readPem(f[k], `MAU_${k.toUpperCase().replace(/-/g, '_')}`) : undefined)
-    settings.tls = {ca: pem('kafka-ssl-ca-file'), cert: pem('kafka-ssl-cert-file'), key: pem('kafka-ssl-key-file'), caFile: f['kafka-ssl-ca-file']}
+    const pem = (k: 'kafka-ssl-ca-file' | 'kafka-ssl-cert-file' | 'kafka-ssl-key-file') =>
+      f[k] ? readPem(f[k], `MAU_${k.toUpperCase().replace(/-/g, '_')}`) : undefined
+    settings.tls = {
+      ca: pem('kafka-ssl-ca-file'),
+      cert: pem('kafka-ssl-cert-file'),
+      key: pem('kafka-ssl-key-file'),
+      caFile: f['kafka-ssl-ca-file'],
+    }
   }
   if (mechanism === 'OAUTHBEARER') {
     const tokenFile = f['kafka-sasl-oauthbearer-token-file']
-    if (!tokenFile) throw configError('MAU_KAFKA_SASL_MECHANISM is OAUTHBEARER but no MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE is set: expected the file a token sidecar keeps fresh.')
+    if (!tokenFile)
+      throw configError(
+        'MAU_KAFKA_SASL_MECHANISM is OAUTHBEARER but no MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE is set: expected the file a token sidecar keeps fresh.',
+      )
     readToken(tokenFile)
     settings.sasl = {mechanism, tokenFile}
   } else if (mechanism) {
     const username = f['kafka-sasl-username']
     if (!username) throw configError(`MAU_KAFKA_SASL_MECHANISM is ${mechanism} but no MAU_KAFKA_SASL_USERNAME is set.`)
     const password = () => secretFromEnv('MAU_KAFKA_SASL_PASSWORD', env)
-    if (!password()) throw configError(`MAU_KAFKA_SASL_MECHANISM is ${mechanism} but neither MAU_KAFKA_SASL_PASSWORD nor MAU_KAFKA_SASL_PASSWORD_FILE is set.`)
+    if (!password())
+      throw configError(
+        `MAU_KAFKA_SASL_MECHANISM is ${mechanism} but neither MAU_KAFKA_SASL_PASSWORD nor MAU_KAFKA_SASL_PASSWORD_FILE is set.`,
+      )
     settings.sasl = {mechanism, username}
     settings.password = password
   }
@@ -78,8 +100,13 @@ function readToken(path: string): string {
 }
 
 /** kafkajs' `ssl` and `sasl` for these settings. */
-export function kafkajsSecurity(s: KafkaSettings): {ssl?: {ca?: Buffer; cert?: Buffer; key?: Buffer}; sasl?: SASLOptions} {
-  const ssl = s.tls ? {...(s.tls.ca && {ca: s.tls.ca}), ...(s.tls.cert && {cert: s.tls.cert, key: s.tls.key})} : undefined
+export function kafkajsSecurity(s: KafkaSettings): {
+  ssl?: {ca?: Buffer; cert?: Buffer; key?: Buffer}
+  sasl?: SASLOptions
+} {
+  const ssl = s.tls
+    ? {...(s.tls.ca && {ca: s.tls.ca}), ...(s.tls.cert && {cert: s.tls.cert, key: s.tls.key})}
+    : undefined
   if (!s.sasl) return {ssl}
   if (s.sasl.mechanism === 'OAUTHBEARER') {
     const file = s.sasl.tokenFile!
@@ -88,22 +115,43 @@ export function kafkajsSecurity(s: KafkaSettings): {ssl?: {ca?: Buffer; cert?: B
   const password = s.password!
   const mechanism = s.sasl.mechanism.toLowerCase() as 'plain' | 'scram-sha-256' | 'scram-sha-512'
   // kafkajs keeps this object and reads `password` at each authentication: a getter re-reads the file.
-  return {ssl, sasl: {mechanism, username: s.sasl.username!, get password() { return password() ?? '' }}}
+  return {
+    ssl,
+    sasl: {
+      mechanism,
+      username: s.sasl.username!,
+      get password() {
+        return password() ?? ''
+      },
+    },
+  }
 }
 
 /** A refused login or certificate, from any kafkajs error: exit 2, never a password or a token in it. */
 export function kafkaRefusal(error: unknown, s: Pick<KafkaSettings, 'brokers' | 'sasl' | 'tls'>): MauError | undefined {
   if (error instanceof MauError) return error.exitCode === ExitCode.CONFIG ? error : undefined
   const name = (error as Error)?.name ?? ''
-  if (name === 'KafkaJSSASLAuthenticationError' || (error as {cause?: {name?: string}})?.cause?.name === 'KafkaJSSASLAuthenticationError') {
+  if (
+    name === 'KafkaJSSASLAuthenticationError' ||
+    (error as {cause?: {name?: string}})?.cause?.name === 'KafkaJSSASLAuthenticationError'
+  ) {
     const who = s.sasl ? `${s.sasl.mechanism}${s.sasl.username ? ` for user "${s.sasl.username}"` : ''}` : 'SASL'
     return new MauError(`Kafka at ${s.brokers} refused SASL ${who}.`, {
       exit: ExitCode.CONFIG,
       code: 'KAFKA_SASL_REFUSED',
-      suggestions: [s.sasl?.mechanism === 'OAUTHBEARER' ? 'Check that the token in MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE is current and accepted by the broker.' : 'Check MAU_KAFKA_SASL_USERNAME, MAU_KAFKA_SASL_PASSWORD(_FILE) and MAU_KAFKA_SASL_MECHANISM against the broker\'s user.'],
+      suggestions: [
+        s.sasl?.mechanism === 'OAUTHBEARER'
+          ? 'Check that the token in MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE is current and accepted by the broker.'
+          : "Check MAU_KAFKA_SASL_USERNAME, MAU_KAFKA_SASL_PASSWORD(_FILE) and MAU_KAFKA_SASL_MECHANISM against the broker's user.",
+      ],
     })
   }
-  return tlsRefusal(error, {service: 'Kafka', address: s.brokers, caFile: s.tls?.caFile, caSetting: 'MAU_KAFKA_SSL_CA_FILE'})
+  return tlsRefusal(error, {
+    service: 'Kafka',
+    address: s.brokers,
+    caFile: s.tls?.caFile,
+    caSetting: 'MAU_KAFKA_SSL_CA_FILE',
+  })
 }
 
 const PROBE_TIMEOUT_MS = 5_000
@@ -119,11 +167,23 @@ export async function probeKafka(s: KafkaSettings): Promise<Transport | undefine
     const answer = s.tls ? await tlsHandshake(host, port, s) : await speaksKafka(host, port)
     if (answer === 'down') continue
     if (s.tls && answer === 'closed') {
-      if ((await speaksKafka(host, port)) === 'kafka') throw protocolMismatch(broker, s.protocol, 'answers plaintext Kafka, not TLS', s.protocol === 'SSL' ? 'PLAINTEXT' : 'SASL_PLAINTEXT')
+      if ((await speaksKafka(host, port)) === 'kafka')
+        throw protocolMismatch(
+          broker,
+          s.protocol,
+          'answers plaintext Kafka, not TLS',
+          s.protocol === 'SSL' ? 'PLAINTEXT' : 'SASL_PLAINTEXT',
+        )
       continue
     }
     if (!s.tls && answer === 'closed') {
-      if ((await tlsHandshake(host, port, {brokers: s.brokers, protocol: 'SSL', tls: {}}, false)) !== 'closed') throw protocolMismatch(broker, s.protocol, 'requires TLS', s.protocol === 'SASL_PLAINTEXT' ? 'SASL_SSL' : 'SSL or SASL_SSL')
+      if ((await tlsHandshake(host, port, {brokers: s.brokers, protocol: 'SSL', tls: {}}, false)) !== 'closed')
+        throw protocolMismatch(
+          broker,
+          s.protocol,
+          'requires TLS',
+          s.protocol === 'SASL_PLAINTEXT' ? 'SASL_SSL' : 'SSL or SASL_SSL',
+        )
       continue
     }
     const transport: Transport = typeof answer === 'object' ? answer : {tls: false}
@@ -136,7 +196,9 @@ function protocolMismatch(broker: string, protocol: SecurityProtocol, what: stri
   return new MauError(`Kafka broker ${broker} ${what}, but MAU_KAFKA_SECURITY_PROTOCOL is ${protocol}.`, {
     exit: ExitCode.CONFIG,
     code: 'KAFKA_PROTOCOL_MISMATCH',
-    suggestions: [`Set MAU_KAFKA_SECURITY_PROTOCOL to ${expected}, or point MAU_KAFKA_BROKERS at the listener for ${protocol}.`],
+    suggestions: [
+      `Set MAU_KAFKA_SECURITY_PROTOCOL to ${expected}, or point MAU_KAFKA_BROKERS at the listener for ${protocol}.`,
+    ],
   })
 }
 
@@ -145,7 +207,15 @@ type Answer = Transport | 'kafka' | 'closed' | 'down'
 /** A TLS handshake, then ApiVersions over it: a broker that refuses the client certificate says so only after the handshake (TLS 1.3). */
 function tlsHandshake(host: string, port: number, s: KafkaSettings, verify = true): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const socket: TLSSocket = tlsConnect({host, port, ...(isIP(host) ? {} : {servername: host}), ca: s.tls?.ca, cert: s.tls?.cert, key: s.tls?.key, rejectUnauthorized: verify})
+    const socket: TLSSocket = tlsConnect({
+      host,
+      port,
+      ...(isIP(host) ? {} : {servername: host}),
+      ca: s.tls?.ca,
+      cert: s.tls?.cert,
+      key: s.tls?.key,
+      rejectUnauthorized: verify,
+    })
     const done = (answer: Answer | Error) => {
       socket.destroy()
       if (answer instanceof Error) reject(answer)
@@ -158,9 +228,20 @@ function tlsHandshake(host: string, port: number, s: KafkaSettings, verify = tru
       if (!verify) return done(transport)
       socket.write(API_VERSIONS)
     })
-    answers(socket, () => done(transport ?? 'closed'), () => done('closed'))
+    answers(
+      socket,
+      () => done(transport ?? 'closed'),
+      () => done('closed'),
+    )
     socket.once('error', (error: NodeJS.ErrnoException) => {
-      const refused = verify ? tlsRefusal(error, {service: 'Kafka', address: `${host}:${port}`, caFile: s.tls?.caFile, caSetting: 'MAU_KAFKA_SSL_CA_FILE'}) ?? clientCertRefused(error, `${host}:${port}`, s) : undefined
+      const refused = verify
+        ? (tlsRefusal(error, {
+            service: 'Kafka',
+            address: `${host}:${port}`,
+            caFile: s.tls?.caFile,
+            caSetting: 'MAU_KAFKA_SSL_CA_FILE',
+          }) ?? clientCertRefused(error, `${host}:${port}`, s))
+        : undefined
       done(refused ?? (isDown(error) ? 'down' : 'closed'))
     })
   })
@@ -168,12 +249,16 @@ function tlsHandshake(host: string, port: number, s: KafkaSettings, verify = tru
 
 /** The broker's TLS alert after the handshake: it wants a (different) client certificate. */
 function clientCertRefused(error: Error, address: string, s: KafkaSettings): MauError | undefined {
-  if (!/alert (bad certificate|certificate required|unknown ca|certificate unknown)/i.test(error.message)) return undefined
-  return new MauError(`Kafka at ${address} refused ${s.tls?.cert ? 'the client certificate in MAU_KAFKA_SSL_CERT_FILE' : 'the connection without a client certificate'} (mutual TLS).`, {
-    exit: ExitCode.CONFIG,
-    code: 'KAFKA_CLIENT_CERT_REFUSED',
-    suggestions: ['Set MAU_KAFKA_SSL_CERT_FILE and MAU_KAFKA_SSL_KEY_FILE to a certificate the broker\'s CA signed.'],
-  })
+  if (!/alert (bad certificate|certificate required|unknown ca|certificate unknown)/i.test(error.message))
+    return undefined
+  return new MauError(
+    `Kafka at ${address} refused ${s.tls?.cert ? 'the client certificate in MAU_KAFKA_SSL_CERT_FILE' : 'the connection without a client certificate'} (mutual TLS).`,
+    {
+      exit: ExitCode.CONFIG,
+      code: 'KAFKA_CLIENT_CERT_REFUSED',
+      suggestions: ["Set MAU_KAFKA_SSL_CERT_FILE and MAU_KAFKA_SSL_KEY_FILE to a certificate the broker's CA signed."],
+    },
+  )
 }
 
 /** ApiVersions v0: any Kafka listener answers it before authentication, with the same correlation id. */
@@ -209,9 +294,14 @@ function speaksKafka(host: string, port: number): Promise<'kafka' | 'closed' | '
     }
     socket.setTimeout(PROBE_TIMEOUT_MS, () => done('closed'))
     socket.once('error', (error: NodeJS.ErrnoException) => done(isDown(error) ? 'down' : 'closed'))
-    answers(socket, () => done('kafka'), () => done('closed'))
+    answers(
+      socket,
+      () => done('kafka'),
+      () => done('closed'),
+    )
     socket.connect(port, host, () => socket.write(API_VERSIONS))
   })
 }
 
-const isDown = (error: NodeJS.ErrnoException) => ['ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(error.code ?? '')
+const isDown = (error: NodeJS.ErrnoException) =>
+  ['ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(error.code ?? '')

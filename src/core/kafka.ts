@@ -14,8 +14,17 @@ export type {KafkaSettings} from './kafka-security.js'
  * kafkajs attaches to every retry (only at debug, where the stack is what one wants).
  */
 export function kafkaLogFields(entry: LogEntry, debug: boolean): {fields: Record<string, unknown>; message: string} {
-  const {message, stack, timestamp: _timestamp, logger: _logger, ...rest} = entry.log as LogEntry['log'] & {stack?: string}
-  return {fields: {kafka: entry.namespace, ...rest, ...(debug && stack ? {stack} : {})}, message: String(message).split('\n')[0]!}
+  const {
+    message,
+    stack,
+    timestamp: _timestamp,
+    logger: _logger,
+    ...rest
+  } = entry.log as LogEntry['log'] & {stack?: string}
+  return {
+    fields: {kafka: entry.namespace, ...rest, ...(debug && stack ? {stack} : {})},
+    message: String(message).split('\n')[0]!,
+  }
 }
 
 /** Conditions kafkajs retries by itself, routine while a group or a broker starts: not errors unless they last. */
@@ -49,9 +58,14 @@ const errorText = (e: unknown): string =>
 export class KafkaLevels {
   private readonly since = new Map<number, {first: number; last: number}>()
 
-  constructor(private readonly graceMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly graceMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  levelOf(entry: Pick<LogEntry, 'level'> & {log: {message?: unknown; error?: unknown}}): 'error' | 'warn' | 'info' | 'debug' {
+  levelOf(
+    entry: Pick<LogEntry, 'level'> & {log: {message?: unknown; error?: unknown}},
+  ): 'error' | 'warn' | 'info' | 'debug' {
     const own = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug'
     if (own === 'debug') return own
     // A broker's error response names the request in the message and the condition in `error`.
@@ -98,7 +112,12 @@ const settingsOf = new WeakMap<Kafka, KafkaSettings>()
  * A client whose settings were tried first: a refused certificate, name or protocol exits 2 at once instead
  * of being retried as an outage. An unreachable broker is left to kafkajs' retries, as before.
  */
-export async function connectKafka(settings: KafkaSettings, clientId: string, log?: Logger, graceMs?: number): Promise<{kafka: Kafka; transport?: Transport}> {
+export async function connectKafka(
+  settings: KafkaSettings,
+  clientId: string,
+  log?: Logger,
+  graceMs?: number,
+): Promise<{kafka: Kafka; transport?: Transport}> {
   const transport = await probeKafka(settings)
   return {kafka: createKafka(settings, clientId, log, graceMs), transport}
 }
@@ -117,6 +136,10 @@ export function consumerGaveUp(settings: Pick<KafkaSettings, 'brokers' | 'sasl' 
   return new MauError(`The Kafka consumer stopped and kafkajs will not restart it: ${error.message}`, {
     exit: unsupported ? ExitCode.CONFIG : ExitCode.UNAVAILABLE,
     code: unsupported ? 'KAFKA_UNSUPPORTED' : 'KAFKA_CONSUMER_CRASHED',
-    suggestions: [unsupported ? 'The topic holds something this version of mau cannot read; the log line "consumer crashed" names it.' : 'The pod restarts it; if it recurs, the log line "consumer crashed" says why.'],
+    suggestions: [
+      unsupported
+        ? 'The topic holds something this version of mau cannot read; the log line "consumer crashed" names it.'
+        : 'The pod restarts it; if it recurs, the log line "consumer crashed" says why.',
+    ],
   })
 }

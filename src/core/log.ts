@@ -18,7 +18,10 @@ export function textLine(json: string): string {
   const time = typeof r.time === 'string' ? r.time.slice(11, 19) : ''
   const fields = Object.entries(r)
     .filter(([k]) => !SKIP.has(k))
-    .map(([k, v]) => `${k}=${printable(String(typeof v === 'string' ? v : k === 'err' ? (v as {message?: string}).message : JSON.stringify(v)))}`)
+    .map(
+      ([k, v]) =>
+        `${k}=${printable(String(typeof v === 'string' ? v : k === 'err' ? (v as {message?: string}).message : JSON.stringify(v)))}`,
+    )
   return `${[time, String(r.level).toUpperCase().padEnd(5), printable(typeof r.msg === 'string' ? r.msg : ''), ...fields].filter((p) => p !== '').join('  ')}\n`
 }
 
@@ -28,7 +31,11 @@ function briefError(e: unknown): unknown {
   return {type: e.name, message: e.message, ...(code === undefined ? {} : {code})}
 }
 
-export function createLogger(name: string, level = process.env.MAU_LOG_LEVEL ?? 'info', text = Boolean(process.stderr.isTTY)): Logger {
+export function createLogger(
+  name: string,
+  level = process.env.MAU_LOG_LEVEL ?? 'info',
+  text = Boolean(process.stderr.isTTY),
+): Logger {
   return pino(
     {
       name,
@@ -53,7 +60,12 @@ export function createLogger(name: string, level = process.env.MAU_LOG_LEVEL ?? 
  * Node's own warnings (a MaxListenersExceededWarning, a deprecation) as log records: Node prints them as raw
  * text on stderr, the one line of a pod's output a collector could not parse. Replaces Node's printer.
  */
-export function routeWarnings(log: Pick<Logger, 'warn'>, proc: Pick<NodeJS.Process, 'removeAllListeners' | 'on'> = process): void {
+export function routeWarnings(
+  log: Pick<Logger, 'warn'>,
+  proc: Pick<NodeJS.Process, 'removeAllListeners' | 'on'> = process,
+): void {
   proc.removeAllListeners('warning')
-  proc.on('warning', (w: Error & {code?: string}) => log.warn({warning: w.name, ...(w.code ? {code: w.code} : {})}, w.message))
+  proc.on('warning', (w: Error & {code?: string}) =>
+    log.warn({warning: w.name, ...(w.code ? {code: w.code} : {})}, w.message),
+  )
 }

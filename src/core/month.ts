@@ -114,12 +114,24 @@ const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?
  */
 export function parseInstant(input: string, zone: string, flag: string): number {
   const m = ISO_INSTANT.exec(input.trim())
-  const bad = () => configError(`Invalid ${flag} "${input}": expected an ISO 8601 time such as 2022-12-01T00:00:00Z, or a date and time read in ${zone}.`)
+  const bad = () =>
+    configError(
+      `Invalid ${flag} "${input}": expected an ISO 8601 time such as 2022-12-01T00:00:00Z, or a date and time read in ${zone}.`,
+    )
   if (!m) throw bad()
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number]
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) throw bad()
-  const seconds = m[7] ? Date.parse(input.trim().replace(' ', 'T')) / 1000 : dayjs.tz(input.trim().replace(' ', 'T'), zone).valueOf() / 1000
+  const seconds = m[7]
+    ? Date.parse(input.trim().replace(' ', 'T')) / 1000
+    : dayjs.tz(input.trim().replace(' ', 'T'), zone).valueOf() / 1000
   if (!Number.isFinite(seconds)) throw bad()
   return Math.floor(seconds)
 }

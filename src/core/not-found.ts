@@ -11,9 +11,7 @@ import {wantsJson} from './exit.js'
 
 /** The visible command nearest to what was typed, by edit distance. */
 export function nearest(typed: string, ids: string[]): string | undefined {
-  return ids
-    .map((id) => ({id, distance: levenshtein.get(typed, id)}))
-    .sort((a, b) => a.distance - b.distance)[0]?.id
+  return ids.map((id) => ({id, distance: levenshtein.get(typed, id)})).sort((a, b) => a.distance - b.distance)[0]?.id
 }
 
 const hook: Hook<'command_not_found'> = async function (opts) {

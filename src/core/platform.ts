@@ -56,7 +56,8 @@ const MAX_SOURCE = 30
 /** Characters as a person counts them (a surrogate pair is one). */
 export const chars = (s: string) => (/[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length)
 /** A bad value as an error message quotes it: short, escaped. */
-export const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v))
+export const show = (v: unknown) =>
+  typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v)
 
 type Parsed<T> = {ok: true; value: T} | {ok: false; message: string}
 
@@ -67,12 +68,17 @@ export function sourceName(value: unknown): Parsed<string> {
   if (value === undefined || value === null) return {ok: true, value: 'UNKNOWN'}
   if (typeof value === 'number') {
     const name = names.get(value)
-    return name ? {ok: true, value: name} : {ok: false, message: `source_id ${value} is not a known source number: ${expected}`}
+    return name
+      ? {ok: true, value: name}
+      : {ok: false, message: `source_id ${value} is not a known source number: ${expected}`}
   }
-  if (typeof value !== 'string' || value.trim() === '') return {ok: false, message: `source_id is ${show(value)}: ${expected}`}
-  if (chars(value) > MAX_SOURCE) return {ok: false, message: `source_id is ${chars(value)} characters: expected at most ${MAX_SOURCE}`}
+  if (typeof value !== 'string' || value.trim() === '')
+    return {ok: false, message: `source_id is ${show(value)}: ${expected}`}
+  if (chars(value) > MAX_SOURCE)
+    return {ok: false, message: `source_id is ${chars(value)} characters: expected at most ${MAX_SOURCE}`}
   if (/^\d+$/.test(value)) return sourceName(Number(value))
-  if (!/^[A-Za-z0-9_.-]+$/.test(value)) return {ok: false, message: `source_id ${show(value)} has characters other than letters, digits, _ . -`}
+  if (!/^[A-Za-z0-9_.-]+$/.test(value))
+    return {ok: false, message: `source_id ${show(value)} has characters other than letters, digits, _ . -`}
   return {ok: true, value: canonicalSource(value)}
 }
 

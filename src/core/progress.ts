@@ -85,16 +85,22 @@ export function progressText(p: Progress): string {
     parts.push(`${p.total > 0 ? Math.min(100, Math.floor((100 * p.done) / p.total)) : 100}%`)
   }
   if (p.elapsedSeconds >= 1) parts.push(`${formatCount(rate)}/s`)
-  if (p.total !== undefined && p.done < p.total && rate > 0 && p.elapsedSeconds >= 1) parts.push(`ETA ${formatDuration((p.total - p.done) / rate)}`)
+  if (p.total !== undefined && p.done < p.total && rate > 0 && p.elapsedSeconds >= 1)
+    parts.push(`ETA ${formatDuration((p.total - p.done) / rate)}`)
   return parts.join('  ')
 }
 
 /** A status line that renders progressText, at most a few times a second. */
-export function startProgress(label: string, unit: string, enabled = canAnimate()): {report: (done: number, total?: number) => void; stop: () => void; fail: () => void} {
+export function startProgress(
+  label: string,
+  unit: string,
+  enabled = canAnimate(),
+): {report: (done: number, total?: number) => void; stop: () => void; fail: () => void} {
   const status = startStatus(label, enabled)
   const started = Date.now()
   return {
-    report: (done, total) => status.update(progressText({label, done, total, unit, elapsedSeconds: (Date.now() - started) / 1000})),
+    report: (done, total) =>
+      status.update(progressText({label, done, total, unit, elapsedSeconds: (Date.now() - started) / 1000})),
     stop: status.stop,
     fail: status.fail,
   }

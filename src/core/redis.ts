@@ -45,21 +45,32 @@ export function resolveRedis(flags: RedisFlags, env: NodeJS.ProcessEnv = process
   } catch {
     throw configError(`Invalid Redis URL "${redact(url)}": expected redis://host:port or rediss://host:port (TLS).`)
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw configError(`Invalid Redis URL "${redact(url)}": the scheme must be redis:// or rediss:// (TLS).`)
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw configError(`Invalid Redis URL "${redact(url)}": the scheme must be redis:// or rediss:// (TLS).`)
   if (parsed.password) {
     registerSecret(parsed.password)
     registerSecret(decodeURIComponent(parsed.password))
-    throw new MauError(`Redis URL "${redact(url)}" holds a password: a URL shows in \`ps\`, in a pod's spec and in shell history, so mau takes passwords only from the environment or a file.`, {
-      exit: ExitCode.CONFIG,
-      code: 'PASSWORD_IN_URL',
-      suggestions: ['Remove the password from the URL and set MAU_REDIS_PASSWORD_FILE (a file, such as a mounted Secret) or MAU_REDIS_PASSWORD.'],
-    })
+    throw new MauError(
+      `Redis URL "${redact(url)}" holds a password: a URL shows in \`ps\`, in a pod's spec and in shell history, so mau takes passwords only from the environment or a file.`,
+      {
+        exit: ExitCode.CONFIG,
+        code: 'PASSWORD_IN_URL',
+        suggestions: [
+          'Remove the password from the URL and set MAU_REDIS_PASSWORD_FILE (a file, such as a mounted Secret) or MAU_REDIS_PASSWORD.',
+        ],
+      },
+    )
   }
   const path = parsed.pathname.replace(/^\//, '')
-  if (path !== '' && !/^\d{1,2}$/.test(path)) throw configError(`Invalid Redis URL "${redact(url)}": the path, if any, is the database number (0 to 15).`)
+  if (path !== '' && !/^\d{1,2}$/.test(path))
+    throw configError(`Invalid Redis URL "${redact(url)}": the path, if any, is the database number (0 to 15).`)
   const tls = parsed.protocol === 'rediss:'
   const caFile = flags['redis-tls-ca-file']
-  if (caFile && !tls) throw configError(`MAU_REDIS_TLS_CA_FILE is set but the Redis URL "${redact(url)}" is not rediss://: the CA would not be used.`, ['Use rediss:// for TLS, or unset MAU_REDIS_TLS_CA_FILE.'])
+  if (caFile && !tls)
+    throw configError(
+      `MAU_REDIS_TLS_CA_FILE is set but the Redis URL "${redact(url)}" is not rediss://: the CA would not be used.`,
+      ['Use rediss:// for TLS, or unset MAU_REDIS_TLS_CA_FILE.'],
+    )
   const username = flags['redis-username'] || (parsed.username ? decodeURIComponent(parsed.username) : undefined)
   const readPassword = () => secretFromEnv('MAU_REDIS_PASSWORD', env)
   readPassword()
@@ -121,13 +132,20 @@ export function redisError(error: unknown, s: RedisSettings): MauError {
   if (error instanceof MauError) return error
   const message = (error as Error)?.message ?? String(error)
   if (/WRONGPASS|NOAUTH|invalid username-password|NOPERM/i.test(message)) {
-    return new MauError(`Redis at ${s.display} refused the login${s.username ? ` of user "${s.username}"` : ''}: ${redact(message)}`, {
-      exit: ExitCode.CONFIG,
-      code: 'REDIS_AUTH_REFUSED',
-      suggestions: ['Check MAU_REDIS_USERNAME and MAU_REDIS_PASSWORD(_FILE) against the server\'s requirepass or ACL user; the user needs +xread +xinfo +ping on the streams\' keys.'],
-    })
+    return new MauError(
+      `Redis at ${s.display} refused the login${s.username ? ` of user "${s.username}"` : ''}: ${redact(message)}`,
+      {
+        exit: ExitCode.CONFIG,
+        code: 'REDIS_AUTH_REFUSED',
+        suggestions: [
+          "Check MAU_REDIS_USERNAME and MAU_REDIS_PASSWORD(_FILE) against the server's requirepass or ACL user; the user needs +xread +xinfo +ping on the streams' keys.",
+        ],
+      },
+    )
   }
-  const tls = s.tls ? tlsRefusal(error, {service: 'Redis', address: s.display, caFile: s.caFile, caSetting: 'MAU_REDIS_TLS_CA_FILE'}) : undefined
+  const tls = s.tls
+    ? tlsRefusal(error, {service: 'Redis', address: s.display, caFile: s.caFile, caSetting: 'MAU_REDIS_TLS_CA_FILE'})
+    : undefined
   if (tls) return tls
   return new MauError(`Redis at ${s.display} is unreachable: ${redact(message)}`, {
     exit: ExitCode.UNAVAILABLE,

@@ -18,7 +18,10 @@ export function terminalWidth(stream: {isTTY?: boolean; columns?: number} = proc
 /** A JSON document: indented for a person at a terminal, one line for a program reading a pipe or a log. */
 export function jsonText(value: unknown, pretty = Boolean(process.stdout.isTTY)): string {
   // JSON.stringify escapes C0 controls but not DEL and C1 (U+009B is a CSI): \u escapes parse the same.
-  return (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)).replace(/[\u007f-\u009f]/g, (c) => `\\u${hex(c, 4)}`)
+  return (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${hex(c, 4)}`,
+  )
 }
 
 /** C0 controls, DEL and C1 controls: an ESC or CSI (U+009B) from event data would drive the reader's terminal. */
@@ -32,7 +35,11 @@ export function printable(s: string): string {
 
 /** One CSV line; fields with a comma or quote are quoted (RFC 4180); control characters escaped (printable). */
 export function csvLine(fields: (string | number)[]): string {
-  return fields.map((f) => (typeof f !== 'string' ? String(f) : /[",]/.test(f) ? `"${printable(f).replace(/"/g, '""')}"` : printable(f))).join(',')
+  return fields
+    .map((f) =>
+      typeof f !== 'string' ? String(f) : /[",]/.test(f) ? `"${printable(f).replace(/"/g, '""')}"` : printable(f),
+    )
+    .join(',')
 }
 
 /** A cell that says good or bad news: green or red where colour is on, plain text otherwise. */
@@ -60,7 +67,8 @@ const text = (c: Cell): string => {
 const NUMERIC_TEXT = /^(?:[+-]?[\d,.]+%?(?: [+-]?[\d,.]+%)?|-|new)$/
 const looksNumeric = (c: Cell) => typeof raw(c) === 'number' || text(c) === '' || NUMERIC_TEXT.test(text(c))
 const TONES = {good: [32, 39], bad: [31, 39]} as const
-const paint = (s: string, tone: Marked['tone'] | undefined, colour: boolean) => (colour && tone ? `\u001B[${TONES[tone][0]}m${s}\u001B[${TONES[tone][1]}m` : s)
+const paint = (s: string, tone: Marked['tone'] | undefined, colour: boolean) =>
+  colour && tone ? `\u001B[${TONES[tone][0]}m${s}\u001B[${TONES[tone][1]}m` : s
 
 /** A line of good or bad news (a verdict under a table), coloured where colour is on. */
 export function tone(line: string, t: Marked['tone'], colour = useColour()): string {
@@ -89,7 +97,10 @@ export function table(head: string[], rows: Cell[][], opts: TableOptions = {}): 
   // cli-table3's frame: one border before each column, one after the last, one space of padding either side.
   const frame = (w: number[]) => w.reduce((a, x) => a + x + 3, 1)
   while (width !== undefined && frame(widths) > width) {
-    const widest = widths.reduce((best, w, k) => (!numeric[k] && w > widths[best]! ? k : best), numeric.findIndex((n) => !n))
+    const widest = widths.reduce(
+      (best, w, k) => (!numeric[k] && w > widths[best]! ? k : best),
+      numeric.findIndex((n) => !n),
+    )
     if (widest < 0 || widths[widest]! <= MIN_COLUMN) break
     widths[widest]!--
   }
@@ -109,5 +120,12 @@ export function columns(head: string[], rows: Cell[][]): string {
   const all = [head, ...rows.map((r) => r.map(text))]
   const numeric = head.map((_, i) => i > 0 && rows.every((r) => looksNumeric(r[i])))
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
-  return all.map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n')
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }

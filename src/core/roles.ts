@@ -65,7 +65,12 @@ export const ROLES: readonly Role[] = [
     name: 'server',
     summary: 'mau serve, public-facing: reads the summary counters only',
     commands: ['serve'],
-    grants: [{privileges: ['SELECT'], table: 'mau_summary'}, {privileges: ['SELECT'], table: 'mau_month_total'}, ZONE, VERSION],
+    grants: [
+      {privileges: ['SELECT'], table: 'mau_summary'},
+      {privileges: ['SELECT'], table: 'mau_month_total'},
+      ZONE,
+      VERSION,
+    ],
     kafka: false,
   },
   {
@@ -85,7 +90,15 @@ export const ROLES: readonly Role[] = [
   {
     name: 'operator',
     summary: 'schema, partitions and table-level work (DDL): migrations, rotate, rebuilds, backfill',
-    commands: ['db migrate', 'db timezone', 'partitions rotate', 'summary rebuild', 'backfill', 'offsets reset', 'offsets ack-loss'],
+    commands: [
+      'db migrate',
+      'db timezone',
+      'partitions rotate',
+      'summary rebuild',
+      'backfill',
+      'offsets reset',
+      'offsets ack-loss',
+    ],
     // GRANT OPTION on this database only: `db migrate` gives each role's account the rights a release's new
     // tables need (schema/role-accounts.ts). It cannot create users, nor grant on anything outside the database.
     grants: [{privileges: ['ALL PRIVILEGES'], table: '*', grantOption: true}],
@@ -94,7 +107,16 @@ export const ROLES: readonly Role[] = [
   {
     name: 'auditor',
     summary: 'read-only checks: counts, parity with Druid, health, the schema and partitions',
-    commands: ['count', 'verify-migration', 'doctor', 'summary check', 'db status', 'partitions list', 'deadletter list', 'offsets list'],
+    commands: [
+      'count',
+      'verify-migration',
+      'doctor',
+      'summary check',
+      'db status',
+      'partitions list',
+      'deadletter list',
+      'offsets list',
+    ],
     grants: [{privileges: ['SELECT'], table: '*'}],
     kafka: true,
   },
@@ -104,7 +126,9 @@ export const role = (name: RoleName): Role => ROLES.find((r) => r.name === name)
 
 /** Pure: whether the role may read a table (a grant of SELECT on it, or on the whole database). */
 export const mayRead = (r: Role, table: string): boolean =>
-  r.grants.some((g) => (g.table === '*' || g.table === table) && g.privileges.some((p) => p === 'SELECT' || p === 'ALL PRIVILEGES'))
+  r.grants.some(
+    (g) => (g.table === '*' || g.table === table) && g.privileges.some((p) => p === 'SELECT' || p === 'ALL PRIVILEGES'),
+  )
 
 /** Pure: the role a command needs, by its oclif id ("deadletter:replay") or as typed. */
 export function roleOf(commandId: string | undefined): RoleName | undefined {

@@ -14,7 +14,9 @@ export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env
 
 /** Reads a mounted secret; a trailing newline (as `kubectl create secret --from-file` keeps) is not part of it. */
 function readSecretFile(path: string, variable: string): string {
-  return readSettingFile(path, variable).toString('utf8').replace(/\r?\n$/, '')
+  return readSettingFile(path, variable)
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
 }
 
 /** A file a setting names (a secret, a token, a certificate): an unreadable one is configuration, named with the setting. */
@@ -22,7 +24,9 @@ export function readSettingFile(path: string, setting: string): Buffer {
   try {
     return readFileSync(path)
   } catch (error) {
-    throw configError(`${setting} points to "${path}", which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`)
+    throw configError(
+      `${setting} points to "${path}", which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+    )
   }
 }
 

@@ -23,7 +23,10 @@ export const DEFAULTS = {
  */
 const RENAMED_ENV: Record<string, {to: string; convert?: (v: string) => string}> = {
   MAU_FROM_TIME: {to: 'MAU_CONSUME_SINCE'},
-  MAU_KAFKA_SESSION_TIMEOUT_MS: {to: 'MAU_KAFKA_SESSION_TIMEOUT_SECONDS', convert: (ms) => String(Math.round(Number(ms) / 1000))},
+  MAU_KAFKA_SESSION_TIMEOUT_MS: {
+    to: 'MAU_KAFKA_SESSION_TIMEOUT_SECONDS',
+    convert: (ms) => String(Math.round(Number(ms) / 1000)),
+  },
 }
 
 export function applyRenamedEnv(env: NodeJS.ProcessEnv = process.env): void {
@@ -44,7 +47,10 @@ export function isValidTimezone(zone: string): boolean {
 
 /** Splits "a,b, c" into ["a","b","c"], dropping empties; used for lists given in one env var. */
 export function splitList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean)
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 }
 
 /** A repeatable flag is an array when given on the command line but one string when it comes from its env var. */
@@ -92,9 +98,14 @@ const safeDecode = (s: string) => {
   }
 }
 
-const withUser = (url: string, user: string) => url.replace(/^mysql:\/\/(?:[^@/]*@)?/, `mysql://${encodeURIComponent(user)}@`)
+const withUser = (url: string, user: string) =>
+  url.replace(/^mysql:\/\/(?:[^@/]*@)?/, `mysql://${encodeURIComponent(user)}@`)
 
-export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env, flags: MysqlTlsFlags = {}): MysqlSettings {
+export function resolveMysql(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  flags: MysqlTlsFlags = {},
+): MysqlSettings {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -112,11 +123,16 @@ export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env, 
     // Scrubbed from every output all the same, as written and as decoded: the refusal must not print it.
     registerSecret(parsed.password)
     registerSecret(safeDecode(parsed.password))
-    throw new MauError(`MySQL URL "${redact(url)}" holds a password: a URL shows in \`ps\`, in a pod's spec and in shell history, so mau takes passwords only from the environment or a file.`, {
-      exit: ExitCode.CONFIG,
-      code: 'PASSWORD_IN_URL',
-      suggestions: ['Remove the password from the URL and set MAU_MYSQL_PASSWORD_FILE (a file, such as a mounted Secret) or MAU_MYSQL_PASSWORD.'],
-    })
+    throw new MauError(
+      `MySQL URL "${redact(url)}" holds a password: a URL shows in \`ps\`, in a pod's spec and in shell history, so mau takes passwords only from the environment or a file.`,
+      {
+        exit: ExitCode.CONFIG,
+        code: 'PASSWORD_IN_URL',
+        suggestions: [
+          'Remove the password from the URL and set MAU_MYSQL_PASSWORD_FILE (a file, such as a mounted Secret) or MAU_MYSQL_PASSWORD.',
+        ],
+      },
+    )
   }
   const readPassword = () => secretFromEnv('MAU_MYSQL_PASSWORD', env)
   const password = readPassword()
@@ -137,15 +153,28 @@ export function resolveMysql(url: string, env: NodeJS.ProcessEnv = process.env, 
 function mysqlTls(params: URLSearchParams, flags: MysqlTlsFlags, shown: string): MysqlTls {
   const known = new Set(['ssl-mode', 'ssl-ca', 'ssl-cert', 'ssl-key'])
   const unknown = [...params.keys()].find((k) => !known.has(k))
-  if (unknown) throw configError(`MySQL URL "${shown}" has the parameter "${unknown}": expected only ssl-mode, ssl-ca, ssl-cert, ssl-key.`)
+  if (unknown)
+    throw configError(
+      `MySQL URL "${shown}" has the parameter "${unknown}": expected only ssl-mode, ssl-ca, ssl-cert, ssl-key.`,
+    )
   const modeText = flags['mysql-ssl-mode'] ?? params.get('ssl-mode')?.toUpperCase() ?? 'PREFERRED'
-  if (!(SSL_MODES as readonly string[]).includes(modeText)) throw configError(`Invalid MySQL ssl-mode "${modeText}": expected one of ${SSL_MODES.join(', ')}.`)
+  if (!(SSL_MODES as readonly string[]).includes(modeText))
+    throw configError(`Invalid MySQL ssl-mode "${modeText}": expected one of ${SSL_MODES.join(', ')}.`)
   const mode = modeText as SslMode
   const file = (what: 'ca' | 'cert' | 'key') => flags[`mysql-ssl-${what}`] ?? params.get(`ssl-${what}`) ?? undefined
   const [caFile, certFile, keyFile] = [file('ca'), file('cert'), file('key')]
-  if (mode === 'DISABLED' && (caFile || certFile || keyFile)) throw configError('MySQL ssl-mode is DISABLED but a CA, certificate or key is given: expected a mode that uses TLS, or no files.')
-  if (mode.startsWith('VERIFY') && !caFile) throw configError(`MySQL ssl-mode ${mode} needs the CA to verify against: set MAU_MYSQL_SSL_CA (or the URL's ssl-ca).`)
-  if (Boolean(certFile) !== Boolean(keyFile)) throw configError('A MySQL client certificate needs both MAU_MYSQL_SSL_CERT and MAU_MYSQL_SSL_KEY; only one is set.')
+  if (mode === 'DISABLED' && (caFile || certFile || keyFile))
+    throw configError(
+      'MySQL ssl-mode is DISABLED but a CA, certificate or key is given: expected a mode that uses TLS, or no files.',
+    )
+  if (mode.startsWith('VERIFY') && !caFile)
+    throw configError(
+      `MySQL ssl-mode ${mode} needs the CA to verify against: set MAU_MYSQL_SSL_CA (or the URL's ssl-ca).`,
+    )
+  if (Boolean(certFile) !== Boolean(keyFile))
+    throw configError(
+      'A MySQL client certificate needs both MAU_MYSQL_SSL_CERT and MAU_MYSQL_SSL_KEY; only one is set.',
+    )
   return {
     mode,
     caFile,

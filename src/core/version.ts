@@ -5,7 +5,8 @@
 import type {Hook} from '@oclif/core'
 import {BUILD} from './build.js'
 
-export const versionLine = (userAgent: string, commit: string): string => (commit === 'unknown' ? userAgent : `${userAgent} commit ${commit}`)
+export const versionLine = (userAgent: string, commit: string): string =>
+  commit === 'unknown' ? userAgent : `${userAgent} commit ${commit}`
 
 const hook: Hook<'init'> = async function (opts) {
   // Typed read-only, but oclif reads it only after the init hooks have run.

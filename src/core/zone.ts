@@ -44,7 +44,10 @@ export async function recordedZone(db: Queryable): Promise<string | undefined> {
 /** Records `zone` unless one is already recorded (the first writer wins); false when this user may not write it. */
 async function recordIfNone(db: Queryable, zone: string): Promise<boolean> {
   try {
-    const [r] = await db.query('INSERT IGNORE INTO mau_setting (name, value, updated_at) VALUES (?, ?, UNIX_TIMESTAMP())', [ZONE_SETTING, zone])
+    const [r] = await db.query(
+      'INSERT IGNORE INTO mau_setting (name, value, updated_at) VALUES (?, ?, UNIX_TIMESTAMP())',
+      [ZONE_SETTING, zone],
+    )
     return (r as unknown as {affectedRows: number}).affectedRows === 1
   } catch (error) {
     if (NO_RECORD.has((error as {code?: string}).code ?? '')) return false
@@ -54,14 +57,17 @@ async function recordIfNone(db: Queryable, zone: string): Promise<boolean> {
 
 /** Pure: the refusal of a run given a zone other than the recorded one. */
 export function zoneConflict(recorded: string, given: string): MauError {
-  return new MauError(`The database records time zone ${recorded} for its months; this run was given ${given} (--timezone or MAU_TIMEZONE).`, {
-    exit: ExitCode.CONFIG,
-    code: 'TIMEZONE_CONFLICT',
-    suggestions: [
-      `Set MAU_TIMEZONE=${recorded} (or leave it unset) for every workload of this database.`,
-      `To change the recorded zone: mau db timezone --set ${given} (see mau db timezone --help for what it means for months already counted).`,
-    ],
-  })
+  return new MauError(
+    `The database records time zone ${recorded} for its months; this run was given ${given} (--timezone or MAU_TIMEZONE).`,
+    {
+      exit: ExitCode.CONFIG,
+      code: 'TIMEZONE_CONFLICT',
+      suggestions: [
+        `Set MAU_TIMEZONE=${recorded} (or leave it unset) for every workload of this database.`,
+        `To change the recorded zone: mau db timezone --set ${given} (see mau db timezone --help for what it means for months already counted).`,
+      ],
+    },
+  )
 }
 
 /**
@@ -69,7 +75,11 @@ export function zoneConflict(recorded: string, given: string): MauError {
  * recorded (`record`: a workload, or `db migrate` given a zone explicitly) and used. An explicit zone other
  * than the recorded one exits 2.
  */
-export async function resolveZone(db: Queryable, given: GivenZone, o: {record: boolean} = {record: true}): Promise<ResolvedZone> {
+export async function resolveZone(
+  db: Queryable,
+  given: GivenZone,
+  o: {record: boolean} = {record: true},
+): Promise<ResolvedZone> {
   let recorded = await recordedZone(db)
   let recordedNow = false
   let unrecorded = false
@@ -85,5 +95,8 @@ export async function resolveZone(db: Queryable, given: GivenZone, o: {record: b
 
 /** Overwrites the record (mau db timezone --set, after its checks). */
 export async function writeZone(db: Queryable, zone: string): Promise<void> {
-  await db.query('REPLACE INTO mau_setting (name, value, updated_at) VALUES (?, ?, UNIX_TIMESTAMP())', [ZONE_SETTING, zone])
+  await db.query('REPLACE INTO mau_setting (name, value, updated_at) VALUES (?, ?, UNIX_TIMESTAMP())', [
+    ZONE_SETTING,
+    zone,
+  ])
 }

@@ -60,19 +60,43 @@ export async function doctor({mysql, kafka, redis, druid}: DoctorTargets): Promi
     const s = await mysql.status()
     const current = s.edited.length === 0 && s.pending.length === 0
     const transport = await mysql.transport()
-    checks.push({name: 'mysql', ok: true, detail: `reachable at ${mysql.display} (${describeTransport(transport)})`, transport})
+    checks.push({
+      name: 'mysql',
+      ok: true,
+      detail: `reachable at ${mysql.display} (${describeTransport(transport)})`,
+      transport,
+    })
     if (s.edited.length > 0) {
-      fail({name: 'schema', detail: `applied migrations edited since: ${s.edited.map((m) => m.version).join(', ')}`, fix: 'Restore them from git; put changes in a new migration.'}, ExitCode.SCHEMA)
+      fail(
+        {
+          name: 'schema',
+          detail: `applied migrations edited since: ${s.edited.map((m) => m.version).join(', ')}`,
+          fix: 'Restore them from git; put changes in a new migration.',
+        },
+        ExitCode.SCHEMA,
+      )
     } else if (s.pending.length > 0) {
-      fail({name: 'schema', detail: `version ${s.version} of ${s.latest}`, fix: 'Run `mau db migrate`.'}, ExitCode.SCHEMA)
+      fail(
+        {name: 'schema', detail: `version ${s.version} of ${s.latest}`, fix: 'Run `mau db migrate`.'},
+        ExitCode.SCHEMA,
+      )
     } else {
       checks.push({name: 'schema', ok: true, detail: `version ${s.version} (latest)`})
     }
     if (mysql.role) {
       const {name, user} = mysql.role
       const missing = await mysql.role.missing()
-      if (missing.length === 0) checks.push({name: `role ${name}`, ok: true, detail: `${user} holds every privilege the role needs`})
-      else fail({name: `role ${name}`, detail: `${user} lacks ${missing.map((m) => `${m.privilege} on ${m.table}`).join(', ')}`, fix: `mau db grants --role ${name} --user ${user} (by an administrator)`}, ExitCode.CONFIG)
+      if (missing.length === 0)
+        checks.push({name: `role ${name}`, ok: true, detail: `${user} holds every privilege the role needs`})
+      else
+        fail(
+          {
+            name: `role ${name}`,
+            detail: `${user} lacks ${missing.map((m) => `${m.privilege} on ${m.table}`).join(', ')}`,
+            fix: `mau db grants --role ${name} --user ${user} (by an administrator)`,
+          },
+          ExitCode.CONFIG,
+        )
     }
     if (current && mysql.zone) zoneCheck(mysql.zone.given, await mysql.zone.recorded(), checks, fail)
     if (current && mysql.losses) {
@@ -107,15 +131,34 @@ async function kafkaChecks(kafka: NonNullable<DoctorTargets['kafka']>, checks: C
     await admin.connect()
     const existing = new Set(await admin.listTopics())
     const transport = client.transport ?? {tls: false}
-    checks.push({name: 'kafka', ok: true, detail: `reachable at ${brokers} (${describeTransport(transport)})`, transport})
+    checks.push({
+      name: 'kafka',
+      ok: true,
+      detail: `reachable at ${brokers} (${describeTransport(transport)})`,
+      transport,
+    })
     for (const topic of kafka.topics) {
       if (existing.has(topic)) checks.push({name: `topic ${topic}`, ok: true, detail: 'exists'})
-      else fail({name: `topic ${topic}`, detail: 'does not exist', fix: 'Check MAU_KAFKA_TOPICS, or create the topic.'}, ExitCode.CONFIG)
+      else
+        fail(
+          {name: `topic ${topic}`, detail: 'does not exist', fix: 'Check MAU_KAFKA_TOPICS, or create the topic.'},
+          ExitCode.CONFIG,
+        )
     }
   } catch (error) {
     const e = kafkaFailure(kafka.settings, error) as MauError
-    const fix = e.exitCode === ExitCode.CONFIG ? e.suggestions?.[0] : 'Check MAU_KAFKA_BROKERS and that the brokers run (locally: npm run services:start).'
-    fail({name: 'kafka', detail: e.exitCode === ExitCode.CONFIG ? e.message : `${brokers}: ${(error as Error).message}`, fix}, e.exitCode ?? ExitCode.UNAVAILABLE)
+    const fix =
+      e.exitCode === ExitCode.CONFIG
+        ? e.suggestions?.[0]
+        : 'Check MAU_KAFKA_BROKERS and that the brokers run (locally: npm run services:start).'
+    fail(
+      {
+        name: 'kafka',
+        detail: e.exitCode === ExitCode.CONFIG ? e.message : `${brokers}: ${(error as Error).message}`,
+        fix,
+      },
+      e.exitCode ?? ExitCode.UNAVAILABLE,
+    )
   } finally {
     await admin?.disconnect().catch(() => undefined)
   }
@@ -123,7 +166,12 @@ async function kafkaChecks(kafka: NonNullable<DoctorTargets['kafka']>, checks: C
 
 /** The zone months are cut in: recorded, and the same as MAU_TIMEZONE when that is set. */
 function zoneCheck(given: GivenZone, recorded: string | undefined, checks: Check[], fail: Fail): void {
-  if (recorded === undefined) checks.push({name: 'timezone', ok: true, detail: `none recorded yet: the first workload records its own (here ${given.zone})`})
+  if (recorded === undefined)
+    checks.push({
+      name: 'timezone',
+      ok: true,
+      detail: `none recorded yet: the first workload records its own (here ${given.zone})`,
+    })
   else if (given.explicit && given.zone !== recorded) {
     const e = zoneConflict(recorded, given.zone)
     fail({name: 'timezone', detail: e.message, fix: e.suggestions?.[0]}, ExitCode.CONFIG)
@@ -141,17 +189,26 @@ function lossChecks(losses: RecordedLoss[], checks: Check[], fail: Fail): void {
     const {group, topic, partition} = ls[0]!
     const messages = ls.reduce((a, l) => a + l.messages, 0)
     const ranges = ls.map((l) => `${l.from}..${l.to}`).join(', ')
-    fail({
-      name: `losses ${topic}/${partition}`,
-      detail: `${messages} messages of topic ${topic} partition ${partition} (offsets ${ranges}) were deleted from Kafka before group ${group} applied them`,
-      fix: `Find out why (an outage longer than the topic's retention?), then: mau offsets ack-loss --group ${group} --topic ${topic} --partition ${partition}`,
-    }, ExitCode.FAILED)
+    fail(
+      {
+        name: `losses ${topic}/${partition}`,
+        detail: `${messages} messages of topic ${topic} partition ${partition} (offsets ${ranges}) were deleted from Kafka before group ${group} applied them`,
+        fix: `Find out why (an outage longer than the topic's retention?), then: mau offsets ack-loss --group ${group} --topic ${topic} --partition ${partition}`,
+      },
+      ExitCode.FAILED,
+    )
   }
-  if (byPartition.size === 0) checks.push({name: 'losses', ok: true, detail: 'no unacknowledged messages lost upstream'})
+  if (byPartition.size === 0)
+    checks.push({name: 'losses', ok: true, detail: 'no unacknowledged messages lost upstream'})
 }
 
 /** The datasource's columns, its recent events, and the supervisor that feeds it from the consumer's topic. */
-async function druidChecks(druid: NonNullable<DoctorTargets['druid']>, topics: string[], checks: Check[], fail: Fail): Promise<void> {
+async function druidChecks(
+  druid: NonNullable<DoctorTargets['druid']>,
+  topics: string[],
+  checks: Check[],
+  fail: Fail,
+): Promise<void> {
   const failed = (name: string, error: unknown) => {
     const e = error as MauError
     fail({name, detail: e.message, fix: e.suggestions?.[0]}, e.exitCode ?? ExitCode.UNAVAILABLE)
@@ -159,12 +216,30 @@ async function druidChecks(druid: NonNullable<DoctorTargets['druid']>, topics: s
   try {
     const {needed, missing} = await druid.events.columns()
     if (missing.length === needed.length) {
-      fail({name: 'druid datasource', detail: `${druid.events.description}: no such datasource (or no rows yet)`, fix: 'Check --druid-datasource (MAU_DRUID_DATASOURCE); a supervisor creates it with its first rows.'}, ExitCode.CONFIG)
+      fail(
+        {
+          name: 'druid datasource',
+          detail: `${druid.events.description}: no such datasource (or no rows yet)`,
+          fix: 'Check --druid-datasource (MAU_DRUID_DATASOURCE); a supervisor creates it with its first rows.',
+        },
+        ExitCode.CONFIG,
+      )
     } else if (missing.length > 0) {
-      fail({name: 'druid datasource', detail: `${druid.events.description} lacks column ${missing.join(', ')}`, fix: 'Set the --druid-*-column flags to the datasource\'s column names.'}, ExitCode.CONFIG)
+      fail(
+        {
+          name: 'druid datasource',
+          detail: `${druid.events.description} lacks column ${missing.join(', ')}`,
+          fix: "Set the --druid-*-column flags to the datasource's column names.",
+        },
+        ExitCode.CONFIG,
+      )
     } else {
       const recent = await druid.events.recentEvents(Date.now() - 86_400_000)
-      checks.push({name: 'druid datasource', ok: true, detail: `${druid.events.description}: columns ${needed.join(', ')}; ${recent} events in the last 24 h`})
+      checks.push({
+        name: 'druid datasource',
+        ok: true,
+        detail: `${druid.events.description}: columns ${needed.join(', ')}; ${recent} events in the last 24 h`,
+      })
     }
   } catch (error) {
     failed('druid datasource', error)
@@ -173,9 +248,23 @@ async function druidChecks(druid: NonNullable<DoctorTargets['druid']>, topics: s
     const s = await druid.supervisor.status()
     const lag = s.lag === null ? 'lag unknown' : `lag ${s.lag} messages`
     if (!topics.includes(s.topic)) {
-      fail({name: 'druid supervisor', detail: `"${s.id}" reads topic "${s.topic}", not the consumer's ${topics.join(', ')}`, fix: 'Point --druid-supervisor at the supervisor of the consumer\'s topic.'}, ExitCode.CONFIG)
+      fail(
+        {
+          name: 'druid supervisor',
+          detail: `"${s.id}" reads topic "${s.topic}", not the consumer's ${topics.join(', ')}`,
+          fix: "Point --druid-supervisor at the supervisor of the consumer's topic.",
+        },
+        ExitCode.CONFIG,
+      )
     } else if (!s.healthy || s.state !== 'RUNNING') {
-      fail({name: 'druid supervisor', detail: `"${s.id}" on ${s.topic} is ${s.state}${s.healthy ? '' : ' (unhealthy)'}, ${lag}`, fix: 'Resume it, or read its recentErrors: GET /druid/indexer/v1/supervisor/<id>/status.'}, ExitCode.UNAVAILABLE)
+      fail(
+        {
+          name: 'druid supervisor',
+          detail: `"${s.id}" on ${s.topic} is ${s.state}${s.healthy ? '' : ' (unhealthy)'}, ${lag}`,
+          fix: 'Resume it, or read its recentErrors: GET /druid/indexer/v1/supervisor/<id>/status.',
+        },
+        ExitCode.UNAVAILABLE,
+      )
     } else {
       checks.push({name: 'druid supervisor', ok: true, detail: `"${s.id}" RUNNING on ${s.topic}, ${lag}`})
     }
@@ -185,5 +274,8 @@ async function druidChecks(druid: NonNullable<DoctorTargets['druid']>, topics: s
 }
 
 export function doctorTable(r: DoctorResult): string {
-  return table(['check', 'status', 'detail', 'fix'], r.checks.map((c) => [c.name, c.ok ? good('ok') : bad('FAIL'), c.detail, c.fix]))
+  return table(
+    ['check', 'status', 'detail', 'fix'],
+    r.checks.map((c) => [c.name, c.ok ? good('ok') : bad('FAIL'), c.detail, c.fix]),
+  )
 }

@@ -15,7 +15,11 @@ interface Check {
 }
 type Fail = (check: Omit<Check, 'ok'>, code: ExitCodeValue) => void
 
-export async function redisChecks(target: {settings: RedisSettings; keys: string[]}, checks: Check[], fail: Fail): Promise<void> {
+export async function redisChecks(
+  target: {settings: RedisSettings; keys: string[]},
+  checks: Check[],
+  fail: Fail,
+): Promise<void> {
   const s = target.settings
   const redis = createRedis(s, 'mau-doctor')
   try {
@@ -23,7 +27,12 @@ export async function redisChecks(target: {settings: RedisSettings; keys: string
     const socket = (redis as unknown as {stream?: TLSSocket}).stream
     const transport: Transport = s.tls && socket ? transportOf(socket, 'identity', false) : {tls: false}
     const login = s.username ? `, AUTH as ${s.username}` : s.readPassword() ? ', AUTH' : ''
-    checks.push({name: 'redis', ok: true, detail: `reachable at ${s.display} (${describeTransport(transport)}${login})`, transport})
+    checks.push({
+      name: 'redis',
+      ok: true,
+      detail: `reachable at ${s.display} (${describeTransport(transport)}${login})`,
+      transport,
+    })
     const missing: string[] = []
     let entries = 0
     for (const key of target.keys) {
@@ -32,9 +41,30 @@ export async function redisChecks(target: {settings: RedisSettings; keys: string
       entries += info.length
     }
     // The platform creates a stream at its first entry: a few missing on a quiet installation are expected, all of them are not.
-    if (target.keys.length === 0) fail({name: 'streams', detail: 'no streams to read', fix: 'Set MAU_REDIS_STREAMS (or --redis-stream), e.g. evaluation,goal.'}, ExitCode.CONFIG)
-    else if (missing.length === target.keys.length) fail({name: 'streams', detail: `none of the ${target.keys.length} streams exists (${target.keys[0]}, ...)`, fix: 'Check MAU_REDIS_STREAMS and MAU_REDIS_PARTITIONS against the platform\'s topics, and MAU_REDIS_URL (the right Redis, database).'}, ExitCode.CONFIG)
-    else checks.push({name: 'streams', ok: true, detail: `${target.keys.length - missing.length} of ${target.keys.length} exist, ${entries} entries${missing.length > 0 ? `; not yet written: ${missing.join(', ')}` : ''}`})
+    if (target.keys.length === 0)
+      fail(
+        {
+          name: 'streams',
+          detail: 'no streams to read',
+          fix: 'Set MAU_REDIS_STREAMS (or --redis-stream), e.g. evaluation,goal.',
+        },
+        ExitCode.CONFIG,
+      )
+    else if (missing.length === target.keys.length)
+      fail(
+        {
+          name: 'streams',
+          detail: `none of the ${target.keys.length} streams exists (${target.keys[0]}, ...)`,
+          fix: "Check MAU_REDIS_STREAMS and MAU_REDIS_PARTITIONS against the platform's topics, and MAU_REDIS_URL (the right Redis, database).",
+        },
+        ExitCode.CONFIG,
+      )
+    else
+      checks.push({
+        name: 'streams',
+        ok: true,
+        detail: `${target.keys.length - missing.length} of ${target.keys.length} exist, ${entries} entries${missing.length > 0 ? `; not yet written: ${missing.join(', ')}` : ''}`,
+      })
   } catch (error) {
     const e: MauError = redisError(error, s)
     fail({name: 'redis', detail: e.message, fix: e.suggestions?.[0]}, e.exitCode ?? ExitCode.UNAVAILABLE)

@@ -49,22 +49,30 @@ export interface BackfillResult {
 }
 
 /** Pure: which instants to copy, or why the month cannot be backfilled. */
-export function backfillWindow(o: Pick<BackfillOptions, 'month' | 'timezone' | 'until' | 'now'>): TimeWindow & {mode: 'replace' | 'merge'} {
+export function backfillWindow(
+  o: Pick<BackfillOptions, 'month' | 'timezone' | 'until' | 'now'>,
+): TimeWindow & {mode: 'replace' | 'merge'} {
   const now = o.now ?? new Date()
   const current = currentMonth(o.timezone, now)
   const {start, end} = monthBounds(o.month, o.timezone)
-  if (o.month > current) throw configError(`Month ${o.month} has not started in ${o.timezone}: expected a month up to ${current}.`)
+  if (o.month > current)
+    throw configError(`Month ${o.month} has not started in ${o.timezone}: expected a month up to ${current}.`)
   if (o.until === undefined) {
     if (o.month === current) {
-      throw configError(`Month ${o.month} is not over in ${o.timezone}: replacing it would erase what the consumer is writing.`, [
-        'Pass --until with the instant the consumer started writing this month (the cut-over), or wait for the month to end.',
-      ])
+      throw configError(
+        `Month ${o.month} is not over in ${o.timezone}: replacing it would erase what the consumer is writing.`,
+        [
+          'Pass --until with the instant the consumer started writing this month (the cut-over), or wait for the month to end.',
+        ],
+      )
     }
     return {from: start * 1000, to: end * 1000, mode: 'replace'}
   }
   const iso = new Date(o.until * 1000).toISOString()
-  if (o.until <= start || o.until > end) throw configError(`--until ${iso} is outside month ${o.month} in ${o.timezone}: expected an instant within it.`)
-  if (o.until * 1000 > now.getTime()) throw configError(`--until ${iso} is in the future: expected the instant the consumer took over.`)
+  if (o.until <= start || o.until > end)
+    throw configError(`--until ${iso} is outside month ${o.month} in ${o.timezone}: expected an instant within it.`)
+  if (o.until * 1000 > now.getTime())
+    throw configError(`--until ${iso} is in the future: expected the instant the consumer took over.`)
   return {from: start * 1000, to: o.until * 1000, mode: 'merge'}
 }
 
@@ -73,20 +81,24 @@ export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOption
   await requireRows(db, o.month, 'backfill')
   const keepFrom = await oldestKept(db, o.timezone)
   if (o.month < keepFrom) {
-    throw configError(`${o.month} is past retention (${await retainMonths(db)} months: kept from ${keepFrom}): its rows would be dropped by the next rotate, so backfill writes none.`, [
-      'Backfill a month from the oldest one kept on, or raise --retain-months of mau partitions rotate first.',
-    ])
+    throw configError(
+      `${o.month} is past retention (${await retainMonths(db)} months: kept from ${keepFrom}): its rows would be dropped by the next rotate, so backfill writes none.`,
+      ['Backfill a month from the oldest one kept on, or raise --retain-months of mau partitions rotate first.'],
+    )
   }
   // Its own partition first: retention then drops this month alone, whatever else lands near it.
   await ensureMonthPartition(db, o.month, o.timezone)
-  const events = new Map((await druid.environments(window, o.namespaces)).map((e) => [e.environment_namespace, e.events]))
+  const events = new Map(
+    (await druid.environments(window, o.namespaces)).map((e) => [e.environment_namespace, e.events]),
+  )
   const found = [...events.keys()]
   const namespaces = o.namespaces?.length ? o.namespaces : found
   const missing = namespaces.filter((ns) => !found.includes(ns))
   if (missing.length > 0) {
-    throw configError(`Druid has no events in ${o.month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: nothing to backfill from.`, [
-      `List Druid's environments for the month with \`mau verify-migration --month ${o.month}\`.`,
-    ])
+    throw configError(
+      `Druid has no events in ${o.month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: nothing to backfill from.`,
+      [`List Druid's environments for the month with \`mau verify-migration --month ${o.month}\`.`],
+    )
   }
   const environments: BackfillEnvironment[] = []
   // Progress in Druid's events: known for the whole month up front, and read page by page (rejected ones too).
@@ -94,7 +106,11 @@ export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOption
   let before = 0
   for (const ns of namespaces) {
     const progress = (done: number) => o.onProgress?.(before + done, total)
-    environments.push(await inTransaction(db, (conn) => backfillEnvironment(conn, druid, {...o, window, namespace: ns, onEvents: progress})))
+    environments.push(
+      await inTransaction(db, (conn) =>
+        backfillEnvironment(conn, druid, {...o, window, namespace: ns, onEvents: progress}),
+      ),
+    )
     before += events.get(ns) ?? 0
     o.onProgress?.(before, total)
   }
@@ -115,14 +131,27 @@ export async function backfill(db: Db, druid: DruidUserEvents, o: BackfillOption
 async function backfillEnvironment(
   conn: PoolConnection,
   druid: DruidUserEvents,
-  o: BackfillOptions & {window: TimeWindow & {mode: 'replace' | 'merge'}; namespace: string; onEvents?: (done: number) => void},
+  o: BackfillOptions & {
+    window: TimeWindow & {mode: 'replace' | 'merge'}
+    namespace: string
+    onEvents?: (done: number) => void
+  },
 ): Promise<BackfillEnvironment> {
   const {month, namespace: ns, window} = o
-  const [done] = await conn.query<RowDataPacket[]>('SELECT mode, window_to_ms, rows_written, events, rejected FROM mau_backfill WHERE yearmonth = ? AND environment_namespace = ? FOR UPDATE', [month, ns])
+  const [done] = await conn.query<RowDataPacket[]>(
+    'SELECT mode, window_to_ms, rows_written, events, rejected FROM mau_backfill WHERE yearmonth = ? AND environment_namespace = ? FOR UPDATE',
+    [month, ns],
+  )
   const previous = done[0]
   if (window.mode === 'merge' && previous) {
     if (previous.mode === 'merge' && Number(previous.window_to_ms) === window.to) {
-      return {environment_namespace: ns, outcome: 'already-merged', rows: Number(previous.rows_written), events: Number(previous.events), rejected: Number(previous.rejected)}
+      return {
+        environment_namespace: ns,
+        outcome: 'already-merged',
+        rows: Number(previous.rows_written),
+        events: Number(previous.events),
+        rejected: Number(previous.rejected),
+      }
     }
     throw configError(
       `Environment "${ns}" of ${month} was already backfilled (${previous.mode}, up to ${new Date(Number(previous.window_to_ms)).toISOString()}): merging again up to ${new Date(window.to).toISOString()} would count events twice.`,
@@ -134,7 +163,13 @@ async function backfillEnvironment(
       await conn.query(`DELETE FROM ${table} WHERE yearmonth = ? AND environment_namespace = ?`, [month, ns])
     }
   }
-  const out: BackfillEnvironment = {environment_namespace: ns, outcome: window.mode === 'replace' ? 'replaced' : 'merged', rows: 0, events: 0, rejected: 0}
+  const out: BackfillEnvironment = {
+    environment_namespace: ns,
+    outcome: window.mode === 'replace' ? 'replaced' : 'merged',
+    rows: 0,
+    events: 0,
+    rejected: 0,
+  }
   const pageSize = o.pageSize ?? 50_000
   const now = Math.floor((o.now ?? new Date()).getTime() / 1000)
   const fetchPage = (after?: UserAggregate) => {
@@ -143,19 +178,30 @@ async function backfillEnvironment(
     return page
   }
   // Druid reads the next page while MySQL writes this one.
-  for (let next: Promise<UserAggregate[]> | null = fetchPage(); next; ) {
+  for (let next: Promise<UserAggregate[]> | null = fetchPage(); next;) {
     const page: UserAggregate[] = await next
     next = page.length === pageSize ? fetchPage(page.at(-1)) : null
     const rows: Row[] = []
     for (const a of page) {
-      const checked = validate({namespace: ns, userId: a.user_id, sourceId: a.source_id, lastSeen: Math.floor(a.last_ms / 1000)}, now)
+      const checked = validate(
+        {namespace: ns, userId: a.user_id, sourceId: a.source_id, lastSeen: Math.floor(a.last_ms / 1000)},
+        now,
+      )
       if (!checked.ok) {
         out.rejected += a.events
         out.firstRejection ??= checked.rejection.message
         continue
       }
       const {environmentNamespace, userId, sourceId} = checked.event
-      rows.push({environmentNamespace, yearmonth: month, sourceId, userId, count: a.events, firstSeen: Math.floor(a.first_ms / 1000), lastSeen: Math.floor(a.last_ms / 1000)})
+      rows.push({
+        environmentNamespace,
+        yearmonth: month,
+        sourceId,
+        userId,
+        count: a.events,
+        firstSeen: Math.floor(a.first_ms / 1000),
+        lastSeen: Math.floor(a.last_ms / 1000),
+      })
       out.rows++
       out.events += a.events
     }

@@ -51,7 +51,11 @@ export class DruidClient {
     return u.toString().replace(/\/$/, '')
   }
 
-  async query<T extends Row = Row>(sql: string, parameters: DruidParameter[] = [], context: Record<string, unknown> = {}): Promise<T[]> {
+  async query<T extends Row = Row>(
+    sql: string,
+    parameters: DruidParameter[] = [],
+    context: Record<string, unknown> = {},
+  ): Promise<T[]> {
     const queryId = `mau-${randomUUID()}`
     const body = JSON.stringify({
       query: sql,
@@ -66,19 +70,25 @@ export class DruidClient {
     } catch (error) {
       if (error instanceof QueryTimeout) {
         void this.cancel(queryId)
-        throw new MauError(`Druid at ${this.display} did not answer within ${this.settings.timeoutMs / 1000} s (query ${queryId}); the query was cancelled.`, {
-          exit: ExitCode.UNAVAILABLE,
-          code: 'DRUID_TIMEOUT',
-          suggestions: ['Raise --druid-timeout (MAU_DRUID_TIMEOUT_SECONDS), or narrow the query with --namespace.'],
-        })
+        throw new MauError(
+          `Druid at ${this.display} did not answer within ${this.settings.timeoutMs / 1000} s (query ${queryId}); the query was cancelled.`,
+          {
+            exit: ExitCode.UNAVAILABLE,
+            code: 'DRUID_TIMEOUT',
+            suggestions: ['Raise --druid-timeout (MAU_DRUID_TIMEOUT_SECONDS), or narrow the query with --namespace.'],
+          },
+        )
       }
       const code = (error as {code?: string}).code ?? ''
       if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-        throw new MauError(`Druid at ${this.display} presented a certificate that is not trusted (${code}): ${(error as Error).message}`, {
-          exit: ExitCode.CONFIG,
-          code: 'DRUID_TLS',
-          suggestions: ['Point --druid-ca-file (MAU_DRUID_CA_FILE) at the PEM bundle of the CA that signed it.'],
-        })
+        throw new MauError(
+          `Druid at ${this.display} presented a certificate that is not trusted (${code}): ${(error as Error).message}`,
+          {
+            exit: ExitCode.CONFIG,
+            code: 'DRUID_TLS',
+            suggestions: ['Point --druid-ca-file (MAU_DRUID_CA_FILE) at the PEM bundle of the CA that signed it.'],
+          },
+        )
       }
       throw unavailable('Druid', this.display, error)
     }
@@ -95,16 +105,24 @@ export class DruidClient {
     try {
       answer = await this.post(path, undefined, 'GET')
     } catch (error) {
-      throw unavailable('Druid', this.display, error instanceof QueryTimeout ? new Error(`no answer within ${this.settings.timeoutMs / 1000} s`) : error)
+      throw unavailable(
+        'Druid',
+        this.display,
+        error instanceof QueryTimeout ? new Error(`no answer within ${this.settings.timeoutMs / 1000} s`) : error,
+      )
     }
     if (answer.status === 404) return null
     if (answer.status === 200) return JSON.parse(answer.text) as unknown
-    if (answer.status === 401 || answer.status === 403) throw druidError(answer.status, answer.text, this.display, `GET ${path}`)
-    throw new MauError(`Druid at ${this.display} answered GET ${path} with ${describeDruidError(answer.status, answer.text)}.`, {
-      exit: ExitCode.UNAVAILABLE,
-      code: 'DRUID_FAILED',
-      suggestions: ['Retry later; if it persists, check the overlord\'s logs.'],
-    })
+    if (answer.status === 401 || answer.status === 403)
+      throw druidError(answer.status, answer.text, this.display, `GET ${path}`)
+    throw new MauError(
+      `Druid at ${this.display} answered GET ${path} with ${describeDruidError(answer.status, answer.text)}.`,
+      {
+        exit: ExitCode.UNAVAILABLE,
+        code: 'DRUID_FAILED',
+        suggestions: ["Retry later; if it persists, check the overlord's logs."],
+      },
+    )
   }
 
   /** Best effort: a query we stopped waiting for should not keep the broker busy. */
@@ -117,7 +135,8 @@ export class DruidClient {
     const {user, password, ca, insecure, timeoutMs} = this.settings
     const headers: Record<string, string> = {Accept: 'application/json'}
     if (body !== undefined) headers['Content-Type'] = 'application/json'
-    if (user !== undefined) headers.Authorization = `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`
+    if (user !== undefined)
+      headers.Authorization = `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     return new Promise((resolve, reject) => {
       const req = send(url, {method, headers, ca, rejectUnauthorized: !insecure}, (res) => {
@@ -150,7 +169,13 @@ export function describeDruidError(status: number, text: string): string {
     // not JSON: falls through to the raw text
   }
   if (!body || typeof body !== 'object' || (!body.errorMessage && !body.error)) {
-    return `HTTP ${status}: ${text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200) || '(empty body)'}`
+    return `HTTP ${status}: ${
+      text
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 200) || '(empty body)'
+    }`
   }
   if (body.error === 'druidException') {
     const kind = [body.category, body.errorCode].filter(Boolean).join('/')
@@ -170,19 +195,21 @@ function druidError(status: number, text: string, display: string, queryId: stri
     return new MauError(`Druid at ${display} refused the request (${message}).`, {
       exit: ExitCode.CONFIG,
       code: 'DRUID_AUTH',
-      suggestions: ['Check MAU_DRUID_USER and MAU_DRUID_PASSWORD or MAU_DRUID_PASSWORD_FILE, and that the user may read the datasource.'],
+      suggestions: [
+        'Check MAU_DRUID_USER and MAU_DRUID_PASSWORD or MAU_DRUID_PASSWORD_FILE, and that the user may read the datasource.',
+      ],
     })
   }
   if (status === 400 || status === 404) {
     return new MauError(`Druid rejected query ${queryId} (${message}).`, {
       exit: ExitCode.CONFIG,
       code: 'DRUID_QUERY_REJECTED',
-      suggestions: ['Check --druid-datasource and the --druid-*-column flags against the datasource\'s columns.'],
+      suggestions: ["Check --druid-datasource and the --druid-*-column flags against the datasource's columns."],
     })
   }
   return new MauError(`Druid at ${display} failed query ${queryId} (${message}).`, {
     exit: ExitCode.UNAVAILABLE,
     code: status === 504 ? 'DRUID_TIMEOUT' : 'DRUID_FAILED',
-    suggestions: ['Retry later; if it persists, check the broker\'s logs for this query id.'],
+    suggestions: ["Retry later; if it persists, check the broker's logs for this query id."],
   })
 }

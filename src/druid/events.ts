@@ -53,13 +53,19 @@ export class DruidUserEvents {
   readonly description: string
 
   /** context: query context for every query, e.g. useApproximateCountDistinct. */
-  constructor(private readonly druid: DruidClient, schema: DruidSchema, private readonly context: Record<string, unknown>) {
+  constructor(
+    private readonly druid: DruidClient,
+    schema: DruidSchema,
+    private readonly context: Record<string, unknown>,
+  ) {
     this.description = `${schema.datasource} at ${druid.display}`
     this.schema = schema
     const src = identifier(schema.sourceColumn)
     this.col = {
       user: identifier(schema.userColumn),
-      ns: schema.environmentIdColumn ? `COALESCE(NULLIF(${identifier(schema.environmentIdColumn)}, ''), ${identifier(schema.namespaceColumn)})` : identifier(schema.namespaceColumn),
+      ns: schema.environmentIdColumn
+        ? `COALESCE(NULLIF(${identifier(schema.environmentIdColumn)}, ''), ${identifier(schema.namespaceColumn)})`
+        : identifier(schema.namespaceColumn),
       // decode.ts's sourceName: a number is its name, a known name in any case is its upper case, a newer
       // SDK's name is kept as sent, and a missing source is UNKNOWN.
       source: `COALESCE(CASE ${src} ${[...sourceNames()].map(([n, name]) => `WHEN '${n}' THEN '${name}'`).join(' ')} ELSE CASE UPPER(${src}) ${[...sourceNames().values()].map((name) => `WHEN '${name}' THEN '${name}'`).join(' ')} ELSE ${src} END END, 'UNKNOWN')`,
@@ -68,7 +74,10 @@ export class DruidUserEvents {
     }
   }
 
-  private where(w: TimeWindow, f: {namespaces?: string[]; source?: string; after?: string; afterPair?: {source_id: string; user_id: string}}): {sql: string; params: DruidParameter[]} {
+  private where(
+    w: TimeWindow,
+    f: {namespaces?: string[]; source?: string; after?: string; afterPair?: {source_id: string; user_id: string}},
+  ): {sql: string; params: DruidParameter[]} {
     const parts = ['__time >= MILLIS_TO_TIMESTAMP(?)', '__time < MILLIS_TO_TIMESTAMP(?)']
     const params: DruidParameter[] = [bigint(w.from), bigint(w.to)]
     if (f.namespaces?.length) {
@@ -110,13 +119,20 @@ export class DruidUserEvents {
       users: Number(r.users),
       events: Number(r.events),
     })
-    return {perEnvironment: perEnvironment.map((r) => toCount(r, '')), perSource: perSource.map((r) => toCount(r, String(r.source_id ?? '')))}
+    return {
+      perEnvironment: perEnvironment.map((r) => toCount(r, '')),
+      perSource: perSource.map((r) => toCount(r, String(r.source_id ?? ''))),
+    }
   }
 
   /** The environments with events in the window (of those named, if any), with their events: cheap, no distinct count. */
   async environments(w: TimeWindow, namespaces?: string[]): Promise<{environment_namespace: string; events: number}[]> {
     const {sql, params} = this.where(w, {namespaces})
-    const rows = await this.druid.query<CountRow>(`SELECT ${this.col.ns} AS environment_namespace, ${this.col.events} AS events FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1`, params, this.context)
+    const rows = await this.druid.query<CountRow>(
+      `SELECT ${this.col.ns} AS environment_namespace, ${this.col.events} AS events FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1`,
+      params,
+      this.context,
+    )
     return rows.map((r) => ({environment_namespace: String(r.environment_namespace ?? ''), events: Number(r.events)}))
   }
 
@@ -134,16 +150,35 @@ export class DruidUserEvents {
   /** The columns verify-migration and backfill read, and those the datasource lacks (all of them when it does not exist). */
   async columns(): Promise<{needed: string[]; missing: string[]}> {
     const {datasource, userColumn, namespaceColumn, environmentIdColumn, sourceColumn, eventsColumn} = this.schema
-    const needed = ['__time', userColumn, namespaceColumn, ...(environmentIdColumn ? [environmentIdColumn] : []), sourceColumn, ...(eventsColumn ? [eventsColumn] : [])]
-    const rows = await this.druid.query(`SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'druid' AND TABLE_NAME = ?`, [varchar(datasource)], this.context)
+    const needed = [
+      '__time',
+      userColumn,
+      namespaceColumn,
+      ...(environmentIdColumn ? [environmentIdColumn] : []),
+      sourceColumn,
+      ...(eventsColumn ? [eventsColumn] : []),
+    ]
+    const rows = await this.druid.query(
+      `SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'druid' AND TABLE_NAME = ?`,
+      [varchar(datasource)],
+      this.context,
+    )
     const have = new Set(rows.map((r) => String(r.name)))
     return {needed, missing: needed.filter((c) => !have.has(c))}
   }
 
   /** One page of an environment's user ids (of one source, if given), in Druid's order, after `after`. */
-  async userIds(w: TimeWindow, namespace: string, opts: {source?: string; after?: string; limit: number}): Promise<string[]> {
+  async userIds(
+    w: TimeWindow,
+    namespace: string,
+    opts: {source?: string; after?: string; limit: number},
+  ): Promise<string[]> {
     const {sql, params} = this.where(w, {namespaces: [namespace], source: opts.source, after: opts.after})
-    const rows = await this.druid.query<{user_id: string | null}>(`SELECT ${this.col.user} AS user_id FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1 LIMIT ${pageSize(opts.limit)}`, params, this.context)
+    const rows = await this.druid.query<{user_id: string | null}>(
+      `SELECT ${this.col.user} AS user_id FROM ${this.col.table} WHERE ${sql} GROUP BY 1 ORDER BY 1 LIMIT ${pageSize(opts.limit)}`,
+      params,
+      this.context,
+    )
     return rows.map((r) => String(r.user_id ?? ''))
   }
 
@@ -151,16 +186,32 @@ export class DruidUserEvents {
    * One page of per-user aggregates of an environment, by source then user: what backfill writes as `mau`
    * rows. Keyset paging on (source, user): a page starts after the last pair of the one before.
    */
-  async userAggregates(w: TimeWindow, namespace: string, opts: {after?: {source_id: string; user_id: string}; limit: number}): Promise<UserAggregate[]> {
+  async userAggregates(
+    w: TimeWindow,
+    namespace: string,
+    opts: {after?: {source_id: string; user_id: string}; limit: number},
+  ): Promise<UserAggregate[]> {
     const {sql, params} = this.where(w, {namespaces: [namespace], afterPair: opts.after})
     const {user, source, events, table} = this.col
-    const rows = await this.druid.query<{source_id: unknown; user_id: string | null; events: unknown; first_ms: unknown; last_ms: unknown}>(
+    const rows = await this.druid.query<{
+      source_id: unknown
+      user_id: string | null
+      events: unknown
+      first_ms: unknown
+      last_ms: unknown
+    }>(
       `SELECT ${source} AS source_id, ${user} AS user_id, ${events} AS events, TIMESTAMP_TO_MILLIS(MIN(__time)) AS first_ms, TIMESTAMP_TO_MILLIS(MAX(__time)) AS last_ms` +
         ` FROM ${table} WHERE ${sql} GROUP BY 1, 2 ORDER BY 1, 2 LIMIT ${pageSize(opts.limit)}`,
       params,
       this.context,
     )
-    return rows.map((r) => ({source_id: String(r.source_id), user_id: String(r.user_id ?? ''), events: Number(r.events), first_ms: Number(r.first_ms), last_ms: Number(r.last_ms)}))
+    return rows.map((r) => ({
+      source_id: String(r.source_id),
+      user_id: String(r.user_id ?? ''),
+      events: Number(r.events),
+      first_ms: Number(r.first_ms),
+      last_ms: Number(r.last_ms),
+    }))
   }
 }
 
@@ -171,8 +222,14 @@ function pageSize(n: number): number {
 }
 
 /** Every user id of an environment (and source), page by page. */
-export async function* allUserIds(events: DruidUserEvents, w: TimeWindow, namespace: string, source?: string, pageLimit = 10_000): AsyncGenerator<string> {
-  for (let after: string | undefined; ; ) {
+export async function* allUserIds(
+  events: DruidUserEvents,
+  w: TimeWindow,
+  namespace: string,
+  source?: string,
+  pageLimit = 10_000,
+): AsyncGenerator<string> {
+  for (let after: string | undefined; ;) {
     const page = await events.userIds(w, namespace, {source, after, limit: pageLimit})
     yield* page
     if (page.length < pageLimit) return

@@ -58,10 +58,16 @@ export class InFlight {
   events = 0
 
   /** lines: the lines that differ, with all their one-sided users; only their messages are kept. */
-  constructor(private readonly bounds: Map<number, PartitionBounds>, lines: Omit<DifferingLine, 'difference'>[]) {
+  constructor(
+    private readonly bounds: Map<number, PartitionBounds>,
+    lines: Omit<DifferingLine, 'difference'>[],
+  ) {
     for (const l of lines) {
       const users = new Map([...(l.onlyInMysql ?? []), ...(l.onlyInDruid ?? [])].map((u) => [u, 0]))
-      this.lines.set(lineKey(l.environment_namespace, l.source_id), {events: {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0}, users})
+      this.lines.set(lineKey(l.environment_namespace, l.source_id), {
+        events: {mysqlMin: 0, mysqlMax: 0, druidMin: 0, druidMax: 0, all: 0},
+        users,
+      })
     }
   }
 
@@ -100,8 +106,19 @@ export class InFlight {
     const users = line?.users ?? new Map<string, number>()
     const d = row.difference.events
     const eventsExplained = d >= e.mysqlMin - e.druidMax && d <= e.mysqlMax - e.druidMin
-    const oneSided = [...(row.onlyInMysql ?? []).map((u) => [u, MYSQL_AHEAD] as const), ...(row.onlyInDruid ?? []).map((u) => [u, DRUID_AHEAD] as const)]
-    const notInFlight = oneSided.filter(([u, side]) => !((users.get(u) ?? 0) & side)).map(([u]) => u).sort()
-    return {explained: eventsExplained && notInFlight.length === 0, events: e.all, users: oneSided.length - notInFlight.length, notInFlight}
+    const oneSided = [
+      ...(row.onlyInMysql ?? []).map((u) => [u, MYSQL_AHEAD] as const),
+      ...(row.onlyInDruid ?? []).map((u) => [u, DRUID_AHEAD] as const),
+    ]
+    const notInFlight = oneSided
+      .filter(([u, side]) => !((users.get(u) ?? 0) & side))
+      .map(([u]) => u)
+      .sort()
+    return {
+      explained: eventsExplained && notInFlight.length === 0,
+      events: e.all,
+      users: oneSided.length - notInFlight.length,
+      notInFlight,
+    }
   }
 }

@@ -43,18 +43,24 @@ export class Positions {
   async read(db: Db): Promise<Reading> {
     const status = await supervisorStatus(this.s.overlord, this.s.supervisor)
     if (!this.s.topics.includes(status.topic)) {
-      throw new MauError(`Druid supervisor "${this.s.supervisor}" reads topic "${status.topic}", which mau does not consume (--topic ${this.s.topics.join(',')}).`, {
-        exit: ExitCode.CONFIG,
-        code: 'TOPIC_MISMATCH',
-        suggestions: ['Give verify-migration the consumer\'s --topic (MAU_KAFKA_TOPICS), and the supervisor of that topic in --druid-supervisor.'],
-      })
+      throw new MauError(
+        `Druid supervisor "${this.s.supervisor}" reads topic "${status.topic}", which mau does not consume (--topic ${this.s.topics.join(',')}).`,
+        {
+          exit: ExitCode.CONFIG,
+          code: 'TOPIC_MISMATCH',
+          suggestions: [
+            "Give verify-migration the consumer's --topic (MAU_KAFKA_TOPICS), and the supervisor of that topic in --druid-supervisor.",
+          ],
+        },
+      )
     }
     const druid = appliedOffsets(status)
     const stored = await storedOffsets(db, this.s.group, [status.topic])
     // A partition mau has applied nothing from stands at its low watermark: all of it is still to come.
     const marks = await watermarks(this.s.kafka, this.s.brokers, status.topic)
     const mysql = new Map<number, number>()
-    for (const p of new Set([...druid.keys(), ...marks.keys()])) mysql.set(p, stored.get(partitionKey(status.topic, p)) ?? marks.get(p)?.low ?? 0)
+    for (const p of new Set([...druid.keys(), ...marks.keys()]))
+      mysql.set(p, stored.get(partitionKey(status.topic, p)) ?? marks.get(p)?.low ?? 0)
     return {topic: status.topic, mysql, druid, marks}
   }
 
@@ -64,10 +70,21 @@ export class Positions {
     for (const [p, m] of after.mysql) {
       const d0 = before.druid.get(p)
       const d1 = after.druid.get(p)
-      if (!d0 || !d1) throw unreadable(`Druid supervisor "${this.s.supervisor}" reports no offset for partition ${p} of ${after.topic}.`, 'Retry once its tasks have read every partition.')
+      if (!d0 || !d1)
+        throw unreadable(
+          `Druid supervisor "${this.s.supervisor}" reports no offset for partition ${p} of ${after.topic}.`,
+          'Retry once its tasks have read every partition.',
+        )
       const m0 = before.mysql.get(p) ?? m
-      if (m < m0 || d1.high < d0.low) throw unreadable(`A side's offset on ${after.topic} partition ${p} went back during the check (MySQL ${m0} -> ${m}, Druid ${d0.low} -> ${d1.high}).`, 'Retry: a reset or a replaced task moves a side back.')
-      bounds.set(p, {mysql: {before: m0, after: m}, druid: {before: d0.low, after: Math.max(d1.high, after.marks.get(p)?.high ?? d1.high)}})
+      if (m < m0 || d1.high < d0.low)
+        throw unreadable(
+          `A side's offset on ${after.topic} partition ${p} went back during the check (MySQL ${m0} -> ${m}, Druid ${d0.low} -> ${d1.high}).`,
+          'Retry: a reset or a replaced task moves a side back.',
+        )
+      bounds.set(p, {
+        mysql: {before: m0, after: m},
+        druid: {before: d0.low, after: Math.max(d1.high, after.marks.get(p)?.high ?? d1.high)},
+      })
     }
     return bounds
   }
@@ -76,24 +93,38 @@ export class Positions {
    * Reads and decodes the messages between the sides, of the topic and within the watermarks of the reading
    * taken after the counts; more than --max-in-flight, or ones no longer retained, cannot be judged.
    */
-  async messages(after: Pick<Reading, 'topic' | 'marks'>, bounds: Map<number, PartitionBounds>, onMessage: (partition: number, offset: number, decoded: Decoded | undefined) => void): Promise<void> {
+  async messages(
+    after: Pick<Reading, 'topic' | 'marks'>,
+    bounds: Map<number, PartitionBounds>,
+    onMessage: (partition: number, offset: number, decoded: Decoded | undefined) => void,
+  ): Promise<void> {
     const {topic, marks} = after
     const ranges = new Map<number, OffsetRange>([...bounds].map(([p, b]) => [p, inFlightRange(b)]))
     const total = [...ranges.values()].reduce((n, r) => n + Math.max(0, r.to - r.from), 0)
     if (total > this.s.maxInFlight) {
-      throw new MauError(`${total} messages of ${topic} lie between MySQL's and Druid's positions: more than --max-in-flight ${this.s.maxInFlight}, so the difference cannot be read now.`, {
-        exit: ExitCode.UNAVAILABLE,
-        code: 'IN_FLIGHT_TOO_LARGE',
-        suggestions: ['Retry once the side behind has caught up (mau consume lag, or the supervisor\'s lag in `mau doctor --druid`), or raise --max-in-flight.'],
-      })
+      throw new MauError(
+        `${total} messages of ${topic} lie between MySQL's and Druid's positions: more than --max-in-flight ${this.s.maxInFlight}, so the difference cannot be read now.`,
+        {
+          exit: ExitCode.UNAVAILABLE,
+          code: 'IN_FLIGHT_TOO_LARGE',
+          suggestions: [
+            "Retry once the side behind has caught up (mau consume lag, or the supervisor's lag in `mau doctor --druid`), or raise --max-in-flight.",
+          ],
+        },
+      )
     }
     for (const [p, r] of ranges) {
       const low = marks.get(p)?.low ?? 0
       if (r.to > r.from && r.from < low) {
-        throw unreadable(`Messages ${r.from}..${r.to - 1} of ${topic} partition ${p} are no longer retained by Kafka (it starts at ${low}).`, 'Compare a month whose traffic is over, with --no-in-flight.')
+        throw unreadable(
+          `Messages ${r.from}..${r.to - 1} of ${topic} partition ${p} are no longer retained by Kafka (it starts at ${low}).`,
+          'Compare a month whose traffic is over, with --no-in-flight.',
+        )
       }
     }
     const now = Math.floor(Date.now() / 1000)
-    await readRange(this.s.kafka, this.s.brokers, topic, ranges, (p, offset, value) => onMessage(p, offset, value ? this.s.decode(value, now) : undefined))
+    await readRange(this.s.kafka, this.s.brokers, topic, ranges, (p, offset, value) =>
+      onMessage(p, offset, value ? this.s.decode(value, now) : undefined),
+    )
   }
 }

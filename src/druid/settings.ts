@@ -43,7 +43,10 @@ export function resolveDruid(flags: DruidFlagValues, env: NodeJS.ProcessEnv = pr
 }
 
 /** Druid query context: exact distinct counts unless approximate, months cut in the given zone. */
-export function druidReader(flags: DruidFlagValues, context: {useApproximateCountDistinct?: boolean; sqlTimeZone?: string} = {}): DruidUserEvents {
+export function druidReader(
+  flags: DruidFlagValues,
+  context: {useApproximateCountDistinct?: boolean; sqlTimeZone?: string} = {},
+): DruidUserEvents {
   const druid = resolveDruid(flags)
   return new DruidUserEvents(new DruidClient(druid.client), druid.schema, context)
 }
@@ -51,7 +54,10 @@ export function druidReader(flags: DruidFlagValues, context: {useApproximateCoun
 /** The overlord (supervisor API) with the same credentials as the SQL endpoint, and the supervisor's id. */
 export function druidSupervisorOf(flags: DruidFlagValues): {overlord: DruidClient; supervisor: string} {
   const {client} = resolveDruid(flags)
-  return {overlord: new DruidClient({...client, url: flags['druid-overlord-url'] ?? client.url}), supervisor: flags['druid-supervisor'] ?? flags['druid-datasource']}
+  return {
+    overlord: new DruidClient({...client, url: flags['druid-overlord-url'] ?? client.url}),
+    supervisor: flags['druid-supervisor'] ?? flags['druid-datasource'],
+  }
 }
 
 /** The supervisor's status, read when asked (doctor --druid). */

@@ -42,20 +42,26 @@ export interface SupervisorStatus {
 export type SupervisorOffsets = Map<number, {low: number; high: number}>
 
 /** Where a side stands cannot be read now: exit 4, retry later. */
-export const unreadable = (message: string, fix: string) => new MauError(message, {exit: ExitCode.UNAVAILABLE, code: 'POSITION_UNREADABLE', suggestions: [fix]})
+export const unreadable = (message: string, fix: string) =>
+  new MauError(message, {exit: ExitCode.UNAVAILABLE, code: 'POSITION_UNREADABLE', suggestions: [fix]})
 
 export async function supervisorStatus(overlord: DruidClient, id: string): Promise<SupervisorStatus> {
-  const doc = (await overlord.getJson(`/druid/indexer/v1/supervisor/${encodeURIComponent(id)}/status`)) as {payload?: SupervisorPayload} | null
+  const doc = (await overlord.getJson(`/druid/indexer/v1/supervisor/${encodeURIComponent(id)}/status`)) as {
+    payload?: SupervisorPayload
+  } | null
   if (!doc?.payload) {
     // Not an outage to wait out: without a supervisor Druid does not ingest from Kafka, so no message is in flight.
-    throw new MauError(`Druid at ${overlord.display} has no supervisor "${id}": it is not ingesting from Kafka (batch ingestion, or ingestion stopped), so no message is in flight between the sides.`, {
-      exit: ExitCode.CONFIG,
-      code: 'DRUID_NO_SUPERVISOR',
-      suggestions: [
-        'Compare the counts as they stand, without judging differences against in-flight messages: --no-in-flight (MAU_VERIFY_IN_FLIGHT=false).',
-        'If Druid should be ingesting from Kafka: check --druid-supervisor (MAU_DRUID_SUPERVISOR) and --druid-overlord-url; deploy/druid/ holds the spec to submit.',
-      ],
-    })
+    throw new MauError(
+      `Druid at ${overlord.display} has no supervisor "${id}": it is not ingesting from Kafka (batch ingestion, or ingestion stopped), so no message is in flight between the sides.`,
+      {
+        exit: ExitCode.CONFIG,
+        code: 'DRUID_NO_SUPERVISOR',
+        suggestions: [
+          'Compare the counts as they stand, without judging differences against in-flight messages: --no-in-flight (MAU_VERIFY_IN_FLIGHT=false).',
+          'If Druid should be ingesting from Kafka: check --druid-supervisor (MAU_DRUID_SUPERVISOR) and --druid-overlord-url; deploy/druid/ holds the spec to submit.',
+        ],
+      },
+    )
   }
   const p = doc.payload
   return {
@@ -80,16 +86,24 @@ export function appliedOffsets(s: SupervisorStatus): SupervisorOffsets {
   if (active.length === 0 && publishing.length === 0) {
     throw unreadable(
       `Druid supervisor "${s.id}" is ${s.state}${s.payload.suspended && s.state !== 'SUSPENDED' ? ' (suspended)' : ''} and no task reports its offsets.`,
-      s.payload.suspended ? 'Resume the supervisor, or retry once its tasks run.' : 'Retry once its tasks run (a supervisor starts tasks within its period).',
+      s.payload.suspended
+        ? 'Resume the supervisor, or retry once its tasks run.'
+        : 'Retry once its tasks run (a supervisor starts tasks within its period).',
     )
   }
   for (const task of active) {
     if (!task.currentOffsets) {
-      throw unreadable(`Druid task ${task.id ?? '?'} of supervisor "${s.id}" did not report its offsets (it may be starting).`, 'Retry in a minute.')
+      throw unreadable(
+        `Druid task ${task.id ?? '?'} of supervisor "${s.id}" did not report its offsets (it may be starting).`,
+        'Retry in a minute.',
+      )
     }
     for (const [p, offset] of Object.entries(task.currentOffsets)) {
       const at = offsets.get(Number(p))
-      offsets.set(Number(p), at ? {low: Math.min(at.low, offset), high: Math.max(at.high, offset)} : {low: offset, high: offset})
+      offsets.set(
+        Number(p),
+        at ? {low: Math.min(at.low, offset), high: Math.max(at.high, offset)} : {low: offset, high: offset},
+      )
     }
   }
   for (const task of publishing) {

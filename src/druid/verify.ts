@@ -81,27 +81,38 @@ export interface VerifyResult {
 export function verifyWindow(month: YearMonth, timezone: string, since?: number): TimeWindow {
   const {start, end} = monthBounds(month, timezone)
   if (since !== undefined && since >= end) {
-    throw configError(`--since ${new Date(since * 1000).toISOString()} is after month ${month} ends in ${timezone}: expected an instant within or before the month.`)
+    throw configError(
+      `--since ${new Date(since * 1000).toISOString()} is after month ${month} ends in ${timezone}: expected an instant within or before the month.`,
+    )
   }
   return {from: Math.max(start, since ?? start) * 1000, to: end * 1000}
 }
 
-const percent = (diff: number, base: number | undefined): number | null => (base ? Math.round((diff / base) * 10_000) / 100 : null)
+const percent = (diff: number, base: number | undefined): number | null =>
+  base ? Math.round((diff / base) * 10_000) / 100 : null
 
 /** Pure: the verdict of one line. Events are always exact (COUNT(*) is exact in Druid); only users may use the tolerance. */
-export function judge(druid: Side | null, mysql: Side | null, o: {approximate: boolean; tolerancePercent: number}): Verdict {
+export function judge(
+  druid: Side | null,
+  mysql: Side | null,
+  o: {approximate: boolean; tolerancePercent: number},
+): Verdict {
   if (!druid) return 'only-in-mysql'
   if (!mysql) return 'only-in-druid'
   if (druid.users === mysql.users && druid.events === mysql.events) return 'match'
   if (druid.events !== mysql.events || !o.approximate) return 'mismatch'
-  const off = Math.abs(mysql.users - druid.users) / Math.max(druid.users, 1) * 100
+  const off = (Math.abs(mysql.users - druid.users) / Math.max(druid.users, 1)) * 100
   return off <= o.tolerancePercent ? 'within-tolerance' : 'mismatch'
 }
 
 const lineKey = (ns: string, source: string) => `${ns}\u0000${source}`
 
 /** Pure: pairs Druid's and MySQL's lines and judges each. */
-export function compare(druid: DruidCount[], mysql: MauCount, o: {approximate: boolean; tolerancePercent: number}): VerifyRow[] {
+export function compare(
+  druid: DruidCount[],
+  mysql: MauCount,
+  o: {approximate: boolean; tolerancePercent: number},
+): VerifyRow[] {
   const sides = new Map<string, {ns: string; source: string; druid: Side | null; mysql: Side | null}>()
   const at = (ns: string, source: string) => {
     const k = lineKey(ns, source)
@@ -137,7 +148,8 @@ const passes = (v: Verdict) => v === 'match' || v === 'within-tolerance' || v ==
  */
 const tryRead = (positions: Positions, db: Db): Promise<Reading | Error> =>
   positions.read(db).catch((error: Error) => {
-    if (error instanceof MauError && error.exitCode === ExitCode.CONFIG && error.code !== 'DRUID_NO_SUPERVISOR') throw error
+    if (error instanceof MauError && error.exitCode === ExitCode.CONFIG && error.code !== 'DRUID_NO_SUPERVISOR')
+      throw error
     return error
   })
 
@@ -145,7 +157,12 @@ const tryRead = (positions: Positions, db: Db): Promise<Reading | Error> =>
  * positions: both sides ingest the topic now; a difference is judged against the messages between them.
  * Without it, the sides are taken to stand still and any difference fails.
  */
-export async function verifyMigration(db: Db, druid: DruidUserEvents, o: VerifyOptions, positions?: Positions): Promise<VerifyResult> {
+export async function verifyMigration(
+  db: Db,
+  druid: DruidUserEvents,
+  o: VerifyOptions,
+  positions?: Positions,
+): Promise<VerifyResult> {
   await requireRows(db, o.month, 'verify-migration')
   const window = verifyWindow(o.month, o.timezone, o.since)
   const before = positions && (await tryRead(positions, db))
@@ -159,11 +176,14 @@ export async function verifyMigration(db: Db, druid: DruidUserEvents, o: VerifyO
   if (since !== undefined) {
     const split = await straddling(db, {...filter, since})
     if (split.rows > 0) {
-      caveats.push(`${split.rows} MySQL rows (${split.events} events) have events both before and after --since; their events all count, so MySQL's events may exceed Druid's there.`)
+      caveats.push(
+        `${split.rows} MySQL rows (${split.events} events) have events both before and after --since; their events all count, so MySQL's events may exceed Druid's there.`,
+      )
     }
   }
   for (const ns of o.namespaces ?? []) {
-    if (!rows.some((r) => r.environment_namespace === ns)) caveats.push(`Environment "${ns}" has no events in ${o.month} on either side.`)
+    if (!rows.some((r) => r.environment_namespace === ns))
+      caveats.push(`Environment "${ns}" has no events in ${o.month} on either side.`)
   }
   const differing = rows.filter((r) => !passes(r.verdict))
   let inFlight: InFlightReport | undefined
@@ -209,7 +229,14 @@ function cutUsers(row: VerifyRow, limit: number | undefined): void {
 }
 
 /** Positions after the counts, the messages between the sides, and each differing line's verdict against them. */
-async function judgeInFlight(db: Db, positions: Positions, before: Reading | Error, differing: VerifyRow[], window: TimeWindow, o: VerifyOptions): Promise<InFlightReport> {
+async function judgeInFlight(
+  db: Db,
+  positions: Positions,
+  before: Reading | Error,
+  differing: VerifyRow[],
+  window: TimeWindow,
+  o: VerifyOptions,
+): Promise<InFlightReport> {
   const after = await tryRead(positions, db)
   if (before instanceof Error) throw before
   if (after instanceof Error) throw after
@@ -218,7 +245,11 @@ async function judgeInFlight(db: Db, positions: Positions, before: Reading | Err
   const namespaces = o.namespaces?.length ? new Set(o.namespaces) : undefined
   await positions.messages(after, bounds, (partition, offset, decoded) => {
     const event = decoded?.ok ? decoded.event : undefined
-    const inWindow = event && event.lastSeen * 1000 >= window.from && event.lastSeen * 1000 < window.to && (!namespaces || namespaces.has(event.environmentNamespace))
+    const inWindow =
+      event &&
+      event.lastSeen * 1000 >= window.from &&
+      event.lastSeen * 1000 < window.to &&
+      (!namespaces || namespaces.has(event.environmentNamespace))
     tally.add(partition, offset, inWindow ? event : undefined)
   })
   for (const row of differing) {
@@ -251,7 +282,11 @@ async function oneSidedUsers(
   const inDruid = new Set<string>()
   for await (const id of allUserIds(druid, window, row.environment_namespace, source)) inDruid.add(id)
   const onlyInMysql: string[] = []
-  for (const id of await userIds(db, {...filter, namespaces: [row.environment_namespace], sources: source === undefined ? undefined : [source]})) {
+  for (const id of await userIds(db, {
+    ...filter,
+    namespaces: [row.environment_namespace],
+    sources: source === undefined ? undefined : [source],
+  })) {
     if (!inDruid.delete(id) && onlyInMysql.length < limit) onlyInMysql.push(id)
   }
   return {onlyInDruid: [...inDruid].sort().slice(0, limit), onlyInMysql: onlyInMysql.sort()}

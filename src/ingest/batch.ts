@@ -53,7 +53,12 @@ function intern(s: string): string {
 }
 
 /** deadLetterMaxBytes: a rejected message's bytes kept (the rest is cut here, so a huge bad message costs no memory while it waits). */
-export function prepareBatch(messages: Message[], decode: (bytes: Buffer, now: number) => Decoded, nowSeconds: number, deadLetterMaxBytes = DEAD_LETTER_MAX_BYTES): PreparedBatch {
+export function prepareBatch(
+  messages: Message[],
+  decode: (bytes: Buffer, now: number) => Decoded,
+  nowSeconds: number,
+  deadLetterMaxBytes = DEAD_LETTER_MAX_BYTES,
+): PreparedBatch {
   const n = messages.length
   const b: PreparedBatch = {
     firstOffset: n > 0 ? Number(messages[0]!.offset) : 0,
@@ -164,7 +169,15 @@ export function aggregate(parts: Part[], months: MonthResolver, retention?: Rete
         if (seen < row.firstSeen) row.firstSeen = seen
         if (seen > row.lastSeen) row.lastSeen = seen
       } else {
-        byUser.set(user, {environmentNamespace: ns, yearmonth, sourceId: source, userId: user, count: 1, firstSeen: seen, lastSeen: seen})
+        byUser.set(user, {
+          environmentNamespace: ns,
+          yearmonth,
+          sourceId: source,
+          userId: user,
+          count: 1,
+          firstSeen: seen,
+          lastSeen: seen,
+        })
       }
     }
   }

@@ -20,7 +20,15 @@ import {decoder, type EventFormat} from './decode.js'
 import type {ConsumerMetrics, Health} from './metrics.js'
 import {partitionKey, requireOffsetsTable, storedOffsets} from './offsets.js'
 import {Holdings} from './holdings.js'
-import {endProgress, highWaterMarks, reachedEnd, requireKafkaAhead, requireTopics, seedFromTime, type Marks} from './positions.js'
+import {
+  endProgress,
+  highWaterMarks,
+  reachedEnd,
+  requireKafkaAhead,
+  requireTopics,
+  seedFromTime,
+  type Marks,
+} from './positions.js'
 import {watchPartitions} from './partition-watch.js'
 import {type Chunk, type ChunkQueue, type WindowLimits} from './pipeline.js'
 import {CHUNK_EVENTS, chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from './run-parts.js'
@@ -101,7 +109,10 @@ class ConsumeRun {
     this.stopping = true
   }
 
-  constructor(private readonly opts: ConsumeOptions, private readonly deps: ConsumeDeps) {
+  constructor(
+    private readonly opts: ConsumeOptions,
+    private readonly deps: ConsumeDeps,
+  ) {
     this.tally = new Tally(deps)
     this.months = new MonthResolver(opts.timezone)
     this.decode = decoder(opts.format, opts.activity)
@@ -143,7 +154,8 @@ class ConsumeRun {
     await probeKafka(this.settings)
     await requireTopics(this.kafka, opts.brokers, opts.topics)
     await requireKafkaAhead(this.kafka, deps.db, opts)
-    if (opts.fromTime !== undefined) this.tally.startedFromTime = await seedFromTime(this.kafka, deps.db, {...opts, fromTime: opts.fromTime}, deps.log)
+    if (opts.fromTime !== undefined)
+      this.tally.startedFromTime = await seedFromTime(this.kafka, deps.db, {...opts, fromTime: opts.fromTime}, deps.log)
     this.tally.nextOffsets = await storedOffsets(deps.db, opts.group, opts.topics)
     this.startOffsets = new Map(this.tally.nextOffsets)
     if (opts.stopAtEnd) this.targets = await highWaterMarks(this.kafka, opts.brokers, opts.topics)
@@ -159,19 +171,30 @@ class ConsumeRun {
       this.writing = writer.run(opts.concurrency)
       // autoCommit off: kafkajs resolves offsets as chunks are queued, ahead of MySQL; commits follow MySQL (commitWritten).
       // Several partitions' batches at once: while one waits for room in the queue, another is decoded.
-      await this.consumer.run({eachBatch: (p) => this.eachBatch(p), eachBatchAutoResolve: false, autoCommit: false, partitionsConsumedConcurrently: 4})
+      await this.consumer.run({
+        eachBatch: (p) => this.eachBatch(p),
+        eachBatchAutoResolve: false,
+        autoCommit: false,
+        partitionsConsumedConcurrently: 4,
+      })
     } catch (error) {
       this.stopWatching()
       await this.consumer.disconnect().catch(() => undefined)
       const refused = kafkaRefusal(error, this.settings)
       if (refused) throw refused
-      throw new MauError(`Could not start consuming ${opts.topics.join(', ')} from ${opts.brokers}: ${(error as Error).message}`, {
-        exit: ExitCode.UNAVAILABLE,
-        code: 'KAFKA_UNAVAILABLE',
-        suggestions: ['Check MAU_KAFKA_BROKERS and that the topics exist (mau doctor).'],
-      })
+      throw new MauError(
+        `Could not start consuming ${opts.topics.join(', ')} from ${opts.brokers}: ${(error as Error).message}`,
+        {
+          exit: ExitCode.UNAVAILABLE,
+          code: 'KAFKA_UNAVAILABLE',
+          suggestions: ['Check MAU_KAFKA_BROKERS and that the topics exist (mau doctor).'],
+        },
+      )
     }
-    deps.log.info({topics: opts.topics, group: opts.group, format: opts.format, timezone: opts.timezone, stopAtEnd: opts.stopAtEnd}, 'consuming')
+    deps.log.info(
+      {topics: opts.topics, group: opts.group, format: opts.format, timezone: opts.timezone, stopAtEnd: opts.stopAtEnd},
+      'consuming',
+    )
   }
 
   private watchGroup(): void {
@@ -204,7 +227,11 @@ class ConsumeRun {
   /** Until a signal, a fatal error, or (with --stop-at-end) every partition at its mark; reports progress meanwhile. */
   async waitUntilDone(): Promise<ConsumeSummary['stoppedBy']> {
     let lastRefresh = 0
-    const report = () => this.deps.onProgress?.(this.tally.summary('signal'), this.targets ? endProgress(this.targets, this.startOffsets, this.tally.nextOffsets) : undefined)
+    const report = () =>
+      this.deps.onProgress?.(
+        this.tally.summary('signal'),
+        this.targets ? endProgress(this.targets, this.startOffsets, this.tally.nextOffsets) : undefined,
+      )
     report()
     while (!this.stopping) {
       await sleep(200)
@@ -216,7 +243,8 @@ class ConsumeRun {
         this.tally.advance(await this.storedNow())
       }
       // MySQL's offsets have the last word: a database that went back in time since shows there, and the run goes on.
-      if (reachedEnd(this.targets, this.tally.nextOffsets) && reachedEnd(this.targets, await this.storedNow())) return 'end-of-topics'
+      if (reachedEnd(this.targets, this.tally.nextOffsets) && reachedEnd(this.targets, await this.storedNow()))
+        return 'end-of-topics'
     }
     return 'signal'
   }
@@ -267,10 +295,21 @@ class ConsumeRun {
       const messages = batch.messages.slice(i, i + CHUNK_EVENTS)
       const prepared = prepareBatch(messages, this.decode, Math.floor(Date.now() / 1000), this.deadLetterMaxBytes)
       // The last chunk covers the fetch's trailing offsets without messages too (a transaction's marker).
-      if (i + CHUNK_EVENTS >= batch.messages.length) prepared.lastOffset = Math.max(prepared.lastOffset, Number(batch.lastOffset()))
+      if (i + CHUNK_EVENTS >= batch.messages.length)
+        prepared.lastOffset = Math.max(prepared.lastOffset, Number(batch.lastOffset()))
       let bytes = 0
       for (const m of messages) bytes += m.value?.length ?? 0
-      const chunk: Chunk = {ref, key, from, batch: prepared, events: messages.length, bytes, highWatermark: Number(batch.highWatermark), generation, queuedAt: Date.now()}
+      const chunk: Chunk = {
+        ref,
+        key,
+        from,
+        batch: prepared,
+        events: messages.length,
+        bytes,
+        highWatermark: Number(batch.highWatermark),
+        generation,
+        queuedAt: Date.now(),
+      }
       if (!(await this.queue.push(chunk, wanted, () => p.heartbeat()))) return
       this.deps.metrics.queued.set(this.queue.size.events)
       p.resolveOffset(String(prepared.lastOffset))
@@ -284,7 +323,13 @@ class ConsumeRun {
    * them without calling eachBatch. A chunk of no messages carries the stored offset past them too, so that a
    * partition ending in a marker reaches its end, and the next fetch continues the stored offset.
    */
-  private queueSkipped(b: {topic: string; partition: number; firstOffset: string | null; lastOffset: string; highWatermark: string}): void {
+  private queueSkipped(b: {
+    topic: string
+    partition: number
+    firstOffset: string | null
+    lastOffset: string
+    highWatermark: string
+  }): void {
     const key = partitionKey(b.topic, b.partition)
     const generation = this.holdings.generation
     if (this.stopping || !this.holdings.holds({key, generation})) return
@@ -293,7 +338,17 @@ class ConsumeRun {
     // window is judged behind and the partition read again, never skipped over.
     const from = b.firstOffset === null ? lastOffset : Number(b.firstOffset)
     const batch = {...prepareBatch([], this.decode, 0), firstOffset: from, lastOffset}
-    const chunk: Chunk = {ref: {group: this.opts.group, topic: b.topic, partition: b.partition}, key, from, batch, events: 0, bytes: 0, highWatermark: Number(b.highWatermark), generation, queuedAt: Date.now()}
+    const chunk: Chunk = {
+      ref: {group: this.opts.group, topic: b.topic, partition: b.partition},
+      key,
+      from,
+      batch,
+      events: 0,
+      bytes: 0,
+      highWatermark: Number(b.highWatermark),
+      generation,
+      queuedAt: Date.now(),
+    }
     // No events, no bytes: it always fits, so it is queued before this handler returns, in offset order.
     void this.queue.push(chunk, () => this.holdings.holds(chunk))
   }
@@ -314,13 +369,19 @@ class ConsumeRun {
 
   private record(window: Chunk[], w: WindowResult): void {
     this.tally.window(window, w, this.policy.reported())
-    void this.commitWritten(w.partitions).catch((error: Error) => this.deps.log.debug({err: error}, 'could not commit offsets to Kafka (lag tooling only)'))
+    void this.commitWritten(w.partitions).catch((error: Error) =>
+      this.deps.log.debug({err: error}, 'could not commit offsets to Kafka (lag tooling only)'),
+    )
   }
 
   /** Kafka's committed offsets follow MySQL's, so that they are never ahead of what is applied. */
   private async commitWritten(partitions: PartitionResult[]): Promise<void> {
-    const offsets = partitions.filter((r) => r.advanced && this.holdings.isAssigned(partitionKey(r.ref.topic, r.ref.partition)))
+    const offsets = partitions.filter(
+      (r) => r.advanced && this.holdings.isAssigned(partitionKey(r.ref.topic, r.ref.partition)),
+    )
     if (offsets.length === 0 || this.stopping) return
-    await this.consumer.commitOffsets(offsets.map((r) => ({topic: r.ref.topic, partition: r.ref.partition, offset: String(r.nextOffset)})))
+    await this.consumer.commitOffsets(
+      offsets.map((r) => ({topic: r.ref.topic, partition: r.ref.partition, offset: String(r.nextOffset)})),
+    )
   }
 }

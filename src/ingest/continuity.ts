@@ -37,7 +37,8 @@ export type StartDecision =
 export function judgeStart(stored: number | undefined, marks: Watermarks, start: () => number): StartDecision {
   if (stored === undefined || stored < 0) return {kind: 'start', offset: start()}
   if (stored > marks.high) return {kind: 'ahead', stored, high: marks.high}
-  if (stored < marks.low) return {kind: 'lost', offset: marks.low, lost: {from: stored, to: marks.low - 1, messages: marks.low - stored}}
+  if (stored < marks.low)
+    return {kind: 'lost', offset: marks.low, lost: {from: stored, to: marks.low - 1, messages: marks.low - stored}}
   return {kind: 'resume', offset: stored}
 }
 
@@ -50,7 +51,10 @@ export function judgeStart(stored: number | undefined, marks: Watermarks, start:
  *   behind: the database is behind where this chunk was read from (or has no row): applying it would skip
  *           what lies between, so the partition must be read again from the stored offset.
  */
-export function judgeChunk(stored: number | undefined, chunk: {from: number; lastOffset: number}): 'apply' | 'skip' | 'behind' {
+export function judgeChunk(
+  stored: number | undefined,
+  chunk: {from: number; lastOffset: number},
+): 'apply' | 'skip' | 'behind' {
   if (stored === undefined || stored < 0 || stored < chunk.from) return 'behind'
   return stored > chunk.lastOffset ? 'skip' : 'apply'
 }
@@ -65,7 +69,9 @@ export interface Behind {
 /** Thrown inside a window's transaction (so it rolls back) when the database is behind some of its partitions. */
 export class DatabaseBehind extends Error {
   constructor(readonly partitions: Behind[]) {
-    super(`MySQL is behind the window on ${partitions.map((b) => `${b.ref.topic} partition ${b.ref.partition} (stored ${b.stored ?? 'none'}, window from ${b.expected})`).join(', ')}`)
+    super(
+      `MySQL is behind the window on ${partitions.map((b) => `${b.ref.topic} partition ${b.ref.partition} (stored ${b.stored ?? 'none'}, window from ${b.expected})`).join(', ')}`,
+    )
     this.name = 'DatabaseBehind'
   }
 }

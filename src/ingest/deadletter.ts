@@ -29,16 +29,25 @@ export function setAside(value: Buffer | null, maxBytes: number): Pick<DeadLette
   return {payload, bytes: value.length, sha256: createHash('sha256').update(value).digest()}
 }
 
-const INSERT = 'INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at) VALUES '
-const INSERT_ENTRY = 'INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at, stream_entry_id) VALUES '
+const INSERT =
+  'INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at) VALUES '
+const INSERT_ENTRY =
+  'INSERT IGNORE INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, payload_bytes, payload_sha256, created_at, stream_entry_id) VALUES '
 /** A payload is sent as hex (2 bytes a byte), the reason as text: an upper bound of a letter's share of the statement. */
-const letterBytes = (ref: PartitionRef, d: DeadLetter, reason: string) => textBytes(ref.group, ref.topic, reason) + 2 * (d.payload?.length ?? 0) + 80 + (d.entryId?.length ?? 0)
+const letterBytes = (ref: PartitionRef, d: DeadLetter, reason: string) =>
+  textBytes(ref.group, ref.topic, reason) + 2 * (d.payload?.length ?? 0) + 80 + (d.entryId?.length ?? 0)
 
 /**
  * In the batch's transaction: a dead letter is stored exactly when its offset is applied. Statements are
  * cut to maxStatementBytes: one that outgrew max_allowed_packet lost the connection, and with it the window.
  */
-export async function insertDeadLetters(conn: PoolConnection, ref: PartitionRef, items: DeadLetter[], now: number, maxStatementBytes = DEFAULT_STATEMENT_BYTES): Promise<void> {
+export async function insertDeadLetters(
+  conn: PoolConnection,
+  ref: PartitionRef,
+  items: DeadLetter[],
+  now: number,
+  maxStatementBytes = DEFAULT_STATEMENT_BYTES,
+): Promise<void> {
   const reasons = new Map(items.map((d) => [d, `${d.rejection.code}: ${d.rejection.message}`.slice(0, 1024)]))
   for (const piece of pieces(items, (d) => letterBytes(ref, d, reasons.get(d)!), maxStatementBytes)) {
     const values: unknown[] = []
@@ -48,7 +57,10 @@ export async function insertDeadLetters(conn: PoolConnection, ref: PartitionRef,
       values.push(ref.group, ref.topic, ref.partition, d.offset, reasons.get(d), d.payload, d.bytes, d.sha256, now)
       if (entries) values.push(d.entryId ?? null)
     }
-    await conn.query(entries ? `${INSERT_ENTRY}${placeholders(piece.length, 10)}` : `${INSERT}${placeholders(piece.length, 9)}`, values)
+    await conn.query(
+      entries ? `${INSERT_ENTRY}${placeholders(piece.length, 10)}` : `${INSERT}${placeholders(piece.length, 9)}`,
+      values,
+    )
   }
 }
 
@@ -91,7 +103,10 @@ function where(f: DeadLetterFilter, extra: [string, unknown][] = []): {sql: stri
   if (f.group) filters.push(['consumer_group = ?', f.group])
   if (f.since !== undefined) filters.push(['created_at >= ?', f.since])
   if (f.before !== undefined) filters.push(['created_at < ?', f.before])
-  return {sql: filters.length ? `WHERE ${filters.map(([sql]) => sql).join(' AND ')}` : '', values: filters.map(([, v]) => v)}
+  return {
+    sql: filters.length ? `WHERE ${filters.map(([sql]) => sql).join(' AND ')}` : '',
+    values: filters.map(([, v]) => v),
+  }
 }
 
 export async function countDeadLetters(db: Queryable, f: DeadLetterFilter): Promise<number> {
@@ -100,7 +115,10 @@ export async function countDeadLetters(db: Queryable, f: DeadLetterFilter): Prom
   return Number(count?.n ?? 0)
 }
 
-export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{total: number; entries: DeadLetterEntry[]}> {
+export async function listDeadLetters(
+  db: Db,
+  q: DeadLetterQuery,
+): Promise<{total: number; entries: DeadLetterEntry[]}> {
   const w = where(q)
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, stream_entry_id, reason, payload, payload_bytes, payload_sha256, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
@@ -127,7 +145,13 @@ export async function listDeadLetters(db: Db, q: DeadLetterQuery): Promise<{tota
  * The next page of dead letters after an id, oldest first. With lock, the rows stay locked until the
  * transaction ends: two replays cannot both take the same letter.
  */
-export async function deadLetterPage(conn: Queryable, f: DeadLetterFilter, afterId: number, limit: number, lock: boolean): Promise<{id: number; payload: Buffer | null; cut: boolean}[]> {
+export async function deadLetterPage(
+  conn: Queryable,
+  f: DeadLetterFilter,
+  afterId: number,
+  limit: number,
+  lock: boolean,
+): Promise<{id: number; payload: Buffer | null; cut: boolean}[]> {
   const w = where(f, [['id > ?', afterId]])
   const sql = `SELECT id, payload, payload_bytes > LENGTH(payload) AS cut FROM mau_dead_letter ${w.sql} ORDER BY id LIMIT ?${lock ? ' FOR UPDATE' : ''}`
   const [rows] = await conn.query<RowDataPacket[]>(sql, [...w.values, limit])
@@ -146,16 +170,27 @@ export async function purgeDeadLetters(db: Queryable, f: DeadLetterFilter, chunk
   const order = f.before !== undefined || f.since !== undefined ? 'created_at, id' : 'id'
   let purged = 0
   for (;;) {
-    const [r] = await db.query<ResultSetHeader>(`DELETE FROM mau_dead_letter ${w.sql} ORDER BY ${order} LIMIT ?`, [...w.values, chunk])
+    const [r] = await db.query<ResultSetHeader>(`DELETE FROM mau_dead_letter ${w.sql} ORDER BY ${order} LIMIT ?`, [
+      ...w.values,
+      chunk,
+    ])
     purged += r.affectedRows
     if (r.affectedRows < chunk) return purged
   }
 }
 
 /** Pure: the whole message's size as stored (letters from before migration 007 have none: their payload is whole). */
-function sizeOf(payload: Buffer | null, bytes: unknown, sha256: Buffer | null): Pick<DeadLetterEntry, 'payloadBytes' | 'cut' | 'sha256'> {
+function sizeOf(
+  payload: Buffer | null,
+  bytes: unknown,
+  sha256: Buffer | null,
+): Pick<DeadLetterEntry, 'payloadBytes' | 'cut' | 'sha256'> {
   const whole = bytes === null || bytes === undefined ? (payload?.length ?? null) : Number(bytes)
-  return {payloadBytes: whole, cut: payload !== null && whole !== null && whole > payload.length, sha256: sha256 ? sha256.toString('hex') : null}
+  return {
+    payloadBytes: whole,
+    cut: payload !== null && whole !== null && whole > payload.length,
+    sha256: sha256 ? sha256.toString('hex') : null,
+  }
 }
 
 /** Pure: a payload as text when it is valid UTF-8 without control characters, else as base64. */
@@ -163,5 +198,7 @@ export function showPayload(payload: Buffer | null): Pick<DeadLetterEntry, 'payl
   if (payload === null) return {payload: null, payloadEncoding: null}
   const text = payload.toString('utf8')
   const printable = Buffer.from(text, 'utf8').equals(payload) && !/[\u0000-\u0008\u000e-\u001f]/.test(text)
-  return printable ? {payload: text, payloadEncoding: 'utf8'} : {payload: payload.toString('base64'), payloadEncoding: 'base64'}
+  return printable
+    ? {payload: text, payloadEncoding: 'utf8'}
+    : {payload: payload.toString('base64'), payloadEncoding: 'base64'}
 }

@@ -9,7 +9,15 @@
  *   time         last_seen of a user event, timestamp of an evaluation or goal event (unix seconds)
  */
 import {isUtf8} from 'node:buffer'
-import {ACTIVITY_KINDS, type ActivityKind, chars, kindOfTypeUrl, show, sourceName, TYPE_NAMES} from '../core/platform.js'
+import {
+  ACTIVITY_KINDS,
+  type ActivityKind,
+  chars,
+  kindOfTypeUrl,
+  show,
+  sourceName,
+  TYPE_NAMES,
+} from '../core/platform.js'
 import {fieldsOf} from './wire.js'
 import {readFields, type Values, WireError} from './wire.js'
 
@@ -68,15 +76,25 @@ export function validate(raw: RawEvent, nowSeconds: number): Checked {
   const {namespace, userId} = raw
   const env = raw.names?.environment ?? 'environment_namespace'
   if (typeof namespace !== 'string' || namespace.trim() === '') {
-    return reject('namespace', `${env} is ${namespace === undefined ? 'missing' : `${show(namespace)}`}: expected a non-empty string`)
+    return reject(
+      'namespace',
+      `${env} is ${namespace === undefined ? 'missing' : `${show(namespace)}`}: expected a non-empty string`,
+    )
   }
-  if (!wellFormed(namespace)) return reject('namespace', `${env} ${show(namespace)} has a lone UTF-16 surrogate: expected valid Unicode text`)
-  if (chars(namespace) > MAX_NAMESPACE) return reject('namespace', `${env} is ${chars(namespace)} characters: expected at most ${MAX_NAMESPACE}`)
+  if (!wellFormed(namespace))
+    return reject('namespace', `${env} ${show(namespace)} has a lone UTF-16 surrogate: expected valid Unicode text`)
+  if (chars(namespace) > MAX_NAMESPACE)
+    return reject('namespace', `${env} is ${chars(namespace)} characters: expected at most ${MAX_NAMESPACE}`)
   if (typeof userId !== 'string' || userId.trim() === '') {
-    return reject('user_id', `user_id is ${userId === undefined ? 'missing' : show(userId)}: expected a non-empty string`)
+    return reject(
+      'user_id',
+      `user_id is ${userId === undefined ? 'missing' : show(userId)}: expected a non-empty string`,
+    )
   }
-  if (!wellFormed(userId)) return reject('user_id', `user_id ${show(userId)} has a lone UTF-16 surrogate: expected valid Unicode text`)
-  if (chars(userId) > MAX_USER_ID) return reject('user_id', `user_id is ${chars(userId)} characters: expected at most ${MAX_USER_ID}`)
+  if (!wellFormed(userId))
+    return reject('user_id', `user_id ${show(userId)} has a lone UTF-16 surrogate: expected valid Unicode text`)
+  if (chars(userId) > MAX_USER_ID)
+    return reject('user_id', `user_id is ${chars(userId)} characters: expected at most ${MAX_USER_ID}`)
   const source = sourceName(raw.sourceId)
   if (!source.ok) return reject('source_id', source.message)
   const time = raw.names?.time ?? 'last_seen'
@@ -98,7 +116,10 @@ function seconds(field: string, value: unknown, now: number): Parsed<number> {
   }
   const s = n >= MILLISECONDS_FROM ? Math.floor(n / 1000) : n
   if (s < EARLIEST_SECONDS || s > now + MAX_FUTURE_SECONDS) {
-    return {ok: false, message: `${field} ${n} is out of range: expected unix seconds between ${EARLIEST_SECONDS} (2000-01-01) and one day after now`}
+    return {
+      ok: false,
+      message: `${field} ${n} is out of range: expected unix seconds between ${EARLIEST_SECONDS} (2000-01-01) and one day after now`,
+    }
   }
   return {ok: true, value: s}
 }
@@ -126,10 +147,22 @@ const camel = (snake: string): string => {
 const pick = (d: Doc, snake: string): unknown => d[snake] ?? d[camel(snake)]
 
 function fromJson(kind: ActivityKind, inner: Doc, outer: Doc | undefined, now: number): Decoded {
-  const env = environment([outer && pick(outer, 'environment_id'), pick(inner, 'environment_id')], [outer && pick(outer, 'environment_namespace'), pick(inner, 'environment_namespace')])
+  const env = environment(
+    [outer && pick(outer, 'environment_id'), pick(inner, 'environment_id')],
+    [outer && pick(outer, 'environment_namespace'), pick(inner, 'environment_namespace')],
+  )
   const user = pick(inner, 'user')
   const userId = kind !== 'user' && !present(pick(inner, 'user_id')) && isDoc(user) ? user.id : pick(inner, 'user_id')
-  return validate({namespace: env.value, userId, sourceId: pick(inner, 'source_id'), lastSeen: pick(inner, timeName(kind)), names: {environment: env.name, time: timeName(kind)}}, now)
+  return validate(
+    {
+      namespace: env.value,
+      userId,
+      sourceId: pick(inner, 'source_id'),
+      lastSeen: pick(inner, timeName(kind)),
+      names: {environment: env.name, time: timeName(kind)},
+    },
+    now,
+  )
 }
 
 function decodeJsonOf(kinds: ReadonlySet<ActivityKind>) {
@@ -142,7 +175,8 @@ function decodeJsonOf(kinds: ReadonlySet<ActivityKind>) {
     } catch (error) {
       return reject('decode', `not valid JSON: ${(error as Error).message}`)
     }
-    if (!isDoc(doc)) return reject('decode', `expected a JSON object, got ${Array.isArray(doc) ? 'an array' : typeof doc}`)
+    if (!isDoc(doc))
+      return reject('decode', `expected a JSON object, got ${Array.isArray(doc) ? 'an array' : typeof doc}`)
     const inner = doc.event
     if (isDoc(inner) && typeof inner['@type'] === 'string') {
       const kind = kindOfTypeUrl(inner['@type'])
@@ -168,10 +202,23 @@ function loadSpecs() {
 
 function fromProtobuf(kind: ActivityKind, inner: Values, outer: Values | undefined, now: number): Decoded {
   const s = (specs ??= loadSpecs())
-  const env = environment([outer?.environment_id, inner.environment_id], [outer?.environment_namespace, inner.environment_namespace])
+  const env = environment(
+    [outer?.environment_id, inner.environment_id],
+    [outer?.environment_namespace, inner.environment_namespace],
+  )
   let userId = inner.user_id
-  if (kind !== 'user' && !present(userId) && inner.user instanceof Buffer) userId = readFields(s.userOfEvent, inner.user, 'user').id
-  return validate({namespace: env.value, userId: userId ?? '', sourceId: inner.source_id ?? 0, lastSeen: inner[timeName(kind)] ?? 0, names: {environment: env.name, time: timeName(kind)}}, now)
+  if (kind !== 'user' && !present(userId) && inner.user instanceof Buffer)
+    userId = readFields(s.userOfEvent, inner.user, 'user').id
+  return validate(
+    {
+      namespace: env.value,
+      userId: userId ?? '',
+      sourceId: inner.source_id ?? 0,
+      lastSeen: inner[timeName(kind)] ?? 0,
+      names: {environment: env.name, time: timeName(kind)},
+    },
+    now,
+  )
 }
 
 function decodeProtobufOf(kinds: ReadonlySet<ActivityKind>) {
@@ -183,7 +230,9 @@ function decodeProtobufOf(kinds: ReadonlySet<ActivityKind>) {
       const envelope = readFields(s.envelope, bytes, 'Event')
       if (!(envelope.event instanceof Buffer)) {
         what = 'UserEvent'
-        return kinds.has('user') ? fromProtobuf('user', readFields(s.user, bytes, 'UserEvent'), undefined, nowSeconds) : {ok: false, ignored: TYPE_NAMES.user}
+        return kinds.has('user')
+          ? fromProtobuf('user', readFields(s.user, bytes, 'UserEvent'), undefined, nowSeconds)
+          : {ok: false, ignored: TYPE_NAMES.user}
       }
       const any = readFields(s.any, envelope.event, 'event')
       const typeUrl = typeof any.type_url === 'string' ? any.type_url : ''
@@ -200,7 +249,10 @@ function decodeProtobufOf(kinds: ReadonlySet<ActivityKind>) {
 }
 
 /** The decoder of a format, counting the given kinds of activity (default all). */
-export function decoder(format: EventFormat, activity: readonly ActivityKind[] = ACTIVITY_KINDS): (bytes: Buffer, nowSeconds: number) => Decoded {
+export function decoder(
+  format: EventFormat,
+  activity: readonly ActivityKind[] = ACTIVITY_KINDS,
+): (bytes: Buffer, nowSeconds: number) => Decoded {
   const kinds = new Set(activity)
   return format === 'protobuf' ? decodeProtobufOf(kinds) : decodeJsonOf(kinds)
 }

@@ -60,11 +60,15 @@ export class Holdings {
    * fetched again from MySQL's offset; writing a chunk from before could skip over messages never applied.
    */
   holds(c: Pick<Chunk, 'key' | 'generation'>): boolean {
-    return this.assigned.has(c.key) && this.positioned.has(c.key) && c.generation >= (this.heldSince.get(c.key) ?? Infinity)
+    return (
+      this.assigned.has(c.key) && this.positioned.has(c.key) && c.generation >= (this.heldSince.get(c.key) ?? Infinity)
+    )
   }
 
   joined(assignment: Record<string, number[]>): void {
-    this.assigned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))))
+    this.assigned = new Set(
+      Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))),
+    )
     this.reposition(assignment)
   }
 
@@ -72,7 +76,10 @@ export class Holdings {
   rewind(behind: Behind[]): void {
     const assignment: Record<string, number[]> = {}
     for (const {ref, stored, expected} of behind) {
-      this.deps.log.warn({topic: ref.topic, partition: ref.partition, stored: stored ?? null, expected}, 'MySQL is behind the consumer (failover or restore): reading the partition again from its stored offset')
+      this.deps.log.warn(
+        {topic: ref.topic, partition: ref.partition, stored: stored ?? null, expected},
+        'MySQL is behind the consumer (failover or restore): reading the partition again from its stored offset',
+      )
       this.deps.metrics.rewinds.inc({topic: ref.topic})
       this.deps.tally.rewinds++
       ;(assignment[ref.topic] ??= []).push(ref.partition)
@@ -95,9 +102,10 @@ export class Holdings {
     }
     const abandoned = this.deps.abandon((c) => this.holds(c))
     this.deps.metrics.abandoned.inc(abandoned)
-    if (abandoned > 0) this.deps.log.info({chunks: abandoned}, 'abandoned queued chunks of partitions revoked or read again')
+    if (abandoned > 0)
+      this.deps.log.info({chunks: abandoned}, 'abandoned queued chunks of partitions revoked or read again')
     void this.position(assignment, generation).catch((error: Error) => {
-      this.deps.log.error({err: error}, 'could not position partitions at MySQL\'s offsets; stopping')
+      this.deps.log.error({err: error}, "could not position partitions at MySQL's offsets; stopping")
       this.deps.failed(error)
     })
   }
@@ -108,7 +116,12 @@ export class Holdings {
     for (let delay = 250; ; delay = Math.min(delay * 2, 10_000)) {
       if (this.deps.stopping()) return
       try {
-        const done = await positionPartitions(this.deps.kafka, db, {group: this.deps.group, brokers: this.deps.brokers, fromTime: this.deps.fromTime}, assignment)
+        const done = await positionPartitions(
+          this.deps.kafka,
+          db,
+          {group: this.deps.group, brokers: this.deps.brokers, fromTime: this.deps.fromTime},
+          assignment,
+        )
         for (const {ref, decision} of done) {
           const key = partitionKey(ref.topic, ref.partition)
           if (this.heldSince.get(key) !== generation || !this.assigned.has(key)) continue
@@ -117,24 +130,42 @@ export class Holdings {
           tally.position(key, decision.offset)
           if (decision.kind === 'lost') {
             const lost = {topic: ref.topic, partition: ref.partition, ...decision.lost}
-            log.error({...lost, group: ref.group}, 'messages deleted from Kafka before they were applied: the loss is recorded (mau offsets list), consuming on from the log start')
+            log.error(
+              {...lost, group: ref.group},
+              'messages deleted from Kafka before they were applied: the loss is recorded (mau offsets list), consuming on from the log start',
+            )
             metrics.lost.inc({topic: ref.topic}, lost.messages)
             tally.lost.push(lost)
           }
         }
         // Ready (/readyz) once its partitions are where MySQL says: before that it reads nothing.
         this.deps.health.joined = true
-        log.info({positions: done.map((p) => ({topic: p.ref.topic, partition: p.ref.partition, offset: p.decision.offset, how: p.decision.kind}))}, "positioned partitions at MySQL's offsets")
+        log.info(
+          {
+            positions: done.map((p) => ({
+              topic: p.ref.topic,
+              partition: p.ref.partition,
+              offset: p.decision.offset,
+              how: p.decision.kind,
+            })),
+          },
+          "positioned partitions at MySQL's offsets",
+        )
         return
       } catch (error) {
         if (error instanceof MauError && error.exitCode === ExitCode.CONFIG) throw error
         const retriable = isTransient(error) || (error instanceof MauError && error.exitCode === ExitCode.UNAVAILABLE)
         if (!retriable || Date.now() + delay > deadline) {
-          throw new MauError(`Could not position partitions ${JSON.stringify(assignment)} at MySQL's stored offsets: ${(error as Error).message}. Nothing of them was written.`, {
-            exit: ExitCode.UNAVAILABLE,
-            code: 'POSITION_FAILED',
-            suggestions: ["Check that MySQL and Kafka answer (mau doctor), then start mau consume again: it resumes from MySQL's offsets."],
-          })
+          throw new MauError(
+            `Could not position partitions ${JSON.stringify(assignment)} at MySQL's stored offsets: ${(error as Error).message}. Nothing of them was written.`,
+            {
+              exit: ExitCode.UNAVAILABLE,
+              code: 'POSITION_FAILED',
+              suggestions: [
+                "Check that MySQL and Kafka answer (mau doctor), then start mau consume again: it resumes from MySQL's offsets.",
+              ],
+            },
+          )
         }
         log.warn({err: error, retryInMs: delay}, 'could not position partitions yet; retrying')
         await sleep(delay)

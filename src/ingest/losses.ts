@@ -15,7 +15,12 @@ export interface RecordedLoss extends Loss {
   acknowledgedAt: number | null
 }
 
-export async function recordLoss(conn: Queryable, ref: PartitionRef, loss: Omit<Loss, 'topic' | 'partition'>, now: number): Promise<void> {
+export async function recordLoss(
+  conn: Queryable,
+  ref: PartitionRef,
+  loss: Omit<Loss, 'topic' | 'partition'>,
+  now: number,
+): Promise<void> {
   // INSERT IGNORE: the same gap found again (a replica that positioned at the same moment) is one loss.
   await conn.query(
     'INSERT IGNORE INTO mau_offset_loss (consumer_group, topic, kafka_partition, from_offset, to_offset, messages, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -32,7 +37,13 @@ export interface LossFilter {
 }
 
 function where(f: LossFilter): {sql: string; values: unknown[]} {
-  const filters = ([['consumer_group', f.group], ['topic', f.topic], ['kafka_partition', f.partition]] as const).filter(([, v]) => v !== undefined)
+  const filters = (
+    [
+      ['consumer_group', f.group],
+      ['topic', f.topic],
+      ['kafka_partition', f.partition],
+    ] as const
+  ).filter(([, v]) => v !== undefined)
   const clauses = [...(f.all ? [] : ['acknowledged_at IS NULL']), ...filters.map(([column]) => `${column} = ?`)]
   return {sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', values: filters.map(([, v]) => v)}
 }
@@ -57,9 +68,16 @@ export async function listLosses(db: Queryable, f: LossFilter = {}): Promise<Rec
 }
 
 /** Acknowledges the unacknowledged losses the filter selects; returns them. */
-export async function acknowledgeLosses(db: Queryable, f: Omit<LossFilter, 'all'>, now: number): Promise<RecordedLoss[]> {
+export async function acknowledgeLosses(
+  db: Queryable,
+  f: Omit<LossFilter, 'all'>,
+  now: number,
+): Promise<RecordedLoss[]> {
   const losses = await listLosses(db, f)
   if (losses.length === 0) return []
-  await db.query(`UPDATE mau_offset_loss SET acknowledged_at = ? WHERE acknowledged_at IS NULL AND id IN (${losses.map(() => '?').join(',')})`, [now, ...losses.map((l) => l.id)])
+  await db.query(
+    `UPDATE mau_offset_loss SET acknowledged_at = ? WHERE acknowledged_at IS NULL AND id IN (${losses.map(() => '?').join(',')})`,
+    [now, ...losses.map((l) => l.id)],
+  )
   return losses.map((l) => ({...l, acknowledgedAt: now}))
 }

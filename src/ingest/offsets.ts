@@ -46,16 +46,24 @@ export async function setOffset(conn: Queryable, ref: PartitionRef, nextOffset: 
 }
 
 /** entryId: a Redis stream's last entry applied, which only a stream's row has (Kafka's rows keep theirs NULL). */
-export async function storeOffset(conn: PoolConnection, ref: PartitionRef, nextOffset: number, now: number, entryId?: string): Promise<void> {
+export async function storeOffset(
+  conn: PoolConnection,
+  ref: PartitionRef,
+  nextOffset: number,
+  now: number,
+  entryId?: string,
+): Promise<void> {
   if (entryId === undefined) {
-    await conn.query('UPDATE mau_consumer_offset SET next_offset = ?, updated_at = ? WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?', [
-      nextOffset, now, ref.group, ref.topic, ref.partition,
-    ])
+    await conn.query(
+      'UPDATE mau_consumer_offset SET next_offset = ?, updated_at = ? WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?',
+      [nextOffset, now, ref.group, ref.topic, ref.partition],
+    )
     return
   }
-  await conn.query('UPDATE mau_consumer_offset SET next_offset = ?, stream_entry_id = ?, updated_at = ? WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?', [
-    nextOffset, entryId, now, ref.group, ref.topic, ref.partition,
-  ])
+  await conn.query(
+    'UPDATE mau_consumer_offset SET next_offset = ?, stream_entry_id = ?, updated_at = ? WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?',
+    [nextOffset, entryId, now, ref.group, ref.topic, ref.partition],
+  )
 }
 
 /** The offsets this consumer group has applied, by partitionKey: where to resume after a restart or rebalance. */
@@ -65,14 +73,24 @@ export async function storedOffsets(db: Db, group: string, topics: string[]): Pr
     `SELECT topic, kafka_partition, next_offset FROM mau_consumer_offset WHERE consumer_group = ? AND topic IN (${topics.map(() => '?').join(',')})`,
     [group, ...topics],
   )
-  return new Map(rows.filter((r) => Number(r.next_offset) !== NOTHING_APPLIED).map((r) => [partitionKey(String(r.topic), Number(r.kafka_partition)), Number(r.next_offset)]))
+  return new Map(
+    rows
+      .filter((r) => Number(r.next_offset) !== NOTHING_APPLIED)
+      .map((r) => [partitionKey(String(r.topic), Number(r.kafka_partition)), Number(r.next_offset)]),
+  )
 }
 
 /**
  * Sets where a group starts on partitions it has not applied anything from yet; partitions with stored
  * offsets keep them, since moving those back would count their events twice. Returns the partitions set.
  */
-export async function seedOffsets(db: Db, group: string, topic: string, offsets: {partition: number; offset: number}[], now: number): Promise<number[]> {
+export async function seedOffsets(
+  db: Db,
+  group: string,
+  topic: string,
+  offsets: {partition: number; offset: number}[],
+  now: number,
+): Promise<number[]> {
   const stored = await storedOffsets(db, group, [topic])
   const fresh = offsets.filter((o) => !stored.has(partitionKey(topic, o.partition)))
   for (const {partition, offset} of fresh) {

@@ -24,12 +24,25 @@ export interface RotateGauges {
 
 /** One reading of both gauges. */
 export async function readRotateGauges(db: Queryable, gauges: RotateGauges, zone: string): Promise<void> {
-  for (const table of MANAGED_TABLES) gauges.monthsAhead.set({table}, monthsAhead(await readPartitions(db, table), currentMonth(zone)))
+  for (const table of MANAGED_TABLES)
+    gauges.monthsAhead.set({table}, monthsAhead(await readPartitions(db, table), currentMonth(zone)))
   gauges.deadLettersPastRetention.set(await deadLettersPastRetention(db))
 }
 
-export function watchPartitions(db: Db, gauges: RotateGauges, zone: string, log: Logger, everyMs = 300_000): () => void {
-  const run = () => void readRotateGauges(db, gauges, zone).catch((error: Error) => log.warn({err: error}, 'could not read the partitions and dead letters for mau_partitions_ahead_months and mau_dead_letters_past_retention'))
+export function watchPartitions(
+  db: Db,
+  gauges: RotateGauges,
+  zone: string,
+  log: Logger,
+  everyMs = 300_000,
+): () => void {
+  const run = () =>
+    void readRotateGauges(db, gauges, zone).catch((error: Error) =>
+      log.warn(
+        {err: error},
+        'could not read the partitions and dead letters for mau_partitions_ahead_months and mau_dead_letters_past_retention',
+      ),
+    )
   run()
   const timer = setInterval(run, everyMs)
   timer.unref()

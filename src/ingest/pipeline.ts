@@ -77,10 +77,20 @@ export class ChunkQueue {
    * when it is no longer wanted. While waiting, `waiting` runs every waitCheckMs: kafkajs' heartbeat, which
    * throws when the group rebalances, so that a full queue never holds up a rebalance.
    */
-  async push(chunk: Chunk, stillWanted: () => boolean, waiting: () => Promise<void> = async () => {}, waitCheckMs = 500): Promise<boolean> {
+  async push(
+    chunk: Chunk,
+    stillWanted: () => boolean,
+    waiting: () => Promise<void> = async () => {},
+    waitCheckMs = 500,
+  ): Promise<boolean> {
     this.fetchersWaiting++
     try {
-      while (!this.closed && this.chunks.length > 0 && (chunk.events > 0 || chunk.bytes > 0) && (this.events + chunk.events > this.limits.maxEvents || this.bytes + chunk.bytes > this.limits.maxBytes)) {
+      while (
+        !this.closed &&
+        this.chunks.length > 0 &&
+        (chunk.events > 0 || chunk.bytes > 0) &&
+        (this.events + chunk.events > this.limits.maxEvents || this.bytes + chunk.bytes > this.limits.maxBytes)
+      ) {
         await new Promise<void>((r) => {
           this.wakeFetchers.push(r)
           setTimeout(r, waitCheckMs)

@@ -24,7 +24,13 @@ export async function watchPolicy(db: Db, zone: string, log: Logger, everyMs = 6
     reported = new Set(rows.map((r) => String(r.yearmonth)))
   }
   await read()
-  const timer = setInterval(() => void read().catch((error: Error) => log.warn({err: error}, 'could not read the retention and the reported months; keeping the last ones read')), everyMs)
+  const timer = setInterval(
+    () =>
+      void read().catch((error: Error) =>
+        log.warn({err: error}, 'could not read the retention and the reported months; keeping the last ones read'),
+      ),
+    everyMs,
+  )
   timer.unref()
   return {keepFrom: () => keepFrom, reported: () => reported, stop: () => clearInterval(timer)}
 }

@@ -10,11 +10,23 @@ import type {Logger} from '../core/log.js'
 import {inTransaction, type Db} from '../core/db.js'
 import {judgeStart, kafkaBehind, type StartDecision} from './continuity.js'
 import {recordLoss} from './losses.js'
-import {lockStoredOffset, parseKey, partitionKey, type PartitionRef, seedOffsets, setOffset, storedOffsets} from './offsets.js'
+import {
+  lockStoredOffset,
+  parseKey,
+  partitionKey,
+  type PartitionRef,
+  seedOffsets,
+  setOffset,
+  storedOffsets,
+} from './offsets.js'
 
 export type Marks = Map<string, {low: number; high: number}>
 
-async function withAdmin<T>(kafka: Kafka, brokers: string, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  kafka: Kafka,
+  brokers: string,
+  fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>,
+): Promise<T> {
   const admin = kafka.admin()
   try {
     await admin.connect()
@@ -46,7 +58,8 @@ export function highWaterMarks(kafka: Kafka, brokers: string, topics: string[]):
   return withAdmin(kafka, brokers, async (admin) => {
     const marks: Marks = new Map()
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) marks.set(partitionKey(topic, p.partition), {low: Number(p.low), high: Number(p.high)})
+      for (const p of await admin.fetchTopicOffsets(topic))
+        marks.set(partitionKey(topic, p.partition), {low: Number(p.low), high: Number(p.high)})
     }
     return marks
   })
@@ -61,7 +74,11 @@ export function reachedEnd(marks: Marks, applied: Map<string, number>): boolean 
  * Pure: how far --stop-at-end has come, in messages: from where each partition started (its stored
  * offset, or its low mark) to the high-water mark it had at start.
  */
-export function endProgress(marks: Marks, started: Map<string, number>, applied: Map<string, number>): {done: number; total: number} {
+export function endProgress(
+  marks: Marks,
+  started: Map<string, number>,
+  applied: Map<string, number>,
+): {done: number; total: number} {
   let done = 0
   let total = 0
   for (const [k, m] of marks) {
@@ -76,16 +93,36 @@ export function endProgress(marks: Marks, started: Map<string, number>, applied:
  * --since: each partition's first offset at or after the instant (the high-water mark if none is),
  * stored as the group's starting point where the group has applied nothing yet.
  */
-export function seedFromTime(kafka: Kafka, db: Db, o: {group: string; topics: string[]; brokers: string; fromTime: number}, log: Logger): Promise<{topic: string; partitions: number[]}[]> {
+export function seedFromTime(
+  kafka: Kafka,
+  db: Db,
+  o: {group: string; topics: string[]; brokers: string; fromTime: number},
+  log: Logger,
+): Promise<{topic: string; partitions: number[]}[]> {
   return withAdmin(kafka, o.brokers, async (admin) => {
     const out: {topic: string; partitions: number[]}[] = []
     for (const topic of o.topics) {
       const high = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]))
-      const atTime = (await admin.fetchTopicOffsetsByTimestamp(topic, o.fromTime)).map((p) => ({partition: p.partition, offset: Number(p.offset) < 0 ? high.get(p.partition)! : Number(p.offset)}))
+      const atTime = (await admin.fetchTopicOffsetsByTimestamp(topic, o.fromTime)).map((p) => ({
+        partition: p.partition,
+        offset: Number(p.offset) < 0 ? high.get(p.partition)! : Number(p.offset),
+      }))
       const seeded = await seedOffsets(db, o.group, topic, atTime, Math.floor(Date.now() / 1000))
       const kept = atTime.filter((p) => !seeded.includes(p.partition)).map((p) => p.partition)
-      log.info({topic, from: new Date(o.fromTime).toISOString(), started: atTime.filter((p) => seeded.includes(p.partition)), kept}, 'positioned partitions without stored offsets at --since')
-      if (kept.length > 0) log.warn({topic, partitions: kept}, '--since ignored where the group already applied events: rewinding those would count them twice')
+      log.info(
+        {
+          topic,
+          from: new Date(o.fromTime).toISOString(),
+          started: atTime.filter((p) => seeded.includes(p.partition)),
+          kept,
+        },
+        'positioned partitions without stored offsets at --since',
+      )
+      if (kept.length > 0)
+        log.warn(
+          {topic, partitions: kept},
+          '--since ignored where the group already applied events: rewinding those would count them twice',
+        )
       out.push({topic, partitions: seeded})
     }
     return out
@@ -94,11 +131,20 @@ export function seedFromTime(kafka: Kafka, db: Db, o: {group: string; topics: st
 
 /** Each partition's first offset at or after the instant (unix ms), -1 where none is. */
 export function offsetsAtTime(kafka: Kafka, brokers: string, topic: string, at: number): Promise<Map<number, number>> {
-  return withAdmin(kafka, brokers, async (admin) => new Map((await admin.fetchTopicOffsetsByTimestamp(topic, at)).map((p) => [p.partition, Number(p.offset)])))
+  return withAdmin(
+    kafka,
+    brokers,
+    async (admin) =>
+      new Map((await admin.fetchTopicOffsetsByTimestamp(topic, at)).map((p) => [p.partition, Number(p.offset)])),
+  )
 }
 
 /** Refuses at once (exit 2) a group whose stored offsets lie past the end of their partitions: see kafkaBehind. */
-export async function requireKafkaAhead(kafka: Kafka, db: Db, o: {group: string; brokers: string; topics: string[]}): Promise<void> {
+export async function requireKafkaAhead(
+  kafka: Kafka,
+  db: Db,
+  o: {group: string; brokers: string; topics: string[]},
+): Promise<void> {
   const stored = await storedOffsets(db, o.group, o.topics)
   const marks = await highWaterMarks(kafka, o.brokers, o.topics)
   for (const [key, offset] of stored) {
@@ -122,7 +168,12 @@ export interface Positioned {
  * --since); one whose stored offset is below the log start gets the loss recorded and its offset moved to the
  * log start, in one transaction. A partition past its end is refused (exit 2). Nothing is seeked here.
  */
-export async function positionPartitions(kafka: Kafka, db: Db, o: {group: string; brokers: string; fromTime?: number}, assignment: Record<string, number[]>): Promise<Positioned[]> {
+export async function positionPartitions(
+  kafka: Kafka,
+  db: Db,
+  o: {group: string; brokers: string; fromTime?: number},
+  assignment: Record<string, number[]>,
+): Promise<Positioned[]> {
   const topics = Object.keys(assignment)
   for (let attempt = 0; ; attempt++) {
     const stored = await storedOffsets(db, o.group, topics)
@@ -152,17 +203,25 @@ export async function positionPartitions(kafka: Kafka, db: Db, o: {group: string
       return true
     })
     if (settled) return out
-    if (attempt >= 5) throw new Error(`the stored offsets of group ${o.group} kept moving while the consumer positioned its partitions`)
+    if (attempt >= 5)
+      throw new Error(`the stored offsets of group ${o.group} kept moving while the consumer positioned its partitions`)
   }
 }
 
 /** Where partitions without a stored offset start: the offset at --since, else the log start. */
-async function startOffsets(kafka: Kafka, o: {brokers: string; fromTime?: number}, assignment: Record<string, number[]>, stored: Map<string, number>, marks: Marks): Promise<Map<string, number>> {
+async function startOffsets(
+  kafka: Kafka,
+  o: {brokers: string; fromTime?: number},
+  assignment: Record<string, number[]>,
+  stored: Map<string, number>,
+  marks: Marks,
+): Promise<Map<string, number>> {
   const starts = new Map<string, number>()
   for (const [topic, partitions] of Object.entries(assignment)) {
     const fresh = partitions.filter((p) => !stored.has(partitionKey(topic, p)))
     if (fresh.length === 0) continue
-    const atTime = o.fromTime === undefined ? new Map<number, number>() : await offsetsAtTime(kafka, o.brokers, topic, o.fromTime)
+    const atTime =
+      o.fromTime === undefined ? new Map<number, number>() : await offsetsAtTime(kafka, o.brokers, topic, o.fromTime)
     for (const p of fresh) {
       const key = partitionKey(topic, p)
       const m = marks.get(key) ?? NO_PARTITION

@@ -20,7 +20,11 @@ export async function readRange(
 ): Promise<void> {
   const pending = new Map([...ranges].filter(([, r]) => r.to > r.from))
   if (pending.size === 0) return
-  const consumer = kafka.consumer({groupId: `mau-verify-${randomUUID()}`, maxBytesPerPartition: 1024 * 1024, maxWaitTimeInMs: 250})
+  const consumer = kafka.consumer({
+    groupId: `mau-verify-${randomUUID()}`,
+    maxBytesPerPartition: 1024 * 1024,
+    maxWaitTimeInMs: 250,
+  })
   let finish = () => {}
   const done = new Promise<void>((resolve) => (finish = resolve))
   const complete = (partition: number) => {
@@ -49,16 +53,27 @@ export async function readRange(
     if (untouched.length > 0) consumer.pause([{topic, partitions: untouched}])
     for (const [partition, r] of pending) consumer.seek({topic, partition, offset: String(r.from)})
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`partitions ${[...pending.keys()].join(', ')} not read to their end within ${timeoutMs / 1000} s`)), timeoutMs)
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `partitions ${[...pending.keys()].join(', ')} not read to their end within ${timeoutMs / 1000} s`,
+            ),
+          ),
+        timeoutMs,
+      )
     })
     await Promise.race([done, timeout])
   } catch (error) {
     if (error instanceof MauError) throw error
-    throw new MauError(`Could not read topic ${topic} between the two sides' positions from ${brokers}: ${(error as Error).message}.`, {
-      exit: ExitCode.UNAVAILABLE,
-      code: 'POSITION_UNREADABLE',
-      suggestions: ['Retry later; check MAU_KAFKA_BROKERS and that the messages are still retained.'],
-    })
+    throw new MauError(
+      `Could not read topic ${topic} between the two sides' positions from ${brokers}: ${(error as Error).message}.`,
+      {
+        exit: ExitCode.UNAVAILABLE,
+        code: 'POSITION_UNREADABLE',
+        suggestions: ['Retry later; check MAU_KAFKA_BROKERS and that the messages are still retained.'],
+      },
+    )
   } finally {
     clearTimeout(timer)
     await consumer.disconnect().catch(() => undefined)
@@ -66,11 +81,17 @@ export async function readRange(
 }
 
 /** Each partition's low and high watermark: where a consumer that has applied nothing stands, and the end. */
-export async function watermarks(kafka: Kafka, brokers: string, topic: string): Promise<Map<number, {low: number; high: number}>> {
+export async function watermarks(
+  kafka: Kafka,
+  brokers: string,
+  topic: string,
+): Promise<Map<number, {low: number; high: number}>> {
   const admin = kafka.admin()
   try {
     await admin.connect()
-    return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, {low: Number(p.low), high: Number(p.high)}]))
+    return new Map(
+      (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, {low: Number(p.low), high: Number(p.high)}]),
+    )
   } catch (error) {
     throw kafkaFailure(kafka, error, brokers)
   } finally {

@@ -42,11 +42,20 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
   const decode = decoder(o.format, o.activity)
   const months = new MonthResolver(o.timezone)
   const total = await countDeadLetters(db, o)
-  const result: ReplayResult = {dryRun: o.dryRun, examined: 0, replayed: 0, events: 0, rowsUpserted: 0, ignored: 0, expired: 0, kept: {...Object.fromEntries(REJECTION_CODES.map((c) => [c, 0])), cut: 0}}
+  const result: ReplayResult = {
+    dryRun: o.dryRun,
+    examined: 0,
+    replayed: 0,
+    events: 0,
+    rowsUpserted: 0,
+    ignored: 0,
+    expired: 0,
+    kept: {...Object.fromEntries(REJECTION_CODES.map((c) => [c, 0])), cut: 0},
+  }
   const now = Math.floor(Date.now() / 1000)
   // Letters of months past retention leave, counted as expired: nothing can bring their month back.
   const keepFrom = await oldestKept(db, o.timezone)
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const last = await inTransaction(db, async (conn) => {
       const page = await deadLetterPage(conn, o, after, o.pageSize ?? 1000, !o.dryRun)
       // A cut letter is not the message any more: it stays, counted as such, and is never decoded.
@@ -54,7 +63,11 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
       result.kept.cut! += page.length - letters.length
       result.examined += page.length
       // A letter's id stands in for its offset: ids ascend, as a batch's offsets do.
-      const batch = prepareBatch(letters.map((l) => ({offset: String(l.id), value: l.payload})), decode, now)
+      const batch = prepareBatch(
+        letters.map((l) => ({offset: String(l.id), value: l.payload})),
+        decode,
+        now,
+      )
       const retention = {keepFrom, expired: {} as Record<string, number>}
       const rows = aggregate([{batch, from: 0}], months, retention)
       const expired = Object.values(retention.expired).reduce((a, n) => a + n, 0)
@@ -64,7 +77,10 @@ export async function replayDeadLetters(db: Db, o: ReplayOptions): Promise<Repla
       const passing = letters.filter((l) => !kept.has(l.id))
       if (!o.dryRun) {
         if (rows.length > 0) await applyRows(conn, rows)
-        await deleteDeadLetters(conn, passing.map((l) => l.id))
+        await deleteDeadLetters(
+          conn,
+          passing.map((l) => l.id),
+        )
       }
       // A letter is one message: of those that leave, the ignored and the expired were not replayed.
       const replayed = passing.length - batch.ignored.length - expired

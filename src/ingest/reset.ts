@@ -30,7 +30,11 @@ export interface OffsetsList {
   losses: RecordedLoss[]
 }
 
-export async function listOffsets(kafka: Kafka, db: Db, o: {group: string; brokers: string; topics: string[]}): Promise<OffsetsList> {
+export async function listOffsets(
+  kafka: Kafka,
+  db: Db,
+  o: {group: string; brokers: string; topics: string[]},
+): Promise<OffsetsList> {
   // A missing topic is a mistyped name (exit 2), not an outage: kafkajs would retry its metadata, then time out.
   await requireTopics(kafka, o.brokers, o.topics)
   const stored = await storedOffsets(db, o.group, o.topics)
@@ -40,7 +44,13 @@ export async function listOffsets(kafka: Kafka, db: Db, o: {group: string; broke
     const m = marks.get(key)
     const s = stored.get(key) ?? null
     const from = s ?? m?.low ?? 0
-    return {...parseKey(key), stored: s, low: m?.low ?? null, high: m?.high ?? null, lag: m && from <= m.high ? m.high - Math.max(from, m.low) : null}
+    return {
+      ...parseKey(key),
+      stored: s,
+      low: m?.low ?? null,
+      high: m?.high ?? null,
+      lag: m && from <= m.high ? m.high - Math.max(from, m.low) : null,
+    }
   })
   partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
   const losses = (await Promise.all(o.topics.map((topic) => listLosses(db, {group: o.group, topic})))).flat()
@@ -63,8 +73,18 @@ export interface ResetChange {
 }
 
 /** Pure: what moving each partition to the target does. `atTime`: the first offset at or after the instant (-1: none). */
-export function planReset(p: {topic: string; partition: number; stored: number | null; low: number; high: number; atTime?: number}, target: ResetTarget): ResetChange {
-  const next = target.to === 'earliest' ? p.low : target.to === 'latest' ? p.high : (p.atTime ?? -1) < 0 ? p.high : Math.max(p.atTime!, p.low)
+export function planReset(
+  p: {topic: string; partition: number; stored: number | null; low: number; high: number; atTime?: number},
+  target: ResetTarget,
+): ResetChange {
+  const next =
+    target.to === 'earliest'
+      ? p.low
+      : target.to === 'latest'
+        ? p.high
+        : (p.atTime ?? -1) < 0
+          ? p.high
+          : Math.max(p.atTime!, p.low)
   const pastEnd = p.stored !== null && p.stored > p.high
   const from = p.stored === null || pastEnd ? p.low : Math.max(p.stored, p.low)
   return {
@@ -86,17 +106,41 @@ export interface ResetResult {
 }
 
 /** Plans (and with `apply`, writes in one transaction) the move of a topic's partitions to the target. */
-export async function resetOffsets(kafka: Kafka, db: Db, o: {group: string; brokers: string; topic: string; partition?: number; target: ResetTarget; apply: boolean}): Promise<ResetResult> {
+export async function resetOffsets(
+  kafka: Kafka,
+  db: Db,
+  o: {group: string; brokers: string; topic: string; partition?: number; target: ResetTarget; apply: boolean},
+): Promise<ResetResult> {
   await requireTopics(kafka, o.brokers, [o.topic])
   const marks = await highWaterMarks(kafka, o.brokers, [o.topic])
-  const atTime = o.target.to === 'time' ? await offsetsAtTime(kafka, o.brokers, o.topic, o.target.at) : new Map<number, number>()
-  const partitions = [...marks.keys()].map((k) => parseKey(k).partition).filter((p) => o.partition === undefined || p === o.partition).sort((a, b) => a - b)
+  const atTime =
+    o.target.to === 'time' ? await offsetsAtTime(kafka, o.brokers, o.topic, o.target.at) : new Map<number, number>()
+  const partitions = [...marks.keys()]
+    .map((k) => parseKey(k).partition)
+    .filter((p) => o.partition === undefined || p === o.partition)
+    .sort((a, b) => a - b)
   const plan = (stored: Map<number, number | null>) =>
-    partitions.map((partition) => planReset({topic: o.topic, partition, stored: stored.get(partition) ?? null, ...marks.get(partitionKey(o.topic, partition))!, atTime: atTime.get(partition)}, o.target))
+    partitions.map((partition) =>
+      planReset(
+        {
+          topic: o.topic,
+          partition,
+          stored: stored.get(partition) ?? null,
+          ...marks.get(partitionKey(o.topic, partition))!,
+          atTime: atTime.get(partition),
+        },
+        o.target,
+      ),
+    )
   const target = o.target.to === 'time' ? new Date(o.target.at).toISOString() : o.target.to
   if (!o.apply) {
     const stored = await storedOffsets(db, o.group, [o.topic])
-    return {group: o.group, target, applied: false, changes: plan(new Map(partitions.map((p) => [p, stored.get(partitionKey(o.topic, p)) ?? null])))}
+    return {
+      group: o.group,
+      target,
+      applied: false,
+      changes: plan(new Map(partitions.map((p) => [p, stored.get(partitionKey(o.topic, p)) ?? null]))),
+    }
   }
   // Planned on the offsets as locked, so that the counts are those of the change made.
   const changes = await inTransaction(db, async (conn) => {

@@ -15,20 +15,26 @@ const LINGER_MS = 100
 const WINDOW_BYTES = 32 * 1024 * 1024
 const QUEUE_BYTES = 64 * 1024 * 1024
 
-export const windowLimits = (batchSize: number): WindowLimits => ({maxEvents: batchSize, maxBytes: WINDOW_BYTES, lingerMs: LINGER_MS})
+export const windowLimits = (batchSize: number): WindowLimits => ({
+  maxEvents: batchSize,
+  maxBytes: WINDOW_BYTES,
+  lingerMs: LINGER_MS,
+})
 
 /**
  * One window's worth waiting beside the one being written and the one being aggregated: enough that MySQL
  * does not wait for the source, and memory stays bounded (a larger queue only raised peak RSS).
  */
-export const chunkQueue = (batchSize: number): ChunkQueue => new ChunkQueue({maxEvents: batchSize, maxBytes: QUEUE_BYTES})
+export const chunkQueue = (batchSize: number): ChunkQueue =>
+  new ChunkQueue({maxEvents: batchSize, maxBytes: QUEUE_BYTES})
 
 /** Dead letters are cut to fit a statement; a limit that could not fit one is refused before anything is read. */
 export function requireDeadLetterFits(deadLetterMaxBytes: number, maxStatementBytes: number): void {
   if (2 * deadLetterMaxBytes + 4096 > maxStatementBytes) {
-    throw configError(`--dead-letter-max-bytes ${deadLetterMaxBytes} is too large for this MySQL: a statement may take ${maxStatementBytes} bytes (half of max_allowed_packet, at most 4 MiB), and a payload is sent as hex.`, [
-      `Use at most ${Math.floor((maxStatementBytes - 4096) / 2)}, or raise max_allowed_packet.`,
-    ])
+    throw configError(
+      `--dead-letter-max-bytes ${deadLetterMaxBytes} is too large for this MySQL: a statement may take ${maxStatementBytes} bytes (half of max_allowed_packet, at most 4 MiB), and a payload is sent as hex.`,
+      [`Use at most ${Math.floor((maxStatementBytes - 4096) / 2)}, or raise max_allowed_packet.`],
+    )
   }
 }
 

@@ -60,7 +60,8 @@ export class Tally {
     metrics.rows.inc(w.rowsUpserted)
     metrics.lastBatch.set(Date.now() / 1000)
     health.progress()
-    for (const r of w.partitions) this.partition(r, marks.get(partitionKey(r.ref.topic, r.ref.partition)) ?? r.nextOffset)
+    for (const r of w.partitions)
+      this.partition(r, marks.get(partitionKey(r.ref.topic, r.ref.partition)) ?? r.nextOffset)
   }
 
   /** Messages seen ahead of what this member applied: another replica's, read back from MySQL. */
@@ -89,15 +90,32 @@ export class Tally {
     for (const d of r.deadLetters) metrics.deadLettered.inc({topic: ref.topic, reason: d.rejection.code})
     if (r.deadLetters.length > 0) {
       const first = r.deadLetters[0]!
-      log.warn({topic: ref.topic, partition: ref.partition, count: r.deadLetters.length, firstOffset: first.offset, firstReason: first.rejection.message}, 'events dead-lettered')
+      log.warn(
+        {
+          topic: ref.topic,
+          partition: ref.partition,
+          count: r.deadLetters.length,
+          firstOffset: first.offset,
+          firstReason: first.rejection.message,
+        },
+        'events dead-lettered',
+      )
     }
     const ignored = Object.entries(r.ignored)
     for (const [typeUrl, n] of ignored) {
       this.ignored[typeUrl] = (this.ignored[typeUrl] ?? 0) + n
       metrics.ignored.inc({topic: ref.topic, type_url: typeUrl}, n)
     }
-    if (ignored.length > 0) log.info({topic: ref.topic, partition: ref.partition, ignored: r.ignored}, 'ignored messages of kinds not counted')
-    if (r.skipped > 0) log.info({topic: ref.topic, partition: ref.partition, skipped: r.skipped}, 'skipped already-applied messages (redelivery)')
+    if (ignored.length > 0)
+      log.info(
+        {topic: ref.topic, partition: ref.partition, ignored: r.ignored},
+        'ignored messages of kinds not counted',
+      )
+    if (r.skipped > 0)
+      log.info(
+        {topic: ref.topic, partition: ref.partition, skipped: r.skipped},
+        'skipped already-applied messages (redelivery)',
+      )
   }
 
   summary(stoppedBy: ConsumeSummary['stoppedBy']): ConsumeSummary {

@@ -79,7 +79,9 @@ export function windowFailure(window: Pick<Chunk, 'ref' | 'batch'>[], error: unk
     {
       exit: ExitCode.FAILED,
       code: 'WINDOW_FAILED',
-      suggestions: ['Fix what the message names (mau doctor checks MySQL), then start mau consume again: it resumes from the first offset named, exactly once.'],
+      suggestions: [
+        'Fix what the message names (mau doctor checks MySQL), then start mau consume again: it resumes from the first offset named, exactly once.',
+      ],
     },
   )
 }
@@ -88,7 +90,11 @@ export class WindowWriter {
   private readonly turns = new Turns()
   private failure: MauError | null = null
 
-  constructor(private readonly queue: ChunkQueue, private readonly limits: WindowLimits, private readonly deps: WindowWriterDeps) {}
+  constructor(
+    private readonly queue: ChunkQueue,
+    private readonly limits: WindowLimits,
+    private readonly deps: WindowWriterDeps,
+  ) {}
 
   /** Writers that take windows until the queue closes; resolves when all have returned. */
   run(writers: number): Promise<void> {
@@ -130,7 +136,11 @@ export class WindowWriter {
    * Transient MySQL errors roll the window back and retry it with capped backoff. Chunks of partitions revoked
    * meanwhile are left out of the retry (their new owner has them); undefined when none is left.
    */
-  private async persistWithRetry(window: Chunk[], rows: Aggregated, keepFrom: YearMonth | undefined): Promise<WindowResult | undefined> {
+  private async persistWithRetry(
+    window: Chunk[],
+    rows: Aggregated,
+    keepFrom: YearMonth | undefined,
+  ): Promise<WindowResult | undefined> {
     const {db, log, metrics} = this.deps
     const taken = window.length
     let lostWhileUp = 0
@@ -145,7 +155,15 @@ export class WindowWriter {
       // A revoked or rewound partition's chunks left out: the rows aggregated with them no longer fit.
       const aggregated = held.length === taken ? rows : undefined
       try {
-        return await persistWindow(db, held, this.deps.months, Math.floor(Date.now() / 1000), aggregated, this.deps.maxStatementBytes, keepFrom)
+        return await persistWindow(
+          db,
+          held,
+          this.deps.months,
+          Math.floor(Date.now() / 1000),
+          aggregated,
+          this.deps.maxStatementBytes,
+          keepFrom,
+        )
       } catch (error) {
         if (error instanceof DatabaseBehind) {
           // Not a failure: the rest of the window goes at once, without the partitions read again.
@@ -157,10 +175,16 @@ export class WindowWriter {
         if (!isTransient(error)) throw error
         const code = (error as {code?: string}).code
         if (code && CONNECTION_LOST.has(code) && (await answers(db))) {
-          if (++lostWhileUp >= LOST_WHILE_UP) throw new Error(`MySQL dropped the connection on this window ${lostWhileUp} times in a row (${code}) while answering other queries: the window itself is refused`)
+          if (++lostWhileUp >= LOST_WHILE_UP)
+            throw new Error(
+              `MySQL dropped the connection on this window ${lostWhileUp} times in a row (${code}) while answering other queries: the window itself is refused`,
+            )
         } else lostWhileUp = 0
         metrics.dbRetries.inc()
-        log.warn({code, message: (error as Error).message, partitions: [...new Set(held.map((c) => c.key))], retryInMs: delay}, 'transient MySQL error; window rolled back, retrying')
+        log.warn(
+          {code, message: (error as Error).message, partitions: [...new Set(held.map((c) => c.key))], retryInMs: delay},
+          'transient MySQL error; window rolled back, retrying',
+        )
         await sleep(delay)
         delay = Math.min(delay * 2, 30_000)
       }
@@ -168,4 +192,8 @@ export class WindowWriter {
   }
 }
 
-const answers = (db: Db): Promise<boolean> => db.query('SELECT 1').then(() => true, () => false)
+const answers = (db: Db): Promise<boolean> =>
+  db.query('SELECT 1').then(
+    () => true,
+    () => false,
+  )

@@ -9,7 +9,12 @@ import protobuf from 'protobufjs'
 import {platformRoot} from '../core/platform.js'
 
 export const WIRE = {VARINT: 0, I64: 1, LEN: 2, I32: 5} as const
-const WIRE_NAMES: Record<number, string> = {0: 'a varint', 1: 'a 64-bit value', 2: 'length-delimited', 5: 'a 32-bit value'}
+const WIRE_NAMES: Record<number, string> = {
+  0: 'a varint',
+  1: 'a 64-bit value',
+  2: 'length-delimited',
+  5: 'a 32-bit value',
+}
 export const wireName = (wire: number): string => WIRE_NAMES[wire] ?? `wire type ${wire}`
 
 /** A field as read: a varint's value, or the bytes of a length-delimited field (a view, not a copy). */
@@ -45,7 +50,7 @@ export function scan(buf: Buffer, visit: (field: number, f: Field) => void): voi
         hi >>>= 0
         if (hi < 0x80000000) return hi * 2 ** 32 + lo
         const negLo = (~lo + 1) >>> 0
-        return -((((~hi) >>> 0) + (negLo === 0 ? 1 : 0)) * 2 ** 32 + negLo)
+        return -(((~hi >>> 0) + (negLo === 0 ? 1 : 0)) * 2 ** 32 + negLo)
       }
     }
     throw new WireError(`varint longer than 10 bytes at byte ${pos}`)
@@ -73,7 +78,8 @@ export function scan(buf: Buffer, visit: (field: number, f: Field) => void): voi
       }
       case WIRE.LEN: {
         const length = varint()
-        if (length < 0 || pos + length > buf.length) throw new WireError(`field ${number} claims ${length} bytes at byte ${at}, past the end (${buf.length})`)
+        if (length < 0 || pos + length > buf.length)
+          throw new WireError(`field ${number} claims ${length} bytes at byte ${at}, past the end (${buf.length})`)
         field.bytes = buf.subarray(pos, pos + length)
         pos += length
         break
@@ -105,7 +111,8 @@ export function readFields(specs: readonly FieldSpec[], buf: Buffer, what: strin
   scan(buf, (number, f) => {
     for (const s of specs) {
       if (s.number !== number) continue
-      if (f.wire !== s.wire) throw new WireError(`${what}.${s.name} (field ${number}) is ${wireName(f.wire)}: expected ${wireName(s.wire)}`)
+      if (f.wire !== s.wire)
+        throw new WireError(`${what}.${s.name} (field ${number}) is ${wireName(f.wire)}: expected ${wireName(s.wire)}`)
       if (s.wire === WIRE.VARINT) values[s.name] = f.varint
       else if (!s.text) values[s.name] = f.bytes
       else if (!isUtf8(f.bytes!)) throw new WireError(`${what}.${s.name} (field ${number}) is not valid UTF-8`)

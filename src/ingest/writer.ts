@@ -72,7 +72,14 @@ function byPartition(chunks: WindowChunk[]): [PartitionRef, WindowChunk[]][] {
 /** Pure: the window's rows as if none of it was applied yet; persistWindow uses them when that holds. */
 export function aggregateWindow(chunks: WindowChunk[], months: MonthResolver, keepFrom?: YearMonth): Aggregated {
   const expired: Record<YearMonth, number> = {}
-  return {rows: aggregate(chunks.map((c) => ({batch: c.batch, from: 0})), months, keepFrom ? {keepFrom, expired} : undefined), expired}
+  return {
+    rows: aggregate(
+      chunks.map((c) => ({batch: c.batch, from: 0})),
+      months,
+      keepFrom ? {keepFrom, expired} : undefined,
+    ),
+    expired,
+  }
 }
 
 function aggregatePart(parts: Part[], months: MonthResolver, keepFrom?: YearMonth): Aggregated {
@@ -102,7 +109,15 @@ export async function persistWindow(
     for (const [ref, own] of partitions) {
       const found = await lockStoredOffset(conn, ref)
       let stored = found ?? -1
-      const r: PartitionResult = {ref, applied: 0, skipped: 0, deadLetters: [], ignored: {}, nextOffset: stored, advanced: false}
+      const r: PartitionResult = {
+        ref,
+        applied: 0,
+        skipped: 0,
+        deadLetters: [],
+        ignored: {},
+        nextOffset: stored,
+        advanced: false,
+      }
       for (const {from, batch, lastId} of own) {
         const verdict = judgeChunk(stored, {from, lastOffset: batch.lastOffset})
         if (verdict === 'behind') {

@@ -77,7 +77,15 @@ export interface CountOptions {
  */
 export async function count(db: Db, f: CountFilter, opts: CountOptions = {}): Promise<MauCount> {
   if (opts.scan || (f.sources?.length ?? 0) > 1 || f.since !== undefined) {
-    await requireRows(db, f.month, opts.scan ? 'count --scan' : f.since !== undefined ? 'a count since an instant' : 'distinct users over several sources')
+    await requireRows(
+      db,
+      f.month,
+      opts.scan
+        ? 'count --scan'
+        : f.since !== undefined
+          ? 'a count since an instant'
+          : 'distinct users over several sources',
+    )
     return countByScan(db, f, opts)
   }
   const w = where({...f, sources: undefined})
@@ -87,7 +95,12 @@ export async function count(db: Db, f: CountFilter, opts: CountOptions = {}): Pr
   )
   const kept = rows.some((r) => Number(r.kept) === 1)
   const only = f.sources?.[0]
-  const all = rows.map((r) => ({environment_namespace: String(r.environment_namespace), source_id: String(r.source_id), users: Number(r.users), events: Number(r.events)}))
+  const all = rows.map((r) => ({
+    environment_namespace: String(r.environment_namespace),
+    source_id: String(r.source_id),
+    users: Number(r.users),
+    events: Number(r.events),
+  }))
   const sources = all.filter((r) => r.source_id !== ALL_SOURCES && (only === undefined || r.source_id === only))
   // With one source selected, an environment's users are that source's users.
   const environments = only === undefined ? all.filter((r) => r.source_id === ALL_SOURCES) : sources
@@ -103,7 +116,9 @@ export async function countByScan(db: Queryable, f: CountFilter, opts: CountOpti
   const perSource: (SourceCount & {environment_namespace: string})[] = []
   let rowsDone = 0
   // Named environments in the order the table's binary collation gives the others.
-  const named = f.namespaces?.length ? [...f.namespaces].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) : undefined
+  const named = f.namespaces?.length
+    ? [...f.namespaces].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    : undefined
   for (const ns of named ?? (await environmentsOf(db, f))) {
     const w = where({...f, namespaces: [ns]})
     const [sources] = await db.query<RowDataPacket[]>(
@@ -111,9 +126,18 @@ export async function countByScan(db: Queryable, f: CountFilter, opts: CountOpti
       w.values,
     )
     if (sources.length === 0) continue
-    const [env] = await db.query<RowDataPacket[]>(`SELECT COUNT(DISTINCT user_id) AS users, CAST(SUM(event_count) AS SIGNED) AS events FROM mau WHERE ${w.sql}`, w.values)
+    const [env] = await db.query<RowDataPacket[]>(
+      `SELECT COUNT(DISTINCT user_id) AS users, CAST(SUM(event_count) AS SIGNED) AS events FROM mau WHERE ${w.sql}`,
+      w.values,
+    )
     perEnv.push({environment_namespace: ns, users: Number(env[0]!.users), events: Number(env[0]!.events)})
-    for (const r of sources) perSource.push({environment_namespace: ns, source_id: String(r.source_id), users: Number(r.users), events: Number(r.events)})
+    for (const r of sources)
+      perSource.push({
+        environment_namespace: ns,
+        source_id: String(r.source_id),
+        users: Number(r.users),
+        events: Number(r.events),
+      })
     rowsDone += sources.reduce((a, r) => a + Number(r.users), 0)
     opts.onRows?.(rowsDone)
   }
@@ -123,7 +147,10 @@ export async function countByScan(db: Queryable, f: CountFilter, opts: CountOpti
 /** The month's environments, in order (a short walk of the primary key's first column within the month's partition). */
 async function environmentsOf(db: Queryable, f: CountFilter): Promise<string[]> {
   const w = where(f)
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT DISTINCT environment_namespace FROM mau WHERE ${w.sql} ORDER BY environment_namespace`, w.values)
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT DISTINCT environment_namespace FROM mau WHERE ${w.sql} ORDER BY environment_namespace`,
+    w.values,
+  )
   return rows.map((r) => String(r.environment_namespace))
 }
 
@@ -132,15 +159,19 @@ function requireNamespaces(result: MauCount, f: CountFilter, opts: CountOptions)
   if (opts.allowMissing) return result
   const missing = (f.namespaces ?? []).filter((ns) => !result.environments.some((e) => e.environment_namespace === ns))
   if (missing.length > 0) {
-    throw configError(`No events in ${f.month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: expected one of the month's environments.`, [
-      `List the month's environments with \`mau count --month ${f.month}\`.`,
-    ])
+    throw configError(
+      `No events in ${f.month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: expected one of the month's environments.`,
+      [`List the month's environments with \`mau count --month ${f.month}\`.`],
+    )
   }
-  const noSource = (f.sources ?? []).filter((s) => !result.environments.some((e) => e.sources.some((x) => x.source_id === s)))
+  const noSource = (f.sources ?? []).filter(
+    (s) => !result.environments.some((e) => e.sources.some((x) => x.source_id === s)),
+  )
   if (noSource.length > 0) {
-    throw configError(`No events in ${f.month} for source ${noSource.map((s) => `"${s}"`).join(', ')}${f.namespaces?.length ? ' in the environments named' : ''}: expected one of the month's sources.`, [
-      `List the month's sources with \`mau count --month ${f.month} --by source\`.`,
-    ])
+    throw configError(
+      `No events in ${f.month} for source ${noSource.map((s) => `"${s}"`).join(', ')}${f.namespaces?.length ? ' in the environments named' : ''}: expected one of the month's sources.`,
+      [`List the month's sources with \`mau count --month ${f.month} --by source\`.`],
+    )
   }
   return result
 }
@@ -171,7 +202,10 @@ function assemble(
 }
 
 /** Rows with events both before and after `since`: their event_count cannot be split at it. */
-export async function straddling(db: Queryable, f: CountFilter & {since: number}): Promise<{rows: number; events: number}> {
+export async function straddling(
+  db: Queryable,
+  f: CountFilter & {since: number},
+): Promise<{rows: number; events: number}> {
   const w = where({...f, since: undefined})
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT COUNT(*) AS n, CAST(COALESCE(SUM(event_count), 0) AS SIGNED) AS events FROM mau WHERE ${w.sql} AND created_at < ? AND updated_at >= ?`,

@@ -46,7 +46,10 @@ export interface HistoryFilter {
 export function monthRange(from: YearMonth, to: YearMonth): YearMonth[] {
   const n = monthsBetween(from, to) + 1
   if (n < 1) throw configError(`--from ${from} is after --to ${to}: expected the earlier month first.`)
-  if (n > MAX_MONTHS) throw configError(`${from} to ${to} is ${n} months: expected at most ${MAX_MONTHS}.`, ['Narrow the range with --from and --to, or use --last.'])
+  if (n > MAX_MONTHS)
+    throw configError(`${from} to ${to} is ${n} months: expected at most ${MAX_MONTHS}.`, [
+      'Narrow the range with --from and --to, or use --last.',
+    ])
   return Array.from({length: n}, (_, i) => addMonths(from, i))
 }
 
@@ -58,15 +61,24 @@ export const percentChange = (now: number, before: number | undefined): number |
  * Pure: one line per month and environment (an environment missing in a month reads 0 there), and a total
  * per month. The month before `months[0]` may be given so that the first month has a change too.
  */
-export function trend(months: YearMonth[], rows: {month: YearMonth; environment_namespace: string; users: number; events: number}[]): HistoryMonth[] {
+export function trend(
+  months: YearMonth[],
+  rows: {month: YearMonth; environment_namespace: string; users: number; events: number}[],
+): HistoryMonth[] {
   const envs = [...new Set(rows.map((r) => r.environment_namespace))].sort()
   const at = new Map(rows.map((r) => [`${r.month}\u0000${r.environment_namespace}`, r]))
   const out: HistoryMonth[] = []
   let before: Map<string, {users: number; events: number}> | undefined
   const first = rows.some((r) => r.month < months[0]!) ? addMonths(months[0]!, -1) : undefined
   for (const month of first ? [first, ...months] : months) {
-    const now = new Map(envs.map((e) => [e, {users: at.get(`${month}\u0000${e}`)?.users ?? 0, events: at.get(`${month}\u0000${e}`)?.events ?? 0}]))
-    const sum = (m: Map<string, {users: number; events: number}>) => [...m.values()].reduce((a, v) => ({users: a.users + v.users, events: a.events + v.events}), {users: 0, events: 0})
+    const now = new Map(
+      envs.map((e) => [
+        e,
+        {users: at.get(`${month}\u0000${e}`)?.users ?? 0, events: at.get(`${month}\u0000${e}`)?.events ?? 0},
+      ]),
+    )
+    const sum = (m: Map<string, {users: number; events: number}>) =>
+      [...m.values()].reduce((a, v) => ({users: a.users + v.users, events: a.events + v.events}), {users: 0, events: 0})
     const change = (v: {users: number; events: number}, b: {users: number; events: number} | undefined): Change => ({
       ...v,
       users_change_percent: percentChange(v.users, b?.users),
@@ -93,7 +105,16 @@ export async function history(db: Db, f: HistoryFilter): Promise<MauHistory> {
     values.push(...f.namespaces)
   }
   const [rows] = await db.query<RowDataPacket[]>(sql, values)
-  const lines = rows.map((r) => ({month: String(r.yearmonth), environment_namespace: String(r.environment_namespace), users: Number(r.users), events: Number(r.events)}))
+  const lines = rows.map((r) => ({
+    month: String(r.yearmonth),
+    environment_namespace: String(r.environment_namespace),
+    users: Number(r.users),
+    events: Number(r.events),
+  }))
   const kept = new Set(rows.filter((r) => Number(r.kept) === 1).map((r) => String(r.yearmonth)))
-  return {from: f.from, to: f.to, months: trend(months, lines).map((m) => (kept.has(m.month) ? {...m, rows: DROPPED} : m))}
+  return {
+    from: f.from,
+    to: f.to,
+    months: trend(months, lines).map((m) => (kept.has(m.month) ? {...m, rows: DROPPED} : m)),
+  }
 }

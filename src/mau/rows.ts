@@ -85,7 +85,13 @@ async function writeRows(conn: PoolConnection, rows: Row[], maxBytes: number): P
         events += r.count
         bytes += rowBytes(r)
       }
-      statements.push({sql: UPSERT_ROWS.replace('{rows}', placeholders(piece.length, 7)), values, rows: piece.length, bytes, delta: (affected) => ({environmentNamespace, yearmonth, sourceId, users: 2 * piece.length - affected, events})})
+      statements.push({
+        sql: UPSERT_ROWS.replace('{rows}', placeholders(piece.length, 7)),
+        values,
+        rows: piece.length,
+        bytes,
+        delta: (affected) => ({environmentNamespace, yearmonth, sourceId, users: 2 * piece.length - affected, events}),
+      })
     }
   }
   for (const group of groupBy(rows, (r) => `${r.environmentNamespace}\u0000${r.yearmonth}`)) {
@@ -103,13 +109,21 @@ async function writeRows(conn: PoolConnection, rows: Row[], maxBytes: number): P
         values,
         rows: piece.length,
         bytes: INSERT_USERS.length + piece.reduce((a, u) => a + userBytes(u), 0),
-        delta: (affected) => ({environmentNamespace, yearmonth, sourceId: ALL_SOURCES, users: affected, events: i === 0 ? events : 0}),
+        delta: (affected) => ({
+          environmentNamespace,
+          yearmonth,
+          sourceId: ALL_SOURCES,
+          users: affected,
+          events: i === 0 ? events : 0,
+        }),
       })
     })
   }
   const deltas: SummaryDelta[] = []
   // Round trips of several statements: rows and bytes both bounded.
-  const trips = pieces(statements, (t) => t.bytes, maxBytes).flatMap((run) => pieces(run, (t) => t.rows, ROWS_PER_ROUND_TRIP))
+  const trips = pieces(statements, (t) => t.bytes, maxBytes).flatMap((run) =>
+    pieces(run, (t) => t.rows, ROWS_PER_ROUND_TRIP),
+  )
   for (const trip of trips) {
     const values: unknown[] = []
     for (const t of trip) for (const v of t.values) values.push(v)
@@ -134,14 +148,24 @@ async function addToSummary(conn: PoolConnection, deltas: SummaryDelta[], maxByt
   }
   const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d)
   for (const piece of pieces(sorted, (d) => textBytes(d.environmentNamespace, d.sourceId), maxBytes)) {
-    await conn.query(UPSERT_SUMMARY.replace('{rows}', placeholders(piece.length, 5)), piece.flatMap((d) => [d.yearmonth, d.environmentNamespace, d.sourceId, d.users, d.events]))
+    await conn.query(
+      UPSERT_SUMMARY.replace('{rows}', placeholders(piece.length, 5)),
+      piece.flatMap((d) => [d.yearmonth, d.environmentNamespace, d.sourceId, d.users, d.events]),
+    )
   }
 }
 
 /** Adds rows to `mau` and their effect to the summary counters, in the caller's transaction (a writer pool's connection). */
-export async function applyRows(conn: PoolConnection, rows: Row[], maxStatementBytes = DEFAULT_STATEMENT_BYTES): Promise<void> {
+export async function applyRows(
+  conn: PoolConnection,
+  rows: Row[],
+  maxStatementBytes = DEFAULT_STATEMENT_BYTES,
+): Promise<void> {
   await addToSummary(conn, await writeRows(conn, rows, maxStatementBytes), maxStatementBytes)
 }
 
 /** A pool that writes rows: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */
-export const writerPool = (connections: number): OpenOptions => ({connectionLimit: connections, multipleStatements: true})
+export const writerPool = (connections: number): OpenOptions => ({
+  connectionLimit: connections,
+  multipleStatements: true,
+})

@@ -30,16 +30,27 @@ export async function monthlySeries(db: Queryable): Promise<Series[]> {
     `SELECT environment_namespace, source_id, yearmonth, users, events FROM ${COUNTERS} c WHERE source_id <> ? AND users > 0 ORDER BY environment_namespace, source_id, yearmonth`,
     [ALL_SOURCES],
   )
-  return toSeries(rows.map((r) => ({environment_namespace: String(r.environment_namespace), source_id: String(r.source_id), yearmonth: String(r.yearmonth), users: Number(r.users), events: Number(r.events)})))
+  return toSeries(
+    rows.map((r) => ({
+      environment_namespace: String(r.environment_namespace),
+      source_id: String(r.source_id),
+      yearmonth: String(r.yearmonth),
+      users: Number(r.users),
+      events: Number(r.events),
+    })),
+  )
 }
 
 /** Pure: rows sorted by environment, source and month, grouped into series. */
-export function toSeries(rows: {environment_namespace: string; source_id: string; yearmonth: YearMonth; users: number; events: number}[]): Series[] {
+export function toSeries(
+  rows: {environment_namespace: string; source_id: string; yearmonth: YearMonth; users: number; events: number}[],
+): Series[] {
   const out: Series[] = []
   for (const r of rows) {
     const last = out.at(-1)
     const point = {yearmonth: r.yearmonth, users: r.users, events: r.events}
-    if (last && last.environment_namespace === r.environment_namespace && last.source_id === r.source_id) last.points.push(point)
+    if (last && last.environment_namespace === r.environment_namespace && last.source_id === r.source_id)
+      last.points.push(point)
     else out.push({environment_namespace: r.environment_namespace, source_id: r.source_id, points: [point]})
   }
   return out
@@ -47,5 +58,9 @@ export function toSeries(rows: {environment_namespace: string; source_id: string
 
 /** Pure: the series of some environments and sources; none named means all. */
 export function selectSeries(all: Series[], environments: readonly string[], sources: readonly string[]): Series[] {
-  return all.filter((s) => (environments.length === 0 || environments.includes(s.environment_namespace)) && (sources.length === 0 || sources.includes(s.source_id)))
+  return all.filter(
+    (s) =>
+      (environments.length === 0 || environments.includes(s.environment_namespace)) &&
+      (sources.length === 0 || sources.includes(s.source_id)),
+  )
 }

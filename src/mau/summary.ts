@@ -21,11 +21,19 @@ export interface CheckResult {
   differences: SummaryDifference[]
 }
 
-function flatten(c: MauCount): Map<string, {environment_namespace: string; source_id: string; users: number; events: number}> {
+function flatten(
+  c: MauCount,
+): Map<string, {environment_namespace: string; source_id: string; users: number; events: number}> {
   const out = new Map<string, {environment_namespace: string; source_id: string; users: number; events: number}>()
   for (const e of c.environments) {
-    out.set(`${e.environment_namespace}\u0000`, {environment_namespace: e.environment_namespace, source_id: ALL_SOURCES, users: e.users, events: e.events})
-    for (const s of e.sources) out.set(`${e.environment_namespace}\u0000${s.source_id}`, {environment_namespace: e.environment_namespace, ...s})
+    out.set(`${e.environment_namespace}\u0000`, {
+      environment_namespace: e.environment_namespace,
+      source_id: ALL_SOURCES,
+      users: e.users,
+      events: e.events,
+    })
+    for (const s of e.sources)
+      out.set(`${e.environment_namespace}\u0000${s.source_id}`, {environment_namespace: e.environment_namespace, ...s})
   }
   return out
 }
@@ -58,7 +66,11 @@ export async function checkSummary(db: Db, month: YearMonth): Promise<CheckResul
  * are the rows read, so the snapshot holds every batch committed before; batches still in flight wait
  * for the lock and add their part after the rebuild commits.
  */
-export async function rebuildSummary(db: Db, month: YearMonth, onRows?: (rows: number) => void): Promise<{month: YearMonth; rows: number}> {
+export async function rebuildSummary(
+  db: Db,
+  month: YearMonth,
+  onRows?: (rows: number) => void,
+): Promise<{month: YearMonth; rows: number}> {
   await requireRows(db, month, 'summary rebuild')
   return inTransaction(db, async (conn) => {
     await conn.query('SELECT yearmonth FROM mau_summary WHERE yearmonth = ? FOR UPDATE', [month])

@@ -32,7 +32,13 @@ export interface ReportDocument {
   revised?: Revision[]
 }
 
-export async function buildReport(db: Db, month: YearMonth, namespaces: string[], now: Date = new Date(), months = 1): Promise<ReportDocument> {
+export async function buildReport(
+  db: Db,
+  month: YearMonth,
+  namespaces: string[],
+  now: Date = new Date(),
+  months = 1,
+): Promise<ReportDocument> {
   const current = await count(db, {month, namespaces})
   const previousMonth = addMonths(month, -1)
   // The month before may lack an environment that is new this month: not an error here.
@@ -45,8 +51,17 @@ export async function buildReport(db: Db, month: YearMonth, namespaces: string[]
     previous: prior.get(e.environment_namespace) ?? null,
     sources: e.sources,
   }))
-  const previousTotal = environments.reduce((a, e) => ({users: a.users + (e.previous?.users ?? 0), events: a.events + (e.previous?.events ?? 0)}), {users: 0, events: 0})
-  const doc: ReportDocument = {month, previous_month: previousMonth, generated_at: now.toISOString(), environments, totals: {...current.total, previous: previousTotal}}
+  const previousTotal = environments.reduce(
+    (a, e) => ({users: a.users + (e.previous?.users ?? 0), events: a.events + (e.previous?.events ?? 0)}),
+    {users: 0, events: 0},
+  )
+  const doc: ReportDocument = {
+    month,
+    previous_month: previousMonth,
+    generated_at: now.toISOString(),
+    environments,
+    totals: {...current.total, previous: previousTotal},
+  }
   if (months > 1) {
     const past = await history(db, {from: addMonths(month, 1 - months), to: month, namespaces})
     doc.history = past.months.map((m) => ({month: m.month, ...m.total}))

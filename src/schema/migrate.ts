@@ -83,7 +83,8 @@ async function postgrator(conn: Queryable, database: string, dir = MIGRATIONS_DI
 
 const info = (m: {version: number; name: string}): MigrationInfo => ({version: Number(m.version), name: m.name})
 
-const databaseOf = async (conn: Queryable): Promise<string> => String((await conn.query<RowDataPacket[]>('SELECT DATABASE() AS db'))[0][0]?.db)
+const databaseOf = async (conn: Queryable): Promise<string> =>
+  String((await conn.query<RowDataPacket[]>('SELECT DATABASE() AS db'))[0][0]?.db)
 
 /**
  * Applies what is pending under a named lock (pods starting together apply each file once), gives the
@@ -101,9 +102,16 @@ export function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResul
     }
     const latest = await pg.getMaxVersion()
     const partitionsCreated = await ensureMonthPartitions(conn, opts.timezone ?? 'UTC', opts.aheadMonths ?? 3)
-    const notes = await notesOf(conn, applied.map((m) => Number(m.version)))
+    const notes = await notesOf(
+      conn,
+      applied.map((m) => Number(m.version)),
+    )
     const version = await pg.getDatabaseVersion()
-    const roles = await followRoles(conn, database, {version, latest, migrationsDir: opts.migrationsDir ?? MIGRATIONS_DIR})
+    const roles = await followRoles(conn, database, {
+      version,
+      latest,
+      migrationsDir: opts.migrationsDir ?? MIGRATIONS_DIR,
+    })
     return {database, applied: applied.map(info), version, latest, partitionsCreated, notes, roles}
   })
 }
@@ -119,7 +127,9 @@ export async function status(db: Db, opts: Pick<MigrateOptions, 'migrationsDir'>
     version,
     latest: Math.max(0, ...migrations.map((m) => Number(m.version))),
     pending: migrations.filter((m) => Number(m.version) > version).map(info),
-    edited: migrations.filter((m) => recorded.has(Number(m.version)) && recorded.get(Number(m.version)) !== m.md5).map(info),
+    edited: migrations
+      .filter((m) => recorded.has(Number(m.version)) && recorded.get(Number(m.version)) !== m.md5)
+      .map(info),
   }
 }
 
@@ -128,7 +138,10 @@ const NOTES_FROM = 6
 
 async function notesOf(conn: Queryable, versions: number[]): Promise<MigrationNote[]> {
   if (!versions.some((v) => v >= NOTES_FROM)) return []
-  const [rows] = await conn.query<RowDataPacket[]>('SELECT version, note FROM mau_schema_note WHERE version IN (?) ORDER BY version', [versions])
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT version, note FROM mau_schema_note WHERE version IN (?) ORDER BY version',
+    [versions],
+  )
   return rows.map((r) => ({version: Number(r.version), note: String(r.note)}))
 }
 
@@ -150,7 +163,9 @@ function migrationError(error: unknown, database: string): unknown {
     return new MauError(`An applied migration was edited: ${message} (database ${database}).`, {
       exit: ExitCode.SCHEMA,
       code: 'MIGRATION_EDITED',
-      suggestions: ['Restore the applied file as it was (git checkout migrations/) and put the change in a new migration file.'],
+      suggestions: [
+        'Restore the applied file as it was (git checkout migrations/) and put the change in a new migration file.',
+      ],
     })
   }
   return error

@@ -65,7 +65,8 @@ function validBound(bound: string): string {
 
 export async function readPartitions(db: Queryable, table = 'mau'): Promise<Partition[]> {
   // information_schema hides a table its reader has no privilege on: a refused read here is the honest answer.
-  if (!(MANAGED_TABLES as readonly string[]).includes(table)) throw new Error(`refusing to read partitions of "${table}"`)
+  if (!(MANAGED_TABLES as readonly string[]).includes(table))
+    throw new Error(`refusing to read partitions of "${table}"`)
   await db.query(`SELECT 1 FROM ${table} LIMIT 0`).catch((error: {code?: string}) => {
     if (error.code !== 'ER_NO_SUCH_TABLE') throw error
   })
@@ -114,7 +115,8 @@ export function keepFromOf(current: YearMonth, retainMonths: number): YearMonth 
  */
 export function isolate(r: Range, monthsWithRows: YearMonth[]): Range[] {
   const pieces: Range[] = []
-  const piece = (lo: YearMonth | null, hi: YearMonth) => pieces.push({name: lo === null ? PMIN : partitionName(addMonths(hi, -1)), lo, hi})
+  const piece = (lo: YearMonth | null, hi: YearMonth) =>
+    pieces.push({name: lo === null ? PMIN : partitionName(addMonths(hi, -1)), lo, hi})
   let cursor = r.lo
   for (const m of [...new Set(monthsWithRows)].sort()) {
     if (cursor === null || cursor < m) piece(cursor, m)
@@ -125,7 +127,8 @@ export function isolate(r: Range, monthsWithRows: YearMonth[]): Range[] {
   return pieces
 }
 
-const rangeSql = (r: Range) => `PARTITION ${r.name} VALUES LESS THAN (${r.hi === MAXVALUE ? 'MAXVALUE' : `'${validBound(r.hi)}'`})`
+const rangeSql = (r: Range) =>
+  `PARTITION ${r.name} VALUES LESS THAN (${r.hi === MAXVALUE ? 'MAXVALUE' : `'${validBound(r.hi)}'`})`
 const months = (r: Range): number => (r.lo === null || r.hi === MAXVALUE ? Infinity : monthsBetween(r.lo, r.hi))
 
 /**
@@ -139,7 +142,11 @@ export function plan(input: PlanInput): Plan {
   const {existing, current} = input
   const warnings: string[] = []
   const actions: Action[] = []
-  let layout: Range[] = existing.map((p, i) => ({name: p.name, lo: i === 0 ? null : existing[i - 1]!.lessThan, hi: p.lessThan}))
+  let layout: Range[] = existing.map((p, i) => ({
+    name: p.name,
+    lo: i === 0 ? null : existing[i - 1]!.lessThan,
+    hi: p.lessThan,
+  }))
   const replace = (old: Range, pieces: Range[]) => (layout = layout.flatMap((r) => (r === old ? pieces : [r])))
   const rowsOf = (name: string) => existing.find((p) => p.name === name)?.rows ?? 0
 
@@ -149,13 +156,22 @@ export function plan(input: PlanInput): Plan {
     if (r.hi === MAXVALUE || (r.name !== PMIN && existing.find((p) => p.name === r.name)?.month === null)) continue
     const found = (input.monthsWithRows?.[r.name] ?? []).filter((m) => (r.lo === null || m >= r.lo) && m < r.hi)
     // The range's last month needs no piece of its own unless the range is the bottom (pmin goes below it).
-    const own = months(r) > 1 ? found.filter((m) => !(r.lo !== null && addMonths(m, 1) === r.hi && found.length === 1)) : []
+    const own =
+      months(r) > 1 ? found.filter((m) => !(r.lo !== null && addMonths(m, 1) === r.hi && found.length === 1)) : []
     const needsPmin = r.lo === null && r.name !== PMIN
     if (own.length === 0 && !needsPmin) continue
     const pieces = isolate(r, needsPmin && own.length === 0 ? [addMonths(r.hi, -1)] : own)
     if (pieces.length === 1) continue
     replace(r, pieces)
-    actions.push({kind: 'split', partition: r.name, create: pieces.flatMap((x) => (x.lo !== null && months(x) === 1 && !existing.some((e) => e.name === x.name) ? [x.lo] : [])), rows: rowsOf(r.name), sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`})
+    actions.push({
+      kind: 'split',
+      partition: r.name,
+      create: pieces.flatMap((x) =>
+        x.lo !== null && months(x) === 1 && !existing.some((e) => e.name === x.name) ? [x.lo] : [],
+      ),
+      rows: rowsOf(r.name),
+      sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`,
+    })
   }
 
   // (2) A month has its own partition when some partition ends right after it.
@@ -166,7 +182,11 @@ export function plan(input: PlanInput): Plan {
   const beyondEnd: YearMonth[] = []
   for (const m of missing) {
     const covering = layout.find((r) => r.hi > m)
-    const known = covering && (covering.name === PMIN || covering.hi === MAXVALUE || existing.find((p) => p.name === covering.name)?.month !== null)
+    const known =
+      covering &&
+      (covering.name === PMIN ||
+        covering.hi === MAXVALUE ||
+        existing.find((p) => p.name === covering.name)?.month !== null)
     if (!covering) beyondEnd.push(m)
     else if (!known) warnings.push(`${m} lies in partition ${covering.name}, which mau did not create; left as it is`)
     else bySplit.set(covering, [...(bySplit.get(covering) ?? []), m])
@@ -175,25 +195,56 @@ export function plan(input: PlanInput): Plan {
     // The bottom stays pmin (a table that is only pmax gets it now, for free); what pmin held above the new
     // months becomes a partition named for its last month, as every other.
     const bottom = r.lo === null ? [{name: PMIN, lo: null, hi: ms[0]!}] : []
-    const rest = {name: r.name === PMIN ? partitionName(addMonths(r.hi, -1)) : r.name, lo: addMonths(ms.at(-1)!, 1), hi: r.hi}
+    const rest = {
+      name: r.name === PMIN ? partitionName(addMonths(r.hi, -1)) : r.name,
+      lo: addMonths(ms.at(-1)!, 1),
+      hi: r.hi,
+    }
     const pieces: Range[] = [...bottom, ...ms.map((m) => ({name: partitionName(m), lo: m, hi: addMonths(m, 1)})), rest]
     replace(r, pieces)
-    actions.push({kind: 'split', partition: r.name, create: ms, rows: rowsOf(r.name), sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`})
+    actions.push({
+      kind: 'split',
+      partition: r.name,
+      create: ms,
+      rows: rowsOf(r.name),
+      sql: `ALTER TABLE ${table} REORGANIZE PARTITION ${r.name} INTO (${pieces.map(rangeSql).join(', ')})`,
+    })
   }
   const hasCatchAll = layout.some((r) => r.hi === MAXVALUE)
   if (beyondEnd.length > 0 || !hasCatchAll) {
     const defs = [...beyondEnd.map(definition), ...(hasCatchAll ? [] : ['PARTITION pmax VALUES LESS THAN (MAXVALUE)'])]
-    actions.push({kind: 'add', create: beyondEnd, addsCatchAll: !hasCatchAll, sql: `ALTER TABLE ${table} ADD PARTITION (${defs.join(', ')})`})
+    actions.push({
+      kind: 'add',
+      create: beyondEnd,
+      addsCatchAll: !hasCatchAll,
+      sql: `ALTER TABLE ${table} ADD PARTITION (${defs.join(', ')})`,
+    })
   }
 
   // (3) Only partitions mau named for a month, and only when every row they can hold is older than keepFrom.
   const keepFrom = input.retainMonths === null ? null : keepFromOf(current, input.retainMonths)
-  const drop = keepFrom === null ? [] : layout.filter((r) => /^p\d{6}$/.test(r.name) && r.hi !== MAXVALUE && validBound(r.hi) <= keepFrom)
+  const drop =
+    keepFrom === null
+      ? []
+      : layout.filter((r) => /^p\d{6}$/.test(r.name) && r.hi !== MAXVALUE && validBound(r.hi) <= keepFrom)
   if (drop.length > 0) {
-    actions.push({kind: 'drop', partitions: drop.map((r) => r.name), rows: drop.reduce((a, r) => a + rowsOf(r.name), 0), sql: `ALTER TABLE ${table} DROP PARTITION ${drop.map((r) => r.name).join(', ')}`})
+    actions.push({
+      kind: 'drop',
+      partitions: drop.map((r) => r.name),
+      rows: drop.reduce((a, r) => a + rowsOf(r.name), 0),
+      sql: `ALTER TABLE ${table} DROP PARTITION ${drop.map((r) => r.name).join(', ')}`,
+    })
   }
   const droppedBelow = drop.length > 0 ? drop.at(-1)!.hi : null
-  return {current, keepFrom, create: [...actions.flatMap((a) => (a.kind === 'drop' ? [] : a.create))], drop: drop.map((r) => r.name), droppedBelow, actions, warnings}
+  return {
+    current,
+    keepFrom,
+    create: [...actions.flatMap((a) => (a.kind === 'drop' ? [] : a.create))],
+    drop: drop.map((r) => r.name),
+    droppedBelow,
+    actions,
+    warnings,
+  }
 }
 
 /**

@@ -18,10 +18,12 @@ export const DEAD_LETTER_DELETE_BATCH = 1_000
 
 /** A positive whole number recorded in mau_setting, or the default (none recorded; a schema from before migration 008). */
 async function setting(db: Queryable, name: string, fallback: number): Promise<number> {
-  const [rows] = await db.query<RowDataPacket[]>('SELECT value FROM mau_setting WHERE name = ?', [name]).catch((error: {code?: string}) => {
-    if (error.code === 'ER_NO_SUCH_TABLE') return [[]] as unknown as [RowDataPacket[]]
-    throw error
-  })
+  const [rows] = await db
+    .query<RowDataPacket[]>('SELECT value FROM mau_setting WHERE name = ?', [name])
+    .catch((error: {code?: string}) => {
+      if (error.code === 'ER_NO_SUCH_TABLE') return [[]] as unknown as [RowDataPacket[]]
+      throw error
+    })
   const n = Number(rows[0]?.value)
   return Number.isInteger(n) && n > 0 ? n : fallback
 }
@@ -58,9 +60,16 @@ export interface DeadLetterExpiry {
  * Deletes the dead letters older than the retention, DEAD_LETTER_DELETE_BATCH at a time, so that a large
  * backlog never holds row locks for long against the consumer setting new ones aside; with dryRun, counts them.
  */
-export async function expireDeadLetters(db: Queryable, o: {retentionDays: number; dryRun: boolean; now?: Date}): Promise<DeadLetterExpiry> {
+export async function expireDeadLetters(
+  db: Queryable,
+  o: {retentionDays: number; dryRun: boolean; now?: Date},
+): Promise<DeadLetterExpiry> {
   const before = deadLetterCutoff(o.retentionDays, o.now ?? new Date())
-  const result = (deleted: number) => ({retentionDays: o.retentionDays, before: new Date(before * 1000).toISOString(), deleted})
+  const result = (deleted: number) => ({
+    retentionDays: o.retentionDays,
+    before: new Date(before * 1000).toISOString(),
+    deleted,
+  })
   if (o.dryRun) return result(await countDeadLetters(db, {before}))
   await record(db, 'dead_letter_retention_days', o.retentionDays)
   return result(await purgeDeadLetters(db, {before}, DEAD_LETTER_DELETE_BATCH))
@@ -87,20 +96,28 @@ export async function keepTotals(db: Queryable, below: YearMonth): Promise<numbe
 
 /** After the partitions went: summary lines of months whose totals are kept (also what a crash between the two left). */
 export async function forgetKeptSummary(db: Queryable): Promise<void> {
-  await db.query('DELETE FROM mau_summary WHERE yearmonth IN (SELECT yearmonth FROM (SELECT DISTINCT yearmonth FROM mau_month_total) kept)')
+  await db.query(
+    'DELETE FROM mau_summary WHERE yearmonth IN (SELECT yearmonth FROM (SELECT DISTINCT yearmonth FROM mau_month_total) kept)',
+  )
 }
 
 /** The months among `months` whose rows are gone and whose totals are kept. */
 export async function keptMonths(db: Queryable, months: YearMonth[]): Promise<Set<YearMonth>> {
   if (months.length === 0) return new Set()
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT DISTINCT yearmonth FROM mau_month_total WHERE yearmonth IN (${months.map(() => '?').join(',')})`, months)
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT DISTINCT yearmonth FROM mau_month_total WHERE yearmonth IN (${months.map(() => '?').join(',')})`,
+    months,
+  )
   return new Set(rows.map((r) => String(r.yearmonth)))
 }
 
 /** For what needs the rows (scans, summary check and rebuild, verify-migration, backfill): exit 2 for a month they are gone from. */
 export async function requireRows(db: Queryable, month: YearMonth, what: string): Promise<void> {
   if ((await keptMonths(db, [month])).size === 0) return
-  throw configError(`The rows of ${month} were dropped by retention (${await retainMonths(db)} months, mau partitions rotate); only its totals are kept, and ${what} needs the rows.`, [
-    `mau count --month ${month} answers from the kept totals; choose a month whose rows are kept (mau partitions list).`,
-  ])
+  throw configError(
+    `The rows of ${month} were dropped by retention (${await retainMonths(db)} months, mau partitions rotate); only its totals are kept, and ${what} needs the rows.`,
+    [
+      `mau count --month ${month} answers from the kept totals; choose a month whose rows are kept (mau partitions list).`,
+    ],
+  )
 }

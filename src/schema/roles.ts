@@ -44,7 +44,13 @@ export function grantStatements(r: Role, a: Account, database: string): string[]
 }
 
 /** Runs the statements with the operator's handle, then sets the password and unlocks the account; the password goes only as a parameter. */
-export async function applyGrants(db: Queryable, r: Role, a: Account, database: string, password: string): Promise<string[]> {
+export async function applyGrants(
+  db: Queryable,
+  r: Role,
+  a: Account,
+  database: string,
+  password: string,
+): Promise<string[]> {
   const statements = grantStatements(r, a, database).filter((s) => !s.startsWith('--'))
   for (const s of statements) await db.query(s)
   await db.query(`ALTER USER ${account(a)} IDENTIFIED BY ? ACCOUNT UNLOCK`, [password])
@@ -65,7 +71,10 @@ export async function missingPrivileges(db: Queryable, r: Role, database: string
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT PRIVILEGE_TYPE AS p, '*' AS t, IS_GRANTABLE AS o FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = CURRENT_GRANTEE()
      UNION ALL SELECT PRIVILEGE_TYPE, '*', IS_GRANTABLE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = CURRENT_GRANTEE() AND TABLE_SCHEMA = ?
-     UNION ALL SELECT PRIVILEGE_TYPE, TABLE_NAME, IS_GRANTABLE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = CURRENT_GRANTEE() AND TABLE_SCHEMA = ?`.replace(/CURRENT_GRANTEE\(\)/g, GRANTEE),
+     UNION ALL SELECT PRIVILEGE_TYPE, TABLE_NAME, IS_GRANTABLE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = CURRENT_GRANTEE() AND TABLE_SCHEMA = ?`.replace(
+      /CURRENT_GRANTEE\(\)/g,
+      GRANTEE,
+    ),
     [database, database],
   )
   // GRANT OPTION is a column of each privilege in information_schema, not a privilege of its own.
@@ -74,14 +83,29 @@ export async function missingPrivileges(db: Queryable, r: Role, database: string
   const has = (p: string, table: string) => held.has(`${p}\u0000*`) || held.has(`${p}\u0000${table}`)
   const missing: Missing[] = []
   for (const g of r.grants) {
-    const needs = [...g.privileges.flatMap((x) => (x === 'ALL PRIVILEGES' ? OPERATOR_NEEDS : [x])), ...(g.grantOption ? ['GRANT OPTION'] : [])]
+    const needs = [
+      ...g.privileges.flatMap((x) => (x === 'ALL PRIVILEGES' ? OPERATOR_NEEDS : [x])),
+      ...(g.grantOption ? ['GRANT OPTION'] : []),
+    ]
     for (const p of needs) if (!has(p, g.table)) missing.push({privilege: p, table: g.table})
   }
   return missing
 }
 
 /** What ALL PRIVILEGES stands for when checking: the statements migrations and rotate run. */
-const OPERATOR_NEEDS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER', 'INDEX', 'CREATE TEMPORARY TABLES', 'LOCK TABLES']
+const OPERATOR_NEEDS = [
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'CREATE',
+  'DROP',
+  'ALTER',
+  'INDEX',
+  'CREATE TEMPORARY TABLES',
+  'LOCK TABLES',
+]
 
 /** The grantee as information_schema writes it ('user'@'host'), for the account this connection authenticated as. */
-const GRANTEE = "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
+const GRANTEE =
+  "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"

@@ -2,8 +2,25 @@
 import type {PoolConnection, RowDataPacket} from 'mysql2/promise'
 import {type Db, type Queryable, schemaMissing, withNamedLock} from '../core/db.js'
 import {currentMonth, isYearMonth, type YearMonth} from '../core/month.js'
-import {keepFromOf, MANAGED_TABLES, MAXVALUE, plan, readPartitions, spanning, type Action, type Partition, type Plan} from './partitions.js'
-import {DEFAULT_DEAD_LETTER_RETENTION_DAYS, type DeadLetterExpiry, expireDeadLetters, forgetKeptSummary, keepTotals, recordRetention} from './retention.js'
+import {
+  keepFromOf,
+  MANAGED_TABLES,
+  MAXVALUE,
+  plan,
+  readPartitions,
+  spanning,
+  type Action,
+  type Partition,
+  type Plan,
+} from './partitions.js'
+import {
+  DEFAULT_DEAD_LETTER_RETENTION_DAYS,
+  type DeadLetterExpiry,
+  expireDeadLetters,
+  forgetKeptSummary,
+  keepTotals,
+  recordRetention,
+} from './retention.js'
 
 export interface RotateOptions {
   timezone: string
@@ -39,7 +56,10 @@ export interface RotateResult {
 
 /** The months below `below` that the summary has lines of: what keepTotals keeps. */
 async function summaryMonths(db: Queryable, below: YearMonth): Promise<YearMonth[]> {
-  const [rows] = await db.query<RowDataPacket[]>('SELECT DISTINCT yearmonth FROM mau_summary WHERE yearmonth < ? ORDER BY yearmonth', [below])
+  const [rows] = await db.query<RowDataPacket[]>(
+    'SELECT DISTINCT yearmonth FROM mau_summary WHERE yearmonth < ? ORDER BY yearmonth',
+    [below],
+  )
   return rows.map((r) => String(r.yearmonth))
 }
 
@@ -53,7 +73,12 @@ async function loadPartitions(db: Queryable, table = 'mau'): Promise<Partition[]
  * The months each partition that spans several months has rows of (pmin, gaps, an older schema's bottom
  * partition): normally none, and pmin normally empty, so this reads little.
  */
-async function monthsWithRows(conn: Queryable, table: string, existing: Partition[], below: YearMonth): Promise<Record<string, YearMonth[]>> {
+async function monthsWithRows(
+  conn: Queryable,
+  table: string,
+  existing: Partition[],
+  below: YearMonth,
+): Promise<Record<string, YearMonth[]>> {
   const found: Record<string, YearMonth[]> = {}
   for (const name of spanning(existing, below)) {
     if (!/^(p\d{6}|pmin)$/.test(name)) continue
@@ -67,22 +92,44 @@ async function monthsWithRows(conn: Queryable, table: string, existing: Partitio
  * Plans every month-partitioned table against the same month. `db migrate` passes retainMonths null and
  * reads no rows; `isolate` gives past months their own partition whatever their rows (backfill, next).
  */
-export async function planTables(conn: Queryable, o: {current: YearMonth; aheadMonths: number; retainMonths: number | null; isolate?: YearMonth[]}): Promise<Plan[]> {
+export async function planTables(
+  conn: Queryable,
+  o: {current: YearMonth; aheadMonths: number; retainMonths: number | null; isolate?: YearMonth[]},
+): Promise<Plan[]> {
   const plans: Plan[] = []
   for (const table of MANAGED_TABLES) {
     const existing = await loadPartitions(conn, table)
-    const found = o.retainMonths === null && !o.isolate ? undefined : o.retainMonths === null ? {} : await monthsWithRows(conn, table, existing, keepFromOf(o.current, o.retainMonths))
+    const found =
+      o.retainMonths === null && !o.isolate
+        ? undefined
+        : o.retainMonths === null
+          ? {}
+          : await monthsWithRows(conn, table, existing, keepFromOf(o.current, o.retainMonths))
     for (const m of o.isolate ?? []) {
       const i = existing.findIndex((p) => p.lessThan !== MAXVALUE && p.lessThan > m)
       if (i >= 0) found![existing[i]!.name] = [...(found![existing[i]!.name] ?? []), m]
     }
-    plans.push(plan({existing, current: o.current, aheadMonths: o.aheadMonths, retainMonths: o.retainMonths, table, monthsWithRows: found}))
+    plans.push(
+      plan({
+        existing,
+        current: o.current,
+        aheadMonths: o.aheadMonths,
+        retainMonths: o.retainMonths,
+        table,
+        monthsWithRows: found,
+      }),
+    )
   }
   return plans
 }
 
 /** Gives a past month its own partition before backfill writes it, so that retention can drop it alone later. */
-export function ensureMonthPartition(db: Db, month: YearMonth, timezone: string, lockWaitSeconds = 60): Promise<ExecutedAction[]> {
+export function ensureMonthPartition(
+  db: Db,
+  month: YearMonth,
+  timezone: string,
+  lockWaitSeconds = 60,
+): Promise<ExecutedAction[]> {
   return withNamedLock(db, {kind: 'partitions'}, lockWaitSeconds, async (conn) => {
     const current = currentMonth(timezone)
     if (month >= current) return []
@@ -112,16 +159,39 @@ export async function applyPlans(conn: Queryable, plans: Plan[], retention = fal
 /** One rotate at a time per database (a named lock); the plan is read and applied under it. */
 export function rotate(db: Db, o: RotateOptions): Promise<RotateResult> {
   return withNamedLock(db, {kind: 'partitions'}, o.lockWaitSeconds, async (conn: PoolConnection) => {
-    const plans = await planTables(conn, {current: currentMonth(o.timezone, o.now), aheadMonths: o.aheadMonths, retainMonths: o.retainMonths})
+    const plans = await planTables(conn, {
+      current: currentMonth(o.timezone, o.now),
+      aheadMonths: o.aheadMonths,
+      retainMonths: o.retainMonths,
+    })
     const statements = plans.flatMap((p) => p.actions.map((a) => a.sql))
     const keeping = plans[0]!.droppedBelow ? await summaryMonths(conn, plans[0]!.droppedBelow) : []
-    const deadLetters = {retentionDays: o.deadLetterRetentionDays ?? DEFAULT_DEAD_LETTER_RETENTION_DAYS, dryRun: o.dryRun, now: o.now}
-    if (o.dryRun) return {dryRun: true, plan: plans[0]!, statements, keptTotals: keeping, executed: [], deadLetters: await expireDeadLetters(conn, deadLetters)}
+    const deadLetters = {
+      retentionDays: o.deadLetterRetentionDays ?? DEFAULT_DEAD_LETTER_RETENTION_DAYS,
+      dryRun: o.dryRun,
+      now: o.now,
+    }
+    if (o.dryRun)
+      return {
+        dryRun: true,
+        plan: plans[0]!,
+        statements,
+        keptTotals: keeping,
+        executed: [],
+        deadLetters: await expireDeadLetters(conn, deadLetters),
+      }
     // The consumer reads the retention from here: it and this CronJob can never disagree.
     await recordRetention(conn, o.retainMonths)
     const executed = await applyPlans(conn, plans, true)
     // After the partitions, which matter more: a failure here leaves them done, and the next run deletes what is left.
-    return {dryRun: false, plan: plans[0]!, statements, keptTotals: keeping, executed, deadLetters: await expireDeadLetters(conn, deadLetters)}
+    return {
+      dryRun: false,
+      plan: plans[0]!,
+      statements,
+      keptTotals: keeping,
+      executed,
+      deadLetters: await expireDeadLetters(conn, deadLetters),
+    }
   })
 }
 
@@ -140,7 +210,10 @@ export interface ListResult {
   keptTotals: YearMonth[]
 }
 
-export async function listPartitions(db: Db, o: Omit<RotateOptions, 'dryRun' | 'lockWaitSeconds'>): Promise<ListResult> {
+export async function listPartitions(
+  db: Db,
+  o: Omit<RotateOptions, 'dryRun' | 'lockWaitSeconds'>,
+): Promise<ListResult> {
   const existing = await loadPartitions(db)
   const current = currentMonth(o.timezone, o.now)
   // Every partition of several months below the current one: a person asked what they hold.
@@ -150,7 +223,11 @@ export async function listPartitions(db: Db, o: Omit<RotateOptions, 'dryRun' | '
   const partitions: PartitionInfo[] = []
   for (const [i, x] of existing.entries()) {
     // A month's own partition: whether it has a row at all is one row read (InnoDB's row estimate lags).
-    const own = !found[x.name] && x.month !== null && /^p\d{6}$/.test(x.name) && (await db.query<RowDataPacket[]>(`SELECT 1 FROM mau PARTITION (${x.name}) LIMIT 1`))[0].length > 0
+    const own =
+      !found[x.name] &&
+      x.month !== null &&
+      /^p\d{6}$/.test(x.name) &&
+      (await db.query<RowDataPacket[]>(`SELECT 1 FROM mau PARTITION (${x.name}) LIMIT 1`))[0].length > 0
     partitions.push({
       ...x,
       from: i === 0 ? null : existing[i - 1]!.lessThan,

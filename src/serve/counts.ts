@@ -29,7 +29,11 @@ export class Fresh<V> {
   private readonly entries = new Map<string, Entry<V>>()
   private readonly reading = new Map<string, Promise<Entry<V>>>()
 
-  constructor(readonly maxAgeSeconds: number, private readonly load: (key: string) => Promise<V>, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly maxAgeSeconds: number,
+    private readonly load: (key: string) => Promise<V>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async get(key: string): Promise<{value: V; ageSeconds: number}> {
     const bound = this.maxAgeSeconds * 1000
@@ -48,14 +52,14 @@ export class Fresh<V> {
     const running = this.reading.get(key)
     if (running) return running
     const readAt = this.now()
-    const reading = this.load(key).then(
-      (value) => {
+    const reading = this.load(key)
+      .then((value) => {
         const entry = {value, readAt}
         if (this.maxAgeSeconds > 0) this.entries.set(key, entry)
         if (this.entries.size > 240) this.entries.delete(this.entries.keys().next().value!)
         return entry
-      },
-    ).finally(() => this.reading.delete(key))
+      })
+      .finally(() => this.reading.delete(key))
     this.reading.set(key, reading)
     return reading
   }
@@ -66,7 +70,11 @@ export class MonthCounts {
   private readonly months: Fresh<MauCount>
   private readonly allSeries: Fresh<Series[]>
 
-  constructor(db: Db, readonly maxAgeSeconds: number, now: () => number = Date.now) {
+  constructor(
+    db: Db,
+    readonly maxAgeSeconds: number,
+    now: () => number = Date.now,
+  ) {
     this.months = new Fresh(maxAgeSeconds, (month) => count(db, {month}), now)
     this.allSeries = new Fresh(maxAgeSeconds, () => monthlySeries(db), now)
   }
@@ -93,5 +101,12 @@ export function environmentOf(c: MauCount, namespace: string): EnvironmentCount 
 export function only(c: MauCount, namespaces: string[]): MauCount {
   if (namespaces.length === 0) return c
   const environments = c.environments.filter((e) => namespaces.includes(e.environment_namespace))
-  return {month: c.month, environments, total: {users: environments.reduce((a, e) => a + e.users, 0), events: environments.reduce((a, e) => a + e.events, 0)}}
+  return {
+    month: c.month,
+    environments,
+    total: {
+      users: environments.reduce((a, e) => a + e.users, 0),
+      events: environments.reduce((a, e) => a + e.events, 0),
+    },
+  }
 }

@@ -34,12 +34,24 @@ const one = (url: URL, snake: string): string | undefined => param(url, snake).a
 
 export async function gateway(api: Api, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    if (!tokenMatches(api.options.token, req.headers.authorization)) throw new Refusal('UNAUTHENTICATED', 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer ...).')
+    if (!tokenMatches(api.options.token, req.headers.authorization))
+      throw new Refusal(
+        'UNAUTHENTICATED',
+        'UNAUTHENTICATED',
+        'a valid bearer token is required (Authorization: Bearer ...).',
+      )
     if (url.pathname === '/v1/mau_count') {
-      const r = await getMauCount(api, 'http', {environment_id: one(url, 'environment_id'), environment_namespace: one(url, 'environment_namespace'), year_month: one(url, 'year_month')})
+      const r = await getMauCount(api, 'http', {
+        environment_id: one(url, 'environment_id'),
+        environment_namespace: one(url, 'environment_namespace'),
+        year_month: one(url, 'year_month'),
+      })
       return send(res, 200, {eventCount: String(r.event_count), userCount: String(r.user_count)}, api, r.ageSeconds)
     }
-    const r = await monthlySummary(api, 'http', {environment_ids: param(url, 'environment_ids'), source_ids: param(url, 'source_ids')})
+    const r = await monthlySummary(api, 'http', {
+      environment_ids: param(url, 'environment_ids'),
+      source_ids: param(url, 'source_ids'),
+    })
     const names = sourceNames()
     const series = r.series.map((s) => ({
       environmentId: s.environment_id,
@@ -52,10 +64,14 @@ export async function gateway(api: Api, url: URL, req: IncomingMessage, res: Ser
   } catch (error) {
     const refusal = api.refuse(error, {api: 'http', path: url.pathname})
     const status = GATEWAY_STATUS[refusal.problem]
-    res.writeHead(status, {'Content-Type': 'application/json', ...refusalHeaders(status)}).end(`${JSON.stringify({code: grpcStatus[refusal.problem], message: refusal.message, details: []})}\n`)
+    res
+      .writeHead(status, {'Content-Type': 'application/json', ...refusalHeaders(status)})
+      .end(`${JSON.stringify({code: grpcStatus[refusal.problem], message: refusal.message, details: []})}\n`)
   }
 }
 
 function send(res: ServerResponse, status: number, body: unknown, api: Api, ageSeconds: number): void {
-  res.writeHead(status, {'Content-Type': 'application/json', ...api.freshness(ageSeconds)}).end(`${JSON.stringify(body)}\n`)
+  res
+    .writeHead(status, {'Content-Type': 'application/json', ...api.freshness(ageSeconds)})
+    .end(`${JSON.stringify(body)}\n`)
 }

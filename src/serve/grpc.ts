@@ -31,7 +31,10 @@ type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.s
 export function grpcServer(api: Api): {server: grpc.Server; health: HealthImplementation} {
   const definition = loadProtos()
   const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-    bucketeer: {eventcounter: {EventCounterService: {service: grpc.ServiceDefinition}}; insights: {InsightsService: {service: grpc.ServiceDefinition}}}
+    bucketeer: {
+      eventcounter: {EventCounterService: {service: grpc.ServiceDefinition}}
+      insights: {InsightsService: {service: grpc.ServiceDefinition}}
+    }
     mau: {v1: {MAUService: {service: grpc.ServiceDefinition}}}
   }
   const server = new grpc.Server({
@@ -79,14 +82,22 @@ export function grpcServer(api: Api): {server: grpc.Server; health: HealthImplem
 }
 
 /** A unary method behind the token, answering a Refusal with its status and message, never a stack. */
-function unary<Req, Res>(api: Api, method: string, fn: (req: Req, meta: grpc.Metadata) => Promise<Res>): Handler<Req, Res> {
+function unary<Req, Res>(
+  api: Api,
+  method: string,
+  fn: (req: Req, meta: grpc.Metadata) => Promise<Res>,
+): Handler<Req, Res> {
   return (call, callback) => {
     const meta = new grpc.Metadata()
     meta.set('x-mau-max-staleness-seconds', String(api.counts.maxAgeSeconds))
     const authorization = call.metadata.get('authorization')[0]
     const run = async () => {
       if (!tokenMatches(api.options.token, typeof authorization === 'string' ? authorization : undefined)) {
-        throw new Refusal('UNAUTHENTICATED', 'UNAUTHENTICATED', 'a valid bearer token is required (metadata authorization: Bearer ...).')
+        throw new Refusal(
+          'UNAUTHENTICATED',
+          'UNAUTHENTICATED',
+          'a valid bearer token is required (metadata authorization: Bearer ...).',
+        )
       }
       return fn(call.request, meta)
     }

@@ -15,11 +15,23 @@ export function tokenMatches(expected: string | undefined, authorization: string
   return timingSafeEqual(digest(sent), digest(expected)) && sent.length > 0
 }
 
-export type Problem = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'RESOURCE_EXHAUSTED' | 'DEADLINE_EXCEEDED' | 'UNAVAILABLE' | 'FAILED_PRECONDITION' | 'INTERNAL'
+export type Problem =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'UNAUTHENTICATED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'DEADLINE_EXCEEDED'
+  | 'UNAVAILABLE'
+  | 'FAILED_PRECONDITION'
+  | 'INTERNAL'
 
 /** An answer to refuse a request with: a gRPC status name, and the code and message both APIs show. */
 export class Refusal extends Error {
-  constructor(readonly problem: Problem, readonly code: string, message: string) {
+  constructor(
+    readonly problem: Problem,
+    readonly code: string,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -45,8 +57,14 @@ export function refusalHeaders(status: number): Record<string, string> {
 
 /** Pure: a "YYYYMM" field, or a refusal naming the field and what it should be. */
 export function requireMonth(field: string, value: unknown): YearMonth {
-  if (value === undefined || value === null || value === '') throw new Refusal('INVALID_ARGUMENT', 'MISSING_FIELD', `${field} is required: expected YYYYMM, such as 202212.`)
-  if (typeof value !== 'string' || !isYearMonth(value)) throw new Refusal('INVALID_ARGUMENT', 'BAD_MONTH', `${field} ${JSON.stringify(value)} is invalid: expected YYYYMM, such as 202212.`)
+  if (value === undefined || value === null || value === '')
+    throw new Refusal('INVALID_ARGUMENT', 'MISSING_FIELD', `${field} is required: expected YYYYMM, such as 202212.`)
+  if (typeof value !== 'string' || !isYearMonth(value))
+    throw new Refusal(
+      'INVALID_ARGUMENT',
+      'BAD_MONTH',
+      `${field} ${JSON.stringify(value)} is invalid: expected YYYYMM, such as 202212.`,
+    )
   return value
 }
 
@@ -60,8 +78,14 @@ export function toRefusal(error: unknown): Refusal {
   if (error instanceof MauError) {
     const code = String(error.code ?? 'UNAVAILABLE')
     const service = code.startsWith('MYSQL') ? 'MySQL' : 'a service this server reads'
-    if (error.exitCode === ExitCode.UNAVAILABLE) return new Refusal('UNAVAILABLE', code, `${service} unavailable: retry shortly.`)
-    if (error.exitCode === ExitCode.SCHEMA) return new Refusal('FAILED_PRECONDITION', code, 'the mau schema is missing or not current: the operator runs `mau db migrate`.')
+    if (error.exitCode === ExitCode.UNAVAILABLE)
+      return new Refusal('UNAVAILABLE', code, `${service} unavailable: retry shortly.`)
+    if (error.exitCode === ExitCode.SCHEMA)
+      return new Refusal(
+        'FAILED_PRECONDITION',
+        code,
+        'the mau schema is missing or not current: the operator runs `mau db migrate`.',
+      )
   }
   return new Refusal('INTERNAL', 'INTERNAL', 'internal error; see the server log')
 }
@@ -77,7 +101,12 @@ export class Limiter {
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.running >= this.max) throw new Refusal('RESOURCE_EXHAUSTED', 'TOO_MANY_REQUESTS', `${this.max} requests are already running: retry shortly.`)
+    if (this.running >= this.max)
+      throw new Refusal(
+        'RESOURCE_EXHAUSTED',
+        'TOO_MANY_REQUESTS',
+        `${this.max} requests are already running: retry shortly.`,
+      )
     this.running++
     try {
       return await fn()
@@ -91,7 +120,10 @@ export class Limiter {
 export async function within<T>(seconds: number, fn: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Refusal('DEADLINE_EXCEEDED', 'TIMEOUT', `the request took longer than ${seconds} s`)), seconds * 1000)
+    timer = setTimeout(
+      () => reject(new Refusal('DEADLINE_EXCEEDED', 'TIMEOUT', `the request took longer than ${seconds} s`)),
+      seconds * 1000,
+    )
   })
   try {
     return await Promise.race([fn(), timeout])

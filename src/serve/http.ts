@@ -18,10 +18,15 @@ type Json = Record<string, unknown> | unknown[]
 
 export function httpServer(api: Api, tls?: {cert: Buffer; key: Buffer}): Server {
   // Nothing a request sends may escape the handler: whatever it throws is answered (500) and logged.
-  const handler = (req: IncomingMessage, res: ServerResponse) => void route(api, req, res).catch((error: unknown) => lastResort(api, res, error))
+  const handler = (req: IncomingMessage, res: ServerResponse) =>
+    void route(api, req, res).catch((error: unknown) => lastResort(api, res, error))
   // Slow clients cannot hold a connection open: headers and the whole request within the timeout. Node
   // checks both only every connectionsCheckingInterval (30 s by default): once a second keeps the promise.
-  const timeouts = {requestTimeout: api.options.timeoutSeconds * 1000, headersTimeout: Math.min(api.options.timeoutSeconds * 1000, 60_000), connectionsCheckingInterval: 1000}
+  const timeouts = {
+    requestTimeout: api.options.timeoutSeconds * 1000,
+    headersTimeout: Math.min(api.options.timeoutSeconds * 1000, 60_000),
+    connectionsCheckingInterval: 1000,
+  }
   const server = tls ? createHttps({cert: tls.cert, key: tls.key, ...timeouts}, handler) : createHttp(timeouts, handler)
   server.maxConnections = api.options.maxConnections
   return server
@@ -36,7 +41,11 @@ export function requestUrl(target: string | undefined): URL {
   try {
     return t.startsWith('/') ? new URL(`http://mau${t}`) : new URL(t)
   } catch {
-    throw new Refusal('INVALID_ARGUMENT', 'BAD_TARGET', `request target ${JSON.stringify(t.slice(0, 100))} is not valid: expected a path such as /v1/mau?month=202212.`)
+    throw new Refusal(
+      'INVALID_ARGUMENT',
+      'BAD_TARGET',
+      `request target ${JSON.stringify(t.slice(0, 100))} is not valid: expected a path such as /v1/mau?month=202212.`,
+    )
   }
 }
 
@@ -58,14 +67,16 @@ function discardBody(req: IncomingMessage, max: number): Promise<void> {
   })
 }
 
-const tooLarge = (max: number) => new Refusal('INVALID_ARGUMENT', 'BODY_TOO_LARGE', `the body is larger than ${max} bytes.`)
+const tooLarge = (max: number) =>
+  new Refusal('INVALID_ARGUMENT', 'BODY_TOO_LARGE', `the body is larger than ${max} bytes.`)
 
 async function route(api: Api, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let path = '?'
   try {
     const url = requestUrl(req.url)
     path = url.pathname
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new Refusal('INVALID_ARGUMENT', 'METHOD_NOT_ALLOWED', `${req.method} is not served: only GET.`)
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new Refusal('INVALID_ARGUMENT', 'METHOD_NOT_ALLOWED', `${req.method} is not served: only GET.`)
     await discardBody(req, api.options.maxBodyBytes)
     // The platform's paths answer errors as google.rpc.Status, as grpc-gateway does.
     if (GATEWAY_PATHS.has(url.pathname)) return await gateway(api, url, req, res)
@@ -73,19 +84,31 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse): Promi
       case '/healthz':
         return text(res, 200, 'ok\n')
       case '/readyz':
-        return (await api.ready()) ? text(res, 200, 'ok\n') : text(res, 503, 'MySQL does not answer, or the server is stopping\n')
+        return (await api.ready())
+          ? text(res, 200, 'ok\n')
+          : text(res, 503, 'MySQL does not answer, or the server is stopping\n')
       case '/metrics':
         return text(res, 200, await api.metrics.registry.metrics(), api.metrics.registry.contentType)
       case '/v1/mau':
       case '/v1/mau/months':
-        if (!tokenMatches(api.options.token, req.headers.authorization)) throw new Refusal('UNAUTHENTICATED', 'UNAUTHENTICATED', 'a valid bearer token is required (Authorization: Bearer ...).')
+        if (!tokenMatches(api.options.token, req.headers.authorization))
+          throw new Refusal(
+            'UNAUTHENTICATED',
+            'UNAUTHENTICATED',
+            'a valid bearer token is required (Authorization: Bearer ...).',
+          )
         return url.pathname === '/v1/mau' ? await oneMonth(api, url, res) : await months(api, url, res)
       default:
         return json(res, 404, {error: {code: 'NOT_FOUND', message: `no such path: ${url.pathname}`}})
     }
   } catch (error) {
     const refusal = api.refuse(error, {api: 'http', path})
-    const status = refusal.code === 'METHOD_NOT_ALLOWED' ? 405 : refusal.code === 'BODY_TOO_LARGE' ? 413 : HTTP_STATUS[refusal.problem]
+    const status =
+      refusal.code === 'METHOD_NOT_ALLOWED'
+        ? 405
+        : refusal.code === 'BODY_TOO_LARGE'
+          ? 413
+          : HTTP_STATUS[refusal.problem]
     json(res, status, {error: {code: refusal.code, message: refusal.message}}, refusalHeaders(status))
   }
 }
@@ -100,24 +123,41 @@ function lastResort(api: Api, res: ServerResponse, error: unknown): void {
 const namespacesOf = (url: URL) => url.searchParams.getAll('namespace').flatMap(splitList)
 
 async function oneMonth(api: Api, url: URL, res: ServerResponse): Promise<void> {
-  const month = url.searchParams.has('month') ? requireMonth('month', url.searchParams.get('month')) : currentMonth(api.options.timezone)
+  const month = url.searchParams.has('month')
+    ? requireMonth('month', url.searchParams.get('month'))
+    : currentMonth(api.options.timezone)
   const by = url.searchParams.get('by')
-  if (by !== null && by !== 'source') throw new Refusal('INVALID_ARGUMENT', 'BAD_BY', `by ${JSON.stringify(by)} is invalid: expected source.`)
+  if (by !== null && by !== 'source')
+    throw new Refusal('INVALID_ARGUMENT', 'BAD_BY', `by ${JSON.stringify(by)} is invalid: expected source.`)
   const namespaces = namespacesOf(url)
   const counted = await api.answer('http', 'GetMAU', () => api.counts.month(month))
   const missing = namespaces.filter((ns) => environmentOf(counted.value, ns).events === 0)
   // The same refusal as `mau count --namespace` for an environment without events.
-  if (missing.length > 0) throw new Refusal('NOT_FOUND', 'NO_EVENTS', `No events in ${month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: expected one of the month's environments.`)
+  if (missing.length > 0)
+    throw new Refusal(
+      'NOT_FOUND',
+      'NO_EVENTS',
+      `No events in ${month} for environment ${missing.map((m) => `"${m}"`).join(', ')}: expected one of the month's environments.`,
+    )
   json(res, 200, only(counted.value, namespaces) as unknown as Json, api.freshness(counted.ageSeconds))
 }
 
 async function months(api: Api, url: URL, res: ServerResponse): Promise<void> {
-  const to = url.searchParams.has('to') ? requireMonth('to', url.searchParams.get('to')) : currentMonth(api.options.timezone)
+  const to = url.searchParams.has('to')
+    ? requireMonth('to', url.searchParams.get('to'))
+    : currentMonth(api.options.timezone)
   const from = url.searchParams.has('from') ? requireMonth('from', url.searchParams.get('from')) : addMonths(to, -11)
   const span = monthsBetween(from, to) + 1
-  if (span < 1 || span > MAX_MONTHS) throw new Refusal('INVALID_ARGUMENT', 'BAD_RANGE', `from ${from} to ${to} is ${span} months: expected from <= to, at most ${MAX_MONTHS} months.`)
+  if (span < 1 || span > MAX_MONTHS)
+    throw new Refusal(
+      'INVALID_ARGUMENT',
+      'BAD_RANGE',
+      `from ${from} to ${to} is ${span} months: expected from <= to, at most ${MAX_MONTHS} months.`,
+    )
   const namespaces = namespacesOf(url)
-  const counted = await api.answer('http', 'GetMAUMonths', () => Promise.all(Array.from({length: span}, (_, i) => api.counts.month(addMonths(from, i)))))
+  const counted = await api.answer('http', 'GetMAUMonths', () =>
+    Promise.all(Array.from({length: span}, (_, i) => api.counts.month(addMonths(from, i)))),
+  )
   const oldest = Math.max(...counted.map((c) => c.ageSeconds))
   json(res, 200, {from, to, months: counted.map((c) => only(c.value, namespaces))}, api.freshness(oldest))
 }

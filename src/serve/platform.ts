@@ -21,14 +21,27 @@ export function requestedEnvironment(req: MauCountRequest): string {
   const ns = req.environment_namespace ?? ''
   const id = req.environment_id ?? ''
   if (ns !== '' && id !== '' && ns !== id) {
-    throw new Refusal('INVALID_ARGUMENT', 'CONFLICTING_FIELDS', `environment_id ${JSON.stringify(id)} and environment_namespace ${JSON.stringify(ns)} differ: expected one of them, or both the same.`)
+    throw new Refusal(
+      'INVALID_ARGUMENT',
+      'CONFLICTING_FIELDS',
+      `environment_id ${JSON.stringify(id)} and environment_namespace ${JSON.stringify(ns)} differ: expected one of them, or both the same.`,
+    )
   }
   const env = id || ns
-  if (env === '') throw new Refusal('INVALID_ARGUMENT', 'MISSING_FIELD', 'environment_id (or environment_namespace) is required: expected the environment\'s id.')
+  if (env === '')
+    throw new Refusal(
+      'INVALID_ARGUMENT',
+      'MISSING_FIELD',
+      "environment_id (or environment_namespace) is required: expected the environment's id.",
+    )
   return env
 }
 
-export async function getMauCount(api: Api, via: 'grpc' | 'http', req: MauCountRequest): Promise<{event_count: number; user_count: number; ageSeconds: number}> {
+export async function getMauCount(
+  api: Api,
+  via: 'grpc' | 'http',
+  req: MauCountRequest,
+): Promise<{event_count: number; user_count: number; ageSeconds: number}> {
   const env = requestedEnvironment(req)
   const month = requireMonth('year_month', req.year_month)
   const counted = await api.answer(via, 'GetMAUCount', () => api.counts.month(month))
@@ -60,7 +73,11 @@ export function requestedSources(ids: readonly (number | string)[]): string[] {
   })
 }
 
-export async function monthlySummary(api: Api, via: 'grpc' | 'http', req: MonthlySummaryRequest): Promise<{series: MonthlySummarySeries[]; ageSeconds: number}> {
+export async function monthlySummary(
+  api: Api,
+  via: 'grpc' | 'http',
+  req: MonthlySummaryRequest,
+): Promise<{series: MonthlySummarySeries[]; ageSeconds: number}> {
   const sources = requestedSources(req.source_ids ?? [])
   const environments = (req.environment_ids ?? []).filter((e) => e !== '')
   const read = await api.answer(via, 'GetInsightsMonthlySummary', () => api.counts.series())

@@ -32,7 +32,12 @@ export interface ServeResult {
   seconds: number
 }
 
-type ServeDeps = {log: Logger; signal: AbortSignal; mapError: (e: unknown) => unknown; onListening?: (ports: {grpc: number; http: number}) => void}
+type ServeDeps = {
+  log: Logger
+  signal: AbortSignal
+  mapError: (e: unknown) => unknown
+  onListening?: (ports: {grpc: number; http: number}) => void
+}
 
 export async function serve(db: Db, o: ServeOptions, deps: ServeDeps): Promise<ServeResult> {
   // A request's failure must never stop the server: whatever escapes a handler is logged, and serving goes on.
@@ -50,7 +55,12 @@ export async function serve(db: Db, o: ServeOptions, deps: ServeDeps): Promise<S
 async function serveUntilSignal(db: Db, o: ServeOptions, deps: ServeDeps): Promise<ServeResult> {
   const started = Date.now()
   let stopping = false
-  const ready = async () => !stopping && (await db.query('SELECT 1').then(() => true, () => false))
+  const ready = async () =>
+    !stopping &&
+    (await db.query('SELECT 1').then(
+      () => true,
+      () => false,
+    ))
   const api = new Api(new MonthCounts(db, o.maxStalenessSeconds), o, new ServeMetrics(), deps.log, deps.mapError, ready)
   const {server: rpc, health} = grpcServer(api)
   const http = httpServer(api, o.tls)
@@ -61,10 +71,15 @@ async function serveUntilSignal(db: Db, o: ServeOptions, deps: ServeDeps): Promi
   }
   setHealth(await ready())
   const watch = setInterval(() => void ready().then(setHealth), 5_000)
-  deps.log.info({grpcPort, httpPort, tls: Boolean(o.tls), token: Boolean(o.token), maxStalenessSeconds: o.maxStalenessSeconds}, 'serving')
+  deps.log.info(
+    {grpcPort, httpPort, tls: Boolean(o.tls), token: Boolean(o.token), maxStalenessSeconds: o.maxStalenessSeconds},
+    'serving',
+  )
   deps.onListening?.({grpc: grpcPort, http: httpPort})
 
-  await new Promise<void>((resolve) => (deps.signal.aborted ? resolve() : deps.signal.addEventListener('abort', () => resolve(), {once: true})))
+  await new Promise<void>((resolve) =>
+    deps.signal.aborted ? resolve() : deps.signal.addEventListener('abort', () => resolve(), {once: true}),
+  )
   stopping = true
   clearInterval(watch)
   grpcListener.close()
@@ -87,7 +102,9 @@ async function serveUntilSignal(db: Db, o: ServeOptions, deps: ServeDeps): Promi
  * limit on connections, and a thousand clients that only send the HTTP/2 preface were held for ever.
  */
 async function listenGrpc(server: grpc.Server, o: ServeOptions): Promise<{port: number; listener: NetServer}> {
-  const credentials = o.tls ? grpc.ServerCredentials.createSsl(null, [{cert_chain: o.tls.cert, private_key: o.tls.key}]) : grpc.ServerCredentials.createInsecure()
+  const credentials = o.tls
+    ? grpc.ServerCredentials.createSsl(null, [{cert_chain: o.tls.cert, private_key: o.tls.key}])
+    : grpc.ServerCredentials.createInsecure()
   const injector = server.createConnectionInjector(credentials)
   const listener = createNetServer((socket) => injector.injectConnection(socket))
   listener.maxConnections = o.maxConnections
@@ -109,4 +126,8 @@ function closeHttp(server: Server): Promise<void> {
 }
 
 const portError = (what: string, address: string, error: Error) =>
-  new MauError(`Cannot listen for ${what} on ${address}: ${error.message}`, {exit: ExitCode.CONFIG, code: 'PORT_UNAVAILABLE', suggestions: [`Choose another port (--${what === 'gRPC' ? 'grpc' : 'http'}-port), or stop what uses it.`]})
+  new MauError(`Cannot listen for ${what} on ${address}: ${error.message}`, {
+    exit: ExitCode.CONFIG,
+    code: 'PORT_UNAVAILABLE',
+    suggestions: [`Choose another port (--${what === 'gRPC' ? 'grpc' : 'http'}-port), or stop what uses it.`],
+  })

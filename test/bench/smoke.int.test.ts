@@ -15,7 +15,9 @@ const secureKafkaPort = '19392'
 function bench(name: string, args: string[]): Promise<{code: number | null; stderr: string}> {
   rmSync(`${out}/${name}.md`, {force: true})
   return new Promise((resolve) => {
-    const child = spawn('npx', ['tsx', `bench/${name}.ts`, ...args], {env: {...process.env, MAU_BENCH_RESULTS: out, MAU_TEST_SECURE_KAFKA_PORT: secureKafkaPort}})
+    const child = spawn('npx', ['tsx', `bench/${name}.ts`, ...args], {
+      env: {...process.env, MAU_BENCH_RESULTS: out, MAU_TEST_SECURE_KAFKA_PORT: secureKafkaPort},
+    })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     child.stdout.resume()
@@ -24,7 +26,10 @@ function bench(name: string, args: string[]): Promise<{code: number | null; stde
 }
 
 afterAll(() => {
-  spawnSync('bash', ['scripts/kafka.sh', 'stop'], {env: {...process.env, MAU_KAFKA_PORT: secureKafkaPort}, stdio: 'ignore'})
+  spawnSync('bash', ['scripts/kafka.sh', 'stop'], {
+    env: {...process.env, MAU_KAFKA_PORT: secureKafkaPort},
+    stdio: 'ignore',
+  })
 })
 
 describe('the benchmarks, run small', () => {
@@ -37,9 +42,13 @@ describe('the benchmarks, run small', () => {
     ['transport', ['--events', '3000', '--rounds', '1']],
     ['sizing', ['--users', '2000,5000']],
     ['sources', ['--events', '3000']],
-  ])('bench:%s runs to its report', async (name, args) => {
-    const r = await bench(name, args)
-    expect(r.code, r.stderr.slice(-2000)).toBe(0)
-    expect(existsSync(`${out}/${name}.md`)).toBe(true)
-  }, 240_000)
+  ])(
+    'bench:%s runs to its report',
+    async (name, args) => {
+      const r = await bench(name, args)
+      expect(r.code, r.stderr.slice(-2000)).toBe(0)
+      expect(existsSync(`${out}/${name}.md`)).toBe(true)
+    },
+    240_000,
+  )
 })

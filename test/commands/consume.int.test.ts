@@ -20,15 +20,36 @@ afterEach(async () => {
   await db.drop()
 })
 
-function start(args: string[]): {child: ChildProcess; exit: Promise<{code: number | null; signal: string | null; stdout: string}>} {
-  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic!.topic, '--group', groupOf(topic!.topic), '--batch-size', '500', '--session-timeout', '6', ...args], {
-    env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'warn'},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+function start(args: string[]): {
+  child: ChildProcess
+  exit: Promise<{code: number | null; signal: string | null; stdout: string}>
+} {
+  const child = spawn(
+    'node',
+    [
+      'bin/run.js',
+      'consume',
+      '--topic',
+      topic!.topic,
+      '--group',
+      groupOf(topic!.topic),
+      '--batch-size',
+      '500',
+      '--session-timeout',
+      '6',
+      ...args,
+    ],
+    {
+      env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'warn'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let stdout = ''
   child.stdout.on('data', (d) => (stdout += d))
   child.stderr.resume()
-  const exit = new Promise<{code: number | null; signal: string | null; stdout: string}>((resolve) => child.on('exit', (code, signal) => resolve({code, signal, stdout})))
+  const exit = new Promise<{code: number | null; signal: string | null; stdout: string}>((resolve) =>
+    child.on('exit', (code, signal) => resolve({code, signal, stdout})),
+  )
   return {child, exit}
 }
 
@@ -57,7 +78,10 @@ describe('mau consume under kill -9', () => {
 
     expect(killedAt.filter((n) => n > 0 && n < 60_000).length).toBeGreaterThanOrEqual(4) // the kills landed mid-stream
     expect(await readRows(db.settings)).toEqual(truth.rows)
-    const offsets = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(next_offset) AS SIGNED) AS n FROM mau_consumer_offset')
+    const offsets = await query<RowDataPacket>(
+      db.settings,
+      'SELECT CAST(SUM(next_offset) AS SIGNED) AS n FROM mau_consumer_offset',
+    )
     expect(offsets[0]?.n).toBe(60_000)
     const pool = openDb(db.settings)
     expect(await checkSummary(pool, '202212')).toMatchObject({ok: true, differences: []}) // the counters survived the kills too
@@ -78,7 +102,10 @@ describe('mau consume on SIGTERM', () => {
     expect(Date.now() - sentAt).toBeLessThan(30_000)
     expect(result.code).toBe(0)
     expect(JSON.parse(result.stdout)).toMatchObject({stoppedBy: 'signal'})
-    const offsets = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(GREATEST(next_offset, 0)) AS SIGNED) AS n FROM mau_consumer_offset')
+    const offsets = await query<RowDataPacket>(
+      db.settings,
+      'SELECT CAST(SUM(GREATEST(next_offset, 0)) AS SIGNED) AS n FROM mau_consumer_offset',
+    )
     expect(await appliedSoFar()).toBe(offsets[0]?.n)
   })
 })
@@ -94,7 +121,10 @@ describe('mau consume flags', () => {
   })
 
   it('refuses a session timeout in milliseconds where seconds are expected', () => {
-    const r = spawnSync('node', ['bin/run.js', 'consume', '--session-timeout', '30000', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url}})
+    const r = spawnSync('node', ['bin/run.js', 'consume', '--session-timeout', '30000', '--json'], {
+      encoding: 'utf8',
+      env: {...process.env, MAU_MYSQL_URL: db.url},
+    })
     expect(r.status).toBe(2)
     expect(JSON.parse(r.stdout).error.message).toMatch(/3600/)
   })
@@ -106,11 +136,19 @@ describe('mau consume --stop-at-end at a terminal', () => {
     await produceSample(topic.topic, 2, {events: 20_000, users: 2_000, namespaces: 2, seed: 5})
     // Without CI in the environment: the CLI draws nothing for a CI job, and this is about a person's terminal.
     const {CI: _ci, ...env} = process.env
-    const r = spawnSync('script', ['-qec', `stty cols 120 rows 40; node bin/run.js consume --topic ${topic.topic} --group ${groupOf(topic.topic)} --stop-at-end`, '/dev/null'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: {...env, MAU_MYSQL_URL: db.url},
-    })
+    const r = spawnSync(
+      'script',
+      [
+        '-qec',
+        `stty cols 120 rows 40; node bin/run.js consume --topic ${topic.topic} --group ${groupOf(topic.topic)} --stop-at-end`,
+        '/dev/null',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {...env, MAU_MYSQL_URL: db.url},
+      },
+    )
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/Consuming {2}[\d,]+\/20,000 messages {2}\d+%/)
     expect(r.stdout).toMatch(/│\s+20,000 │/)
@@ -118,26 +156,41 @@ describe('mau consume --stop-at-end at a terminal', () => {
 })
 
 describe('mau consume when a service is missing', () => {
-  it('exits 4 naming Kafka when the brokers cannot be reached, with kafkajs\' complaints one line each and no stack', () => {
-    const r = spawnSync('node', ['bin/run.js', 'consume', '--brokers', '127.0.0.1:1', '--stop-at-end', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'info'}})
+  it("exits 4 naming Kafka when the brokers cannot be reached, with kafkajs' complaints one line each and no stack", () => {
+    const r = spawnSync('node', ['bin/run.js', 'consume', '--brokers', '127.0.0.1:1', '--stop-at-end', '--json'], {
+      encoding: 'utf8',
+      env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'info'},
+    })
     expect(r.status).toBe(4)
-    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'KAFKA_UNAVAILABLE', message: expect.stringContaining('Kafka at 127.0.0.1:1 is unavailable')})
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'KAFKA_UNAVAILABLE',
+      message: expect.stringContaining('Kafka at 127.0.0.1:1 is unavailable'),
+    })
     expect(r.stderr).not.toMatch(/\n\s+at /)
     for (const line of r.stderr.trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow()
   })
 
   it('exits 2 at once naming a topic that does not exist', () => {
     const started = Date.now()
-    const r = spawnSync('node', ['bin/run.js', 'consume', '--topic', 'no-such-topic-mau', '--stop-at-end', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url}})
+    const r = spawnSync('node', ['bin/run.js', 'consume', '--topic', 'no-such-topic-mau', '--stop-at-end', '--json'], {
+      encoding: 'utf8',
+      env: {...process.env, MAU_MYSQL_URL: db.url},
+    })
     expect(r.status).toBe(2)
-    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'TOPIC_NOT_FOUND', message: 'Kafka topic "no-such-topic-mau" does not exist at 127.0.0.1:9092.'})
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'TOPIC_NOT_FOUND',
+      message: 'Kafka topic "no-such-topic-mau" does not exist at 127.0.0.1:9092.',
+    })
     expect(Date.now() - started).toBeLessThan(5_000)
   })
 
   it('exits 5 and says to migrate when the schema is missing', async () => {
     const empty = await createTestDatabase()
     try {
-      const r = spawnSync('node', ['bin/run.js', 'consume', '--json'], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: empty.url}})
+      const r = spawnSync('node', ['bin/run.js', 'consume', '--json'], {
+        encoding: 'utf8',
+        env: {...process.env, MAU_MYSQL_URL: empty.url},
+      })
       expect(r.status).toBe(5)
       expect(JSON.parse(r.stdout).error.suggestions).toEqual(['Run `mau db migrate`.'])
     } finally {

@@ -7,9 +7,26 @@ import {mauAsync} from '../helpers/cli.js'
 let db: TestDatabase
 beforeAll(async () => {
   db = await createTestDatabase({migrated: true})
-  const insert = 'INSERT INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'
-  await query(db.settings, insert, ['g', 'events', 0, 5, 'decode: not valid JSON', Buffer.from('{oops'), Date.UTC(2022, 11, 1, 12) / 1000])
-  await query(db.settings, insert, ['other-group', 'events', 1, 9, 'decode: not a valid protobuf', Buffer.from([0xff, 0x00]), Date.UTC(2022, 11, 3) / 1000])
+  const insert =
+    'INSERT INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'
+  await query(db.settings, insert, [
+    'g',
+    'events',
+    0,
+    5,
+    'decode: not valid JSON',
+    Buffer.from('{oops'),
+    Date.UTC(2022, 11, 1, 12) / 1000,
+  ])
+  await query(db.settings, insert, [
+    'other-group',
+    'events',
+    1,
+    9,
+    'decode: not a valid protobuf',
+    Buffer.from([0xff, 0x00]),
+    Date.UTC(2022, 11, 3) / 1000,
+  ])
 })
 afterAll(async () => {
   await db.drop()

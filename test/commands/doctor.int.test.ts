@@ -17,7 +17,12 @@ describe('mau doctor', () => {
   it('exits 5 and says to migrate on an empty database, then 0 once migrated', () => {
     const before = mau(['doctor', '--json', '--topic', topic.topic], {MAU_MYSQL_URL: db.url})
     expect(before.code).toBe(5)
-    expect(JSON.parse(before.stdout).checks).toContainEqual({name: 'schema', ok: false, detail: `version 0 of ${LATEST_VERSION}`, fix: 'Run `mau db migrate`.'})
+    expect(JSON.parse(before.stdout).checks).toContainEqual({
+      name: 'schema',
+      ok: false,
+      detail: `version 0 of ${LATEST_VERSION}`,
+      fix: 'Run `mau db migrate`.',
+    })
     expect(mau(['db', 'migrate'], {MAU_MYSQL_URL: db.url}).code).toBe(0)
     expect(mau(['doctor', '--json', '--topic', topic.topic], {MAU_MYSQL_URL: db.url}).code).toBe(0)
   })

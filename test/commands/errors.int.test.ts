@@ -9,7 +9,12 @@ describe('errors', () => {
     const r = mau(['cuont', '--json'])
     expect(r.code).toBe(2)
     expect(JSON.parse(r.stdout)).toEqual({
-      error: {code: 'UNKNOWN_COMMAND', message: '"cuont" is not a mau command.', exitCode: 2, suggestions: ['Did you mean "mau count"?', 'Run "mau help" for a list of commands.']},
+      error: {
+        code: 'UNKNOWN_COMMAND',
+        message: '"cuont" is not a mau command.',
+        exitCode: 2,
+        suggestions: ['Did you mean "mau count"?', 'Run "mau help" for a list of commands.'],
+      },
     })
   })
 
@@ -22,19 +27,30 @@ describe('errors', () => {
   it('a parse error has a code and a suggestion with --json', () => {
     const r = mau(['count', '--bogus', '--json'])
     expect(r.code).toBe(2)
-    expect(JSON.parse(r.stdout).error).toEqual({code: 'BAD_FLAGS', message: 'Nonexistent flag: --bogus', exitCode: 2, suggestions: ['Run "mau count --help" for the flags and their formats.']})
+    expect(JSON.parse(r.stdout).error).toEqual({
+      code: 'BAD_FLAGS',
+      message: 'Nonexistent flag: --bogus',
+      exitCode: 2,
+      suggestions: ['Run "mau count --help" for the flags and their formats.'],
+    })
   })
 
-  it('a bad value names itself, without oclif\'s wrapping', () => {
+  it("a bad value names itself, without oclif's wrapping", () => {
     const r = mau(['count', '--month', '2025', '--json'])
-    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'BAD_CONFIG', message: 'Invalid month "2025": expected YYYYMM or YYYY-MM, such as 202212 or 2022-12.', exitCode: 2})
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'BAD_CONFIG',
+      message: 'Invalid month "2025": expected YYYYMM or YYYY-MM, such as 202212 or 2022-12.',
+      exitCode: 2,
+    })
   })
 
   it('human errors start with "Error:", never a class name, and stdout stays empty', () => {
     const r = mau(['count'], UNREACHABLE)
     expect(r.code).toBe(4)
     expect(r.stdout).toBe('')
-    expect(r.stderr.split('\n')[0]).toMatch(/^Error: MySQL at mysql:\/\/root@127\.0\.0\.1:1\/nowhere is unavailable: connect ECONNREFUSED/)
+    expect(r.stderr.split('\n')[0]).toMatch(
+      /^Error: MySQL at mysql:\/\/root@127\.0\.0\.1:1\/nowhere is unavailable: connect ECONNREFUSED/,
+    )
     expect(r.stderr).toContain('Code: MYSQL_UNAVAILABLE')
     expect(r.stderr).not.toMatch(/MauError|CLIError| {4}at /)
   })
@@ -45,7 +61,7 @@ describe('errors', () => {
   })
 })
 
-describe('oclif\'s plugins', () => {
+describe("oclif's plugins", () => {
   it('mau help and mau help <command> show help', () => {
     expect(mau(['help']).stdout).toMatch(/COMMANDS[\s\S]*count/)
     const r = mau(['help', 'count'])

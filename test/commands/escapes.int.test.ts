@@ -19,7 +19,12 @@ let db: TestDatabase
 beforeAll(async () => {
   db = await createTestDatabase({migrated: true})
   const topic = await createTopic(1)
-  const event = {environment_namespace: HOSTILE, user_id: 'u\u001b[1m', source_id: 'IOS', last_seen: Date.UTC(2022, 11, 5) / 1000}
+  const event = {
+    environment_namespace: HOSTILE,
+    user_id: 'u\u001b[1m',
+    source_id: 'IOS',
+    last_seen: Date.UTC(2022, 11, 5) / 1000,
+  }
   // The second message is not JSON: V8's parse error quotes the raw ESC into the dead letter's reason.
   await produce(topic.topic, [JSON.stringify(event), '{"environment_namespace": \u001b[2J}'])
   const pool = openDb(db.settings, writerPool(2))
@@ -37,7 +42,10 @@ describe('human output of hostile event data', () => {
     ['count --csv', ['count', '--month', '202212', '--csv']],
     ['report show', ['report', 'show', '--month', '202212']],
     ['report show --csv', ['report', 'show', '--month', '202212', '--csv']],
-    ['report send to stdout (JSON at a terminal)', ['report', 'send', '--month', '202212', '--to', 'stdout', '--force']],
+    [
+      'report send to stdout (JSON at a terminal)',
+      ['report', 'send', '--month', '202212', '--to', 'stdout', '--force'],
+    ],
     ['deadletter list', ['deadletter', 'list']],
     ['count of the hostile environment, refused', ['count', '--month', '202301', '--namespace', HOSTILE]],
   ])('%s shows control characters as escapes', async (_, args) => {

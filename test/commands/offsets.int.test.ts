@@ -28,10 +28,15 @@ afterEach(async () => {
   await db.drop()
 })
 
-const values = (n: number, seed: number) => generate({events: n, users: 500, namespaces: 2, seed}).events.map((e) => encode(e, 'json'))
+const values = (n: number, seed: number) =>
+  generate({events: n, users: 500, namespaces: 2, seed}).events.map((e) => encode(e, 'json'))
 const mau = (args: string[]) => mauAsync(args, {MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'error'})
-const consumeCli = (...more: string[]) => mau(['consume', '--topic', topic.topic, '--group', groupOf(topic.topic), '--stop-at-end', '--json', ...more])
-const offsetsOf = async () => (await query(db.settings, 'SELECT kafka_partition AS p, next_offset AS o FROM mau_consumer_offset ORDER BY 1')).map((r) => [Number(r.p), Number(r.o)])
+const consumeCli = (...more: string[]) =>
+  mau(['consume', '--topic', topic.topic, '--group', groupOf(topic.topic), '--stop-at-end', '--json', ...more])
+const offsetsOf = async () =>
+  (await query(db.settings, 'SELECT kafka_partition AS p, next_offset AS o FROM mau_consumer_offset ORDER BY 1')).map(
+    (r) => [Number(r.p), Number(r.o)],
+  )
 
 /** Deletes and creates the topic again under the same name (deletion finishes in the background). */
 async function recreate(name: string, partitions: number): Promise<void> {
@@ -62,7 +67,10 @@ describe('mau consume when Kafka is behind MySQL (a recreated topic)', () => {
     topic = await createTopic(2)
     await produce(topic.topic, values(1_000, 1), 2)
     expect((await consumeCli()).code).toBe(0)
-    expect(await offsetsOf()).toEqual([[0, 500], [1, 500]])
+    expect(await offsetsOf()).toEqual([
+      [0, 500],
+      [1, 500],
+    ])
 
     await recreate(topic.topic, 2)
     await produce(topic.topic, values(100, 2), 2)
@@ -72,22 +80,65 @@ describe('mau consume when Kafka is behind MySQL (a recreated topic)', () => {
     expect(Date.now() - started).toBeLessThan(15_000)
     const error = JSON.parse(refused.stdout).error
     expect(error.code).toBe('KAFKA_BEHIND_MYSQL')
-    expect(error.message).toMatch(new RegExp(`topic ${topic.topic} partition [01] ends at offset 50, but MySQL has applied it up to offset 500`))
-    expect(error.suggestions.join('\n')).toContain(`mau offsets reset --group ${groupOf(topic.topic)} --topic ${topic.topic} --to earliest --yes`)
+    expect(error.message).toMatch(
+      new RegExp(`topic ${topic.topic} partition [01] ends at offset 50, but MySQL has applied it up to offset 500`),
+    )
+    expect(error.suggestions.join('\n')).toContain(
+      `mau offsets reset --group ${groupOf(topic.topic)} --topic ${topic.topic} --to earliest --yes`,
+    )
     expect(await eventsApplied(db.settings)).toBe(1_000)
-    expect(await offsetsOf()).toEqual([[0, 500], [1, 500]])
+    expect(await offsetsOf()).toEqual([
+      [0, 500],
+      [1, 500],
+    ])
 
-    const list = JSON.parse((await mau(['offsets', 'list', '--topic', topic.topic, '--group', groupOf(topic.topic), '--json'])).stdout)
-    expect(list.partitions).toEqual([0, 1].map((partition) => ({topic: topic.topic, partition, stored: 500, low: 0, high: 50, lag: null})))
+    const list = JSON.parse(
+      (await mau(['offsets', 'list', '--topic', topic.topic, '--group', groupOf(topic.topic), '--json'])).stdout,
+    )
+    expect(list.partitions).toEqual(
+      [0, 1].map((partition) => ({topic: topic.topic, partition, stored: 500, low: 0, high: 50, lag: null})),
+    )
 
-    const plan = await mau(['offsets', 'reset', '--topic', topic.topic, '--group', groupOf(topic.topic), '--to', 'earliest', '--json'])
+    const plan = await mau([
+      'offsets',
+      'reset',
+      '--topic',
+      topic.topic,
+      '--group',
+      groupOf(topic.topic),
+      '--to',
+      'earliest',
+      '--json',
+    ])
     expect(plan.code).toBe(0)
-    expect(JSON.parse(plan.stdout)).toMatchObject({applied: false, changes: [{partition: 0, stored: 500, next: 0, applyAgain: 0, pastEnd: true}, {partition: 1, next: 0, pastEnd: true}]})
-    expect(await offsetsOf()).toEqual([[0, 500], [1, 500]])
-    const reset = await mau(['offsets', 'reset', '--topic', topic.topic, '--group', groupOf(topic.topic), '--to', 'earliest', '--yes'])
+    expect(JSON.parse(plan.stdout)).toMatchObject({
+      applied: false,
+      changes: [
+        {partition: 0, stored: 500, next: 0, applyAgain: 0, pastEnd: true},
+        {partition: 1, next: 0, pastEnd: true},
+      ],
+    })
+    expect(await offsetsOf()).toEqual([
+      [0, 500],
+      [1, 500],
+    ])
+    const reset = await mau([
+      'offsets',
+      'reset',
+      '--topic',
+      topic.topic,
+      '--group',
+      groupOf(topic.topic),
+      '--to',
+      'earliest',
+      '--yes',
+    ])
     expect(reset.code).toBe(0)
     expect(reset.stdout).toContain('moved')
-    expect(await offsetsOf()).toEqual([[0, 0], [1, 0]])
+    expect(await offsetsOf()).toEqual([
+      [0, 0],
+      [1, 0],
+    ])
 
     expect((await consumeCli()).code).toBe(0)
     expect(await eventsApplied(db.settings)).toBe(1_100)
@@ -97,7 +148,16 @@ describe('mau consume when Kafka is behind MySQL (a recreated topic)', () => {
     topic = await createTopic(1)
     await produce(topic.topic, values(300, 3), 1)
     expect((await consumeCli()).code).toBe(0)
-    const plan = await mau(['offsets', 'reset', '--topic', topic.topic, '--group', groupOf(topic.topic), '--to', 'earliest'])
+    const plan = await mau([
+      'offsets',
+      'reset',
+      '--topic',
+      topic.topic,
+      '--group',
+      groupOf(topic.topic),
+      '--to',
+      'earliest',
+    ])
     expect(plan.stdout).toContain('300 messages below the stored offsets will be applied again')
     expect(plan.stdout).toContain('Nothing changed')
     const bad = await mau(['offsets', 'reset', '--topic', topic.topic, '--to', 'yesterday'])
@@ -109,11 +169,17 @@ describe('mau consume when Kafka is behind MySQL (a recreated topic)', () => {
 describe('mau offsets on a topic that does not exist', () => {
   it('exits 2 at once naming the topic, as consume does, for list and reset alike (not "Kafka is unavailable", exit 4)', async () => {
     topic = {topic: 'no-such-topic-mau', drop: async () => {}}
-    for (const args of [['offsets', 'list'], ['offsets', 'reset', '--to', 'earliest']]) {
+    for (const args of [
+      ['offsets', 'list'],
+      ['offsets', 'reset', '--to', 'earliest'],
+    ]) {
       const started = Date.now()
       const r = await mau([...args, '--topic', 'no-such-topic-mau', '--json'])
       expect(r.code, r.stdout).toBe(2)
-      expect(JSON.parse(r.stdout).error).toMatchObject({code: 'TOPIC_NOT_FOUND', message: 'Kafka topic "no-such-topic-mau" does not exist at 127.0.0.1:9092.'})
+      expect(JSON.parse(r.stdout).error).toMatchObject({
+        code: 'TOPIC_NOT_FOUND',
+        message: 'Kafka topic "no-such-topic-mau" does not exist at 127.0.0.1:9092.',
+      })
       expect(Date.now() - started).toBeLessThan(10_000)
     }
   })
@@ -137,11 +203,30 @@ describe('mau consume when messages were deleted before they were applied', () =
     const doctor = await mau(['doctor', '--topic', topic.topic, '--json'])
     expect(doctor.code).toBe(1)
     const failed = JSON.parse(doctor.stdout).checks.filter((c: {ok: boolean}) => !c.ok)
-    expect(failed).toEqual([expect.objectContaining({name: `losses ${topic.topic}/0`, detail: expect.stringContaining(`1500 messages of topic ${topic.topic} partition 0 (offsets 500..1999)`)})])
-    const listed = JSON.parse((await mau(['offsets', 'list', '--topic', topic.topic, '--group', groupOf(topic.topic), '--json'])).stdout)
-    expect(listed.losses).toMatchObject([{topic: topic.topic, partition: 0, from: 500, to: 1999, messages: 1_500, acknowledgedAt: null}])
+    expect(failed).toEqual([
+      expect.objectContaining({
+        name: `losses ${topic.topic}/0`,
+        detail: expect.stringContaining(`1500 messages of topic ${topic.topic} partition 0 (offsets 500..1999)`),
+      }),
+    ])
+    const listed = JSON.parse(
+      (await mau(['offsets', 'list', '--topic', topic.topic, '--group', groupOf(topic.topic), '--json'])).stdout,
+    )
+    expect(listed.losses).toMatchObject([
+      {topic: topic.topic, partition: 0, from: 500, to: 1999, messages: 1_500, acknowledgedAt: null},
+    ])
 
-    const ack = await mau(['offsets', 'ack-loss', '--topic', topic.topic, '--group', groupOf(topic.topic), '--partition', '0', '--json'])
+    const ack = await mau([
+      'offsets',
+      'ack-loss',
+      '--topic',
+      topic.topic,
+      '--group',
+      groupOf(topic.topic),
+      '--partition',
+      '0',
+      '--json',
+    ])
     expect(JSON.parse(ack.stdout).acknowledged).toHaveLength(1)
     expect((await mau(['doctor', '--topic', topic.topic])).code).toBe(0)
     // Recorded once: a later run finds the offset at the log start, nothing lost.
@@ -157,11 +242,20 @@ describe('mau consume when messages were deleted before they were applied', () =
     const health = new Health(60)
     const stop = new AbortController()
     const run = consume(
-      {brokers: '127.0.0.1:9092', topics: [topic.topic], group: groupOf(topic.topic), format: 'json', timezone: 'UTC', batchSize: 100, stopAtEnd: false, concurrency: 1},
+      {
+        brokers: '127.0.0.1:9092',
+        topics: [topic.topic],
+        group: groupOf(topic.topic),
+        format: 'json',
+        timezone: 'UTC',
+        batchSize: 100,
+        stopAtEnd: false,
+        concurrency: 1,
+      },
       {db: pool, log: createLogger('test', 'silent'), metrics, health, signal: stop.signal},
     )
     await produce(topic.topic, values(300, 6), 1)
-    for (let end = Date.now() + 60_000; (await eventsApplied(db.settings)) < 300; ) {
+    for (let end = Date.now() + 60_000; (await eventsApplied(db.settings)) < 300;) {
       if (Date.now() > end) throw new Error('timed out')
       await new Promise((r) => setTimeout(r, 50))
     }
@@ -171,7 +265,7 @@ describe('mau consume when messages were deleted before they were applied', () =
     await new Promise((r) => setTimeout(r, 1_000))
     await deleteRecordsBelow(topic.topic, 25_300)
     await proxy.restore()
-    for (let end = Date.now() + 60_000; ; ) {
+    for (let end = Date.now() + 60_000; ;) {
       const [o] = await offsetsOf()
       if (o?.[1] === 30_300) break
       if (Date.now() > end) throw new Error(`timed out at ${JSON.stringify(o)}`)
@@ -192,6 +286,8 @@ describe('mau consume when messages were deleted before they were applied', () =
     // Every message either applied once or recorded lost, none both, none neither.
     expect((await eventsApplied(db.settings)) + lost!.messages).toBe(30_300)
     expect((await metrics.lost.get()).values.find((v) => v.labels.topic === topic.topic)?.value).toBe(lost!.messages)
-    expect(await query(db.settings, 'SELECT from_offset, to_offset, messages FROM mau_offset_loss')).toEqual([{from_offset: lost!.from, to_offset: 25_299, messages: lost!.messages}])
+    expect(await query(db.settings, 'SELECT from_offset, to_offset, messages FROM mau_offset_loss')).toEqual([
+      {from_offset: lost!.from, to_offset: 25_299, messages: lost!.messages},
+    ])
   })
 })

@@ -12,7 +12,7 @@ afterAll(async () => {
 })
 
 describe('mau partitions', () => {
-  it('list shows each partition with its months and the next rotate\'s action', () => {
+  it("list shows each partition with its months and the next rotate's action", () => {
     const r = mau(['partitions', 'list', '--json'], {MAU_MYSQL_URL: db.url})
     expect(r.code).toBe(0)
     const parts = JSON.parse(r.stdout).partitions as {name: string; next: string}[]
@@ -24,7 +24,9 @@ describe('mau partitions', () => {
   it('rotate --dry-run prints the SQL it would run and changes nothing; a real run then creates it', () => {
     const dry = mau(['partitions', 'rotate', '--dry-run', '--ahead-months', '5'], {MAU_MYSQL_URL: db.url})
     expect(dry.code).toBe(0)
-    expect(dry.stdout).toMatch(/^ALTER TABLE mau REORGANIZE PARTITION pmax INTO \(PARTITION p\d{6} VALUES LESS THAN \('\d{6}'\), .*\);$/m)
+    expect(dry.stdout).toMatch(
+      /^ALTER TABLE mau REORGANIZE PARTITION pmax INTO \(PARTITION p\d{6} VALUES LESS THAN \('\d{6}'\), .*\);$/m,
+    )
     expect(JSON.parse(mau(['partitions', 'list', '--json'], {MAU_MYSQL_URL: db.url}).stdout).partitions).toHaveLength(6)
     const real = mau(['partitions', 'rotate', '--ahead-months', '5', '--json'], {MAU_MYSQL_URL: db.url})
     expect(JSON.parse(real.stdout).executed).toHaveLength(2) // mau and mau_user_month

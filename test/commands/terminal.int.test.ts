@@ -18,16 +18,32 @@ afterAll(async () => {
 })
 
 /** Runs the built CLI at a pseudo-terminal of the given size, under script(1). */
-function atTerminal(size: string, args: string, extra: Record<string, string> = {}): {status: number | null; output: string; ms: number} {
+function atTerminal(
+  size: string,
+  args: string,
+  extra: Record<string, string> = {},
+): {status: number | null; output: string; ms: number} {
   const started = Date.now()
   // Without CI in the environment: the CLI draws nothing for a CI job, and this is about a person's terminal.
   const {CI: _ci, ...env} = process.env
-  const r = spawnSync('script', ['-qec', `stty ${size}; node bin/run.js ${args}`, '/dev/null'], {encoding: 'utf8', timeout: 30_000, env: {...env, MAU_MYSQL_URL: db.url, MAU_KAFKA_TOPICS: topic.topic, ...extra}})
+  const r = spawnSync('script', ['-qec', `stty ${size}; node bin/run.js ${args}`, '/dev/null'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: {...env, MAU_MYSQL_URL: db.url, MAU_KAFKA_TOPICS: topic.topic, ...extra},
+  })
   return {status: r.status, output: r.stdout, ms: Date.now() - started}
 }
 
 describe('at a terminal of width 0', () => {
-  it.each(['count', 'count --last 3', 'count --scan', 'summary check', 'summary rebuild --month 202212', 'deadletter replay', 'doctor'])('mau %s finishes within seconds and writes no spinner frames', (args) => {
+  it.each([
+    'count',
+    'count --last 3',
+    'count --scan',
+    'summary check',
+    'summary rebuild --month 202212',
+    'deadletter replay',
+    'doctor',
+  ])('mau %s finishes within seconds and writes no spinner frames', (args) => {
     const r = atTerminal('cols 0 rows 0', args)
     expect(r.status).toBe(0)
     expect(r.ms).toBeLessThan(15_000)
@@ -52,7 +68,8 @@ describe('at a terminal of width 0', () => {
     const r = atTerminal('cols 70 rows 40', 'count --last 4')
     expect(r.status).toBe(0)
     expect(r.output).toContain('Users per month')
-    for (const line of r.output.split(/\r?\n/)) expect(line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').length).toBeLessThanOrEqual(70)
+    for (const line of r.output.split(/\r?\n/))
+      expect(line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').length).toBeLessThanOrEqual(70)
     expect(atTerminal('cols 70 rows 40', 'count --last 4 --no-chart').output).not.toContain('Users per month')
   })
 })

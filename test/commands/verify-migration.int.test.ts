@@ -24,7 +24,10 @@ beforeAll(async () => {
   db = await createTestDatabase({migrated: true})
   standin = await druidStandin({user_events: events})
   // Both sides got the same events: MySQL's filled from the stand-in (test/commands/backfill.int.test.ts covers the CLI).
-  const reader = druidReader({...DRUID_DEFAULTS, 'druid-url': standin.url}, {useApproximateCountDistinct: false, sqlTimeZone: 'UTC'})
+  const reader = druidReader(
+    {...DRUID_DEFAULTS, 'druid-url': standin.url},
+    {useApproximateCountDistinct: false, sqlTimeZone: 'UTC'},
+  )
   await withDb(db.settings, writerPool(2), (pool) => backfill(pool, reader, {month: '202212', timezone: 'UTC'}))
   standin.queries.length = 0
 })
@@ -34,8 +37,14 @@ afterAll(async () => {
 })
 
 // The stand-in is a Druid loaded once, standing still: no supervisor, so differences are judged as they are.
-const env = () => ({MAU_MYSQL_URL: db.url, MAU_DRUID_URL: standin.url, MAU_DRUID_TIMEOUT_SECONDS: '5', MAU_VERIFY_IN_FLIGHT: 'false'})
-const verify = (args: string[], extra: Record<string, string> = {}) => mauAsync(['verify-migration', '--month', '202212', ...args], {...env(), ...extra})
+const env = () => ({
+  MAU_MYSQL_URL: db.url,
+  MAU_DRUID_URL: standin.url,
+  MAU_DRUID_TIMEOUT_SECONDS: '5',
+  MAU_VERIFY_IN_FLIGHT: 'false',
+})
+const verify = (args: string[], extra: Record<string, string> = {}) =>
+  mauAsync(['verify-migration', '--month', '202212', ...args], {...env(), ...extra})
 
 describe('mau verify-migration', () => {
   it('exits 0 when both sides agree, asking Druid for exact distinct counts', async () => {
@@ -44,7 +53,9 @@ describe('mau verify-migration', () => {
     expect(r.stdout).toMatch(/PASS: 5 lines agree\./)
     // Druid approximates COUNT(DISTINCT) unless told otherwise: every query must say so.
     expect(standin.queries.length).toBeGreaterThan(0)
-    expect(standin.queries.every((q) => q.context.useApproximateCountDistinct === false && q.context.sqlTimeZone === 'UTC')).toBe(true)
+    expect(
+      standin.queries.every((q) => q.context.useApproximateCountDistinct === false && q.context.sqlTimeZone === 'UTC'),
+    ).toBe(true)
     expect(r.stdout).toMatch(/│ prod\s+│ all\s+│\s+2 │\s+3 │\s+2 │\s+3 │\s+0 0% │\s+0 0% │ match/)
   })
 
@@ -55,8 +66,17 @@ describe('mau verify-migration', () => {
     expect(r.code).toBe(1)
     const doc = JSON.parse(r.stdout)
     expect(doc).toMatchObject({ok: false, mismatches: 2})
-    expect(doc.rows.find((x: {environment_namespace: string; source_id: string}) => x.environment_namespace === 'dev' && x.source_id === '')).toMatchObject({
-      druid: {users: 1, events: 1}, mysql: {users: 1, events: 2}, difference: {users: 0, events: 1}, percent: {users: 0, events: 100}, verdict: 'mismatch',
+    expect(
+      doc.rows.find(
+        (x: {environment_namespace: string; source_id: string}) =>
+          x.environment_namespace === 'dev' && x.source_id === '',
+      ),
+    ).toMatchObject({
+      druid: {users: 1, events: 1},
+      mysql: {users: 1, events: 2},
+      difference: {users: 0, events: 1},
+      percent: {users: 0, events: 100},
+      verdict: 'mismatch',
     })
     const csv = await verify(['--csv', '--namespace', 'dev'])
     expect(csv.code).toBe(1)
@@ -73,14 +93,18 @@ describe('mau verify-migration', () => {
     // Where every line matches, positions are not needed: a pass, with a note.
     const matching = await verify(['--in-flight', '--namespace', 'prod', '--json'])
     expect(matching.code).toBe(0)
-    expect(JSON.parse(matching.stdout).caveats.join(' ')).toMatch(/positions were not read .*no supervisor "user_events"/)
+    expect(JSON.parse(matching.stdout).caveats.join(' ')).toMatch(
+      /positions were not read .*no supervisor "user_events"/,
+    )
   })
 
-  it('exits 2 with Druid\'s message when it rejects the query', async () => {
+  it("exits 2 with Druid's message when it rejects the query", async () => {
     const r = await verify(['--druid-datasource', 'no_such_events', '--json'])
     expect(r.code).toBe(2)
     expect(JSON.parse(r.stdout).error).toMatchObject({code: 'DRUID_QUERY_REJECTED', exitCode: 2})
-    expect(JSON.parse(r.stdout).error.message).toMatch(/Druid rejected query mau-[0-9a-f-]+ \(HTTP 400, INVALID_INPUT\/invalidInput \(for user\): Object 'no_such_events' not found\)/)
+    expect(JSON.parse(r.stdout).error.message).toMatch(
+      /Druid rejected query mau-[0-9a-f-]+ \(HTTP 400, INVALID_INPUT\/invalidInput \(for user\): Object 'no_such_events' not found\)/,
+    )
   })
 
   it('exits 4 when Druid times out or cannot be reached, and 2 when it refuses the credentials, never printing the password', async () => {
@@ -111,7 +135,9 @@ describe('mau verify-migration', () => {
     expect(standin.queries.slice(sent).every((q) => q.context.useApproximateCountDistinct === true)).toBe(true)
     const column = await verify(['--druid-user-column', 'user\nid'])
     expect(column.code).toBe(2)
-    expect(column.stderr.replace(/\s*›\s*/g, ' ')).toMatch(/Invalid Druid user column "user\\nid": expected 1 to 255 printable characters/)
+    expect(column.stderr.replace(/\s*›\s*/g, ' ')).toMatch(
+      /Invalid Druid user column "user\\nid": expected 1 to 255 printable characters/,
+    )
     const t = await verify(['--approximate', '--tolerance', 'lots'])
     expect(t.stderr).toMatch(/Invalid --tolerance "lots": expected a percentage from 0 to 100/)
   })

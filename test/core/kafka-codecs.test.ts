@@ -18,7 +18,12 @@ describe('registerCodecs', () => {
     const {CompressionCodecs, CompressionTypes} = kafkajs
     const data = Buffer.from(JSON.stringify({user_id: 'u'.repeat(300)}))
     for (const type of [CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD]) {
-      const codec = (CompressionCodecs as unknown as Record<number, () => {compress(e: {buffer: Buffer}): Promise<Buffer>; decompress(b: Buffer): Promise<Buffer>}>)[type]!()
+      const codec = (
+        CompressionCodecs as unknown as Record<
+          number,
+          () => {compress(e: {buffer: Buffer}): Promise<Buffer>; decompress(b: Buffer): Promise<Buffer>}
+        >
+      )[type]!()
       const compressed = await codec.compress({buffer: data})
       expect(compressed.length, String(type)).toBeLessThan(data.length)
       expect(await codec.decompress(compressed)).toEqual(data)

@@ -35,12 +35,23 @@ async function topicWith(events: number, partitions = 2) {
   const {events: sample, truth} = generate({events})
   const producer = plain.producer()
   await producer.connect()
-  for (let i = 0; i < sample.length; i += 2000) await producer.send({topic, messages: sample.slice(i, i + 2000).map((e, j) => ({value: encode(e, 'json'), partition: (i + j) % partitions}))})
+  for (let i = 0; i < sample.length; i += 2000)
+    await producer.send({
+      topic,
+      messages: sample.slice(i, i + 2000).map((e, j) => ({value: encode(e, 'json'), partition: (i + j) % partitions})),
+    })
   await producer.disconnect()
   return {topic, truth}
 }
 
-const scram = {MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', MAU_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', MAU_KAFKA_SASL_USERNAME: 'mau', MAU_KAFKA_SASL_PASSWORD: secureKafka.scramPassword, MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'), MAU_KAFKA_BROKERS: secureKafka.saslSsl}
+const scram = {
+  MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+  MAU_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+  MAU_KAFKA_SASL_USERNAME: 'mau',
+  MAU_KAFKA_SASL_PASSWORD: secureKafka.scramPassword,
+  MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'),
+  MAU_KAFKA_BROKERS: secureKafka.saslSsl,
+}
 
 let db: TestDatabase
 
@@ -55,17 +66,50 @@ afterAll(async () => {
 })
 
 const consumeCli = (topic: string, env: Record<string, string>) =>
-  mauAsync(['consume', '--stop-at-end', '--json', '--topic', topic, '--group', `${topic}-g`, '--mysql-url', db.url], env)
+  mauAsync(
+    ['consume', '--stop-at-end', '--json', '--topic', topic, '--group', `${topic}-g`, '--mysql-url', db.url],
+    env,
+  )
 
 describe('mau consume through a secured Kafka', () => {
   const tokenFile = join(dir, 'token')
   writeFileSync(tokenFile, unsecuredToken('mau'))
   const ways: [string, Record<string, string>][] = [
     ['SASL_SSL with SCRAM-SHA-512', scram],
-    ['SASL_SSL with PLAIN', {...scram, MAU_KAFKA_SASL_MECHANISM: 'PLAIN', MAU_KAFKA_SASL_PASSWORD: secureKafka.plainPassword}],
-    ['SASL_SSL with OAUTHBEARER (a token file)', {MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', MAU_KAFKA_SASL_MECHANISM: 'OAUTHBEARER', MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: tokenFile, MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'), MAU_KAFKA_BROKERS: secureKafka.saslSsl}],
-    ['mutual TLS', {MAU_KAFKA_SECURITY_PROTOCOL: 'SSL', MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'), MAU_KAFKA_SSL_CERT_FILE: cert('client.pem'), MAU_KAFKA_SSL_KEY_FILE: cert('client.key'), MAU_KAFKA_BROKERS: secureKafka.ssl}],
-    ['SASL_PLAINTEXT with SCRAM-SHA-256', {MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', MAU_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', MAU_KAFKA_SASL_USERNAME: 'mau', MAU_KAFKA_SASL_PASSWORD: secureKafka.scramPassword, MAU_KAFKA_BROKERS: secureKafka.saslPlaintext}],
+    [
+      'SASL_SSL with PLAIN',
+      {...scram, MAU_KAFKA_SASL_MECHANISM: 'PLAIN', MAU_KAFKA_SASL_PASSWORD: secureKafka.plainPassword},
+    ],
+    [
+      'SASL_SSL with OAUTHBEARER (a token file)',
+      {
+        MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+        MAU_KAFKA_SASL_MECHANISM: 'OAUTHBEARER',
+        MAU_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: tokenFile,
+        MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'),
+        MAU_KAFKA_BROKERS: secureKafka.saslSsl,
+      },
+    ],
+    [
+      'mutual TLS',
+      {
+        MAU_KAFKA_SECURITY_PROTOCOL: 'SSL',
+        MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'),
+        MAU_KAFKA_SSL_CERT_FILE: cert('client.pem'),
+        MAU_KAFKA_SSL_KEY_FILE: cert('client.key'),
+        MAU_KAFKA_BROKERS: secureKafka.ssl,
+      },
+    ],
+    [
+      'SASL_PLAINTEXT with SCRAM-SHA-256',
+      {
+        MAU_KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+        MAU_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256',
+        MAU_KAFKA_SASL_USERNAME: 'mau',
+        MAU_KAFKA_SASL_PASSWORD: secureKafka.scramPassword,
+        MAU_KAFKA_BROKERS: secureKafka.saslPlaintext,
+      },
+    ],
   ]
   it.each(ways)('counts every event exactly once over %s', async (_way, env) => {
     const {topic, truth} = await topicWith(3000)
@@ -74,31 +118,65 @@ describe('mau consume through a secured Kafka', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({consumed: 3000, stoppedBy: 'end-of-topics'})
     const rows = await readRows(db.settings)
-    for (const [key, want] of truth.rows) expect(rows.get(key)?.count, key).toBe((before.get(key)?.count ?? 0) + want.count)
+    for (const [key, want] of truth.rows)
+      expect(rows.get(key)?.count, key).toBe((before.get(key)?.count ?? 0) + want.count)
   })
 })
 
 describe('a refused connection to Kafka', () => {
   const secrets = [secureKafka.scramPassword, 'wrong-password-1234', secureKafka.plainPassword]
   const cases: [string, Record<string, string>, RegExp, string][] = [
-    ['a wrong SASL password', {...scram, MAU_KAFKA_SASL_PASSWORD: 'wrong-password-1234'}, /refused SASL SCRAM-SHA-512 for user "mau"/, 'KAFKA_SASL_REFUSED'],
-    ['a CA that did not sign the broker', {...scram, MAU_KAFKA_SSL_CA_FILE: cert('other-ca.pem')}, /not signed by the CA in .*other-ca\.pem/, 'TLS_UNTRUSTED'],
-    ['a name the certificate does not hold', {...scram, MAU_KAFKA_BROKERS: secureKafka.saslSsl.replace('localhost', '127.0.0.1')}, /does not hold the name "127\.0\.0\.1"; it holds DNS:localhost/, 'TLS_NAME_MISMATCH'],
-    ['TLS spoken to a plaintext listener', {...scram, MAU_KAFKA_BROKERS: secureKafka.plaintext}, /answers plaintext Kafka, not TLS/, 'KAFKA_PROTOCOL_MISMATCH'],
-    ['plaintext spoken to a TLS listener', {MAU_KAFKA_BROKERS: secureKafka.ssl}, /requires TLS, but MAU_KAFKA_SECURITY_PROTOCOL is PLAINTEXT/, 'KAFKA_PROTOCOL_MISMATCH'],
-    ['no client certificate where mutual TLS is required', {MAU_KAFKA_SECURITY_PROTOCOL: 'SSL', MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'), MAU_KAFKA_BROKERS: secureKafka.ssl}, /refused the connection without a client certificate/, 'KAFKA_CLIENT_CERT_REFUSED'],
+    [
+      'a wrong SASL password',
+      {...scram, MAU_KAFKA_SASL_PASSWORD: 'wrong-password-1234'},
+      /refused SASL SCRAM-SHA-512 for user "mau"/,
+      'KAFKA_SASL_REFUSED',
+    ],
+    [
+      'a CA that did not sign the broker',
+      {...scram, MAU_KAFKA_SSL_CA_FILE: cert('other-ca.pem')},
+      /not signed by the CA in .*other-ca\.pem/,
+      'TLS_UNTRUSTED',
+    ],
+    [
+      'a name the certificate does not hold',
+      {...scram, MAU_KAFKA_BROKERS: secureKafka.saslSsl.replace('localhost', '127.0.0.1')},
+      /does not hold the name "127\.0\.0\.1"; it holds DNS:localhost/,
+      'TLS_NAME_MISMATCH',
+    ],
+    [
+      'TLS spoken to a plaintext listener',
+      {...scram, MAU_KAFKA_BROKERS: secureKafka.plaintext},
+      /answers plaintext Kafka, not TLS/,
+      'KAFKA_PROTOCOL_MISMATCH',
+    ],
+    [
+      'plaintext spoken to a TLS listener',
+      {MAU_KAFKA_BROKERS: secureKafka.ssl},
+      /requires TLS, but MAU_KAFKA_SECURITY_PROTOCOL is PLAINTEXT/,
+      'KAFKA_PROTOCOL_MISMATCH',
+    ],
+    [
+      'no client certificate where mutual TLS is required',
+      {MAU_KAFKA_SECURITY_PROTOCOL: 'SSL', MAU_KAFKA_SSL_CA_FILE: cert('ca.pem'), MAU_KAFKA_BROKERS: secureKafka.ssl},
+      /refused the connection without a client certificate/,
+      'KAFKA_CLIENT_CERT_REFUSED',
+    ],
   ]
-  it.each(cases)('exits 2 within seconds on %s, naming it, with no secret in the output', async (_case, env, message, code) => {
-    const started = Date.now()
-    const r = await consumeCli('mau-never-read', env)
-    const seconds = (Date.now() - started) / 1000
-    expect(r.code, r.stderr).toBe(2)
-    const error = JSON.parse(r.stdout).error
-    expect(error.code).toBe(code)
-    expect(error.message).toMatch(message)
-    expect(seconds).toBeLessThan(8)
-    for (const s of secrets) expect(r.stdout + r.stderr).not.toContain(s)
-  })
+  it.each(cases)(
+    'exits 2 within seconds on %s, naming it, with no secret in the output',
+    async (_case, env, message, code) => {
+      const started = Date.now()
+      const r = await consumeCli('mau-never-read', env)
+      const seconds = (Date.now() - started) / 1000
+      expect(r.code, r.stderr).toBe(2)
+      const error = JSON.parse(r.stdout).error
+      expect(error.code).toBe(code)
+      expect(error.message).toMatch(message)
+      expect(seconds).toBeLessThan(8)
+      for (const s of secrets) expect(r.stdout + r.stderr).not.toContain(s)
+    },
+  )
 })
 
 describe('a rotated SASL password', () => {
@@ -106,7 +184,16 @@ describe('a rotated SASL password', () => {
     const file = join(dir, 'password')
     writeFileSync(file, `${secureKafka.scramPassword}\n`)
     const {MAU_KAFKA_SASL_PASSWORD: _, ...env} = scram
-    const settings = kafkaSettings({brokers: secureKafka.saslSsl, 'kafka-security-protocol': 'SASL_SSL', 'kafka-sasl-mechanism': 'SCRAM-SHA-512', 'kafka-sasl-username': 'mau', 'kafka-ssl-ca-file': cert('ca.pem')}, {...env, MAU_KAFKA_SASL_PASSWORD_FILE: file})
+    const settings = kafkaSettings(
+      {
+        brokers: secureKafka.saslSsl,
+        'kafka-security-protocol': 'SASL_SSL',
+        'kafka-sasl-mechanism': 'SCRAM-SHA-512',
+        'kafka-sasl-username': 'mau',
+        'kafka-ssl-ca-file': cert('ca.pem'),
+      },
+      {...env, MAU_KAFKA_SASL_PASSWORD_FILE: file},
+    )
     const connect = async () => {
       const admin = createKafka(settings, 'mau-test-rotation').admin()
       try {

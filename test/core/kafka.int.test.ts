@@ -31,19 +31,27 @@ interface Consumer {
 }
 
 function startConsumer(): Consumer {
-  const child = spawn('node', ['bin/run.js', 'consume', '--topic', topic.topic, '--group', groupOf(topic.topic), '--session-timeout', '10'], {
-    env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'info'},
-  })
+  const child = spawn(
+    'node',
+    ['bin/run.js', 'consume', '--topic', topic.topic, '--group', groupOf(topic.topic), '--session-timeout', '10'],
+    {
+      env: {...process.env, MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'info'},
+    },
+  )
   children.push(child)
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   child.stdout.resume()
-  const records = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as {level: string; msg: string; error?: string})
+  const records = () =>
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as {level: string; msg: string; error?: string})
   return {child, records}
 }
 
 async function until(what: () => boolean, ms = 60_000): Promise<void> {
-  for (const end = Date.now() + ms; !what(); ) {
+  for (const end = Date.now() + ms; !what();) {
     if (Date.now() > end) throw new Error('timed out waiting')
     await new Promise((r) => setTimeout(r, 50))
   }

@@ -6,21 +6,53 @@ import {routeWarnings, textLine} from '../../src/core/log.js'
 
 describe('textLine', () => {
   it('turns a JSON log record into one line of text at a terminal', () => {
-    const line = textLine(JSON.stringify({level: 'warn', time: '2026-11-28T09:01:02.345Z', name: 'mau-consume', msg: 'events dead-lettered', topic: 't', count: 2, err: {type: 'Error', message: 'no'}}))
+    const line = textLine(
+      JSON.stringify({
+        level: 'warn',
+        time: '2026-11-28T09:01:02.345Z',
+        name: 'mau-consume',
+        msg: 'events dead-lettered',
+        topic: 't',
+        count: 2,
+        err: {type: 'Error', message: 'no'},
+      }),
+    )
     expect(line).toBe('09:01:02  WARN   events dead-lettered  topic=t  count=2  err=no\n')
   })
 
   it('escapes control characters in the message and every field, so one record stays one harmless line', () => {
-    const line = textLine(JSON.stringify({level: 'warn', time: '2026-11-28T09:01:02.345Z', msg: 'bad\u001b[2J', reason: 'x\ny', err: {message: '\u009b'}}))
+    const line = textLine(
+      JSON.stringify({
+        level: 'warn',
+        time: '2026-11-28T09:01:02.345Z',
+        msg: 'bad\u001b[2J',
+        reason: 'x\ny',
+        err: {message: '\u009b'},
+      }),
+    )
     expect(line).toBe('09:01:02  WARN   bad\\x1b[2J  reason=x\\x0ay  err=\\u009b\n')
   })
 })
 
 describe('kafkaLogFields', () => {
-  const entry = {namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: {timestamp: 't', logger: 'kafkajs', message: 'Connection error: connect ECONNREFUSED\n    at x', broker: 'b:9092', stack: 'Error: ...\n    at y'}}
+  const entry = {
+    namespace: 'Connection',
+    level: logLevel.ERROR,
+    label: 'ERROR',
+    log: {
+      timestamp: 't',
+      logger: 'kafkajs',
+      message: 'Connection error: connect ECONNREFUSED\n    at x',
+      broker: 'b:9092',
+      stack: 'Error: ...\n    at y',
+    },
+  }
 
   it('keeps one line of the message and where it came from, without the stack', () => {
-    expect(kafkaLogFields(entry, false)).toEqual({fields: {kafka: 'Connection', broker: 'b:9092'}, message: 'Connection error: connect ECONNREFUSED'})
+    expect(kafkaLogFields(entry, false)).toEqual({
+      fields: {kafka: 'Connection', broker: 'b:9092'},
+      message: 'Connection error: connect ECONNREFUSED',
+    })
   })
 
   it('keeps the stack at debug', () => {
@@ -41,11 +73,19 @@ describe('KafkaLevels', () => {
     expect(levels.levelOf(coordinator)).toBe('error')
   })
 
-  it('reads the condition where a broker\'s error response puts it: in `error`, the request in the message', () => {
+  it("reads the condition where a broker's error response puts it: in `error`, the request in the message", () => {
     const levels = new KafkaLevels(30_000, () => 0)
-    const response = {level: logLevel.ERROR, log: {message: 'Response GroupCoordinator(key: 10, version: 2)', error: 'The group coordinator is not available'}}
+    const response = {
+      level: logLevel.ERROR,
+      log: {message: 'Response GroupCoordinator(key: 10, version: 2)', error: 'The group coordinator is not available'},
+    }
     expect(levels.levelOf(response)).toBe('info')
-    expect(levels.levelOf({level: logLevel.ERROR, log: {message: 'Response Fetch(key: 1, version: 11)', error: 'Not authorized'}})).toBe('error')
+    expect(
+      levels.levelOf({
+        level: logLevel.ERROR,
+        log: {message: 'Response Fetch(key: 1, version: 11)', error: 'Not authorized'},
+      }),
+    ).toBe('error')
   })
 
   it('starts over after a quiet grace period, and leaves every other error an error', () => {
@@ -54,26 +94,40 @@ describe('KafkaLevels', () => {
     levels.levelOf(coordinator)
     t = 100_000
     expect(levels.levelOf(coordinator)).toBe('info')
-    expect(levels.levelOf({level: logLevel.ERROR, log: {message: 'Connection error: connect ECONNREFUSED'}})).toBe('error')
-    expect(levels.levelOf({level: logLevel.INFO, log: {message: 'The group coordinator is not available'}})).toBe('debug')
+    expect(levels.levelOf({level: logLevel.ERROR, log: {message: 'Connection error: connect ECONNREFUSED'}})).toBe(
+      'error',
+    )
+    expect(levels.levelOf({level: logLevel.INFO, log: {message: 'The group coordinator is not available'}})).toBe(
+      'debug',
+    )
   })
 })
 
 describe('KafkaLevels on a rebalance', () => {
   // As kafkajs logs them when a member joins or leaves: the broker's answers (Connection, at error) and its own note (at warn).
-  const response = (request: string, error: string) => ({level: logLevel.ERROR, log: {message: `Response ${request}`, error}})
+  const response = (request: string, error: string) => ({
+    level: logLevel.ERROR,
+    log: {message: `Response ${request}`, error},
+  })
   const rejoins = [
     response('Heartbeat(key: 12, version: 3)', 'The group is rebalancing, so a rejoin is needed'),
     response('OffsetCommit(key: 8, version: 5)', 'The group is rebalancing, so a rejoin is needed'),
     response('SyncGroup(key: 14, version: 3)', 'Specified group generation id is not valid'),
-    response('JoinGroup(key: 11, version: 5)', 'The group member needs to have a valid member id before actually entering a consumer group'),
-    {level: logLevel.WARN, log: {message: 'The group is rebalancing, re-joining', error: 'The group is rebalancing, so a rejoin is needed'}},
+    response(
+      'JoinGroup(key: 11, version: 5)',
+      'The group member needs to have a valid member id before actually entering a consumer group',
+    ),
+    {
+      level: logLevel.WARN,
+      log: {message: 'The group is rebalancing, re-joining', error: 'The group is rebalancing, so a rejoin is needed'},
+    },
   ]
 
   it('logs the answers kafkajs meets by rejoining at info, however long the rebalance lasts', () => {
     let t = 0
     const levels = new KafkaLevels(30_000, () => t)
-    for (t = 0; t <= 120_000; t += 3_000) for (const entry of rejoins) expect(levels.levelOf(entry), entry.log.error).toBe('info')
+    for (t = 0; t <= 120_000; t += 3_000)
+      for (const entry of rejoins) expect(levels.levelOf(entry), entry.log.error).toBe('info')
   })
 
   it("logs a partition's leader moving (retried by kafkajs) at info while it lasts less than the grace period, then at error", () => {
@@ -89,9 +143,25 @@ describe('KafkaLevels on a rebalance', () => {
 
   it('leaves at error the crash that quotes a rebalance, and what kafkajs does not retry', () => {
     const levels = new KafkaLevels(30_000, () => 0)
-    expect(levels.levelOf({level: logLevel.ERROR, log: {message: 'Crash: KafkaJSProtocolError: The group is rebalancing, so a rejoin is needed'}})).toBe('error')
-    expect(levels.levelOf(response('JoinGroup(key: 11, version: 5)', 'The group member\'s supported protocols are incompatible with those of existing members'))).toBe('error')
-    expect(levels.levelOf(response('Heartbeat(key: 12, version: 3)', 'Not authorized to access group: Group authorization failed'))).toBe('error')
+    expect(
+      levels.levelOf({
+        level: logLevel.ERROR,
+        log: {message: 'Crash: KafkaJSProtocolError: The group is rebalancing, so a rejoin is needed'},
+      }),
+    ).toBe('error')
+    expect(
+      levels.levelOf(
+        response(
+          'JoinGroup(key: 11, version: 5)',
+          "The group member's supported protocols are incompatible with those of existing members",
+        ),
+      ),
+    ).toBe('error')
+    expect(
+      levels.levelOf(
+        response('Heartbeat(key: 12, version: 3)', 'Not authorized to access group: Group authorization failed'),
+      ),
+    ).toBe('error')
   })
 })
 
@@ -101,8 +171,14 @@ describe('routeWarnings', () => {
     const printed: string[] = []
     proc.on('warning', (w: Error) => printed.push(w.message))
     const logged: [Record<string, unknown>, string][] = []
-    routeWarnings({warn: ((fields: Record<string, unknown>, message: string) => logged.push([fields, message])) as never}, proc as unknown as NodeJS.Process)
-    const warning = Object.assign(new Error('Possible EventEmitter memory leak detected. 11 connect listeners added to [Socket]'), {name: 'MaxListenersExceededWarning'})
+    routeWarnings(
+      {warn: ((fields: Record<string, unknown>, message: string) => logged.push([fields, message])) as never},
+      proc as unknown as NodeJS.Process,
+    )
+    const warning = Object.assign(
+      new Error('Possible EventEmitter memory leak detected. 11 connect listeners added to [Socket]'),
+      {name: 'MaxListenersExceededWarning'},
+    )
     proc.emit('warning', warning)
     expect(printed).toEqual([])
     expect(logged).toEqual([[{warning: 'MaxListenersExceededWarning'}, warning.message]])

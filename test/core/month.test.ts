@@ -1,5 +1,15 @@
 import {describe, expect, it} from 'vitest'
-import {addMonths, monthBounds, monthIn, MonthResolver, monthOf, monthsBetween, parseInstant, parseMonthArg, parseYearMonth} from '../../src/core/month.js'
+import {
+  addMonths,
+  monthBounds,
+  monthIn,
+  MonthResolver,
+  monthOf,
+  monthsBetween,
+  parseInstant,
+  parseMonthArg,
+  parseYearMonth,
+} from '../../src/core/month.js'
 
 describe('parseYearMonth', () => {
   it('accepts YYYYMM and YYYY-MM', () => {
@@ -7,9 +17,12 @@ describe('parseYearMonth', () => {
     expect(parseYearMonth('2023-01')).toBe('202301')
   })
 
-  it.each(['20221', '202213', '202200', '2022-1', 'abc', '1969-12'])('rejects %s naming the value and the expected form', (bad) => {
-    expect(() => parseYearMonth(bad)).toThrow(new RegExp(`Invalid month "${bad}": expected YYYYMM or YYYY-MM`))
-  })
+  it.each(['20221', '202213', '202200', '2022-1', 'abc', '1969-12'])(
+    'rejects %s naming the value and the expected form',
+    (bad) => {
+      expect(() => parseYearMonth(bad)).toThrow(new RegExp(`Invalid month "${bad}": expected YYYYMM or YYYY-MM`))
+    },
+  )
 })
 
 describe('month arithmetic', () => {
@@ -66,7 +79,9 @@ describe('parseInstant', () => {
   })
 
   it('names the flag and the bad value', () => {
-    expect(() => parseInstant('2022-02-30', 'UTC', '--until')).toThrow(/Invalid --until "2022-02-30": expected an ISO 8601 time/)
+    expect(() => parseInstant('2022-02-30', 'UTC', '--until')).toThrow(
+      /Invalid --until "2022-02-30": expected an ISO 8601 time/,
+    )
     expect(() => parseInstant('last monday', 'UTC', '--since')).toThrow(/Invalid --since "last monday"/)
   })
 })

@@ -24,7 +24,12 @@ let verified: Record<string, string>
 beforeAll(() => {
   server = startTlsMariadb(PASSWORD)
   writeFileSync(passwordFile, `${PASSWORD}\n`)
-  verified = {MAU_MYSQL_URL: server.url(), MAU_MYSQL_PASSWORD_FILE: passwordFile, MAU_MYSQL_SSL_MODE: 'VERIFY_IDENTITY', MAU_MYSQL_SSL_CA: cert('ca.pem')}
+  verified = {
+    MAU_MYSQL_URL: server.url(),
+    MAU_MYSQL_PASSWORD_FILE: passwordFile,
+    MAU_MYSQL_SSL_MODE: 'VERIFY_IDENTITY',
+    MAU_MYSQL_SSL_CA: cert('ca.pem'),
+  }
   const migrated = mau(['db', 'migrate', '--json'], verified)
   expect(migrated.code, migrated.stderr + migrated.stdout).toBe(0)
   // The suite's events are of December 2022: keep them, as the other tests do (test/fixtures/services.ts).
@@ -38,14 +43,21 @@ describe('mau over verified TLS to MySQL', () => {
     const topic = await createTopic(2)
     try {
       const truth = await produceSample(topic.topic, 2, {events: 4000})
-      const consumed = await mauAsync(['consume', '--stop-at-end', '--json', '--topic', topic.topic, '--group', `${topic.topic}-g`], verified)
+      const consumed = await mauAsync(
+        ['consume', '--stop-at-end', '--json', '--topic', topic.topic, '--group', `${topic.topic}-g`],
+        verified,
+      )
       expect(consumed.code, consumed.stderr).toBe(0)
       const counted = mau(['count', '--month', '202212', '--json'], verified)
       expect(counted.code, counted.stderr).toBe(0)
       expect(JSON.parse(counted.stdout).total.events).toBe(truth.events)
       const doctor = mau(['doctor', '--json', '--topic', topic.topic], verified)
       const mysql = JSON.parse(doctor.stdout).checks.find((c: {name: string}) => c.name === 'mysql')
-      expect(mysql.transport).toMatchObject({tls: true, version: expect.stringMatching(/^TLSv1\.[23]$/), verified: 'identity'})
+      expect(mysql.transport).toMatchObject({
+        tls: true,
+        version: expect.stringMatching(/^TLSv1\.[23]$/),
+        verified: 'identity',
+      })
       expect(mysql.detail).toMatch(/TLSv1\.[23] \S+, identity verified/)
     } finally {
       await topic.drop()
@@ -67,9 +79,29 @@ describe('mau over verified TLS to MySQL', () => {
 
 describe('a TLS mismatch with MySQL', () => {
   const cases: [string, Record<string, string>, RegExp, string][] = [
-    ['a CA that did not sign the server', {MAU_MYSQL_SSL_CA: cert('other-ca.pem'), MAU_MYSQL_SSL_MODE: 'VERIFY_CA'}, /not signed by the CA in .*other-ca\.pem/, 'TLS_UNTRUSTED'],
-    ['a name the certificate does not hold', {MAU_MYSQL_URL: 'mysql://mau@127.0.0.1:13307/mau'}, /does not hold the name "127\.0\.0\.1"; it holds DNS:localhost/, 'TLS_NAME_MISMATCH'],
-    ['TLS required where the server offers none', {MAU_MYSQL_SSL_MODE: 'REQUIRED', MAU_MYSQL_SSL_CA: '', MAU_MYSQL_URL: MYSQL_ROOT_URL, MAU_MYSQL_PASSWORD_FILE: ''}, /offers no TLS, but ssl-mode is REQUIRED/, 'MYSQL_NO_TLS'],
+    [
+      'a CA that did not sign the server',
+      {MAU_MYSQL_SSL_CA: cert('other-ca.pem'), MAU_MYSQL_SSL_MODE: 'VERIFY_CA'},
+      /not signed by the CA in .*other-ca\.pem/,
+      'TLS_UNTRUSTED',
+    ],
+    [
+      'a name the certificate does not hold',
+      {MAU_MYSQL_URL: 'mysql://mau@127.0.0.1:13307/mau'},
+      /does not hold the name "127\.0\.0\.1"; it holds DNS:localhost/,
+      'TLS_NAME_MISMATCH',
+    ],
+    [
+      'TLS required where the server offers none',
+      {
+        MAU_MYSQL_SSL_MODE: 'REQUIRED',
+        MAU_MYSQL_SSL_CA: '',
+        MAU_MYSQL_URL: MYSQL_ROOT_URL,
+        MAU_MYSQL_PASSWORD_FILE: '',
+      },
+      /offers no TLS, but ssl-mode is REQUIRED/,
+      'MYSQL_NO_TLS',
+    ],
   ]
   it.each(cases)('exits 2 at once on %s, naming it, with no password in the output', (_case, env, message, code) => {
     const started = Date.now()
@@ -84,14 +116,20 @@ describe('a TLS mismatch with MySQL', () => {
 
   it('exits 2 at once with TLS off where the server requires it, the suggestion naming the ssl-mode', () => {
     // MariaDB refuses such a login as "access denied" (MySQL 8 has its own error, 3159: unit-tested in test/core/db.test.ts).
-    const r = mau(['count', '--month', '202212', '--json'], {MAU_MYSQL_SSL_MODE: 'DISABLED', MAU_MYSQL_URL: 'mysql://root@127.0.0.1:13307/mau'})
+    const r = mau(['count', '--month', '202212', '--json'], {
+      MAU_MYSQL_SSL_MODE: 'DISABLED',
+      MAU_MYSQL_URL: 'mysql://root@127.0.0.1:13307/mau',
+    })
     expect(r.code, r.stderr + r.stdout).toBe(2)
     expect(JSON.parse(r.stdout).error.suggestions.join(' ')).toMatch(/REQUIREs SSL .*MAU_MYSQL_SSL_MODE is DISABLED/)
   })
 
   it('PREFERRED uses TLS where the server offers it and plaintext where it does not', () => {
     const tls = JSON.parse(mau(['doctor', '--json'], {...verified, MAU_MYSQL_SSL_MODE: 'PREFERRED'}).stdout)
-    expect(tls.checks.find((c: {name: string}) => c.name === 'mysql').transport).toMatchObject({tls: true, verified: 'no'})
+    expect(tls.checks.find((c: {name: string}) => c.name === 'mysql').transport).toMatchObject({
+      tls: true,
+      verified: 'no',
+    })
     const plain = JSON.parse(mau(['doctor', '--json'], {MAU_MYSQL_URL: MYSQL_ROOT_URL}).stdout)
     expect(plain.checks.find((c: {name: string}) => c.name === 'mysql').transport).toEqual({tls: false})
   })
@@ -101,7 +139,14 @@ describe('a rotated MySQL password', () => {
   it('is read from its file again at each new connection of a running pool', async () => {
     const file = join(dir, 'rotating')
     writeFileSync(file, PASSWORD)
-    const pool = openDb(resolveMysql(server.url(), {MAU_MYSQL_PASSWORD_FILE: file}, {'mysql-ssl-mode': 'VERIFY_IDENTITY', 'mysql-ssl-ca': cert('ca.pem')}), {connectionLimit: 3})
+    const pool = openDb(
+      resolveMysql(
+        server.url(),
+        {MAU_MYSQL_PASSWORD_FILE: file},
+        {'mysql-ssl-mode': 'VERIFY_IDENTITY', 'mysql-ssl-ca': cert('ca.pem')},
+      ),
+      {connectionLimit: 3},
+    )
     try {
       const first = await pool.getConnection()
       server.sql("ALTER USER 'mau'@'%' IDENTIFIED BY 'mau-tls-password-2'")

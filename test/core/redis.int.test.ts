@@ -36,7 +36,10 @@ const passwordFile = (value: string) => {
 
 describe('Redis logins', () => {
   it('logs in as an ACL user with the password file, and reads the file again when it reconnects', async () => {
-    server = await startRedis({requirepass: ADMIN, users: ['mau on >first-secret ~*{stream} +@read +@stream +ping +client +info']})
+    server = await startRedis({
+      requirepass: ADMIN,
+      users: ['mau on >first-secret ~*{stream} +@read +@stream +ping +client +info'],
+    })
     const file = passwordFile('first-secret')
     const s = resolveRedis({'redis-url': server.url, 'redis-username': 'mau'}, {MAU_REDIS_PASSWORD_FILE: file})
     const redis = createRedis(s, 'test')
@@ -60,9 +63,16 @@ describe('Redis logins', () => {
   it('refuses a wrong password with exit 2, naming the user', async () => {
     server = await startRedis({requirepass: ADMIN, users: ['mau on >right ~* +@all']})
     const s = resolveRedis({'redis-url': server.url, 'redis-username': 'mau'}, {MAU_REDIS_PASSWORD: 'wrong-one'})
-    await expect(connectRedis(createRedis(s, 'test'), s)).rejects.toMatchObject({code: 'REDIS_AUTH_REFUSED', exitCode: 2, message: expect.stringContaining('"mau"')})
+    await expect(connectRedis(createRedis(s, 'test'), s)).rejects.toMatchObject({
+      code: 'REDIS_AUTH_REFUSED',
+      exitCode: 2,
+      message: expect.stringContaining('"mau"'),
+    })
     const none = resolveRedis({'redis-url': server.url}, {})
-    await expect(connectRedis(createRedis(none, 'test'), none)).rejects.toMatchObject({code: 'REDIS_AUTH_REFUSED', exitCode: 2})
+    await expect(connectRedis(createRedis(none, 'test'), none)).rejects.toMatchObject({
+      code: 'REDIS_AUTH_REFUSED',
+      exitCode: 2,
+    })
   })
 })
 
@@ -75,29 +85,82 @@ describe('Redis over TLS', () => {
     await connectRedis(redis, good)
     expect(await redis.ping()).toBe('PONG')
     redis.disconnect()
-    const untrusted = resolveRedis({'redis-url': `rediss://localhost:${server.tlsPort}`, 'redis-tls-ca-file': join(REDIS_CERTS, 'other-ca.pem')}, {})
-    await expect(connectRedis(createRedis(untrusted, 'test'), untrusted)).rejects.toMatchObject({code: 'TLS_UNTRUSTED', exitCode: 2})
+    const untrusted = resolveRedis(
+      {'redis-url': `rediss://localhost:${server.tlsPort}`, 'redis-tls-ca-file': join(REDIS_CERTS, 'other-ca.pem')},
+      {},
+    )
+    await expect(connectRedis(createRedis(untrusted, 'test'), untrusted)).rejects.toMatchObject({
+      code: 'TLS_UNTRUSTED',
+      exitCode: 2,
+    })
     const wrongName = resolveRedis({'redis-url': `rediss://127.0.0.1:${server.tlsPort}`, 'redis-tls-ca-file': ca}, {})
-    await expect(connectRedis(createRedis(wrongName, 'test'), wrongName)).rejects.toMatchObject({code: 'TLS_NAME_MISMATCH', exitCode: 2})
+    await expect(connectRedis(createRedis(wrongName, 'test'), wrongName)).rejects.toMatchObject({
+      code: 'TLS_NAME_MISMATCH',
+      exitCode: 2,
+    })
   })
 
-  it('consumes the platform\'s entries over TLS as an ACL user, exactly', async () => {
-    server = await startRedis({tls: true, requirepass: ADMIN, users: ['mau on >tls-secret ~*{stream} +@read +@stream +ping +client +info']})
+  it("consumes the platform's entries over TLS as an ACL user, exactly", async () => {
+    server = await startRedis({
+      tls: true,
+      requirepass: ADMIN,
+      users: ['mau on >tls-secret ~*{stream} +@read +@stream +ping +client +info'],
+    })
     const admin = server.client()
-    const stream = platformStream({events: 3_000, seed: 12, format: 'protobuf', from: DECEMBER_2022.from, to: DECEMBER_2022.to})
+    const stream = platformStream({
+      events: 3_000,
+      seed: 12,
+      format: 'protobuf',
+      from: DECEMBER_2022.from,
+      to: DECEMBER_2022.to,
+    })
     await publish(admin, 'evaluation', stream.messages, 4)
     admin.disconnect()
     const db = await createTestDatabase({migrated: true})
     const pool = openDb(db.settings, writerPool(5))
     try {
-      const redis = resolveRedis({'redis-url': `rediss://localhost:${server.tlsPort}`, 'redis-tls-ca-file': join(REDIS_CERTS, 'ca.pem'), 'redis-username': 'mau'}, {MAU_REDIS_PASSWORD: 'tls-secret'})
+      const redis = resolveRedis(
+        {
+          'redis-url': `rediss://localhost:${server.tlsPort}`,
+          'redis-tls-ca-file': join(REDIS_CERTS, 'ca.pem'),
+          'redis-username': 'mau',
+        },
+        {MAU_REDIS_PASSWORD: 'tls-secret'},
+      )
       const summary = await consumeRedis(
-        {redis, topics: ['evaluation'], partitions: 4, group: 'g', format: 'protobuf', timezone: 'UTC', batchSize: 1_000, stopAtEnd: true, concurrency: 2, rebalanceMs: 200},
-        {db: pool, log: createLogger('test', 'silent', false), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},
+        {
+          redis,
+          topics: ['evaluation'],
+          partitions: 4,
+          group: 'g',
+          format: 'protobuf',
+          timezone: 'UTC',
+          batchSize: 1_000,
+          stopAtEnd: true,
+          concurrency: 2,
+          rebalanceMs: 200,
+        },
+        {
+          db: pool,
+          log: createLogger('test', 'silent', false),
+          metrics: new ConsumerMetrics(),
+          health: new Health(60),
+          signal: new AbortController().signal,
+        },
       )
       expect(summary.consumed).toBe(3_000)
-      const r = await query<RowDataPacket>(db.settings, 'SELECT environment_namespace, yearmonth, source_id, user_id, event_count FROM mau')
-      expect(new Map(r.map((x) => [[x.environment_namespace, x.yearmonth, x.source_id, x.user_id].join('|'), Number(x.event_count)]))).toEqual(stream.truth)
+      const r = await query<RowDataPacket>(
+        db.settings,
+        'SELECT environment_namespace, yearmonth, source_id, user_id, event_count FROM mau',
+      )
+      expect(
+        new Map(
+          r.map((x) => [
+            [x.environment_namespace, x.yearmonth, x.source_id, x.user_id].join('|'),
+            Number(x.event_count),
+          ]),
+        ),
+      ).toEqual(stream.truth)
     } finally {
       await pool.end()
       await db.drop()

@@ -7,7 +7,13 @@ import {redact} from '../../src/core/secrets.js'
 
 describe('the Redis settings', () => {
   it('reads host, port, database and TLS from redis:// and rediss://', () => {
-    expect(resolveRedis({'redis-url': 'redis://redis.internal:6380/2'}, {})).toMatchObject({host: 'redis.internal', port: 6380, db: 2, tls: false, display: 'redis://redis.internal:6380'})
+    expect(resolveRedis({'redis-url': 'redis://redis.internal:6380/2'}, {})).toMatchObject({
+      host: 'redis.internal',
+      port: 6380,
+      db: 2,
+      tls: false,
+      display: 'redis://redis.internal:6380',
+    })
     expect(resolveRedis({'redis-url': 'rediss://redis.internal'}, {})).toMatchObject({port: 6379, db: 0, tls: true})
   })
   it('refuses a password in the URL (exit 2) without printing it', () => {
@@ -24,12 +30,17 @@ describe('the Redis settings', () => {
   it('refuses another scheme, a path that is not a database, and a CA without TLS', () => {
     expect(() => resolveRedis({'redis-url': 'http://redis:6379'}, {})).toThrow(/redis:\/\/ or rediss:\/\//)
     expect(() => resolveRedis({'redis-url': 'redis://redis:6379/streams'}, {})).toThrow(/database number/)
-    expect(() => resolveRedis({'redis-url': 'redis://redis:6379', 'redis-tls-ca-file': '/etc/ca.pem'}, {})).toThrow(/not rediss/)
+    expect(() => resolveRedis({'redis-url': 'redis://redis:6379', 'redis-tls-ca-file': '/etc/ca.pem'}, {})).toThrow(
+      /not rediss/,
+    )
   })
   it('reads the password file again at every connection, so a rotated Secret applies without a restart', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mau-redis-')), 'password')
     writeFileSync(file, 'first-secret\n')
-    const s = resolveRedis({'redis-url': 'redis://redis:6379', 'redis-username': 'mau'}, {MAU_REDIS_PASSWORD_FILE: file})
+    const s = resolveRedis(
+      {'redis-url': 'redis://redis:6379', 'redis-username': 'mau'},
+      {MAU_REDIS_PASSWORD_FILE: file},
+    )
     expect(s.readPassword()).toBe('first-secret')
     writeFileSync(file, 'second-secret\n')
     expect(s.readPassword()).toBe('second-secret')
@@ -37,7 +48,12 @@ describe('the Redis settings', () => {
   })
   it('tells a refused login (exit 2) from an outage (exit 4)', () => {
     const s = resolveRedis({'redis-url': 'redis://redis:6379'}, {})
-    expect(redisError(new Error('WRONGPASS invalid username-password pair or user is disabled.'), s)).toMatchObject({code: 'REDIS_AUTH_REFUSED', exitCode: 2})
-    expect(redisError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {code: 'ECONNREFUSED'}), s)).toMatchObject({code: 'REDIS_UNAVAILABLE', exitCode: 4})
+    expect(redisError(new Error('WRONGPASS invalid username-password pair or user is disabled.'), s)).toMatchObject({
+      code: 'REDIS_AUTH_REFUSED',
+      exitCode: 2,
+    })
+    expect(
+      redisError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {code: 'ECONNREFUSED'}), s),
+    ).toMatchObject({code: 'REDIS_UNAVAILABLE', exitCode: 4})
   })
 })

@@ -20,7 +20,10 @@ describe('printable', () => {
 
   it('is applied to every text cell of a table and of chat columns', () => {
     const hostile = 'ns\u001b]0;pwned\u0007\u001b[2J'
-    for (const out of [table(['environment', 'users'], [[hostile, 1]], plain), columns(['environment', 'users'], [[hostile, 1]])]) {
+    for (const out of [
+      table(['environment', 'users'], [[hostile, 1]], plain),
+      columns(['environment', 'users'], [[hostile, 1]]),
+    ]) {
       expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
       expect(out).toContain('ns\\x1b]0;pwned\\x07\\x1b[2J')
     }
@@ -31,13 +34,27 @@ const plain = {width: undefined, colour: false}
 
 describe('table', () => {
   it('right-aligns numbers with thousands separators and leaves text left', () => {
-    const out = table(['environment', 'users'], [['prod', 1234567], ['dev', 5]], plain)
+    const out = table(
+      ['environment', 'users'],
+      [
+        ['prod', 1234567],
+        ['dev', 5],
+      ],
+      plain,
+    )
     expect(out).toContain('│ prod        │ 1,234,567 │')
     expect(out).toContain('│ dev         │         5 │')
   })
 
   it('leaves out a column that is empty in every row, header and all', () => {
-    const out = table(['environment', 'source', 'users'], [['prod', null, 1], ['total', '', 1]], plain)
+    const out = table(
+      ['environment', 'source', 'users'],
+      [
+        ['prod', null, 1],
+        ['total', '', 1],
+      ],
+      plain,
+    )
     expect(out).not.toContain('source')
     expect(out.split('\n')[1]).toBe('│ environment │ users │')
   })
@@ -56,7 +73,10 @@ describe('table', () => {
   })
 
   it('colours good and bad cells only when asked', () => {
-    const rows = [['mysql', good('ok')], ['kafka', bad('FAIL')]]
+    const rows = [
+      ['mysql', good('ok')],
+      ['kafka', bad('FAIL')],
+    ]
     expect(table(['check', 'status'], rows, {width: undefined, colour: true})).toContain('\u001B[31mFAIL\u001B[39m')
     expect(table(['check', 'status'], rows, {width: undefined, colour: true})).toContain('\u001B[32mok\u001B[39m')
     expect(table(['check', 'status'], rows, plain)).not.toContain('\u001B[')
@@ -89,17 +109,24 @@ describe('useColour', () => {
       process.env.TERM = 'dumb'
       expect(useColour({isTTY: true})).toBe(false)
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]
-      else process.env[k] = v
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
     }
   })
 })
 
 describe('columns', () => {
   it('aligns plain columns for a chat message, numbers and changes to the right', () => {
-    expect(columns(['environment', 'users', 'change'], [['prod', 1200, '+4.0%'], ['staging', 3, 'new']])).toBe(
-      ['environment  users  change', 'prod         1,200   +4.0%', 'staging          3     new'].join('\n'),
-    )
+    expect(
+      columns(
+        ['environment', 'users', 'change'],
+        [
+          ['prod', 1200, '+4.0%'],
+          ['staging', 3, 'new'],
+        ],
+      ),
+    ).toBe(['environment  users  change', 'prod         1,200   +4.0%', 'staging          3     new'].join('\n'))
   })
 })
 

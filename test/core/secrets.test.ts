@@ -8,7 +8,9 @@ describe('redact', () => {
   })
 
   it('leaves the URL pattern of a help text as it is', () => {
-    expect(redact('expected mysql://user[:password]@host[:port]/database.')).toBe('expected mysql://user[:password]@host[:port]/database.')
+    expect(redact('expected mysql://user[:password]@host[:port]/database.')).toBe(
+      'expected mysql://user[:password]@host[:port]/database.',
+    )
     expect(redact('Invalid "mysql://u:p[w@h/db"')).toBe('Invalid "mysql://u:***@h/db"')
   })
 })

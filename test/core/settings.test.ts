@@ -10,7 +10,7 @@ describe('resolveMysql', () => {
     expect(s).toMatchObject({host: 'db.internal', port: 3307, user: 'mau', database: 'mau_prod', password: undefined})
   })
 
-  it('takes the user from MAU_MYSQL_USER over the URL\'s, and says so in the URL it prints', () => {
+  it("takes the user from MAU_MYSQL_USER over the URL's, and says so in the URL it prints", () => {
     const s = resolveMysql('mysql://mau@db:3306/mau', {MAU_MYSQL_USER: 'mau_consumer'})
     expect(s).toMatchObject({user: 'mau_consumer', display: 'mysql://mau_consumer@db:3306/mau'})
   })
@@ -21,11 +21,17 @@ describe('resolveMysql', () => {
     const url = 'mysql://mau@db:3306/mau'
     expect(resolveMysql(url, {}).password).toBeUndefined()
     expect(resolveMysql(url, {MAU_MYSQL_PASSWORD: 'from-env-pw'}).password).toBe('from-env-pw')
-    expect(resolveMysql(url, {MAU_MYSQL_PASSWORD: 'from-env-pw', MAU_MYSQL_PASSWORD_FILE: join(dir, 'password')}).password).toBe('from-file-pw')
+    expect(
+      resolveMysql(url, {MAU_MYSQL_PASSWORD: 'from-env-pw', MAU_MYSQL_PASSWORD_FILE: join(dir, 'password')}).password,
+    ).toBe('from-file-pw')
   })
 
   it('refuses a password in the URL with exit 2, naming where it belongs and never the password', () => {
-    for (const url of ['mysql://mau:hunter22@db:3306/mau', 'mysql://mau:p%40ss%25word@db:3306/mau', 'mysql://:hunter22@db/mau']) {
+    for (const url of [
+      'mysql://mau:hunter22@db:3306/mau',
+      'mysql://mau:p%40ss%25word@db:3306/mau',
+      'mysql://:hunter22@db/mau',
+    ]) {
       let error: (Error & {exitCode?: number; code?: string; suggestions?: string[]}) | undefined
       try {
         resolveMysql(url, {MAU_MYSQL_PASSWORD: 'from-env-pw'})
@@ -40,9 +46,13 @@ describe('resolveMysql', () => {
   })
 
   it('names the bad value when the URL is unusable', () => {
-    expect(() => resolveMysql('postgres://x@db/mau', {})).toThrow(/Invalid MySQL URL "postgres:\/\/x@db\/mau": the scheme must be mysql/)
+    expect(() => resolveMysql('postgres://x@db/mau', {})).toThrow(
+      /Invalid MySQL URL "postgres:\/\/x@db\/mau": the scheme must be mysql/,
+    )
     expect(() => resolveMysql('mysql://x@db:3306/', {})).toThrow(/names no database/)
-    expect(() => resolveMysql('mysql://a@b/c', {MAU_MYSQL_PASSWORD_FILE: '/nonexistent/pw'})).toThrow(/MAU_MYSQL_PASSWORD_FILE points to "\/nonexistent\/pw", which cannot be read/)
+    expect(() => resolveMysql('mysql://a@b/c', {MAU_MYSQL_PASSWORD_FILE: '/nonexistent/pw'})).toThrow(
+      /MAU_MYSQL_PASSWORD_FILE points to "\/nonexistent\/pw", which cannot be read/,
+    )
   })
 })
 
@@ -90,17 +100,29 @@ describe('resolveMysql TLS', () => {
   })
 
   it('refuses a mode it does not know, a verifying mode without a CA, half a client certificate, an unknown parameter', () => {
-    expect(() => resolveMysql('mysql://u@h/d?ssl-mode=STRICT', {})).toThrow(/ssl-mode "STRICT": expected one of DISABLED, PREFERRED/)
-    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_IDENTITY'})).toThrow(/needs the CA .*MAU_MYSQL_SSL_CA/)
-    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-cert': ca})).toThrow(/both MAU_MYSQL_SSL_CERT and MAU_MYSQL_SSL_KEY/)
-    expect(() => resolveMysql('mysql://u@h/d?sslmode=require', {})).toThrow(/parameter "sslmode": expected only ssl-mode/)
+    expect(() => resolveMysql('mysql://u@h/d?ssl-mode=STRICT', {})).toThrow(
+      /ssl-mode "STRICT": expected one of DISABLED, PREFERRED/,
+    )
+    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_IDENTITY'})).toThrow(
+      /needs the CA .*MAU_MYSQL_SSL_CA/,
+    )
+    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-cert': ca})).toThrow(
+      /both MAU_MYSQL_SSL_CERT and MAU_MYSQL_SSL_KEY/,
+    )
+    expect(() => resolveMysql('mysql://u@h/d?sslmode=require', {})).toThrow(
+      /parameter "sslmode": expected only ssl-mode/,
+    )
   })
 
   it('names a CA file that cannot be read or holds no PEM', () => {
-    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_CA', 'mysql-ssl-ca': join(dir, 'missing.pem')})).toThrow(/MAU_MYSQL_SSL_CA points to ".*missing.pem", which cannot be read \(ENOENT\)/)
+    expect(() =>
+      resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_CA', 'mysql-ssl-ca': join(dir, 'missing.pem')}),
+    ).toThrow(/MAU_MYSQL_SSL_CA points to ".*missing.pem", which cannot be read \(ENOENT\)/)
     const notPem = join(dir, 'not.pem')
     writeFileSync(notPem, 'hello')
-    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_CA', 'mysql-ssl-ca': notPem})).toThrow(/holds no PEM block/)
+    expect(() => resolveMysql('mysql://u@h/d', {}, {'mysql-ssl-mode': 'VERIFY_CA', 'mysql-ssl-ca': notPem})).toThrow(
+      /holds no PEM block/,
+    )
   })
 
   it('reads the password file again each time it is asked', () => {

@@ -18,7 +18,10 @@ afterAll(async () => {
 async function stage(dockerfile: string, commit = '') {
   const db = await createTestDatabase()
   databases.push(db)
-  return spawnSync('node', ['scripts/stage-image.mjs', '--dockerfile', dockerfile], {encoding: 'utf8', env: {...process.env, MAU_MYSQL_URL: db.url, MAU_BUILD_COMMIT: commit}})
+  return spawnSync('node', ['scripts/stage-image.mjs', '--dockerfile', dockerfile], {
+    encoding: 'utf8',
+    env: {...process.env, MAU_MYSQL_URL: db.url, MAU_BUILD_COMMIT: commit},
+  })
 }
 
 describe('the Dockerfile, staged', () => {
@@ -27,7 +30,11 @@ describe('the Dockerfile, staged', () => {
     expect(r.stderr).toMatch(/as 10001:10001: mau count --json -> exit 0/)
     expect(r.status).toBe(0)
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
-    expect(result).toMatchObject({user: '10001:10001', files: ['bin', 'dist', 'migrations', 'node_modules', 'oclif.manifest.json', 'package.json', 'proto'], counted: {users: 0, events: 0}})
+    expect(result).toMatchObject({
+      user: '10001:10001',
+      files: ['bin', 'dist', 'migrations', 'node_modules', 'oclif.manifest.json', 'package.json', 'proto'],
+      counted: {users: 0, events: 0},
+    })
     expect(result.migratedTo).toBeGreaterThanOrEqual(6)
     // The build context has no .git: the commit is the build-arg's, recorded by the build stage.
     expect(result.version).toMatch(/^mau\/\d+\.\d+\.\d+ \S+ node-v\S+ commit 0123456789abcdef0123456789abcdef01234567$/)

@@ -10,7 +10,12 @@ import {basename, dirname, join} from 'node:path'
 import ts from 'typescript'
 import {parse, parseAllDocuments} from 'yaml'
 
-export type K8sObject = {apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; spec?: Record<string, unknown>} & Record<string, unknown>
+export type K8sObject = {
+  apiVersion: string
+  kind: string
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>}
+  spec?: Record<string, unknown>
+} & Record<string, unknown>
 
 export function render(dir: string): K8sObject[] {
   const text = execFileSync('kubectl', ['kustomize', dir], {encoding: 'utf8'})
@@ -45,21 +50,38 @@ export async function schemaErrors(objects: K8sObject[]): Promise<string[]> {
 
 /** Fields the Kubernetes types do not have (a misspelling, a field at the wrong depth), found by type-checking each object. */
 export function unknownFields(objects: K8sObject[]): string[] {
-  const lines = objects.map((o, i) => `import type {I${o.kind} as T${i}} from '${modelModule(o.apiVersion)}/${o.kind}'\nexport const o${i}: T${i} = ${JSON.stringify(o, null, 1)}\n`)
+  const lines = objects.map(
+    (o, i) =>
+      `import type {I${o.kind} as T${i}} from '${modelModule(o.apiVersion)}/${o.kind}'\nexport const o${i}: T${i} = ${JSON.stringify(o, null, 1)}\n`,
+  )
   const file = `${process.cwd()}/.cache/manifests-check.ts`
   const source = lines.join('\n')
-  const options: ts.CompilerOptions = {strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, skipLibCheck: true, types: []}
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    skipLibCheck: true,
+    types: [],
+  }
   const host = ts.createCompilerHost(options)
   const read = host.readFile.bind(host)
   host.readFile = (name) => (name === file ? source : read(name))
-  host.fileExists = ((exists) => (name: string) => name === file || exists(name))(host.fileExists.bind(host))
+  host.fileExists = (
+    (exists) => (name: string) =>
+      name === file || exists(name)
+  )(host.fileExists.bind(host))
   const program = ts.createProgram([file], options, host)
-  return ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName === file).map((d) => {
-    const at = d.file!.getLineAndCharacterOfPosition(d.start ?? 0)
-    const index = source.slice(0, d.start).split(/\nexport const o/).length - 2
-    const o = objects[Math.max(0, index)]!
-    return `${o.kind}/${o.metadata.name} (line ${at.line + 1}): ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`
-  })
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file?.fileName === file)
+    .map((d) => {
+      const at = d.file!.getLineAndCharacterOfPosition(d.start ?? 0)
+      const index = source.slice(0, d.start).split(/\nexport const o/).length - 2
+      const o = objects[Math.max(0, index)]!
+      return `${o.kind}/${o.metadata.name} (line ${at.line + 1}): ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`
+    })
 }
 
 export interface Container {
@@ -94,7 +116,8 @@ export function restrictedViolations(objects: K8sObject[], user = 10001): string
   for (const {owner, spec} of podSpecs(objects)) {
     const pod = spec.securityContext ?? {}
     if (pod.runAsNonRoot !== true) v.push(`${owner}: pod runAsNonRoot is not true`)
-    if (pod.runAsUser !== user || pod.runAsGroup !== user || pod.fsGroup !== user) v.push(`${owner}: pod runAsUser/runAsGroup/fsGroup are not ${user}`)
+    if (pod.runAsUser !== user || pod.runAsGroup !== user || pod.fsGroup !== user)
+      v.push(`${owner}: pod runAsUser/runAsGroup/fsGroup are not ${user}`)
     if (pod.seccompProfile?.type !== 'RuntimeDefault') v.push(`${owner}: pod seccompProfile is not RuntimeDefault`)
     if (spec.automountServiceAccountToken !== false) v.push(`${owner}: the service account token is mounted`)
     for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
@@ -103,8 +126,10 @@ export function restrictedViolations(objects: K8sObject[], user = 10001): string
       if (sc.allowPrivilegeEscalation !== false) v.push(`${where}: allowPrivilegeEscalation is not false`)
       if (JSON.stringify(sc.capabilities?.drop) !== '["ALL"]') v.push(`${where}: capabilities do not drop ALL`)
       if (sc.readOnlyRootFilesystem !== true) v.push(`${where}: the root filesystem is writable`)
-      if (sc.runAsNonRoot === false || (sc.runAsUser !== undefined && sc.runAsUser !== user)) v.push(`${where}: runs as another user`)
-      if (sc.seccompProfile && sc.seccompProfile.type !== 'RuntimeDefault') v.push(`${where}: seccompProfile is not RuntimeDefault`)
+      if (sc.runAsNonRoot === false || (sc.runAsUser !== undefined && sc.runAsUser !== user))
+        v.push(`${where}: runs as another user`)
+      if (sc.seccompProfile && sc.seccompProfile.type !== 'RuntimeDefault')
+        v.push(`${where}: seccompProfile is not RuntimeDefault`)
       for (const r of ['cpu', 'memory']) {
         if (!c.resources?.requests?.[r] || !c.resources?.limits?.[r]) v.push(`${where}: no ${r} request and limit`)
       }
@@ -125,11 +150,14 @@ export function kustomizations(root = 'deploy'): {dir: string; kind: string}[] {
 }
 
 type EnvFrom = {configMapRef?: {name: string}}
-const containersOf = (spec: PodSpec) => [...(spec.initContainers ?? []), ...spec.containers] as (Container & {image?: string; envFrom?: EnvFrom[]})[]
+const containersOf = (spec: PodSpec) =>
+  [...(spec.initContainers ?? []), ...spec.containers] as (Container & {image?: string; envFrom?: EnvFrom[]})[]
 
 /** The image of every container, as "Kind/name container: image". */
 export function images(objects: K8sObject[]): string[] {
-  return podSpecs(objects).flatMap(({owner, spec}) => containersOf(spec).map((c) => `${owner} container ${c.name}: ${c.image}`))
+  return podSpecs(objects).flatMap(({owner, spec}) =>
+    containersOf(spec).map((c) => `${owner} container ${c.name}: ${c.image}`),
+  )
 }
 
 /**
@@ -147,16 +175,19 @@ export function unmountedFiles(objects: K8sObject[], configMaps: K8sObject[]): s
         const name = ref.configMapRef?.name
         if (!name) continue
         const versions = configMaps.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === name)
-        if (versions.length === 0) v.push(`${owner} container ${c.name}: reads ConfigMap ${name}, which no kustomization under deploy/ makes`)
+        if (versions.length === 0)
+          v.push(`${owner} container ${c.name}: reads ConfigMap ${name}, which no kustomization under deploy/ makes`)
         for (const cm of versions) {
-          for (const [k, value] of Object.entries((cm.data ?? {}) as Record<string, string>)) if (!own.has(k)) settings.push([k, value, `ConfigMap ${name}`])
+          for (const [k, value] of Object.entries((cm.data ?? {}) as Record<string, string>))
+            if (!own.has(k)) settings.push([k, value, `ConfigMap ${name}`])
         }
       }
       for (const [k, path, from] of settings) {
         if (!path?.startsWith('/')) continue
         const mount = c.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`))
         const volume = spec.volumes?.find((vol) => vol.name === mount?.name)
-        if (!mount || !volume) v.push(`${owner} container ${c.name}: ${k} (${from}) names ${path}, which is not mounted`)
+        if (!mount || !volume)
+          v.push(`${owner} container ${c.name}: ${k} (${from}) names ${path}, which is not mounted`)
       }
     }
   }

@@ -25,7 +25,9 @@ function workspace(groups: unknown, alert?: string): string {
   writeFileSync(join(dir, 'rules.generated.yaml'), stringify({groups}))
   if (!alert) copyFileSync('deploy/monitoring/tests/alerts.test.yaml', join(dir, 'alerts.test.yaml'))
   else {
-    const file = parse(readFileSync('deploy/monitoring/tests/alerts.test.yaml', 'utf8')) as {tests: {alert_rule_test: {alertname: string}[]}[]}
+    const file = parse(readFileSync('deploy/monitoring/tests/alerts.test.yaml', 'utf8')) as {
+      tests: {alert_rule_test: {alertname: string}[]}[]
+    }
     file.tests = file.tests.filter((t) => t.alert_rule_test.some((a) => a.alertname === alert))
     writeFileSync(join(dir, 'alerts.test.yaml'), stringify(file))
   }
@@ -75,9 +77,16 @@ describe('deploy/monitoring rules', () => {
   })
 
   it('link every alert to its runbook in deploy/README.md', () => {
-    const headings = new Set([...readFileSync('deploy/README.md', 'utf8').matchAll(/^### (\w+)$/gm)].map((m) => `deploy/README.md#${m[1]!.toLowerCase()}`))
-    const alerts = (rule.spec!.groups as {rules: {alert: string; annotations: {runbook: string}}[]}[]).flatMap((g) => g.rules)
-    for (const a of alerts) expect([a.alert, a.annotations.runbook]).toEqual([a.alert, `deploy/README.md#${a.alert.toLowerCase()}`])
+    const headings = new Set(
+      [...readFileSync('deploy/README.md', 'utf8').matchAll(/^### (\w+)$/gm)].map(
+        (m) => `deploy/README.md#${m[1]!.toLowerCase()}`,
+      ),
+    )
+    const alerts = (rule.spec!.groups as {rules: {alert: string; annotations: {runbook: string}}[]}[]).flatMap(
+      (g) => g.rules,
+    )
+    for (const a of alerts)
+      expect([a.alert, a.annotations.runbook]).toEqual([a.alert, `deploy/README.md#${a.alert.toLowerCase()}`])
     for (const a of alerts) expect([a.alert, headings.has(a.annotations.runbook)]).toEqual([a.alert, true])
   })
 
@@ -85,7 +94,12 @@ describe('deploy/monitoring rules', () => {
     const metrics = new ServeMetrics()
     metrics.requests.inc({api: 'grpc', method: 'GetMAUCount', code: 'OK'})
     metrics.seconds.observe({api: 'grpc', method: 'GetMAUCount'}, 0.01)
-    const exported = new Set((await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('mau_serve_')).map((l) => l.replace(/[{ ].*/, '')))
+    const exported = new Set(
+      (await metrics.registry.metrics())
+        .split('\n')
+        .filter((l) => l.startsWith('mau_serve_'))
+        .map((l) => l.replace(/[{ ].*/, '')),
+    )
     const serve = (rule.spec!.groups as Groups).find((g) => g.name === 'mau-serve')!.rules
     const named = serve.flatMap((r) => r.expr.match(/\bmau_serve_\w+/g) ?? [])
     expect(named.length).toBeGreaterThan(0)

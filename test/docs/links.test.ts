@@ -3,7 +3,15 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, normalize} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-const documents = ['README.md', 'CHANGELOG.md', 'deploy/README.md', 'bench/results/history.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const documents = [
+  'README.md',
+  'CHANGELOG.md',
+  'deploy/README.md',
+  'bench/results/history.md',
+  ...readdirSync('docs')
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+]
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2. */
 export function anchors(markdown: string): Set<string> {
@@ -14,7 +22,11 @@ export function anchors(markdown: string): Set<string> {
     if (line.startsWith('```')) fenced = !fenced
     const m = !fenced && /^#{1,6} (.+)$/.exec(line)
     if (!m) continue
-    const base = m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-')
+    const base = m[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-')
     const n = seen.get(base) ?? 0
     seen.set(base, n + 1)
     out.add(n === 0 ? base : `${base}-${n}`)
@@ -37,8 +49,17 @@ function links(markdown: string): {target: string; anchor?: string}[] {
 
 describe('links between the documents', () => {
   it('finds headings as GitHub names them', () => {
-    expect([...anchors('# How it works\n## Exactly once\n### Ids are exact bytes\n## Hostile input: what was tried, and what holds\n## Exactly once')]).toEqual(
-      ['how-it-works', 'exactly-once', 'ids-are-exact-bytes', 'hostile-input-what-was-tried-and-what-holds', 'exactly-once-1'])
+    expect([
+      ...anchors(
+        '# How it works\n## Exactly once\n### Ids are exact bytes\n## Hostile input: what was tried, and what holds\n## Exactly once',
+      ),
+    ]).toEqual([
+      'how-it-works',
+      'exactly-once',
+      'ids-are-exact-bytes',
+      'hostile-input-what-was-tried-and-what-holds',
+      'exactly-once-1',
+    ])
   })
 
   it.each(documents)('%s: every relative link names a file and a heading that exist', (doc) => {
@@ -49,12 +70,13 @@ describe('links between the documents', () => {
         broken.push(`${target}: no such file`)
         continue
       }
-      if (anchor && file.endsWith('.md') && !anchors(readFileSync(file, 'utf8')).has(anchor)) broken.push(`${target}#${anchor}: no such heading in ${file}`)
+      if (anchor && file.endsWith('.md') && !anchors(readFileSync(file, 'utf8')).has(anchor))
+        broken.push(`${target}#${anchor}: no such heading in ${file}`)
     }
     expect(broken).toEqual([])
   })
 
-  it.each(documents)('%s: names another document\'s section by a link, never in words that outlive a move', (doc) => {
+  it.each(documents)("%s: names another document's section by a link, never in words that outlive a move", (doc) => {
     // "the main README's Configuration table" pointed nowhere once the manual moved to docs/.
     const prose = readFileSync(doc, 'utf8').replace(/```[\s\S]*?```/g, '')
     expect(prose.match(/\bREADME's\s+["\w][^\n]*/g) ?? []).toEqual([])

@@ -13,8 +13,13 @@ const events = [
   {__time: Date.UTC(2022, 11, 3), environment_namespace: 'dev', user_id: 'alice', source_id: 'WEB'},
 ]
 let standin: Awaited<ReturnType<typeof druidStandin>>
-const client = (o: Partial<ConstructorParameters<typeof DruidClient>[0]> = {}) => new DruidClient({url: standin.url, timeoutMs: 5_000, ...o})
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected the query to fail'), (e: Error & {exitCode: number; code: string}) => e)
+const client = (o: Partial<ConstructorParameters<typeof DruidClient>[0]> = {}) =>
+  new DruidClient({url: standin.url, timeoutMs: 5_000, ...o})
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.fail('expected the query to fail'),
+    (e: Error & {exitCode: number; code: string}) => e,
+  )
 
 beforeEach(async () => {
   standin = await druidStandin({user_events: events})
@@ -23,10 +28,17 @@ afterEach(() => standin.close())
 
 describe('DruidClient.query', () => {
   it('sends the query with typed parameters, a query id and its timeout in the context', async () => {
-    const rows = await client().query('SELECT COUNT(*) AS n FROM user_events WHERE environment_namespace = ? AND __time >= MILLIS_TO_TIMESTAMP(?)', [varchar('prod'), bigint(Date.UTC(2022, 11, 2))], {useApproximateCountDistinct: false})
+    const rows = await client().query(
+      'SELECT COUNT(*) AS n FROM user_events WHERE environment_namespace = ? AND __time >= MILLIS_TO_TIMESTAMP(?)',
+      [varchar('prod'), bigint(Date.UTC(2022, 11, 2))],
+      {useApproximateCountDistinct: false},
+    )
     expect(rows).toEqual([{n: 1}])
     const sent = standin.queries[0]!
-    expect(sent.parameters).toEqual([{type: 'VARCHAR', value: 'prod'}, {type: 'BIGINT', value: Date.UTC(2022, 11, 2)}])
+    expect(sent.parameters).toEqual([
+      {type: 'VARCHAR', value: 'prod'},
+      {type: 'BIGINT', value: Date.UTC(2022, 11, 2)},
+    ])
     expect(sent.resultFormat).toBe('object')
     expect(sent.context).toMatchObject({useApproximateCountDistinct: false, timeout: 5_000})
     expect(String(sent.context.sqlQueryId)).toMatch(/^mau-[0-9a-f-]{36}$/)
@@ -34,8 +46,14 @@ describe('DruidClient.query', () => {
 
   it('sends basic auth and never shows the password', async () => {
     standin.behaviour.credentials = {user: 'mau', password: 's3cret-pw'}
-    expect(await client({user: 'mau', password: 's3cret-pw'}).query('SELECT COUNT(*) AS n FROM user_events')).toEqual([{n: 3}])
-    const refused = await failure(client({url: standin.url.replace('//', '//mau:s3cret-pw@'), user: 'mau', password: 'wrong-pw'}).query('SELECT 1 AS x FROM user_events'))
+    expect(await client({user: 'mau', password: 's3cret-pw'}).query('SELECT COUNT(*) AS n FROM user_events')).toEqual([
+      {n: 3},
+    ])
+    const refused = await failure(
+      client({url: standin.url.replace('//', '//mau:s3cret-pw@'), user: 'mau', password: 'wrong-pw'}).query(
+        'SELECT 1 AS x FROM user_events',
+      ),
+    )
     expect(refused).toMatchObject({exitCode: 2, code: 'DRUID_AUTH'})
     expect(refused.message).toMatch(/refused the request \(HTTP 401: HTTP ERROR 401 Unauthorized\)/)
     expect(refused.message).not.toMatch(/s3cret-pw|wrong-pw/)
@@ -44,13 +62,17 @@ describe('DruidClient.query', () => {
   it('turns the druidException error shape into a message with category and code, exit 2', async () => {
     const e = await failure(client().query('SELECT nope FROM user_events'))
     expect(e).toMatchObject({exitCode: 2, code: 'DRUID_QUERY_REJECTED'})
-    expect(e.message).toMatch(/HTTP 400, INVALID_INPUT\/invalidInput \(for user\): Column 'nope' not found in any table/)
+    expect(e.message).toMatch(
+      /HTTP 400, INVALID_INPUT\/invalidInput \(for user\): Column 'nope' not found in any table/,
+    )
   })
 
   it('turns the legacy error shape into a message with its class', async () => {
     standin.behaviour.legacyErrors = true
     const e = await failure(client().query('SELECT COUNT(*) FROM missing_table'))
-    expect(e.message).toMatch(/HTTP 400, Plan validation failed \(org\.apache\.calcite\.tools\.ValidationException\): Object 'missing_table' not found/)
+    expect(e.message).toMatch(
+      /HTTP 400, Plan validation failed \(org\.apache\.calcite\.tools\.ValidationException\): Object 'missing_table' not found/,
+    )
   })
 
   it('gives up after the timeout, cancels the query on the server, exit 4', async () => {
@@ -63,14 +85,23 @@ describe('DruidClient.query', () => {
     await expect.poll(() => standin.cancelled).toEqual([e.message.match(/query (mau-[0-9a-f-]+)/)![1]])
   })
 
-  it('reports Druid\'s own timeout (HTTP 504) as unavailable, exit 4', async () => {
-    standin.behaviour.failNext = {status: 504, body: JSON.stringify({error: 'druidException', errorCode: 'legacyQueryException', persona: 'OPERATOR', category: 'TIMEOUT', errorMessage: 'Query [q1] timed out.'})}
+  it("reports Druid's own timeout (HTTP 504) as unavailable, exit 4", async () => {
+    standin.behaviour.failNext = {
+      status: 504,
+      body: JSON.stringify({
+        error: 'druidException',
+        errorCode: 'legacyQueryException',
+        persona: 'OPERATOR',
+        category: 'TIMEOUT',
+        errorMessage: 'Query [q1] timed out.',
+      }),
+    }
     const e = await failure(client().query('SELECT COUNT(*) FROM user_events'))
     expect(e).toMatchObject({exitCode: 4, code: 'DRUID_TIMEOUT'})
     expect(e.message).toMatch(/HTTP 504, TIMEOUT\/legacyQueryException \(for operator\): Query \[q1\] timed out/)
   })
 
-  it('quotes a body that is not Druid\'s, such as a proxy\'s error page', async () => {
+  it("quotes a body that is not Druid's, such as a proxy's error page", async () => {
     standin.behaviour.failNext = {status: 502, body: '<html><body>Bad Gateway</body></html>'}
     const e = await failure(client().query('SELECT COUNT(*) FROM user_events'))
     expect(e).toMatchObject({exitCode: 4, code: 'DRUID_FAILED'})
@@ -91,14 +122,44 @@ describe('DruidClient.query', () => {
 describe('DruidClient over https', () => {
   it('trusts the CA it is given, and refuses an untrusted certificate with exit 2 unless told to skip verification', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mau-tls-'))
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], {stdio: 'ignore'})
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      {stdio: 'ignore'},
+    )
     const cert = readFileSync(join(dir, 'cert.pem'), 'utf8')
     const tls = await druidStandin({user_events: events}, {}, {key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert})
     try {
       expect(tls.url).toMatch(/^https:/)
-      expect(await new DruidClient({url: tls.url, timeoutMs: 5_000, ca: cert}).query('SELECT COUNT(*) AS n FROM user_events')).toEqual([{n: 3}])
-      expect(await new DruidClient({url: tls.url, timeoutMs: 5_000, insecure: true}).query('SELECT COUNT(*) AS n FROM user_events')).toEqual([{n: 3}])
-      const e = await failure(new DruidClient({url: tls.url, timeoutMs: 5_000}).query('SELECT COUNT(*) AS n FROM user_events'))
+      expect(
+        await new DruidClient({url: tls.url, timeoutMs: 5_000, ca: cert}).query(
+          'SELECT COUNT(*) AS n FROM user_events',
+        ),
+      ).toEqual([{n: 3}])
+      expect(
+        await new DruidClient({url: tls.url, timeoutMs: 5_000, insecure: true}).query(
+          'SELECT COUNT(*) AS n FROM user_events',
+        ),
+      ).toEqual([{n: 3}])
+      const e = await failure(
+        new DruidClient({url: tls.url, timeoutMs: 5_000}).query('SELECT COUNT(*) AS n FROM user_events'),
+      )
       expect(e).toMatchObject({exitCode: 2, code: 'DRUID_TLS'})
       expect(e.message).toMatch(/presented a certificate that is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/)
     } finally {
@@ -109,8 +170,29 @@ describe('DruidClient over https', () => {
 
 describe('describeDruidError', () => {
   it('reads both error shapes and anything else', () => {
-    expect(describeDruidError(400, JSON.stringify({error: 'druidException', errorCode: 'invalidInput', persona: 'USER', category: 'INVALID_INPUT', errorMessage: 'bad'}))).toBe('HTTP 400, INVALID_INPUT/invalidInput (for user): bad')
-    expect(describeDruidError(500, JSON.stringify({error: 'Unknown exception', errorMessage: 'boom', errorClass: 'java.lang.RuntimeException', host: 'broker-1:8082'}))).toBe('HTTP 500, Unknown exception (java.lang.RuntimeException on broker-1:8082): boom')
+    expect(
+      describeDruidError(
+        400,
+        JSON.stringify({
+          error: 'druidException',
+          errorCode: 'invalidInput',
+          persona: 'USER',
+          category: 'INVALID_INPUT',
+          errorMessage: 'bad',
+        }),
+      ),
+    ).toBe('HTTP 400, INVALID_INPUT/invalidInput (for user): bad')
+    expect(
+      describeDruidError(
+        500,
+        JSON.stringify({
+          error: 'Unknown exception',
+          errorMessage: 'boom',
+          errorClass: 'java.lang.RuntimeException',
+          host: 'broker-1:8082',
+        }),
+      ),
+    ).toBe('HTTP 500, Unknown exception (java.lang.RuntimeException on broker-1:8082): boom')
     expect(describeDruidError(503, '')).toBe('HTTP 503: (empty body)')
   })
 })

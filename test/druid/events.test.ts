@@ -8,7 +8,12 @@ afterEach(() => standin?.close())
 
 const at = Date.UTC(2022, 11, 5)
 const december = {from: Date.UTC(2022, 11, 1), to: Date.UTC(2023, 0, 1)}
-const schema = {datasource: 'user_events', userColumn: 'user_id', namespaceColumn: 'environment_namespace', sourceColumn: 'source_id'}
+const schema = {
+  datasource: 'user_events',
+  userColumn: 'user_id',
+  namespaceColumn: 'environment_namespace',
+  sourceColumn: 'source_id',
+}
 const open = async (datasource: string, rows: Record<string, string | number | null>[]) => {
   standin = await druidStandin({[datasource]: rows.map((r) => ({__time: at, ...r}))})
   return new DruidClient({url: standin.url, timeoutMs: 5_000})
@@ -36,7 +41,11 @@ describe('DruidUserEvents', () => {
       {environment_id: '', environment_namespace: 'env-7', user_id: 'c', source_id: '106'},
       {environment_id: null, environment_namespace: 'old', user_id: 'a', source_id: '8'},
     ])
-    const counts = await new DruidUserEvents(druid, {...schema, datasource: 'renamed', environmentIdColumn: 'environment_id'}, {useApproximateCountDistinct: false}).counts(december)
+    const counts = await new DruidUserEvents(
+      druid,
+      {...schema, datasource: 'renamed', environmentIdColumn: 'environment_id'},
+      {useApproximateCountDistinct: false},
+    ).counts(december)
     expect(counts.perSource).toEqual([
       {environment_namespace: 'env-7', source_id: 'FLUTTER', users: 1, events: 1},
       {environment_namespace: 'env-7', source_id: 'OPEN_FEATURE_GO', users: 1, events: 1},
@@ -45,13 +54,19 @@ describe('DruidUserEvents', () => {
     ])
   })
 
-  it('sums a rolled-up datasource\'s count column for events', async () => {
+  it("sums a rolled-up datasource's count column for events", async () => {
     const druid = await open('rolled_up', [
       {environment_namespace: 'prod', user_id: 'a', source_id: 'IOS', n: 5},
       {environment_namespace: 'prod', user_id: 'b', source_id: 'IOS', n: 2},
     ])
-    const events = new DruidUserEvents(druid, {...schema, datasource: 'rolled_up', eventsColumn: 'n'}, {useApproximateCountDistinct: false})
-    expect((await events.counts(december)).perEnvironment).toEqual([{environment_namespace: 'prod', source_id: '', users: 2, events: 7}])
+    const events = new DruidUserEvents(
+      druid,
+      {...schema, datasource: 'rolled_up', eventsColumn: 'n'},
+      {useApproximateCountDistinct: false},
+    )
+    expect((await events.counts(december)).perEnvironment).toEqual([
+      {environment_namespace: 'prod', source_id: '', users: 2, events: 7},
+    ])
     expect(await events.userAggregates(december, 'prod', {limit: 10})).toEqual([
       {source_id: 'IOS', user_id: 'a', events: 5, first_ms: at, last_ms: at},
       {source_id: 'IOS', user_id: 'b', events: 2, first_ms: at, last_ms: at},
@@ -67,7 +82,7 @@ describe('DruidUserEvents', () => {
     ])
     const events = new DruidUserEvents(druid, schema, {useApproximateCountDistinct: false})
     const pages: string[][] = []
-    for (let after: {source_id: string; user_id: string} | undefined; ; ) {
+    for (let after: {source_id: string; user_id: string} | undefined; ;) {
       const page = await events.userAggregates(december, 'prod', {after, limit: 2})
       pages.push(page.map((r) => `${r.source_id}/${r.user_id}`))
       if (page.length < 2) break
@@ -79,7 +94,13 @@ describe('DruidUserEvents', () => {
   it('quotes datasource and column names as identifiers', async () => {
     expect(identifier('user"events')).toBe('"user""events"')
     const druid = await open('user"events', [{'environment namespace': 'prod', user_id: 'a', source_id: 'WEB'}])
-    const events = new DruidUserEvents(druid, {...schema, datasource: 'user"events', namespaceColumn: 'environment namespace'}, {useApproximateCountDistinct: false})
-    expect((await events.counts(december, ['prod'])).perEnvironment).toEqual([{environment_namespace: 'prod', source_id: '', users: 1, events: 1}])
+    const events = new DruidUserEvents(
+      druid,
+      {...schema, datasource: 'user"events', namespaceColumn: 'environment namespace'},
+      {useApproximateCountDistinct: false},
+    )
+    expect((await events.counts(december, ['prod'])).perEnvironment).toEqual([
+      {environment_namespace: 'prod', source_id: '', users: 1, events: 1},
+    ])
   })
 })

@@ -16,19 +16,30 @@ let backfilled: TestDatabase
 beforeAll(async () => {
   ;[consumed, backfilled] = [await createTestDatabase({migrated: true}), await createTestDatabase({migrated: true})]
   const topic = await createTopic(1)
-  await produce(topic.topic, events.map((e) => JSON.stringify(e)))
+  await produce(
+    topic.topic,
+    events.map((e) => JSON.stringify(e)),
+  )
   const pool = openDb(consumed.settings, writerPool(2))
   await consumeAll(pool, topic.topic)
   await pool.end()
   await topic.drop()
-  await ingest(datasource, events.map(({last_seen, ...e}) => ({...e, __time: last_seen * 1000})))
+  await ingest(
+    datasource,
+    events.map(({last_seen, ...e}) => ({...e, __time: last_seen * 1000})),
+  )
 })
 afterAll(async () => {
   await consumed?.drop()
   await backfilled?.drop()
 })
 
-const env = (db: TestDatabase) => ({MAU_MYSQL_URL: db.url, MAU_DRUID_URL: DRUID_BROKER_URL, MAU_DRUID_DATASOURCE: datasource, MAU_VERIFY_IN_FLIGHT: 'false'})
+const env = (db: TestDatabase) => ({
+  MAU_MYSQL_URL: db.url,
+  MAU_DRUID_URL: DRUID_BROKER_URL,
+  MAU_DRUID_DATASOURCE: datasource,
+  MAU_VERIFY_IN_FLIGHT: 'false',
+})
 
 describe('exact ids against a real Druid', () => {
   it('verify-migration passes: Druid and MySQL both count 15 users of 30 events', async () => {

@@ -2,10 +2,18 @@ import {describe, expect, it} from 'vitest'
 import {InFlight, inFlightRange, type PartitionBounds} from '../../src/druid/in-flight.js'
 import type {VerifyRow} from '../../src/druid/verify.js'
 
-const ev = (user: string, sourceId = 'IOS', env = 'prod') => ({environmentNamespace: env, userId: user, sourceId, lastSeen: 1_700_000_000})
+const ev = (user: string, sourceId = 'IOS', env = 'prod') => ({
+  environmentNamespace: env,
+  userId: user,
+  sourceId,
+  lastSeen: 1_700_000_000,
+})
 
 /** A line MySQL minus Druid, with its one-sided users. */
-function row(diff: {users: number; events: number}, o: {source?: string; onlyInMysql?: string[]; onlyInDruid?: string[]} = {}): VerifyRow {
+function row(
+  diff: {users: number; events: number},
+  o: {source?: string; onlyInMysql?: string[]; onlyInDruid?: string[]} = {},
+): VerifyRow {
   return {
     environment_namespace: 'prod',
     source_id: o.source ?? 'IOS',
@@ -90,9 +98,15 @@ describe('InFlight', () => {
     expect([f.messages, f.events]).toEqual([3, 2])
   })
 
-  it('judges the messages of each partition by that partition\'s positions', () => {
+  it("judges the messages of each partition by that partition's positions", () => {
     const line = row({users: 0, events: 1})
-    const f = new InFlight(new Map([[0, mysqlAhead], [1, {mysql: {before: 7, after: 7}, druid: {before: 7, after: 7}}]]), [line])
+    const f = new InFlight(
+      new Map([
+        [0, mysqlAhead],
+        [1, {mysql: {before: 7, after: 7}, druid: {before: 7, after: 7}}],
+      ]),
+      [line],
+    )
     f.add(1, 5, ev('a'))
     expect(f.explain(line).explained).toBe(false)
     f.add(0, 105, ev('a'))

@@ -17,7 +17,11 @@ const now = Math.floor(Date.now() / 1000)
 
 beforeAll(async () => {
   topic = await createTopic(1)
-  const values = Array.from({length: 100}, (_, i) => (i === 70 ? '{"user_id": ' : JSON.stringify({environment_id: 'prod', user_id: `u-${i}`, source_id: 'WEB', last_seen: now})))
+  const values = Array.from({length: 100}, (_, i) =>
+    i === 70
+      ? '{"user_id": '
+      : JSON.stringify({environment_id: 'prod', user_id: `u-${i}`, source_id: 'WEB', last_seen: now}),
+  )
   await produce(topic.topic, values, 1)
   // Kafka's retention has removed offsets 0..29.
   const admin = await connectAdmin()
@@ -40,15 +44,26 @@ const positions = (maxInFlight = 1000) =>
     maxInFlight,
   })
 /** The topic as the reading after the counts sees it: its watermarks asked of the broker. */
-const after = async () => ({topic: topic.topic, marks: await watermarks(createKafka({brokers: '127.0.0.1:9092', protocol: 'PLAINTEXT'}, 'mau-test-positions'), '127.0.0.1:9092', topic.topic)})
-const bounds = (mysql: number, druid: number) => new Map([[0, {mysql: {before: mysql, after: mysql}, druid: {before: druid, after: druid}}]])
+const after = async () => ({
+  topic: topic.topic,
+  marks: await watermarks(
+    createKafka({brokers: '127.0.0.1:9092', protocol: 'PLAINTEXT'}, 'mau-test-positions'),
+    '127.0.0.1:9092',
+    topic.topic,
+  ),
+})
+const bounds = (mysql: number, druid: number) =>
+  new Map([[0, {mysql: {before: mysql, after: mysql}, druid: {before: druid, after: druid}}]])
 
 describe('Positions.messages', () => {
-  it('reads exactly the messages between the sides, decoded by the consumer\'s decoder, a broken one included as such', async () => {
+  it("reads exactly the messages between the sides, decoded by the consumer's decoder, a broken one included as such", async () => {
     const seen: [number, Decoded | undefined][] = []
     await positions().messages(await after(), bounds(60, 100), (_p, offset, decoded) => seen.push([offset, decoded]))
     expect(seen.map(([o]) => o)).toEqual(Array.from({length: 40}, (_, i) => 60 + i))
-    expect(seen[0]![1]).toEqual({ok: true, event: {environmentNamespace: 'prod', userId: 'u-60', sourceId: 'WEB', lastSeen: now}})
+    expect(seen[0]![1]).toEqual({
+      ok: true,
+      event: {environmentNamespace: 'prod', userId: 'u-60', sourceId: 'WEB', lastSeen: now},
+    })
     expect(seen.find(([o]) => o === 70)![1]).toMatchObject({ok: false, rejection: {code: 'decode'}})
   })
 

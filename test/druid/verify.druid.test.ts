@@ -16,14 +16,23 @@ import {createTestDatabase, createTopic, uniqueName, type TestDatabase} from '..
 const datasource = uniqueName('e2e')
 const tokyo = monthBounds('202212', 'Asia/Tokyo')
 // Around December in Tokyo, so that the month cut is exercised on both sides.
-const {events, rows} = sample({events: 20_000, users: 5_000, from: tokyo.start - 2 * 86_400, to: tokyo.end + 2 * 86_400})
+const {events, rows} = sample({
+  events: 20_000,
+  users: 5_000,
+  from: tokyo.start - 2 * 86_400,
+  to: tokyo.end + 2 * 86_400,
+})
 let consumed: TestDatabase
 let backfilled: TestDatabase
 
 beforeAll(async () => {
   ;[consumed, backfilled] = [await createTestDatabase({migrated: true}), await createTestDatabase({migrated: true})]
   const topic = await createTopic(2)
-  await produce(topic.topic, events.map((e) => encode(e, 'json')), 2)
+  await produce(
+    topic.topic,
+    events.map((e) => encode(e, 'json')),
+    2,
+  )
   const pool = openDb(consumed.settings, writerPool(4))
   await consumeAll(pool, topic.topic, {timezone: 'Asia/Tokyo'})
   await pool.end()
@@ -36,7 +45,13 @@ afterAll(async () => {
 })
 
 // Druid loaded by one batch task stands still: any difference is a mismatch (--no-in-flight).
-const env = (db: TestDatabase) => ({MAU_MYSQL_URL: db.url, MAU_DRUID_URL: DRUID_BROKER_URL, MAU_DRUID_DATASOURCE: datasource, MAU_TIMEZONE: 'Asia/Tokyo', MAU_VERIFY_IN_FLIGHT: 'false'})
+const env = (db: TestDatabase) => ({
+  MAU_MYSQL_URL: db.url,
+  MAU_DRUID_URL: DRUID_BROKER_URL,
+  MAU_DRUID_DATASOURCE: datasource,
+  MAU_TIMEZONE: 'Asia/Tokyo',
+  MAU_VERIFY_IN_FLIGHT: 'false',
+})
 
 describe('verify-migration and backfill against a real Druid', () => {
   it('passes with exact distinct counts when both paths got the same events', async () => {
@@ -46,11 +61,18 @@ describe('verify-migration and backfill against a real Druid', () => {
     const doc = JSON.parse(r.stdout)
     expect(doc).toMatchObject({ok: true, window: {from: '2022-11-30T15:00:00.000Z', to: '2022-12-31T15:00:00.000Z'}})
     const inMonth = events.filter((e) => e.last_seen >= tokyo.start && e.last_seen < tokyo.end).length
-    expect(doc.rows.filter((x: {source_id: string}) => x.source_id === '').reduce((a: number, x: {druid: {events: number}}) => a + x.druid.events, 0)).toBe(inMonth)
+    expect(
+      doc.rows
+        .filter((x: {source_id: string}) => x.source_id === '')
+        .reduce((a: number, x: {druid: {events: number}}) => a + x.druid.events, 0),
+    ).toBe(inMonth)
   })
 
-  it('judges Druid\'s approximate distinct counts by the tolerance', async () => {
-    const r = await mauAsync(['verify-migration', '--month', '202212', '--approximate', '--tolerance', '5', '--json'], env(consumed))
+  it("judges Druid's approximate distinct counts by the tolerance", async () => {
+    const r = await mauAsync(
+      ['verify-migration', '--month', '202212', '--approximate', '--tolerance', '5', '--json'],
+      env(consumed),
+    )
     expect(r.code).toBe(0)
     const verdicts = JSON.parse(r.stdout).rows.map((x: {verdict: string}) => x.verdict)
     expect(verdicts.every((v: string) => v === 'match' || v === 'within-tolerance')).toBe(true)

@@ -26,7 +26,10 @@ export type {Event}
 
 /** A query Druid would refuse: kind picks the HTTP status and error category. */
 export class SqlError extends Error {
-  constructor(message: string, readonly kind: 'invalidInput' | 'unsupported' = 'invalidInput') {
+  constructor(
+    message: string,
+    readonly kind: 'invalidInput' | 'unsupported' = 'invalidInput',
+  ) {
     super(message)
   }
 }
@@ -55,21 +58,48 @@ interface Select {
 
 const AGGREGATES = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'APPROX_COUNT_DISTINCT'])
 const SCALARS = new Set(['UPPER', 'LOWER', 'COALESCE', 'NULLIF', 'MILLIS_TO_TIMESTAMP', 'TIMESTAMP_TO_MILLIS'])
-const KEYWORDS = new Set(['SELECT', 'FROM', 'WHERE', 'GROUP', 'BY', 'ORDER', 'LIMIT', 'OFFSET', 'AS', 'AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'ASC', 'DESC', 'DISTINCT', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'TIMESTAMP'])
+const KEYWORDS = new Set([
+  'SELECT',
+  'FROM',
+  'WHERE',
+  'GROUP',
+  'BY',
+  'ORDER',
+  'LIMIT',
+  'OFFSET',
+  'AS',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'IS',
+  'NULL',
+  'ASC',
+  'DESC',
+  'DISTINCT',
+  'CASE',
+  'WHEN',
+  'THEN',
+  'ELSE',
+  'END',
+  'TIMESTAMP',
+])
 
 type Token = {t: 'id' | 'qid' | 'str' | 'num' | 'op' | 'kw'; v: string}
 
 function tokenize(sql: string): Token[] {
   const tokens: Token[] = []
-  const re = /\s+|"((?:[^"]|"")*)"|'((?:[^']|'')*)'|(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(<>|!=|<=|>=|[=<>(),*?+-])/y
-  for (let m; re.lastIndex < sql.length; ) {
+  const re =
+    /\s+|"((?:[^"]|"")*)"|'((?:[^']|'')*)'|(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(<>|!=|<=|>=|[=<>(),*?+-])/y
+  for (let m; re.lastIndex < sql.length;) {
     const at = re.lastIndex
     m = re.exec(sql)
     if (!m) throw new SqlError(`Incorrect syntax near "${sql.slice(at, at + 10)}" (position [${at}])`)
     if (m[1] !== undefined) tokens.push({t: 'qid', v: m[1].replace(/""/g, '"')})
     else if (m[2] !== undefined) tokens.push({t: 'str', v: m[2].replace(/''/g, "'")})
     else if (m[3] !== undefined) tokens.push({t: 'num', v: m[3]})
-    else if (m[4] !== undefined) tokens.push(KEYWORDS.has(m[4].toUpperCase()) ? {t: 'kw', v: m[4].toUpperCase()} : {t: 'id', v: m[4]})
+    else if (m[4] !== undefined)
+      tokens.push(KEYWORDS.has(m[4].toUpperCase()) ? {t: 'kw', v: m[4].toUpperCase()} : {t: 'id', v: m[4]})
     else if (m[5] !== undefined) tokens.push({t: 'op', v: m[5]})
   }
   return tokens
@@ -155,7 +185,8 @@ class Parser {
   }
   private comparison(): Expr {
     const l = this.primary()
-    for (const op of ['=', '<>', '!=', '<=', '>=', '<', '>']) if (this.accept('op', op)) return {k: 'bin', op: op === '!=' ? '<>' : op, l, r: this.primary()}
+    for (const op of ['=', '<>', '!=', '<=', '>=', '<', '>'])
+      if (this.accept('op', op)) return {k: 'bin', op: op === '!=' ? '<>' : op, l, r: this.primary()}
     const negate = this.accept('kw', 'NOT')
     if (this.accept('kw', 'IN')) {
       this.take('op', '(')
@@ -182,10 +213,11 @@ class Parser {
     }
     if (this.accept('op', '?')) return {k: 'param', i: this.params++}
     if (this.accept('op', '-')) return {k: 'lit', v: -Number(this.take('num').v)}
-    if (tok.t === 'str') return this.i++, {k: 'lit', v: tok.v}
-    if (tok.t === 'num') return this.i++, {k: 'lit', v: Number(tok.v)}
+    if (tok.t === 'str') return (this.i++, {k: 'lit', v: tok.v})
+    if (tok.t === 'num') return (this.i++, {k: 'lit', v: Number(tok.v)})
     if (this.accept('kw', 'NULL')) return {k: 'lit', v: null}
-    if (this.accept('kw', 'TIMESTAMP')) return {k: 'call', fn: 'TIMESTAMP_LITERAL', args: [{k: 'lit', v: this.take('str').v}]}
+    if (this.accept('kw', 'TIMESTAMP'))
+      return {k: 'call', fn: 'TIMESTAMP_LITERAL', args: [{k: 'lit', v: this.take('str').v}]}
     if (this.accept('kw', 'CASE')) {
       const subject = this.expr()
       const whens: [Expr, Expr][] = []
@@ -201,8 +233,9 @@ class Parser {
     if (tok.t === 'id' && this.tokens[this.i + 1]?.v === '(') {
       const fn = tok.v.toUpperCase()
       this.i += 2
-      if (!AGGREGATES.has(fn) && !SCALARS.has(fn)) throw new SqlError(`No match found for function signature ${fn}(...)`)
-      if (fn === 'COUNT' && this.accept('op', '*')) return this.take('op', ')'), {k: 'call', fn, args: [], star: true}
+      if (!AGGREGATES.has(fn) && !SCALARS.has(fn))
+        throw new SqlError(`No match found for function signature ${fn}(...)`)
+      if (fn === 'COUNT' && this.accept('op', '*')) return (this.take('op', ')'), {k: 'call', fn, args: [], star: true})
       const distinct = this.accept('kw', 'DISTINCT')
       const args = this.list()
       this.take('op', ')')
@@ -223,10 +256,12 @@ interface Scope {
   columns: Set<string>
 }
 
-const typeOf = (v: Value) => (v instanceof Ts ? 'TIMESTAMP' : typeof v === 'number' ? 'BIGINT' : typeof v === 'boolean' ? 'BOOLEAN' : 'VARCHAR')
+const typeOf = (v: Value) =>
+  v instanceof Ts ? 'TIMESTAMP' : typeof v === 'number' ? 'BIGINT' : typeof v === 'boolean' ? 'BOOLEAN' : 'VARCHAR'
 
 function compare(a: Value, b: Value, op: string): number {
-  if (typeOf(a) !== typeOf(b)) throw new SqlError(`Cannot apply '${op}' to arguments of type '<${typeOf(a)}> ${op} <${typeOf(b)}>'`)
+  if (typeOf(a) !== typeOf(b))
+    throw new SqlError(`Cannot apply '${op}' to arguments of type '<${typeOf(a)}> ${op} <${typeOf(b)}>'`)
   const x = a instanceof Ts ? a.ms : a
   const y = b instanceof Ts ? b.ms : b
   return x! < y! ? -1 : x! > y! ? 1 : 0
@@ -255,10 +290,12 @@ function evaluate(e: Expr, row: Event, s: Scope): Value {
       return (evaluate(e.e, row, s) === null) !== e.negate
     case 'in': {
       const v = evaluate(e.e, row, s)
-      return v === null ? null : e.list.some((x) => {
-        const w = evaluate(x, row, s)
-        return w !== null && compare(v, w, 'IN') === 0
-      })
+      return v === null
+        ? null
+        : e.list.some((x) => {
+            const w = evaluate(x, row, s)
+            return w !== null && compare(v, w, 'IN') === 0
+          })
     }
     case 'case': {
       const v = evaluate(e.subject, row, s)
@@ -281,13 +318,18 @@ function evaluate(e: Expr, row: Event, s: Scope): Value {
     }
     case 'call':
       if (AGGREGATES.has(e.fn)) throw new SqlError(`Aggregate ${e.fn} is not allowed here`)
-      return scalar(e.fn, e.args.map((a) => evaluate(a, row, s)), s)
+      return scalar(
+        e.fn,
+        e.args.map((a) => evaluate(a, row, s)),
+        s,
+      )
   }
 }
 
 function scalar(fn: string, args: Value[], s: Scope): Value {
   if (fn === 'COALESCE') return args.find((v) => v !== null) ?? null
-  if (fn === 'NULLIF') return args[0] !== null && args[1] !== null && compare(args[0]!, args[1]!, fn) === 0 ? null : (args[0] ?? null)
+  if (fn === 'NULLIF')
+    return args[0] !== null && args[1] !== null && compare(args[0]!, args[1]!, fn) === 0 ? null : (args[0] ?? null)
   const [a] = args
   if (a === null || a === undefined) return null
   switch (fn) {
@@ -296,14 +338,21 @@ function scalar(fn: string, args: Value[], s: Scope): Value {
       if (typeof a !== 'string') throw new SqlError(`Cannot apply '${fn}' to arguments of type '${fn}(<${typeOf(a)}>)'`)
       return fn === 'UPPER' ? a.toUpperCase() : a.toLowerCase()
     case 'MILLIS_TO_TIMESTAMP':
-      if (typeof a !== 'number') throw new SqlError(`Cannot apply 'MILLIS_TO_TIMESTAMP' to arguments of type 'MILLIS_TO_TIMESTAMP(<${typeOf(a)}>)'`)
+      if (typeof a !== 'number')
+        throw new SqlError(
+          `Cannot apply 'MILLIS_TO_TIMESTAMP' to arguments of type 'MILLIS_TO_TIMESTAMP(<${typeOf(a)}>)'`,
+        )
       return new Ts(a)
     case 'TIMESTAMP_TO_MILLIS':
-      if (!(a instanceof Ts)) throw new SqlError(`Cannot apply 'TIMESTAMP_TO_MILLIS' to arguments of type 'TIMESTAMP_TO_MILLIS(<${typeOf(a)}>)'`)
+      if (!(a instanceof Ts))
+        throw new SqlError(
+          `Cannot apply 'TIMESTAMP_TO_MILLIS' to arguments of type 'TIMESTAMP_TO_MILLIS(<${typeOf(a)}>)'`,
+        )
       return a.ms
     case 'TIMESTAMP_LITERAL': {
       const t = dayjs.tz(String(a).replace(' ', 'T'), s.zone)
-      if (!/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d+)?)?$/.test(String(a)) || !t.isValid()) throw new SqlError(`Illegal TIMESTAMP literal '${a}'`)
+      if (!/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d+)?)?$/.test(String(a)) || !t.isValid())
+        throw new SqlError(`Illegal TIMESTAMP literal '${a}'`)
       return new Ts(t.valueOf())
     }
   }
@@ -312,7 +361,12 @@ function scalar(fn: string, args: Value[], s: Scope): Value {
 
 function aggregate(e: Expr, rows: Event[], s: Scope): Value {
   if (e.k !== 'call' || !AGGREGATES.has(e.fn)) {
-    if (e.k === 'call') return scalar(e.fn, e.args.map((a) => aggregate(a, rows, s)), s)
+    if (e.k === 'call')
+      return scalar(
+        e.fn,
+        e.args.map((a) => aggregate(a, rows, s)),
+        s,
+      )
     return rows.length > 0 ? evaluate(e, rows[0]!, s) : null
   }
   if (e.star) return rows.length
@@ -324,10 +378,13 @@ function aggregate(e: Expr, rows: Event[], s: Scope): Value {
     case 'APPROX_COUNT_DISTINCT':
       return hyperLogLog(values.map(key))
     case 'SUM':
-      if (values.some((v) => typeof v !== 'number')) throw new SqlError("Cannot apply 'SUM' to arguments of type 'SUM(<VARCHAR>)'")
+      if (values.some((v) => typeof v !== 'number'))
+        throw new SqlError("Cannot apply 'SUM' to arguments of type 'SUM(<VARCHAR>)'")
       return values.length === 0 ? null : (values as number[]).reduce((x, y) => x + y, 0)
     default:
-      return values.length === 0 ? null : values.reduce((x, y) => ((e.fn === 'MIN' ? order(y, x) < 0 : order(y, x) > 0) ? y : x))
+      return values.length === 0
+        ? null
+        : values.reduce((x, y) => ((e.fn === 'MIN' ? order(y, x) < 0 : order(y, x) > 0) ? y : x))
   }
 }
 
@@ -352,14 +409,15 @@ export function hyperLogLog(values: string[]): number {
   }
   const sum = registers.reduce((a, r) => a + 2 ** -r, 0)
   const zeros = registers.filter((r) => r === 0).length
-  const raw = (0.7213 / (1 + 1.079 / m)) * m * m / sum
+  const raw = ((0.7213 / (1 + 1.079 / m)) * m * m) / sum
   return Math.round(raw <= 2.5 * m && zeros > 0 ? m * Math.log(m / zeros) : raw)
 }
 
 /** Runs a parsed query over a datasource's events; rows come back as column name to value. */
 export function execute(q: Select, events: Event[], s: Omit<Scope, 'columns'>): {columns: string[]; rows: Value[][]} {
   const scope: Scope = {...s, columns: new Set(['__time', ...events.flatMap((e) => Object.keys(e))])}
-  if (s.params.length !== q.params) throw new SqlError(`No value bound for parameter (position [${s.params.length + 1}])`)
+  if (s.params.length !== q.params)
+    throw new SqlError(`No value bound for parameter (position [${s.params.length + 1}])`)
   const matching = q.where ? events.filter((e) => evaluate(q.where!, e, scope) === true) : events
   const grouped = q.groupBy !== null || q.items.some((i) => hasAggregate(i.expr))
   let rows: Value[][]
@@ -381,7 +439,8 @@ export function execute(q: Select, events: Event[], s: Omit<Scope, 'columns'>): 
   const position = (ref: Expr) => {
     if (ref.k === 'lit' && typeof ref.v === 'number') return ref.v - 1
     const at = ref.k === 'col' ? q.items.findIndex((i) => i.name === ref.name) : -1
-    if (at < 0) throw new SqlError('ORDER BY supports only output columns, by name or ordinal, in this stand-in', 'unsupported')
+    if (at < 0)
+      throw new SqlError('ORDER BY supports only output columns, by name or ordinal, in this stand-in', 'unsupported')
     return at
   }
   const order_ = q.orderBy.map((o) => ({at: position(o.ref), desc: o.desc}))

@@ -18,7 +18,9 @@ export default function setup(): () => void {
   try {
     services('start', '--tests')
   } catch (error) {
-    throw new Error(`Integration tests need MariaDB and Kafka, and scripts/services.sh start failed: ${(error as Error).message}`)
+    throw new Error(
+      `Integration tests need MariaDB and Kafka, and scripts/services.sh start failed: ${(error as Error).message}`,
+    )
   }
   return () => {
     process.stderr.write('\nLeft running for the next run (npm run services:stop stops what mau started):\n')

@@ -7,7 +7,9 @@ export interface Received {
   body: string
 }
 
-export async function scriptedServer(answer: (n: number, res: ServerResponse) => void): Promise<{url: string; received: Received[]; close: () => Promise<void>}> {
+export async function scriptedServer(
+  answer: (n: number, res: ServerResponse) => void,
+): Promise<{url: string; received: Received[]; close: () => Promise<void>}> {
   const received: Received[] = []
   const server: Server = createServer((req, res) => {
     let body = ''

@@ -5,7 +5,8 @@
 import {execFileSync} from 'node:child_process'
 import mysql from 'mysql2/promise'
 
-const script = (...args: string[]) => execFileSync('bash', ['scripts/mariadb-instance.sh', ...args], {stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000})
+const script = (...args: string[]) =>
+  execFileSync('bash', ['scripts/mariadb-instance.sh', ...args], {stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000})
 
 async function sql(port: number, statement: string): Promise<mysql.RowDataPacket[]> {
   const conn = await mysql.createConnection({host: '127.0.0.1', port, user: 'root'})
@@ -18,13 +19,20 @@ async function sql(port: number, statement: string): Promise<mysql.RowDataPacket
 }
 
 export class ReplicatedPair {
-  private constructor(readonly name: string, readonly primaryPort: number, readonly replicaPort: number) {}
+  private constructor(
+    readonly name: string,
+    readonly primaryPort: number,
+    readonly replicaPort: number,
+  ) {}
 
   /** Both servers fresh, the replica replicating everything the primary writes from now on. */
   static async start(name: string, primaryPort: number, replicaPort: number): Promise<ReplicatedPair> {
     script('start', `${name}-primary`, String(primaryPort))
     script('start', `${name}-replica`, String(replicaPort))
-    await sql(replicaPort, `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${primaryPort}, MASTER_USER = 'root', MASTER_PASSWORD = '', MASTER_USE_GTID = slave_pos`)
+    await sql(
+      replicaPort,
+      `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${primaryPort}, MASTER_USER = 'root', MASTER_PASSWORD = '', MASTER_USE_GTID = slave_pos`,
+    )
     await sql(replicaPort, 'START SLAVE')
     return new ReplicatedPair(name, primaryPort, replicaPort)
   }
@@ -40,8 +48,12 @@ export class ReplicatedPair {
   /** Waits until the replica has applied everything the primary has written so far. */
   async caughtUp(timeoutSeconds = 60): Promise<void> {
     const [{pos}] = (await sql(this.primaryPort, 'SELECT @@gtid_binlog_pos AS pos')) as [{pos: string}]
-    const [{waited}] = (await sql(this.replicaPort, `SELECT MASTER_GTID_WAIT('${pos}', ${timeoutSeconds}) AS waited`)) as [{waited: number}]
-    if (Number(waited) !== 0) throw new Error(`the replica did not reach the primary's position ${pos} within ${timeoutSeconds}s`)
+    const [{waited}] = (await sql(
+      this.replicaPort,
+      `SELECT MASTER_GTID_WAIT('${pos}', ${timeoutSeconds}) AS waited`,
+    )) as [{waited: number}]
+    if (Number(waited) !== 0)
+      throw new Error(`the replica did not reach the primary's position ${pos} within ${timeoutSeconds}s`)
   }
 
   /** The replica stops applying: from now on it falls behind, as an asynchronous replica does. */

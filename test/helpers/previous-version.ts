@@ -28,13 +28,19 @@ export function previousVersion(): string {
     else renameSync(building, dir)
   } catch (error) {
     rmSync(building, {recursive: true, force: true})
-    throw new Error(`could not build mau ${PREVIOUS.version} (${PREVIOUS.commit}) from git history: ${(error as Error).message}`)
+    throw new Error(
+      `could not build mau ${PREVIOUS.version} (${PREVIOUS.commit}) from git history: ${(error as Error).message}`,
+    )
   }
   return dir
 }
 
 /** A CLI at `dir` (this checkout's: '.') run to its end. */
-export function mauAt(dir: string, args: string[], env: Record<string, string> = {}): Promise<{code: number | null; stdout: string; stderr: string}> {
+export function mauAt(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{code: number | null; stdout: string; stderr: string}> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [`${dir}/bin/run.js`, ...args], {env: {...process.env, ...env}})
     let stdout = ''
@@ -46,14 +52,19 @@ export function mauAt(dir: string, args: string[], env: Record<string, string> =
 }
 
 /** A long-running CLI at `dir` (a consumer): its stderr so far, and a wait for a line of it. */
-export function startAt(dir: string, args: string[], env: Record<string, string>): {child: ChildProcess; stderr: () => string; logged: (text: string, ms?: number) => Promise<void>} {
+export function startAt(
+  dir: string,
+  args: string[],
+  env: Record<string, string>,
+): {child: ChildProcess; stderr: () => string; logged: (text: string, ms?: number) => Promise<void>} {
   const child = spawn(process.execPath, [`${dir}/bin/run.js`, ...args], {env: {...process.env, ...env}})
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   child.stdout.resume()
   const logged = async (text: string, ms = 60_000) => {
-    for (const end = Date.now() + ms; !stderr.includes(text); ) {
-      if (child.exitCode !== null || Date.now() > end) throw new Error(`no "${text}" from ${args.join(' ')} (exit ${child.exitCode}): ${stderr.slice(-2000)}`)
+    for (const end = Date.now() + ms; !stderr.includes(text);) {
+      if (child.exitCode !== null || Date.now() > end)
+        throw new Error(`no "${text}" from ${args.join(' ')} (exit ${child.exitCode}): ${stderr.slice(-2000)}`)
       await new Promise((r) => setTimeout(r, 50))
     }
   }

@@ -30,7 +30,9 @@ export interface RedisServer {
   stop: () => Promise<void>
 }
 
-export async function startRedis(o: {requirepass?: string; users?: string[]; tls?: boolean} = {}): Promise<RedisServer> {
+export async function startRedis(
+  o: {requirepass?: string; users?: string[]; tls?: boolean} = {},
+): Promise<RedisServer> {
   const port = await freePort()
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no']
   if (o.requirepass) args.push('--requirepass', o.requirepass)
@@ -39,18 +41,33 @@ export async function startRedis(o: {requirepass?: string; users?: string[]; tls
   if (o.tls) {
     execFileSync('bash', [join(root, 'scripts/certs.sh'), REDIS_CERTS], {stdio: 'ignore'})
     tlsPort = await freePort()
-    args.push('--tls-port', String(tlsPort), '--tls-cert-file', join(REDIS_CERTS, 'server.pem'), '--tls-key-file', join(REDIS_CERTS, 'server.key'), '--tls-ca-cert-file', join(REDIS_CERTS, 'ca.pem'), '--tls-auth-clients', 'no')
+    args.push(
+      '--tls-port',
+      String(tlsPort),
+      '--tls-cert-file',
+      join(REDIS_CERTS, 'server.pem'),
+      '--tls-key-file',
+      join(REDIS_CERTS, 'server.key'),
+      '--tls-ca-cert-file',
+      join(REDIS_CERTS, 'ca.pem'),
+      '--tls-auth-clients',
+      'no',
+    )
   }
   const child: ChildProcess = spawn('/usr/bin/redis-server', args, {stdio: ['ignore', 'pipe', 'pipe']})
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
-  const client = () => new Redis({host: '127.0.0.1', port, password: o.requirepass, lazyConnect: false, maxRetriesPerRequest: 3})
-  for (const end = Date.now() + 10_000; ; ) {
+  const client = () =>
+    new Redis({host: '127.0.0.1', port, password: o.requirepass, lazyConnect: false, maxRetriesPerRequest: 3})
+  for (const end = Date.now() + 10_000; ;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`)
     const c = client()
     c.on('error', () => undefined)
-    const ok = await c.ping().then(() => true, () => false)
+    const ok = await c.ping().then(
+      () => true,
+      () => false,
+    )
     c.disconnect()
     if (ok) break
     if (Date.now() > end) throw new Error(`redis-server did not answer on ${port}: ${output}`)

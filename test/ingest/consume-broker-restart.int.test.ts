@@ -13,7 +13,12 @@ import {createTestDatabase, groupOf, uniqueName, type TestDatabase} from '../fix
 // A broker of this test's own (same script, another port), so that restarting it disturbs no other test.
 const PORT = 19_192
 const BROKERS = `127.0.0.1:${PORT}`
-const broker = (action: 'start' | 'stop') => execFileSync('bash', ['scripts/kafka.sh', action], {env: {...process.env, MAU_KAFKA_PORT: String(PORT)}, stdio: 'ignore', timeout: 120_000})
+const broker = (action: 'start' | 'stop') =>
+  execFileSync('bash', ['scripts/kafka.sh', action], {
+    env: {...process.env, MAU_KAFKA_PORT: String(PORT)},
+    stdio: 'ignore',
+    timeout: 120_000,
+  })
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -37,14 +42,33 @@ describe('mau consume across a Kafka broker restart', () => {
     const producer = client.producer()
     await producer.connect()
     for (let i = 0; i < events.length; i += 5000) {
-      await producer.send({topic, acks: -1, messages: events.slice(i, i + 5000).map((e, j) => ({value: encode(e, 'json'), partition: (i + j) % 2}))})
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: events.slice(i, i + 5000).map((e, j) => ({value: encode(e, 'json'), partition: (i + j) % 2})),
+      })
     }
     await producer.disconnect()
 
     const pool = openDb(db.settings, writerPool(4))
     const run = consume(
-      {brokers: BROKERS, topics: [topic], group: groupOf(topic), format: 'json', timezone: 'UTC', batchSize: 200, stopAtEnd: true, concurrency: 1},
-      {db: pool, log: createLogger('test', 'silent'), metrics: new ConsumerMetrics(), health: new Health(60), signal: new AbortController().signal},
+      {
+        brokers: BROKERS,
+        topics: [topic],
+        group: groupOf(topic),
+        format: 'json',
+        timezone: 'UTC',
+        batchSize: 200,
+        stopAtEnd: true,
+        concurrency: 1,
+      },
+      {
+        db: pool,
+        log: createLogger('test', 'silent'),
+        metrics: new ConsumerMetrics(),
+        health: new Health(60),
+        signal: new AbortController().signal,
+      },
     )
     const applied = () => eventsApplied(db.settings)
     while ((await applied()) === 0) await new Promise((r) => setTimeout(r, 20))

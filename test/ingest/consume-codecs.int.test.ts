@@ -28,7 +28,10 @@ afterAll(async () => {
 async function compressedTopic(codec: string): Promise<string> {
   const topic = uniqueName(`mau-${codec}`).replace(/_/g, '-')
   const admin = await connectAdmin()
-  await admin.createTopics({topics: [{topic, numPartitions: 2, configEntries: [{name: 'compression.type', value: codec}]}], waitForLeaders: true})
+  await admin.createTopics({
+    topics: [{topic, numPartitions: 2, configEntries: [{name: 'compression.type', value: codec}]}],
+    waitForLeaders: true,
+  })
   await admin.disconnect()
   return topic
 }
@@ -41,7 +44,8 @@ describe('consume from compressed topics', () => {
     const summary = await consumeAll(pool, topic)
     expect(summary.consumed).toBe(5000)
     const rows = await readRows(db.settings)
-    for (const [key, want] of truth.rows) expect(rows.get(key)?.count, key).toBe((before.get(key)?.count ?? 0) + want.count)
+    for (const [key, want] of truth.rows)
+      expect(rows.get(key)?.count, key).toBe((before.get(key)?.count ?? 0) + want.count)
   })
 })
 
@@ -58,7 +62,10 @@ describe('a consumer kafkajs will not restart', () => {
     }
     const started = Date.now()
     try {
-      const error = (await consumeAll(pool, topic).then(() => undefined, (e: unknown) => e)) as MauError
+      const error = (await consumeAll(pool, topic).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as MauError
       expect(error, String(error)).toMatchObject({exitCode: 2, code: 'KAFKA_UNSUPPORTED'})
       expect(error.message).toMatch(/kafkajs will not restart it: .*ZSTD/)
       expect(Date.now() - started).toBeLessThan(15_000)

@@ -21,16 +21,26 @@ afterEach(async () => {
   await db.drop()
 })
 
-const event = (user: string): SampleEvent => ({environment_namespace: 'prod', user_id: user, source_id: 'IOS', last_seen: Date.UTC(2022, 11, 10) / 1000})
+const event = (user: string): SampleEvent => ({
+  environment_namespace: 'prod',
+  user_id: user,
+  source_id: 'IOS',
+  last_seen: Date.UTC(2022, 11, 10) / 1000,
+})
 
 /** Messages stamped with the given Kafka timestamp (ms), spread over both partitions. */
 async function produceAt(timestamp: number, users: string[]): Promise<void> {
   const producer = kafka('mau-test-producer').producer()
   await producer.connect()
-  await producer.send({topic: topic.topic, acks: -1, messages: users.map((u, i) => ({value: encode(event(u), 'json'), partition: i % 2, timestamp: String(timestamp)}))})
+  await producer.send({
+    topic: topic.topic,
+    acks: -1,
+    messages: users.map((u, i) => ({value: encode(event(u), 'json'), partition: i % 2, timestamp: String(timestamp)})),
+  })
   await producer.disconnect()
 }
-const events = async () => Number((await query(db.settings, 'SELECT COALESCE(SUM(event_count), 0) AS n FROM mau'))[0]!.n)
+const events = async () =>
+  Number((await query(db.settings, 'SELECT COALESCE(SUM(event_count), 0) AS n FROM mau'))[0]!.n)
 
 describe('mau consume --from-time', () => {
   it('starts a new group at the first message at or after the instant, and resumes from MySQL after that', async () => {

@@ -33,8 +33,23 @@ describe('mau consume when MySQL goes away', () => {
     const pool = openDb(viaProxy, writerPool(4))
     const metrics = new ConsumerMetrics()
     const run = consume(
-      {brokers: '127.0.0.1:9092', topics: [topic.topic], group: groupOf(topic.topic), format: 'json', timezone: 'UTC', batchSize: 500, stopAtEnd: true, concurrency: 2},
-      {db: pool, log: createLogger('test', 'silent'), metrics, health: new Health(60), signal: new AbortController().signal},
+      {
+        brokers: '127.0.0.1:9092',
+        topics: [topic.topic],
+        group: groupOf(topic.topic),
+        format: 'json',
+        timezone: 'UTC',
+        batchSize: 500,
+        stopAtEnd: true,
+        concurrency: 2,
+      },
+      {
+        db: pool,
+        log: createLogger('test', 'silent'),
+        metrics,
+        health: new Health(60),
+        signal: new AbortController().signal,
+      },
     )
     const applied = () => eventsApplied(db.settings)
     while ((await applied()) === 0) await new Promise((r) => setTimeout(r, 20))

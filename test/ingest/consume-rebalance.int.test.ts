@@ -32,7 +32,7 @@ afterEach(async () => {
 
 const applied = () => eventsApplied(db.settings)
 const until = async (what: () => Promise<boolean> | boolean, ms = 60_000) => {
-  for (const end = Date.now() + ms; !(await what()); ) {
+  for (const end = Date.now() + ms; !(await what());) {
     if (Date.now() > end) throw new Error('timed out waiting')
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -41,8 +41,24 @@ const until = async (what: () => Promise<boolean> | boolean, ms = 60_000) => {
 describe('mau consume when a partition is revoked while its chunks wait in the pipeline', () => {
   it('abandons them, lets the new owner apply them once, and ends exactly at the ground truth', async () => {
     topic = await createTopic(4)
-    const options: ConsumeOptions = {brokers: '127.0.0.1:9092', topics: [topic.topic], group: groupOf(topic.topic), format: 'json', timezone: 'UTC', batchSize: 40_000, stopAtEnd: false, concurrency: 2, sessionTimeoutMs: 10_000}
-    const deps = (pool: ReturnType<typeof openDb>, metrics: ConsumerMetrics, health: Health, signal: AbortSignal) => ({db: pool, log: createLogger('test', process.env.DEBUG_REBALANCE ? 'info' : 'silent', false), metrics, health, signal})
+    const options: ConsumeOptions = {
+      brokers: '127.0.0.1:9092',
+      topics: [topic.topic],
+      group: groupOf(topic.topic),
+      format: 'json',
+      timezone: 'UTC',
+      batchSize: 40_000,
+      stopAtEnd: false,
+      concurrency: 2,
+      sessionTimeoutMs: 10_000,
+    }
+    const deps = (pool: ReturnType<typeof openDb>, metrics: ConsumerMetrics, health: Health, signal: AbortSignal) => ({
+      db: pool,
+      log: createLogger('test', process.env.DEBUG_REBALANCE ? 'info' : 'silent', false),
+      metrics,
+      health,
+      signal,
+    })
 
     // A joins alone, then loses MySQL (a proxy cut): the events produced now pile up in its pipeline.
     const poolA = openDb(resolveMysql(proxy.urlFor(db.url)), writerPool(3))

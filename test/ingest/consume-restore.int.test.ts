@@ -34,14 +34,22 @@ afterEach(async () => {
 })
 
 const until = async (what: () => Promise<boolean>, ms = 90_000) => {
-  for (const end = Date.now() + ms; !(await what()); ) {
+  for (const end = Date.now() + ms; !(await what());) {
     if (Date.now() > end) throw new Error('timed out waiting')
     await new Promise((r) => setTimeout(r, 100))
   }
 }
-const connection = (s: TestDatabase['settings']) => ['--no-defaults', '--protocol=tcp', `-h${s.host}`, `-P${s.port}`, `-u${s.user}`]
-const dump = (s: TestDatabase['settings']) => execFileSync('mariadb-dump', [...connection(s), '--single-transaction', s.database], {maxBuffer: 512 * 1024 * 1024})
-const load = (s: TestDatabase['settings'], sql: Buffer) => execFileSync('mariadb', [...connection(s), s.database], {input: sql, maxBuffer: 64 * 1024 * 1024})
+const connection = (s: TestDatabase['settings']) => [
+  '--no-defaults',
+  '--protocol=tcp',
+  `-h${s.host}`,
+  `-P${s.port}`,
+  `-u${s.user}`,
+]
+const dump = (s: TestDatabase['settings']) =>
+  execFileSync('mariadb-dump', [...connection(s), '--single-transaction', s.database], {maxBuffer: 512 * 1024 * 1024})
+const load = (s: TestDatabase['settings'], sql: Buffer) =>
+  execFileSync('mariadb', [...connection(s), s.database], {input: sql, maxBuffer: 64 * 1024 * 1024})
 
 describe('mau consume when a backup is restored under it', () => {
   it.each([
@@ -56,7 +64,16 @@ describe('mau consume when a backup is restored under it', () => {
     const metrics = new ConsumerMetrics()
     const stop = new AbortController()
     const run = consume(
-      {brokers: '127.0.0.1:9092', topics: [topic.topic], group: groupOf(topic.topic), format: 'json', timezone: 'UTC', batchSize: 2_000, stopAtEnd: false, concurrency: 2},
+      {
+        brokers: '127.0.0.1:9092',
+        topics: [topic.topic],
+        group: groupOf(topic.topic),
+        format: 'json',
+        timezone: 'UTC',
+        batchSize: 2_000,
+        stopAtEnd: false,
+        concurrency: 2,
+      },
       {db: pool, log: createLogger('test', 'silent'), metrics, health: new Health(60), signal: stop.signal},
     )
 
@@ -84,7 +101,8 @@ describe('mau consume when a backup is restored under it', () => {
     expect(await eventsApplied(db.settings)).toBe(values.length)
     expect(await readRows(db.settings)).toEqual(truth.rows)
     const check = openDb(db.settings)
-    for (const month of new Set([...truth.rows.keys()].map((k) => k.split('|')[1]!))) expect(await checkSummary(check, month)).toMatchObject({ok: true})
+    for (const month of new Set([...truth.rows.keys()].map((k) => k.split('|')[1]!)))
+      expect(await checkSummary(check, month)).toMatchObject({ok: true})
     await check.end()
     expect(summary.rewinds).toBeGreaterThanOrEqual(3)
     expect((await metrics.rewinds.get()).values.reduce((x, v) => x + v.value, 0)).toBe(summary.rewinds)

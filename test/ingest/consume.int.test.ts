@@ -11,7 +11,16 @@ import {openDb} from '../../src/core/db.js'
 import {aggregateWindow, persistWindow} from '../../src/ingest/writer.js'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import type {Db} from '../../src/core/db.js'
-import {consumeAll, eventsApplied, generate, produce, produceSample, query, readRows, startPartitions} from '../fixtures/mau.js'
+import {
+  consumeAll,
+  eventsApplied,
+  generate,
+  produce,
+  produceSample,
+  query,
+  readRows,
+  startPartitions,
+} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 
 let db: TestDatabase
@@ -41,14 +50,25 @@ describe('mau consume', () => {
     expect(summary).toMatchObject({consumed: 20_000, deadLettered: 0, stoppedBy: 'end-of-topics'})
     expect(await readRows(db.settings)).toEqual(truth.rows)
     expect(summary.partitions.map((p) => p.nextOffset).reduce((a, b) => a + b)).toBe(20_000)
-    for (const month of ['202212', '202301']) expect(await checkSummary(pool, month)).toMatchObject({ok: true, differences: []})
+    for (const month of ['202212', '202301'])
+      expect(await checkSummary(pool, month)).toMatchObject({ok: true, differences: []})
   })
 
   it('counts protobuf events exactly, bare and wrapped in the client Event', async () => {
     topic = await createTopic(2)
     const {events, truth} = generate({events: 5_000, ...MONTH})
-    const bare = (e: SampleEvent) => encodeProtobuf({environmentNamespace: e.environment_namespace, userId: e.user_id, sourceId: ['UNKNOWN', 'ANDROID', 'IOS', 'WEB'].indexOf(e.source_id), lastSeen: e.last_seen})
-    await produce(topic.topic, events.map((e, i) => (i % 2 ? encode(e, 'protobuf') : bare(e))), 2)
+    const bare = (e: SampleEvent) =>
+      encodeProtobuf({
+        environmentNamespace: e.environment_namespace,
+        userId: e.user_id,
+        sourceId: ['UNKNOWN', 'ANDROID', 'IOS', 'WEB'].indexOf(e.source_id),
+        lastSeen: e.last_seen,
+      })
+    await produce(
+      topic.topic,
+      events.map((e, i) => (i % 2 ? encode(e, 'protobuf') : bare(e))),
+      2,
+    )
     await runConsumer({format: 'protobuf'})
     expect(await readRows(db.settings)).toEqual(truth.rows)
   })
@@ -56,10 +76,18 @@ describe('mau consume', () => {
   it('puts events in the month of their last_seen in the configured zone, not UTC', async () => {
     topic = await createTopic(1)
     const newYearTokyo = Date.UTC(2022, 11, 31, 15) / 1000 // 2023-01-01 00:00 in Tokyo
-    const at = (t: number, user: string) => JSON.stringify({environment_namespace: 'ns', user_id: user, source_id: 'IOS', last_seen: t})
-    await produce(topic.topic, [at(newYearTokyo - 1, 'before'), at(newYearTokyo, 'after'), at(newYearTokyo + 3600, 'after')])
+    const at = (t: number, user: string) =>
+      JSON.stringify({environment_namespace: 'ns', user_id: user, source_id: 'IOS', last_seen: t})
+    await produce(topic.topic, [
+      at(newYearTokyo - 1, 'before'),
+      at(newYearTokyo, 'after'),
+      at(newYearTokyo + 3600, 'after'),
+    ])
     await runConsumer({timezone: 'Asia/Tokyo'})
-    const rows = await query<RowDataPacket>(db.settings, 'SELECT user_id, yearmonth, event_count FROM mau ORDER BY user_id')
+    const rows = await query<RowDataPacket>(
+      db.settings,
+      'SELECT user_id, yearmonth, event_count FROM mau ORDER BY user_id',
+    )
     expect(rows.map((r) => ({...r}))).toEqual([
       {user_id: 'after', yearmonth: '202301', event_count: 2},
       {user_id: 'before', yearmonth: '202212', event_count: 1},
@@ -74,9 +102,18 @@ describe('mau consume', () => {
       [null, 'decode: message has no value'],
       [JSON.stringify({...good, user_id: ''}), 'user_id: user_id is "": expected a non-empty string'],
       [JSON.stringify({...good, user_id: 'u'.repeat(256)}), 'user_id: user_id is 256 characters: expected at most 255'],
-      [JSON.stringify({...good, environment_namespace: undefined}), 'namespace: environment_id (or environment_namespace) is missing'],
-      [JSON.stringify({...good, environment_namespace: 'n'.repeat(256)}), 'namespace: environment_namespace is 256 characters'],
-      [JSON.stringify({...good, source_id: 'S'.repeat(31)}), 'source_id: source_id is 31 characters: expected at most 30'],
+      [
+        JSON.stringify({...good, environment_namespace: undefined}),
+        'namespace: environment_id (or environment_namespace) is missing',
+      ],
+      [
+        JSON.stringify({...good, environment_namespace: 'n'.repeat(256)}),
+        'namespace: environment_namespace is 256 characters',
+      ],
+      [
+        JSON.stringify({...good, source_id: 'S'.repeat(31)}),
+        'source_id: source_id is 31 characters: expected at most 30',
+      ],
       [JSON.stringify({...good, source_id: 99}), 'source_id: source_id 99 is not a known source number'],
       [JSON.stringify({...good, last_seen: undefined}), 'last_seen: last_seen is missing'],
       [JSON.stringify({...good, last_seen: -1}), 'last_seen: last_seen -1 is out of range'],
@@ -87,13 +124,18 @@ describe('mau consume', () => {
     await produce(topic.topic, values)
     const summary = await runConsumer()
     expect(summary).toMatchObject({consumed: values.length, deadLettered: bad.length})
-    const dead = await query<RowDataPacket>(db.settings, 'SELECT kafka_offset, reason, payload FROM mau_dead_letter ORDER BY kafka_offset')
+    const dead = await query<RowDataPacket>(
+      db.settings,
+      'SELECT kafka_offset, reason, payload FROM mau_dead_letter ORDER BY kafka_offset',
+    )
     expect(dead.map((d) => Number(d.kafka_offset))).toEqual(bad.map((_, i) => 2 * i + 1))
     dead.forEach((d, i) => {
       expect(d.reason).toContain(bad[i]![1])
       expect(d.payload === null ? null : String(d.payload)).toBe(bad[i]![0])
     })
-    expect(await query<RowDataPacket>(db.settings, 'SELECT user_id, event_count FROM mau')).toEqual([{user_id: 'u1', event_count: bad.length}])
+    expect(await query<RowDataPacket>(db.settings, 'SELECT user_id, event_count FROM mau')).toEqual([
+      {user_id: 'u1', event_count: bad.length},
+    ])
   })
 
   it('counts nothing twice when the whole topic is delivered again', async () => {
@@ -124,31 +166,53 @@ describe('summary rebuild while consuming', () => {
     }
     await run
     expect(rebuilds).toBeGreaterThan(3)
-    for (const month of ['202212', '202301']) expect(await checkSummary(pool, month)).toMatchObject({ok: true, differences: []})
+    for (const month of ['202212', '202301'])
+      expect(await checkSummary(pool, month)).toMatchObject({ok: true, differences: []})
   })
 })
 
 describe('persistWindow', () => {
   const ref = {group: 'g', topic: 't', partition: 0}
-  const messages = [0, 1, 2, 3].map((i) => ({offset: String(i), value: Buffer.from(JSON.stringify({environment_namespace: 'ns', user_id: `u${i % 2}`, source_id: 'WEB', last_seen: MONTH.from + i}))}))
+  const messages = [0, 1, 2, 3].map((i) => ({
+    offset: String(i),
+    value: Buffer.from(
+      JSON.stringify({environment_namespace: 'ns', user_id: `u${i % 2}`, source_id: 'WEB', last_seen: MONTH.from + i}),
+    ),
+  }))
   const now = Math.floor(Date.now() / 1000)
 
   it('applies a redelivered batch once, and a partly new batch only for its new messages', async () => {
     const months = new MonthResolver('UTC')
     await startPartitions(pool, [{ref, from: 0}])
-    const first = await persistWindow(pool, [{ref, from: 0, batch: prepareBatch(messages.slice(0, 3), decodeJson, now)}], months, now)
-    const again = await persistWindow(pool, [{ref, from: 0, batch: prepareBatch(messages, decodeJson, now)}], months, now)
+    const first = await persistWindow(
+      pool,
+      [{ref, from: 0, batch: prepareBatch(messages.slice(0, 3), decodeJson, now)}],
+      months,
+      now,
+    )
+    const again = await persistWindow(
+      pool,
+      [{ref, from: 0, batch: prepareBatch(messages, decodeJson, now)}],
+      months,
+      now,
+    )
     expect(first.partitions).toMatchObject([{applied: 3, skipped: 0, nextOffset: 3}])
     expect(again.partitions).toMatchObject([{applied: 1, skipped: 3, nextOffset: 4}])
     const rows = await query<RowDataPacket>(db.settings, 'SELECT user_id, event_count FROM mau ORDER BY user_id')
-    expect(rows).toEqual([{user_id: 'u0', event_count: 2}, {user_id: 'u1', event_count: 2}])
+    expect(rows).toEqual([
+      {user_id: 'u0', event_count: 2},
+      {user_id: 'u1', event_count: 2},
+    ])
   })
 
   it('applies a batch once when two consumers write it at the same time (a rebalance overlap)', async () => {
     const months = new MonthResolver('UTC')
     const batch = prepareBatch(messages, decodeJson, now)
     await startPartitions(pool, [{ref, from: 0}])
-    const results = await Promise.all([persistWindow(pool, [{ref, from: 0, batch}], months, now), persistWindow(pool, [{ref, from: 0, batch}], months, now)])
+    const results = await Promise.all([
+      persistWindow(pool, [{ref, from: 0, batch}], months, now),
+      persistWindow(pool, [{ref, from: 0, batch}], months, now),
+    ])
     expect(results.map((r) => r.partitions[0]!.applied).sort()).toEqual([0, 4])
     const [total] = await query<RowDataPacket>(db.settings, 'SELECT CAST(SUM(event_count) AS SIGNED) AS n FROM mau')
     expect(total?.n).toBe(4)
@@ -158,7 +222,10 @@ describe('persistWindow', () => {
   it('writes several partitions in one window, each from its own stored offset, the window aggregated across them', async () => {
     const months = new MonthResolver('UTC')
     const other = {...ref, partition: 1}
-    await startPartitions(pool, [{ref, from: 0}, {ref: other, from: 0}])
+    await startPartitions(pool, [
+      {ref, from: 0},
+      {ref: other, from: 0},
+    ])
     await persistWindow(pool, [{ref, from: 0, batch: prepareBatch(messages.slice(0, 2), decodeJson, now)}], months, now)
     const chunks = [
       {ref, from: 0, batch: prepareBatch(messages.slice(0, 2), decodeJson, now)},
@@ -166,9 +233,15 @@ describe('persistWindow', () => {
       {ref, from: 2, batch: prepareBatch(messages.slice(2), decodeJson, now)},
     ]
     const w = await persistWindow(pool, chunks, months, now, aggregateWindow(chunks, months))
-    expect(w.partitions).toMatchObject([{ref, applied: 2, skipped: 2, nextOffset: 4}, {ref: other, applied: 4, skipped: 0, nextOffset: 4}])
+    expect(w.partitions).toMatchObject([
+      {ref, applied: 2, skipped: 2, nextOffset: 4},
+      {ref: other, applied: 4, skipped: 0, nextOffset: 4},
+    ])
     const rows = await query<RowDataPacket>(db.settings, 'SELECT user_id, event_count FROM mau ORDER BY user_id')
-    expect(rows).toEqual([{user_id: 'u0', event_count: 4}, {user_id: 'u1', event_count: 4}])
+    expect(rows).toEqual([
+      {user_id: 'u0', event_count: 4},
+      {user_id: 'u1', event_count: 4},
+    ])
     expect((await checkSummary(pool, '202212')).ok).toBe(true)
   })
 })

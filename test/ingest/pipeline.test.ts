@@ -28,7 +28,9 @@ describe('pickWindow', () => {
   })
 
   it('honours the byte limit as well', () => {
-    expect(pickWindow([chunk('t:0', 10, 600), chunk('t:1', 10, 600)], {maxEvents: 1000, maxBytes: 1000})).toHaveLength(1)
+    expect(pickWindow([chunk('t:0', 10, 600), chunk('t:1', 10, 600)], {maxEvents: 1000, maxBytes: 1000})).toHaveLength(
+      1,
+    )
   })
 })
 
@@ -63,7 +65,12 @@ describe('ChunkQueue', () => {
     await q.push(chunk('t:0', 100), () => true)
     let wanted = true
     let heartbeats = 0
-    const pushing = q.push(chunk('t:1', 100), () => wanted, async () => void heartbeats++, 10)
+    const pushing = q.push(
+      chunk('t:1', 100),
+      () => wanted,
+      async () => void heartbeats++,
+      10,
+    )
     await new Promise((r) => setTimeout(r, 35))
     wanted = false
     expect(await pushing).toBe(false)
@@ -103,10 +110,11 @@ describe('Turns', () => {
   const jobs = () => {
     const turns = new Turns()
     const order: number[] = []
-    const job = (n: number, fail = false) => turns.run(n, async () => {
-      order.push(n)
-      if (fail) throw new Error(`job ${n}`)
-    })
+    const job = (n: number, fail = false) =>
+      turns.run(n, async () => {
+        order.push(n)
+        if (fail) throw new Error(`job ${n}`)
+      })
     return {order, job}
   }
 
@@ -119,7 +127,10 @@ describe('Turns', () => {
   it('never runs a turn after one that failed, whether it was waiting already or arrives later', async () => {
     const {order, job} = jobs()
     const settled = await Promise.allSettled([job(2), job(1, true), job(0)])
-    const late = await job(3).then(() => 'ran', (e: unknown) => e)
+    const late = await job(3).then(
+      () => 'ran',
+      (e: unknown) => e,
+    )
     expect(order).toEqual([0, 1])
     expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled'])
     expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(AfterFailedTurn)

@@ -5,7 +5,12 @@ const p = {topic: 't', partition: 0, low: 100, high: 1_000}
 
 describe('planReset', () => {
   it('says how many messages moving back applies again', () => {
-    expect(planReset({...p, stored: 700}, {to: 'earliest'})).toMatchObject({next: 100, applyAgain: 600, skip: 0, pastEnd: false})
+    expect(planReset({...p, stored: 700}, {to: 'earliest'})).toMatchObject({
+      next: 100,
+      applyAgain: 600,
+      skip: 0,
+      pastEnd: false,
+    })
   })
 
   it('says how many messages moving forward skips', () => {
@@ -14,7 +19,12 @@ describe('planReset', () => {
   })
 
   it('applies nothing again on a recreated topic: the stored offset lay past the end, the messages now there were never applied', () => {
-    expect(planReset({...p, low: 0, high: 1_500, stored: 200_201}, {to: 'earliest'})).toMatchObject({next: 0, applyAgain: 0, skip: 0, pastEnd: true})
+    expect(planReset({...p, low: 0, high: 1_500, stored: 200_201}, {to: 'earliest'})).toMatchObject({
+      next: 0,
+      applyAgain: 0,
+      skip: 0,
+      pastEnd: true,
+    })
   })
 
   it('moves to the first offset at an instant, within the log; to the end when nothing is that recent', () => {

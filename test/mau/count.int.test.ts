@@ -23,7 +23,11 @@ beforeEach(async () => {
     ['prod', '202301', 'IOS', 'carol', 1],
   ]
   for (const [ns, ym, src, user, n] of rows) {
-    await query(db.settings, 'INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0)', [ns, ym, src, user, n])
+    await query(
+      db.settings,
+      'INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0)',
+      [ns, ym, src, user, n],
+    )
   }
 })
 afterEach(async () => {
@@ -55,7 +59,9 @@ describe('countByScan', () => {
 
   it('filters by environment and source', async () => {
     const c = await countByScan(pool, {month: '202212', namespaces: ['prod'], sources: ['IOS']})
-    expect(c.environments).toEqual([{environment_namespace: 'prod', users: 2, events: 4, sources: [{source_id: 'IOS', users: 2, events: 4}]}])
+    expect(c.environments).toEqual([
+      {environment_namespace: 'prod', users: 2, events: 4, sources: [{source_id: 'IOS', users: 2, events: 4}]},
+    ])
   })
 
   it('names an environment that has no events in the month', async () => {
@@ -69,7 +75,13 @@ describe('countByScan', () => {
 describe('summary counters kept by the consumer', () => {
   const ref = {group: 'g', topic: 't', partition: 0}
   const now = Math.floor(Date.now() / 1000)
-  const event = (user: string, source: string, ns = 'prod') => JSON.stringify({environment_namespace: ns, user_id: user, source_id: source, last_seen: Date.UTC(2022, 11, 5) / 1000})
+  const event = (user: string, source: string, ns = 'prod') =>
+    JSON.stringify({
+      environment_namespace: ns,
+      user_id: user,
+      source_id: source,
+      last_seen: Date.UTC(2022, 11, 5) / 1000,
+    })
   const apply = async (values: string[], first = 0) => {
     const writer = openDb(db.settings, writerPool(2))
     const messages = values.map((v, i) => ({offset: String(first + i), value: Buffer.from(v)}))
@@ -96,14 +108,19 @@ describe('summary counters kept by the consumer', () => {
         ],
       },
     ])
-    expect((await count(pool, {month: '202212', namespaces: ['prod'], sources: ['IOS']})).environments[0]).toMatchObject({users: 1, events: 2})
+    expect(
+      (await count(pool, {month: '202212', namespaces: ['prod'], sources: ['IOS']})).environments[0],
+    ).toMatchObject({users: 1, events: 2})
   })
 
   it('are repaired by rebuild after being corrupted, and check names every difference', async () => {
     await apply([event('zoe', 'IOS'), event('yan', 'WEB', 'dev')])
     await rebuildSummary(pool, '202212') // the fixture's rows were inserted behind the consumer's back
     expect((await checkSummary(pool, '202212')).ok).toBe(true)
-    await query(db.settings, "UPDATE mau_summary SET users = users + 5 WHERE environment_namespace = 'prod' AND source_id = ''")
+    await query(
+      db.settings,
+      "UPDATE mau_summary SET users = users + 5 WHERE environment_namespace = 'prod' AND source_id = ''",
+    )
     await query(db.settings, "DELETE FROM mau_summary WHERE environment_namespace = 'dev' AND source_id = 'WEB'")
     const broken = await checkSummary(pool, '202212')
     expect(broken.ok).toBe(false)

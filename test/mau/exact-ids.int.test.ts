@@ -14,7 +14,10 @@ import {createTestDatabase, createTopic, type TestDatabase} from '../fixtures/se
 import {mauAsync} from '../helpers/cli.js'
 import {druidStandin} from '../helpers/druid-standin.js'
 
-const events = [...exactIdEvents('prod'), {environment_namespace: 'prod ', user_id: 'a', source_id: 'IOS', last_seen: Date.UTC(2022, 11, 20) / 1000}]
+const events = [
+  ...exactIdEvents('prod'),
+  {environment_namespace: 'prod ', user_id: 'a', source_id: 'IOS', last_seen: Date.UTC(2022, 11, 20) / 1000},
+]
 let consumed: TestDatabase
 let filled: TestDatabase
 let pools: Db[]
@@ -24,7 +27,11 @@ beforeAll(async () => {
   ;[consumed, filled] = await Promise.all([createTestDatabase({migrated: true}), createTestDatabase({migrated: true})])
   pools = [openDb(consumed.settings, writerPool(4)), openDb(filled.settings, writerPool(2))]
   const topic = await createTopic(2)
-  await produce(topic.topic, events.map((e) => JSON.stringify(e)), 2)
+  await produce(
+    topic.topic,
+    events.map((e) => JSON.stringify(e)),
+    2,
+  )
   await consumeAll(pools[0]!, topic.topic)
   await topic.drop()
   standin = await druidStandin({user_events: events.map((e) => ({...e, __time: e.last_seen * 1000}))})
@@ -35,11 +42,20 @@ afterAll(async () => {
   await Promise.all([consumed.drop(), filled.drop()])
 })
 
-const reader = () => druidReader({...DRUID_DEFAULTS, 'druid-url': standin.url}, {useApproximateCountDistinct: false, sqlTimeZone: 'UTC'})
+const reader = () =>
+  druidReader({...DRUID_DEFAULTS, 'druid-url': standin.url}, {useApproximateCountDistinct: false, sqlTimeZone: 'UTC'})
 const expected = {
   month: '202212',
   environments: [
-    {environment_namespace: 'prod', users: 15, events: 30, sources: [{source_id: 'IOS', users: 15, events: 15}, {source_id: 'WEB', users: 15, events: 15}]},
+    {
+      environment_namespace: 'prod',
+      users: 15,
+      events: 30,
+      sources: [
+        {source_id: 'IOS', users: 15, events: 15},
+        {source_id: 'WEB', users: 15, events: 15},
+      ],
+    },
     {environment_namespace: 'prod ', users: 1, events: 1, sources: [{source_id: 'IOS', users: 1, events: 1}]},
   ],
   total: {users: 16, events: 31},
@@ -51,23 +67,38 @@ describe('exact ids', () => {
     expect(await countByScan(pools[0]!, {month: '202212'})).toEqual(expected)
     expect(await checkSummary(pools[0]!, '202212')).toMatchObject({ok: true})
     expect((await userIds(pools[0]!, {month: '202212', namespaces: ['prod']})).sort()).toEqual([...DISTINCT_IDS].sort())
-    expect(await count(pools[0]!, {month: '202212', namespaces: ['prod ']})).toMatchObject({total: {users: 1, events: 1}})
+    expect(await count(pools[0]!, {month: '202212', namespaces: ['prod ']})).toMatchObject({
+      total: {users: 1, events: 1},
+    })
   })
 
   it('backfill from Druid writes the same users, and verify-migration passes on both databases', async () => {
-    const result = await backfill(pools[1]!, reader(), {month: '202212', timezone: 'UTC', now: new Date('2023-01-02T00:00:00Z'), pageSize: 4})
+    const result = await backfill(pools[1]!, reader(), {
+      month: '202212',
+      timezone: 'UTC',
+      now: new Date('2023-01-02T00:00:00Z'),
+      pageSize: 4,
+    })
     expect(result.total).toEqual({rows: 31, events: 31, rejected: 0})
     expect(await count(pools[1]!, {month: '202212'})).toEqual(expected)
     for (const pool of pools) {
-      const verdict = await verifyMigration(pool, reader(), {month: '202212', timezone: 'UTC', approximate: false, tolerancePercent: 0, users: 20})
+      const verdict = await verifyMigration(pool, reader(), {
+        month: '202212',
+        timezone: 'UTC',
+        approximate: false,
+        tolerancePercent: 0,
+        users: 20,
+      })
       expect(verdict.rows.filter((r) => r.verdict !== 'match')).toEqual([])
       expect(verdict.ok).toBe(true)
     }
   })
 
-  it('mau count --json prints the ids\' environments as text, and --scan agrees', async () => {
+  it("mau count --json prints the ids' environments as text, and --scan agrees", async () => {
     for (const args of [[], ['--scan']]) {
-      const r = await mauAsync(['count', '--month', '202212', '--by', 'source', '--json', ...args], {MAU_MYSQL_URL: consumed.url})
+      const r = await mauAsync(['count', '--month', '202212', '--by', 'source', '--json', ...args], {
+        MAU_MYSQL_URL: consumed.url,
+      })
       expect(r.code).toBe(0)
       expect(JSON.parse(r.stdout)).toEqual(expected)
     }

@@ -7,14 +7,24 @@ const counts: MauCount = {
   month: '202212',
   environments: [
     {environment_namespace: 'dev', users: 1, events: 7, sources: [{source_id: 'WEB', users: 1, events: 7}]},
-    {environment_namespace: 'a,"b"', users: 2, events: 3, sources: [{source_id: 'IOS', users: 1, events: 1}, {source_id: 'WEB', users: 2, events: 2}]},
+    {
+      environment_namespace: 'a,"b"',
+      users: 2,
+      events: 3,
+      sources: [
+        {source_id: 'IOS', users: 1, events: 1},
+        {source_id: 'WEB', users: 2, events: 2},
+      ],
+    },
   ],
   total: {users: 3, events: 10},
 }
 
 describe('toCsv', () => {
   it('has one line per environment, the total last, and quotes what needs it', () => {
-    expect(toCsv(counts, false)).toBe('month,environment_namespace,source_id,users,events\n202212,dev,,1,7\n202212,"a,""b""",,2,3\n202212,,,3,10\n')
+    expect(toCsv(counts, false)).toBe(
+      'month,environment_namespace,source_id,users,events\n202212,dev,,1,7\n202212,"a,""b""",,2,3\n202212,,,3,10\n',
+    )
   })
 
   it('adds a line per source on request', () => {
@@ -48,7 +58,11 @@ describe('countTable', () => {
 describe('checkReport', () => {
   it('says the summary matches, or lists each line that differs with both sides', () => {
     expect(checkReport({month: '202212', ok: true, differences: []})).toBe('Summary of 202212 matches the rows.')
-    const out = checkReport({month: '202212', ok: false, differences: [{environment_namespace: 'prod', source_id: '', summary: {users: 2, events: 5}, scan: null}]})
+    const out = checkReport({
+      month: '202212',
+      ok: false,
+      differences: [{environment_namespace: 'prod', source_id: '', summary: {users: 2, events: 5}, scan: null}],
+    })
     expect(out).toMatch(/prod.*all.*2 users \/ 5 events.*missing/)
   })
 })
@@ -57,10 +71,13 @@ describe('historyTable, historyCsv and usersChart', () => {
   const history = {
     from: '202211',
     to: '202212',
-    months: trend(['202211', '202212'], [
-      {month: '202211', environment_namespace: 'prod', users: 1500, events: 20000},
-      {month: '202212', environment_namespace: 'prod', users: 3000, events: 10000},
-    ]),
+    months: trend(
+      ['202211', '202212'],
+      [
+        {month: '202211', environment_namespace: 'prod', users: 1500, events: 20000},
+        {month: '202212', environment_namespace: 'prod', users: 3000, events: 10000},
+      ],
+    ),
   }
 
   it('shows a line per month with separators and signed changes', () => {

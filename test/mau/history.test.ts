@@ -15,7 +15,13 @@ describe('trend', () => {
       {environment_namespace: 'dev', users: 1, events: 1, users_change_percent: null, events_change_percent: null},
       {environment_namespace: 'prod', users: 6, events: 30, users_change_percent: 50, events_change_percent: -25},
     ])
-    expect(months[1]!.environments[1]).toEqual({environment_namespace: 'prod', users: 0, events: 0, users_change_percent: -100, events_change_percent: -100})
+    expect(months[1]!.environments[1]).toEqual({
+      environment_namespace: 'prod',
+      users: 0,
+      events: 0,
+      users_change_percent: -100,
+      events_change_percent: -100,
+    })
     expect(months[1]!.total).toEqual({users: 2, events: 3, users_change_percent: -71.4, events_change_percent: -90.3})
   })
 

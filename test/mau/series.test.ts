@@ -1,10 +1,21 @@
 import {describe, expect, it} from 'vitest'
 import {selectSeries, toSeries} from '../../src/mau/series.js'
 
-const row = (environment_namespace: string, source_id: string, yearmonth: string, users: number) => ({environment_namespace, source_id, yearmonth, users, events: users * 3})
+const row = (environment_namespace: string, source_id: string, yearmonth: string, users: number) => ({
+  environment_namespace,
+  source_id,
+  yearmonth,
+  users,
+  events: users * 3,
+})
 
 describe('toSeries and selectSeries', () => {
-  const all = toSeries([row('a', 'IOS', '202511', 1), row('a', 'IOS', '202601', 2), row('a', 'WEB', '202601', 5), row('b', 'IOS', '202601', 7)])
+  const all = toSeries([
+    row('a', 'IOS', '202511', 1),
+    row('a', 'IOS', '202601', 2),
+    row('a', 'WEB', '202601', 5),
+    row('b', 'IOS', '202601', 7),
+  ])
 
   it('groups sorted rows into one series per environment and source, months ascending', () => {
     expect(all.map((s) => [s.environment_namespace, s.source_id, s.points.map((p) => p.yearmonth)])).toEqual([

@@ -19,7 +19,9 @@ interface LockEntry {
 
 const STEP_TIMEOUT_MS = 240_000
 const root = process.cwd()
-const shrinkwrap = JSON.parse(readFileSync(join(root, 'npm-shrinkwrap.json'), 'utf8')) as {packages: Record<string, LockEntry>}
+const shrinkwrap = JSON.parse(readFileSync(join(root, 'npm-shrinkwrap.json'), 'utf8')) as {
+  packages: Record<string, LockEntry>
+}
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {version: string}).version
 const databases: TestDatabase[] = []
 let work = ''
@@ -34,12 +36,27 @@ let head = ''
  * from is kept. No MAU_ settings.
  */
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const kept = Object.entries(process.env).filter(([k]) => !/^(npm_|INIT_CWD$|MAU_)/i.test(k) || /^npm_config_(registry|cafile|proxy|https_proxy|noproxy|strict_ssl|cache|userconfig)$/i.test(k))
+  const kept = Object.entries(process.env).filter(
+    ([k]) =>
+      !/^(npm_|INIT_CWD$|MAU_)/i.test(k) ||
+      /^npm_config_(registry|cafile|proxy|https_proxy|noproxy|strict_ssl|cache|userconfig)$/i.test(k),
+  )
   return {...Object.fromEntries(kept), PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...extra}
 }
 
-function run(command: string, args: string[], cwd: string, extra: Record<string, string> = {}): {code: number | null; stdout: string; stderr: string} {
-  const r = spawnSync(command, args, {cwd, encoding: 'utf8', env: env(extra), timeout: STEP_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024})
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  extra: Record<string, string> = {},
+): {code: number | null; stdout: string; stderr: string} {
+  const r = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    env: env(extra),
+    timeout: STEP_TIMEOUT_MS,
+    maxBuffer: 64 * 1024 * 1024,
+  })
   return {code: r.status, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}`}
 }
 
@@ -62,7 +79,10 @@ beforeAll(() => {
   // The clone's build needs the devDependencies (tsc, oclif): the checkout's, rather than a second npm ci.
   symlinkSync(realpathSync(join(root, 'node_modules')), join(clone, 'node_modules'))
   must('npm', ['pack', '--pack-destination', work], clone)
-  tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!)
+  tarball = join(
+    work,
+    readdirSync(work).find((f) => f.endsWith('.tgz'))!,
+  )
   must('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], work)
   must('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--prefix', installed], work)
 }, 4 * STEP_TIMEOUT_MS)
@@ -74,8 +94,24 @@ afterAll(async () => {
 
 describe('the package', () => {
   it('holds what runs and is documented, and none of the sources', () => {
-    const top = new Set(must('tar', ['tzf', tarball], work).trim().split('\n').map((p) => p.split('/')[1]))
-    expect([...top].sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'bin', 'dist', 'migrations', 'npm-shrinkwrap.json', 'oclif.manifest.json', 'package.json', 'proto'])
+    const top = new Set(
+      must('tar', ['tzf', tarball], work)
+        .trim()
+        .split('\n')
+        .map((p) => p.split('/')[1]),
+    )
+    expect([...top].sort()).toEqual([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
+      'bin',
+      'dist',
+      'migrations',
+      'npm-shrinkwrap.json',
+      'oclif.manifest.json',
+      'package.json',
+      'proto',
+    ])
     expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/)
     expect(existsSync(join(installed, 'dist', 'build.json'))).toBe(true)
   })
@@ -84,7 +120,9 @@ describe('the package', () => {
     const r = run(join(prefix, 'bin', 'mau'), ['--version'], work)
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    expect(r.stdout.trim()).toMatch(new RegExp(`^mau/${version.replaceAll('.', '\\.')} \\S+ node-v\\S+ commit ${head}$`))
+    expect(r.stdout.trim()).toMatch(
+      new RegExp(`^mau/${version.replaceAll('.', '\\.')} \\S+ node-v\\S+ commit ${head}$`),
+    )
   })
 
   it('installed, mau db migrate brings a fresh database to the latest schema', async () => {
@@ -97,15 +135,22 @@ describe('the package', () => {
   })
 
   it('installed, runs the dependency tree of npm-shrinkwrap.json, the one the tests ran', () => {
-    const actual = JSON.parse(readFileSync(join(installed, 'node_modules', '.package-lock.json'), 'utf8')) as {packages: Record<string, LockEntry>}
+    const actual = JSON.parse(readFileSync(join(installed, 'node_modules', '.package-lock.json'), 'utf8')) as {
+      packages: Record<string, LockEntry>
+    }
     for (const [path, entry] of Object.entries(actual.packages)) {
       expect.soft(shrinkwrap.packages[path]?.version, path).toBe(entry.version)
       expect.soft(shrinkwrap.packages[path]?.dev, `${path} is a devDependency`).toBeFalsy()
     }
     // Every runtime package is there, but another platform's native build.
-    const missing = Object.entries(shrinkwrap.packages).filter(([path, e]) => path && !e.dev && !e.optional && !e.devOptional && !existsSync(join(installed, path, 'package.json')))
+    const missing = Object.entries(shrinkwrap.packages).filter(
+      ([path, e]) =>
+        path && !e.dev && !e.optional && !e.devOptional && !existsSync(join(installed, path, 'package.json')),
+    )
     expect(missing.map(([path]) => path)).toEqual([])
-    const mysql2 = JSON.parse(readFileSync(join(installed, 'node_modules', 'mysql2', 'package.json'), 'utf8')) as {version: string}
+    const mysql2 = JSON.parse(readFileSync(join(installed, 'node_modules', 'mysql2', 'package.json'), 'utf8')) as {
+      version: string
+    }
     expect(mysql2.version).toBe(shrinkwrap.packages['node_modules/mysql2']!.version)
   })
 })

@@ -42,17 +42,39 @@ async function database(zone: string, months: string[]): Promise<TestDatabase> {
   } finally {
     await pool.end()
   }
-  const first = await mauAt('2026-09-15 12:00:00', ['db', 'timezone', '--set', zone, '--force', '--json'], {MAU_MYSQL_URL: db.url})
+  const first = await mauAt('2026-09-15 12:00:00', ['db', 'timezone', '--set', zone, '--force', '--json'], {
+    MAU_MYSQL_URL: db.url,
+  })
   expect(first.code, first.stderr).toBe(0)
   return db
 }
 
 /** The months the webhook received for a database's key, in order of arrival. */
-const monthsReceived = (since: number) => hook.received.slice(since).map((r) => (JSON.parse(r.body) as {month: string}).month)
+const monthsReceived = (since: number) =>
+  hook.received.slice(since).map((r) => (JSON.parse(r.body) as {month: string}).month)
 
-const send = async (at: string, db: TestDatabase, to: string[], extra: string[] = [], env: Record<string, string> = {}) => {
-  const r = await mauAt(at, ['report', 'send', ...to.flatMap((t) => ['--to', t]), ...extra, '--json'], {MAU_MYSQL_URL: db.url, ...env})
-  return {...r, json: r.code === 0 || r.code === 1 ? (JSON.parse(r.stdout) as {timezone: string; currentMonth: string; months: {month: string; deliveries: {destination: string; status: string}[]}[]}) : undefined}
+const send = async (
+  at: string,
+  db: TestDatabase,
+  to: string[],
+  extra: string[] = [],
+  env: Record<string, string> = {},
+) => {
+  const r = await mauAt(at, ['report', 'send', ...to.flatMap((t) => ['--to', t]), ...extra, '--json'], {
+    MAU_MYSQL_URL: db.url,
+    ...env,
+  })
+  return {
+    ...r,
+    json:
+      r.code === 0 || r.code === 1
+        ? (JSON.parse(r.stdout) as {
+            timezone: string
+            currentMonth: string
+            months: {month: string; deliveries: {destination: string; status: string}[]}[]
+          })
+        : undefined,
+  }
 }
 
 describe('report send on the 1st, in any zone (the report CronJob runs daily at 01:30 UTC)', () => {
@@ -97,7 +119,10 @@ describe('report send catches up', () => {
     expect(monthsReceived(before)).toEqual(['202608', '202609', '202610', '202611'])
     // The file had no delivery before: just the month before the current one.
     expect(readdirSync(dir).filter((f) => f.startsWith('mau-'))).toEqual(['mau-202611.json'])
-    expect(JSON.parse(readFileSync(join(dir, 'mau-202611.json'), 'utf8'))).toMatchObject({month: '202611', totals: {users: 1, events: 4}})
+    expect(JSON.parse(readFileSync(join(dir, 'mau-202611.json'), 'utf8'))).toMatchObject({
+      month: '202611',
+      totals: {users: 1, events: 4},
+    })
     // Each month is sent once: the day after, nothing is due.
     const again = await send('2026-12-03 01:30:00', db, [webhook, file])
     expect(again.json!.months).toEqual([])
@@ -105,9 +130,11 @@ describe('report send catches up', () => {
     expect(monthsReceived(before)).toHaveLength(4)
   })
 
-  it('holds a destination\'s later months after one fails, and the next run sends them in order', async () => {
+  it("holds a destination's later months after one fails, and the next run sends them in order", async () => {
     let fail = false
-    const flaky = await scriptedServer((_, res) => (fail ? res.writeHead(503).end('down') : res.writeHead(200).end('ok')))
+    const flaky = await scriptedServer((_, res) =>
+      fail ? res.writeHead(503).end('down') : res.writeHead(200).end('ok'),
+    )
     try {
       const db = await database('UTC', ['202609', '202610', '202611'])
       const to = `webhook:${flaky.url}`
@@ -115,12 +142,23 @@ describe('report send catches up', () => {
       fail = true
       const failed = await send('2026-12-02 01:30:00', db, [to], ['--max-attempts', '1'])
       expect(failed.code).toBe(1)
-      expect(failed.json!.months.map((m) => [m.month, m.deliveries[0]!.status])).toEqual([['202610', 'failed'], ['202611', 'skipped']])
+      expect(failed.json!.months.map((m) => [m.month, m.deliveries[0]!.status])).toEqual([
+        ['202610', 'failed'],
+        ['202611', 'skipped'],
+      ])
       fail = false
       const retried = await send('2026-12-03 01:30:00', db, [to])
       expect(retried.code, retried.stderr).toBe(0)
-      expect(retried.json!.months.map((m) => [m.month, m.deliveries[0]!.status])).toEqual([['202610', 'sent'], ['202611', 'sent']])
-      expect(flaky.received.map((r) => (JSON.parse(r.body) as {month: string}).month)).toEqual(['202609', '202610', '202610', '202611'])
+      expect(retried.json!.months.map((m) => [m.month, m.deliveries[0]!.status])).toEqual([
+        ['202610', 'sent'],
+        ['202611', 'sent'],
+      ])
+      expect(flaky.received.map((r) => (JSON.parse(r.body) as {month: string}).month)).toEqual([
+        '202609',
+        '202610',
+        '202610',
+        '202611',
+      ])
     } finally {
       await flaky.close()
     }
@@ -139,7 +177,11 @@ describe('a month not over', () => {
     expect(due.json!.months.map((m) => m.month)).toEqual(['202610'])
     const partial = await send('2026-12-01 07:00:00', db, [file], ['--allow-partial'])
     expect(partial.json!.months.map((m) => m.month)).toEqual(['202611'])
-    expect(readdirSync(dir).filter((f) => f.startsWith('partial-')).sort()).toEqual(['partial-202610.json', 'partial-202611.json'])
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.startsWith('partial-'))
+        .sort(),
+    ).toEqual(['partial-202610.json', 'partial-202611.json'])
   })
 })
 
@@ -151,13 +193,16 @@ describe('month ends on a daylight-saving transition', () => {
     ['America/Los_Angeles', '202609', '202610', '2026-10-05 12:00:00', '2026-11-01 06:59:00', '2026-11-01 07:00:30'],
     ['Europe/Berlin', '202709', '202710', '2027-10-05 12:00:00', '2027-10-31 22:59:00', '2027-10-31 23:00:30'],
     ['Europe/Berlin', '202402', '202403', '2024-03-05 12:00:00', '2024-03-31 21:59:00', '2024-03-31 22:00:30'],
-  ])('%s: %s sent, then %s stays until its last minute has passed and leaves at its end', async (zone, sent, month, first, lastMinute, justAfter) => {
-    const db = await database(zone, [sent, month])
-    const to = `file:${join(dir, `dst-${zone.replace('/', '-')}-{month}.json`)}`
-    expect((await send(first, db, [to])).json?.months.map((m) => m.month)).toEqual([sent])
-    const before = await send(lastMinute, db, [to])
-    expect(before.json).toMatchObject({currentMonth: month, months: []})
-    const after = await send(justAfter, db, [to])
-    expect(after.json!.months.map((m) => m.month)).toEqual([month])
-  })
+  ])(
+    '%s: %s sent, then %s stays until its last minute has passed and leaves at its end',
+    async (zone, sent, month, first, lastMinute, justAfter) => {
+      const db = await database(zone, [sent, month])
+      const to = `file:${join(dir, `dst-${zone.replace('/', '-')}-{month}.json`)}`
+      expect((await send(first, db, [to])).json?.months.map((m) => m.month)).toEqual([sent])
+      const before = await send(lastMinute, db, [to])
+      expect(before.json).toMatchObject({currentMonth: month, months: []})
+      const after = await send(justAfter, db, [to])
+      expect(after.json!.months.map((m) => m.month)).toEqual([month])
+    },
+  )
 })

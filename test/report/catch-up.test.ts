@@ -24,7 +24,16 @@ describe('planCatchUp', () => {
     const hook = parseDestination('webhook:https://billing.example/mau', {})
     const file = parseDestination('file:/reports/mau-{month}.json', {})
     const stdout = parseDestination('stdout', {})
-    const plan = planCatchUp([hook, file, stdout], new Map([[hook.key, '202609'], [file.key, '202610'], ['stdout', '202611']]), '202612', false)
+    const plan = planCatchUp(
+      [hook, file, stdout],
+      new Map([
+        [hook.key, '202609'],
+        [file.key, '202610'],
+        ['stdout', '202611'],
+      ]),
+      '202612',
+      false,
+    )
     expect(plan.map((p) => [p.month, p.destinations.map((d) => d.key)])).toEqual([
       ['202610', [hook.key]],
       ['202611', [hook.key, file.key, 'stdout']],

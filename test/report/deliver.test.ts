@@ -3,7 +3,9 @@ import {withCause} from '../../src/report/deliver.js'
 
 describe('withCause', () => {
   it('adds the cause fetch hides behind "fetch failed"', () => {
-    const error = new TypeError('fetch failed', {cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), {code: 'ECONNREFUSED'})})
+    const error = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), {code: 'ECONNREFUSED'}),
+    })
     expect(withCause(error)).toBe('fetch failed: connect ECONNREFUSED 10.0.0.1:443')
   })
 

@@ -7,7 +7,13 @@ const doc: ReportDocument = {
   previous_month: '202211',
   generated_at: '2023-01-01T00:05:00.000Z',
   environments: [
-    {environment_namespace: 'dev', users: 1, events: 4, previous: null, sources: [{source_id: 'WEB', users: 1, events: 4}]},
+    {
+      environment_namespace: 'dev',
+      users: 1,
+      events: 4,
+      previous: null,
+      sources: [{source_id: 'WEB', users: 1, events: 4}],
+    },
     {environment_namespace: 'prod, eu', users: 2000, events: 6000, previous: {users: 1000, events: 9}, sources: []},
   ],
   totals: {users: 2001, events: 6004, previous: {users: 1000, events: 9}},
@@ -29,7 +35,10 @@ describe('toSlackText', () => {
   })
 
   it('shows terminal escapes in an environment name as text, so Slack and a terminal only ever see text', () => {
-    const hostile = {...doc, environments: [{...doc.environments[0]!, environment_namespace: 'x\u001b]0;t\u0007\u009b2J'}]}
+    const hostile = {
+      ...doc,
+      environments: [{...doc.environments[0]!, environment_namespace: 'x\u001b]0;t\u0007\u009b2J'}],
+    }
     expect(toSlackText(hostile)).toContain('x\\x1b]0;t\\x07\\u009b2J')
     expect(toSlackText(hostile)).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
   })

@@ -23,13 +23,29 @@ let topic: {topic: string; drop: () => Promise<void>}
 const month = addMonths(currentMonth('UTC'), -1)
 const at = Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4)) - 1, 10) / 1000
 const file = join(tmpdir(), `mau-revisions-${process.pid}.json`)
-const event = (user: string) => JSON.stringify({environment_id: 'prod', user_id: user, source_id: 'ANDROID', last_seen: at})
+const event = (user: string) =>
+  JSON.stringify({environment_id: 'prod', user_id: user, source_id: 'ANDROID', last_seen: at})
 const mau = (args: string[]) => mauAsync(args, {MAU_MYSQL_URL: db.url})
 
 async function consumeWith(metrics: ConsumerMetrics) {
   return consume(
-    {brokers: '127.0.0.1:9092', topics: [topic.topic], group: groupOf(topic.topic), format: 'json', timezone: 'UTC', batchSize: 1000, stopAtEnd: true, concurrency: 1},
-    {db: pool, log: createLogger('test', 'silent'), metrics, health: new Health(60), signal: new AbortController().signal},
+    {
+      brokers: '127.0.0.1:9092',
+      topics: [topic.topic],
+      group: groupOf(topic.topic),
+      format: 'json',
+      timezone: 'UTC',
+      batchSize: 1000,
+      stopAtEnd: true,
+      concurrency: 1,
+    },
+    {
+      db: pool,
+      log: createLogger('test', 'silent'),
+      metrics,
+      health: new Health(60),
+      signal: new AbortController().signal,
+    },
   )
 }
 
@@ -37,7 +53,10 @@ beforeAll(async () => {
   db = await createTestDatabase({migrated: true})
   pool = openDb(db.settings, writerPool(2))
   topic = await createTopic(1)
-  await produce(topic.topic, Array.from({length: 100}, (_, i) => event(`u${i}`)))
+  await produce(
+    topic.topic,
+    Array.from({length: 100}, (_, i) => event(`u${i}`)),
+  )
   await consumeWith(new ConsumerMetrics())
 })
 afterAll(async () => {
@@ -59,18 +78,55 @@ describe('late events after a report', () => {
     expect(await metrics.late.get()).toMatchObject({values: [{labels: {month}, value: 3}]})
 
     const shown = JSON.parse((await mau(['report', 'show', '--month', month, '--json'])).stdout)
-    expect(shown.sent).toEqual([{destination: `file:${file}`, sent_at: expect.any(String), environments: [
-      {environment_namespace: '', sent: {users: 100, events: 100}, now: {users: 102, events: 103}, users_added: 2, events_added: 3},
-      {environment_namespace: 'prod', sent: {users: 100, events: 100}, now: {users: 102, events: 103}, users_added: 2, events_added: 3},
-    ]}])
-    expect((await mau(['report', 'show', '--month', month])).stdout).toMatch(/Sent to file:.* now:[\s\S]*prod +│ +100 │ +102 │ +\+2 │/)
+    expect(shown.sent).toEqual([
+      {
+        destination: `file:${file}`,
+        sent_at: expect.any(String),
+        environments: [
+          {
+            environment_namespace: '',
+            sent: {users: 100, events: 100},
+            now: {users: 102, events: 103},
+            users_added: 2,
+            events_added: 3,
+          },
+          {
+            environment_namespace: 'prod',
+            sent: {users: 100, events: 100},
+            now: {users: 102, events: 103},
+            users_added: 2,
+            events_added: 3,
+          },
+        ],
+      },
+    ])
+    expect((await mau(['report', 'show', '--month', month])).stdout).toMatch(
+      /Sent to file:.* now:[\s\S]*prod +│ +100 │ +102 │ +\+2 │/,
+    )
 
     // The next month's report to the same destination carries the revision (2 % > 0.1 %), once.
     const next = addMonths(month, 1)
-    expect((await mau(['report', 'send', '--month', next, '--to', `file:${file}`, '--allow-partial', '--json'])).code).toBe(0)
-    expect(JSON.parse(readFileSync(file, 'utf8')).revised).toEqual([{month, sent: {users: 100, events: 100}, now: {users: 102, events: 103}, users_change_percent: 2, environments: [{environment_namespace: 'prod', sent: {users: 100, events: 100}, now: {users: 102, events: 103}}]}])
-    expect((await mau(['report', 'send', '--month', next, '--to', `file:${file}`, '--allow-partial', '--force', '--json'])).code).toBe(0)
+    expect(
+      (await mau(['report', 'send', '--month', next, '--to', `file:${file}`, '--allow-partial', '--json'])).code,
+    ).toBe(0)
+    expect(JSON.parse(readFileSync(file, 'utf8')).revised).toEqual([
+      {
+        month,
+        sent: {users: 100, events: 100},
+        now: {users: 102, events: 103},
+        users_change_percent: 2,
+        environments: [
+          {environment_namespace: 'prod', sent: {users: 100, events: 100}, now: {users: 102, events: 103}},
+        ],
+      },
+    ])
+    expect(
+      (await mau(['report', 'send', '--month', next, '--to', `file:${file}`, '--allow-partial', '--force', '--json']))
+        .code,
+    ).toBe(0)
     expect(JSON.parse(readFileSync(file, 'utf8')).revised).toBeUndefined()
-    expect(JSON.parse((await mau(['report', 'show', '--month', month, '--json'])).stdout).sent[0].environments[0]).toMatchObject({users_added: 0, events_added: 0})
+    expect(
+      JSON.parse((await mau(['report', 'show', '--month', month, '--json'])).stdout).sent[0].environments[0],
+    ).toMatchObject({users_added: 0, events_added: 0})
   })
 })

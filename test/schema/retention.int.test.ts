@@ -33,14 +33,31 @@ async function setAside(count: number, daysAgo: number): Promise<void> {
   const at = nowSeconds() - daysAgo * DAY - (daysAgo > 0 ? 60 : 0)
   for (let done = 0; done < count; done += 500) {
     const n = Math.min(500, count - done)
-    const rows = Array.from({length: n}, () => ['g', 't', 0, nextOffset++, 'user_id: empty', Buffer.from('{"bad":1}'), at])
-    await query(db.settings, `INSERT INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?)').join(',')}`, rows.flat())
+    const rows = Array.from({length: n}, () => [
+      'g',
+      't',
+      0,
+      nextOffset++,
+      'user_id: empty',
+      Buffer.from('{"bad":1}'),
+      at,
+    ])
+    await query(
+      db.settings,
+      `INSERT INTO mau_dead_letter (consumer_group, topic, kafka_partition, kafka_offset, reason, payload, created_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?)').join(',')}`,
+      rows.flat(),
+    )
   }
 }
 
 const ages = async () =>
-  (await query<RowDataPacket>(db.settings, 'SELECT created_at FROM mau_dead_letter ORDER BY created_at')).map((r) => Math.floor((nowSeconds() - Number(r.created_at)) / DAY))
-const recorded = async () => (await query<RowDataPacket>(db.settings, "SELECT value FROM mau_setting WHERE name = 'dead_letter_retention_days'")).map((r) => String(r.value))
+  (await query<RowDataPacket>(db.settings, 'SELECT created_at FROM mau_dead_letter ORDER BY created_at')).map((r) =>
+    Math.floor((nowSeconds() - Number(r.created_at)) / DAY),
+  )
+const recorded = async () =>
+  (
+    await query<RowDataPacket>(db.settings, "SELECT value FROM mau_setting WHERE name = 'dead_letter_retention_days'")
+  ).map((r) => String(r.value))
 const cli = (...args: string[]) => mau(['partitions', 'rotate', ...args], {MAU_MYSQL_URL: db.url})
 
 describe('partitions rotate and dead letters', () => {
@@ -52,7 +69,9 @@ describe('partitions rotate and dead letters', () => {
     const dry = cli('--dry-run', '--json')
     expect(dry.code, dry.stderr).toBe(0)
     expect(JSON.parse(dry.stdout).deadLetters).toMatchObject({retentionDays: 90, deleted: 3})
-    expect(cli('--dry-run').stdout).toMatch(/^-- would delete 3 dead letters set aside before \S+Z \(retention: 90 days\)$/m)
+    expect(cli('--dry-run').stdout).toMatch(
+      /^-- would delete 3 dead letters set aside before \S+Z \(retention: 90 days\)$/m,
+    )
     expect(await ages()).toEqual([100, 100, 100, 89, 89, 0])
     expect(await recorded()).toEqual([])
 
@@ -70,7 +89,10 @@ describe('partitions rotate and dead letters', () => {
     await setAside(1, 10)
     const r = mau(['partitions', 'rotate', '--json'], {MAU_MYSQL_URL: db.url, MAU_DEAD_LETTER_RETENTION_DAYS: '30'})
     expect(JSON.parse(r.stdout).deadLetters).toMatchObject({retentionDays: 30, deleted: 2})
-    expect(JSON.parse(cli('--dead-letter-retention-days', '7', '--json').stdout).deadLetters).toMatchObject({retentionDays: 7, deleted: 1})
+    expect(JSON.parse(cli('--dead-letter-retention-days', '7', '--json').stdout).deadLetters).toMatchObject({
+      retentionDays: 7,
+      deleted: 1,
+    })
     expect(await ages()).toEqual([])
     const zero = cli('--dead-letter-retention-days', '0', '--json')
     expect(zero.code).toBe(2)
@@ -96,7 +118,7 @@ describe('partitions rotate and dead letters', () => {
   })
 })
 
-describe('mau_dead_letters_past_retention (the consumer\'s metric)', () => {
+describe("mau_dead_letters_past_retention (the consumer's metric)", () => {
   it('counts what the next rotate deletes, by the retention the last rotate recorded, and is 0 after a run', async () => {
     await setAside(3, 100)
     await setAside(2, 40)

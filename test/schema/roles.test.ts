@@ -16,7 +16,29 @@ describe('roleOf', () => {
   it('covers every command that touches MySQL, each in one role', () => {
     const commands = ROLES.flatMap((r) => r.commands)
     expect(new Set(commands).size).toBe(commands.length)
-    expect(commands.sort()).toEqual(['backfill', 'consume', 'count', 'db migrate', 'db status', 'db timezone', 'deadletter list', 'deadletter purge', 'deadletter replay', 'doctor', 'offsets ack-loss', 'offsets list', 'offsets reset', 'partitions list', 'partitions rotate', 'report send', 'report show', 'serve', 'summary check', 'summary rebuild', 'verify-migration'])
+    expect(commands.sort()).toEqual([
+      'backfill',
+      'consume',
+      'count',
+      'db migrate',
+      'db status',
+      'db timezone',
+      'deadletter list',
+      'deadletter purge',
+      'deadletter replay',
+      'doctor',
+      'offsets ack-loss',
+      'offsets list',
+      'offsets reset',
+      'partitions list',
+      'partitions rotate',
+      'report send',
+      'report show',
+      'serve',
+      'summary check',
+      'summary rebuild',
+      'verify-migration',
+    ])
   })
 
   it('gives the consumer and the server no privilege that changes the schema', () => {
@@ -30,13 +52,17 @@ describe('roleOf', () => {
   })
 
   it('says which roles read the recorded losses and which talk to Kafka: what doctor --role checks', () => {
-    expect(ROLES.filter((r) => mayRead(r, 'mau_offset_loss')).map((r) => r.name)).toEqual(['consumer', 'operator', 'auditor'])
+    expect(ROLES.filter((r) => mayRead(r, 'mau_offset_loss')).map((r) => r.name)).toEqual([
+      'consumer',
+      'operator',
+      'auditor',
+    ])
     expect(ROLES.filter((r) => !r.kafka).map((r) => r.name)).toEqual(['server', 'reporter'])
   })
 })
 
 describe('grantStatements', () => {
-  it('creates the account locked, revokes what it had, grants table by table, records it as the role\'s, with names quoted', () => {
+  it("creates the account locked, revokes what it had, grants table by table, records it as the role's, with names quoted", () => {
     const lines = grantStatements(role('reporter'), {user: "o'brien", host: '10.0.%'}, 'mau`prod')
     expect(lines.filter((l) => !l.startsWith('--'))).toEqual([
       "CREATE USER IF NOT EXISTS 'o\\'brien'@'10.0.%' ACCOUNT LOCK;",
@@ -53,7 +79,11 @@ describe('grantStatements', () => {
   })
 
   it('grants the operator and the auditor the whole database, the operator with GRANT OPTION there only', () => {
-    expect(grantStatements(role('operator'), {user: 'op', host: '%'}, 'mau')).toContain("GRANT ALL PRIVILEGES ON `mau`.* TO 'op'@'%' WITH GRANT OPTION;")
-    expect(grantStatements(role('auditor'), {user: 'au', host: '%'}, 'mau')).toContain("GRANT SELECT ON `mau`.* TO 'au'@'%';")
+    expect(grantStatements(role('operator'), {user: 'op', host: '%'}, 'mau')).toContain(
+      "GRANT ALL PRIVILEGES ON `mau`.* TO 'op'@'%' WITH GRANT OPTION;",
+    )
+    expect(grantStatements(role('auditor'), {user: 'au', host: '%'}, 'mau')).toContain(
+      "GRANT SELECT ON `mau`.* TO 'au'@'%';",
+    )
   })
 })

@@ -17,18 +17,38 @@ afterEach(async () => {
 
 const now = currentMonth('UTC')
 const at = (month: string) => new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4)) - 1, 15))
-const opts = (month: string, o: Partial<RotateOptions> = {}): RotateOptions => ({timezone: 'UTC', retainMonths: 13, aheadMonths: 3, dryRun: false, lockWaitSeconds: 10, now: at(month), ...o})
+const opts = (month: string, o: Partial<RotateOptions> = {}): RotateOptions => ({
+  timezone: 'UTC',
+  retainMonths: 13,
+  aheadMonths: 3,
+  dryRun: false,
+  lockWaitSeconds: 10,
+  now: at(month),
+  ...o,
+})
 
 async function addRows(months: string[], perMonth = 50): Promise<void> {
   for (const m of months) {
     const rows = Array.from({length: perMonth}, (_, i) => ['ns', m, 'IOS', `user-${i}`, 1, 0, 0])
-    await query(db.settings, `INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?)').join(',')}`, rows.flat())
+    await query(
+      db.settings,
+      `INSERT INTO mau (environment_namespace, yearmonth, source_id, user_id, event_count, created_at, updated_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?)').join(',')}`,
+      rows.flat(),
+    )
   }
 }
 const rowsPerMonth = async () =>
-  Object.fromEntries((await query<RowDataPacket>(db.settings, 'SELECT yearmonth, COUNT(*) AS n FROM mau GROUP BY yearmonth')).map((r) => [r.yearmonth, Number(r.n)]))
-const names = async () => (await schemaAt(db.settings).listPartitions({timezone: 'UTC', retainMonths: 13, aheadMonths: 3})).partitions.map((p) => p.name)
-const inPartition = async (name: string) => Number((await query<RowDataPacket>(db.settings, `SELECT COUNT(*) AS n FROM mau PARTITION (${name})`))[0]?.n)
+  Object.fromEntries(
+    (await query<RowDataPacket>(db.settings, 'SELECT yearmonth, COUNT(*) AS n FROM mau GROUP BY yearmonth')).map(
+      (r) => [r.yearmonth, Number(r.n)],
+    ),
+  )
+const names = async () =>
+  (await schemaAt(db.settings).listPartitions({timezone: 'UTC', retainMonths: 13, aheadMonths: 3})).partitions.map(
+    (p) => p.name,
+  )
+const inPartition = async (name: string) =>
+  Number((await query<RowDataPacket>(db.settings, `SELECT COUNT(*) AS n FROM mau PARTITION (${name})`))[0]?.n)
 
 describe('partitions rotate', () => {
   it('does nothing on a freshly migrated, empty table, and nothing on a second run', async () => {
@@ -60,7 +80,7 @@ describe('partitions rotate', () => {
     expect(await inPartition('pmax')).toBe(50) // a year ahead: still in the catch-all
   })
 
-  it('drops only expired months and leaves the kept months\' rows as they were', async () => {
+  it("drops only expired months and leaves the kept months' rows as they were", async () => {
     const later = addMonths(now, 3)
     await addRows([now, addMonths(now, 1), addMonths(now, 2), later])
     const before = await rowsPerMonth()
@@ -72,7 +92,10 @@ describe('partitions rotate', () => {
 
   it('lets two concurrent runs do the work once', async () => {
     const later = addMonths(now, 4)
-    const [a, b] = await Promise.all([schemaAt(db.settings).rotate(opts(later)), schemaAt(db.settings).rotate(opts(later))])
+    const [a, b] = await Promise.all([
+      schemaAt(db.settings).rotate(opts(later)),
+      schemaAt(db.settings).rotate(opts(later)),
+    ])
     expect([a.executed.length, b.executed.length].sort()).toEqual([0, 2])
   })
 
@@ -80,7 +103,10 @@ describe('partitions rotate', () => {
     const other = openDb(db.settings)
     await other.query('SELECT GET_LOCK(?, 0)', [`mau.partitions.${db.settings.database}`])
     try {
-      await expect(schemaAt(db.settings).rotate(opts(now, {lockWaitSeconds: 1}))).rejects.toMatchObject({exitCode: 3, message: expect.stringMatching(/Another run holds the lock "mau\.partitions\./)})
+      await expect(schemaAt(db.settings).rotate(opts(now, {lockWaitSeconds: 1}))).rejects.toMatchObject({
+        exitCode: 3,
+        message: expect.stringMatching(/Another run holds the lock "mau\.partitions\./),
+      })
     } finally {
       await other.end()
     }

@@ -22,11 +22,19 @@ let previous: string
 let db: TestDatabase
 let topic: {topic: string; drop: () => Promise<void>}
 const suffix = randomBytes(3).toString('hex')
-const users = Object.fromEntries(ROLE_NAMES.map((r) => [r, {user: `mau_up_${r.slice(0, 4)}_${suffix}`, password: `pw-${randomBytes(8).toString('hex')}`}])) as Record<RoleName, {user: string; password: string}>
+const users = Object.fromEntries(
+  ROLE_NAMES.map((r) => [
+    r,
+    {user: `mau_up_${r.slice(0, 4)}_${suffix}`, password: `pw-${randomBytes(8).toString('hex')}`},
+  ]),
+) as Record<RoleName, {user: string; password: string}>
 const started: {child: ChildProcess}[] = []
 
 /** A role's environment in a pod: its user in the URL, its password from the environment. */
-const as = (r: RoleName | 'admin'): Record<string, string> => (r === 'admin' ? {MAU_MYSQL_URL: db.url} : {MAU_MYSQL_URL: db.url.replace('//root@', `//${users[r].user}@`), MAU_MYSQL_PASSWORD: users[r].password})
+const as = (r: RoleName | 'admin'): Record<string, string> =>
+  r === 'admin'
+    ? {MAU_MYSQL_URL: db.url}
+    : {MAU_MYSQL_URL: db.url.replace('//root@', `//${users[r].user}@`), MAU_MYSQL_PASSWORD: users[r].password}
 
 beforeAll(async () => {
   previous = previousVersion()
@@ -49,7 +57,11 @@ function traffic(truth: Truth) {
   const running = (async () => {
     while (!stop) {
       const {events} = generate({events: 300, users: 1500, namespaces: 3, seed: seed++, ...DECEMBER_2022})
-      await produce(topic.topic, events.map((e) => encode(e, 'json')), PARTITIONS)
+      await produce(
+        topic.topic,
+        events.map((e) => encode(e, 'json')),
+        PARTITIONS,
+      )
       for (const e of events) truth.add(e)
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -61,7 +73,7 @@ function traffic(truth: Truth) {
 }
 
 const until = async (what: () => Promise<boolean>, ms = 60_000) => {
-  for (const end = Date.now() + ms; !(await what()); ) {
+  for (const end = Date.now() + ms; !(await what());) {
     if (Date.now() > end) throw new Error('timed out waiting')
     await new Promise((r) => setTimeout(r, 100))
   }
@@ -73,11 +85,22 @@ describe(`a rolling upgrade from mau ${PREVIOUS.version} (schema ${PREVIOUS.sche
     const installed = await mauAt(previous, ['db', 'migrate', '--json'], as('admin'))
     expect([installed.code, JSON.parse(installed.stdout).version]).toEqual([0, PREVIOUS.schema])
     await query(db.settings, "UPDATE mau_setting SET value = '120' WHERE name = 'retain_months'")
-    const granted = await Promise.all(ROLE_NAMES.map((r) => mauAt(previous, ['db', 'grants', '--role', r, '--user', users[r].user, '--apply', '--json'], {...as('admin'), MAU_GRANTS_PASSWORD: users[r].password})))
+    const granted = await Promise.all(
+      ROLE_NAMES.map((r) =>
+        mauAt(previous, ['db', 'grants', '--role', r, '--user', users[r].user, '--apply', '--json'], {
+          ...as('admin'),
+          MAU_GRANTS_PASSWORD: users[r].password,
+        }),
+      ),
+    )
     expect(granted.map((g) => g.code)).toEqual(ROLE_NAMES.map(() => 0))
 
     const {events: first, truth} = generate({events: 3000, users: 1500, namespaces: 3, seed: 7, ...DECEMBER_2022})
-    await produce(topic.topic, first.map((e) => encode(e, 'json')), PARTITIONS)
+    await produce(
+      topic.topic,
+      first.map((e) => encode(e, 'json')),
+      PARTITIONS,
+    )
     const consume = ['consume', '--topic', topic.topic, '--group', groupOf(topic.topic), '--session-timeout', '10']
     const old = startAt(previous, consume, as('consumer'))
     started.push(old)
@@ -121,7 +144,9 @@ describe(`a rolling upgrade from mau ${PREVIOUS.version} (schema ${PREVIOUS.sche
       mauAt('.', ['count', '--month', '202212', '--json'], as('auditor')),
       ...ROLE_NAMES.map((r) => mauAt('.', ['doctor', '--role', r, '--topic', topic.topic, '--json'], as(r))),
     ])
-    expect(doctors.map((d, i) => [ROLE_NAMES[i], d.code, JSON.parse(d.stdout).checks.filter((c: {ok: boolean}) => !c.ok)])).toEqual(ROLE_NAMES.map((r) => [r, 0, []]))
+    expect(
+      doctors.map((d, i) => [ROLE_NAMES[i], d.code, JSON.parse(d.stdout).checks.filter((c: {ok: boolean}) => !c.ok)]),
+    ).toEqual(ROLE_NAMES.map((r) => [r, 0, []]))
     const distinct = new Set([...truth.rows.keys()].map((k) => `${k.split('|')[0]}|${k.split('|')[3]}`)).size
     expect(JSON.parse(counted.stdout).total).toEqual({users: distinct, events: truth.events})
   })

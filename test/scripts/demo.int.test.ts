@@ -14,7 +14,12 @@ import {exited} from '../helpers/child.js'
 const INSTANCE = 'demo-netns'
 const KAFKA_PORT = 19_292
 // MAU_DEMO_BUILT: npm test built dist/; the demo must not rebuild it under the test files running beside it.
-const env: NodeJS.ProcessEnv = {...process.env, MAU_MARIADB_INSTANCE: INSTANCE, MAU_KAFKA_PORT: String(KAFKA_PORT), MAU_DEMO_BUILT: '1'}
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  MAU_MARIADB_INSTANCE: INSTANCE,
+  MAU_KAFKA_PORT: String(KAFKA_PORT),
+  MAU_DEMO_BUILT: '1',
+}
 for (const name of ['MAU_MYSQL_URL', 'MAU_DEMO_MYSQL_URL', 'MAU_KAFKA_BROKERS', 'MAU_MARIADB_PORT']) delete env[name]
 
 const pidFiles = [`.cache/mariadb-instances/${INSTANCE}/mariadbd.pid`, `.cache/kafka/run-${KAFKA_PORT}/kafka.pid`]
@@ -34,8 +39,13 @@ describe('npm run demo with no usable MariaDB on 3306', () => {
   it("starts mau's own MariaDB and a broker, counts the sample events, and says what it left running", async () => {
     // Root makes the namespace itself; anyone else gets one with a user namespace mapping them to root.
     const unshare = process.getuid?.() === 0 ? ['-n'] : ['-rn']
-    const script = 'ip link set lo up && if (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then echo "3306 answers" >&2; exit 99; fi; exec bash scripts/demo.sh'
-    const child = spawn('unshare', [...unshare, 'bash', '-c', script], {env, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+    const script =
+      'ip link set lo up && if (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then echo "3306 answers" >&2; exit 99; fi; exec bash scripts/demo.sh'
+    const child = spawn('unshare', [...unshare, 'bash', '-c', script], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -50,7 +60,9 @@ describe('npm run demo with no usable MariaDB on 3306', () => {
     expect(stderr).toMatch(/produced 50002 events \(2 of them malformed\)/)
     expect(stdout).toMatch(/│ total +│ +│ +[\d,]+ │ 50,000 │/)
     expect(stdout).toContain('2 of 2 dead-lettered events')
-    expect(stdout).toContain(`Left running (stop what mau started with: MAU_KAFKA_PORT=${KAFKA_PORT} MAU_MARIADB_INSTANCE=${INSTANCE} npm run services:stop)`)
+    expect(stdout).toContain(
+      `Left running (stop what mau started with: MAU_KAFKA_PORT=${KAFKA_PORT} MAU_MARIADB_INSTANCE=${INSTANCE} npm run services:stop)`,
+    )
     const [mariadbPid, kafkaPid] = pidFiles.map((f) => Number(readFileSync(f, 'utf8')))
     expect(stdout).toContain(`mau's own server running (pid ${mariadbPid}) on 127.0.0.1:13316`)
     expect(stdout).toContain(`kafka: running (pid ${kafkaPid}) on 127.0.0.1:${KAFKA_PORT}`)

@@ -14,7 +14,9 @@ describe('the configuration table', () => {
 
   it('lists every flag that has an environment variable, with its flag and commands', () => {
     const table: string = configTable(manifest)
-    for (const [id, command] of Object.entries<{flags: Record<string, {env?: string; hidden?: boolean}>}>(manifest.commands)) {
+    for (const [id, command] of Object.entries<{flags: Record<string, {env?: string; hidden?: boolean}>}>(
+      manifest.commands,
+    )) {
       for (const [name, flag] of Object.entries(command.flags)) {
         if (!flag.env || flag.hidden) continue
         const line = table.split('\n').find((l) => l.startsWith(`| \`${flag.env}\` |`))

@@ -20,11 +20,19 @@ describe('the exit-code table', () => {
   })
 
   it('changes when a meaning changes', () => {
-    expect(withExitCodeTable(operations, {...EXIT_CODE_MEANINGS, [ExitCode.LOCKED]: {meaning: 'locked', job: 'wait'}})).not.toBe(operations)
+    expect(
+      withExitCodeTable(operations, {...EXIT_CODE_MEANINGS, [ExitCode.LOCKED]: {meaning: 'locked', job: 'wait'}}),
+    ).not.toBe(operations)
   })
 
   it('is the only one: the other documents link to it instead of copying it', () => {
-    for (const doc of ['README.md', 'deploy/README.md', 'docs/how-it-works.md', 'docs/migration.md', 'docs/reliability.md']) {
+    for (const doc of [
+      'README.md',
+      'deploy/README.md',
+      'docs/how-it-works.md',
+      'docs/migration.md',
+      'docs/reliability.md',
+    ]) {
       expect(readFileSync(doc, 'utf8'), doc).not.toMatch(/\| code \| meaning/)
     }
     expect(readFileSync('README.md', 'utf8')).toContain('(docs/operations.md#exit-codes)')

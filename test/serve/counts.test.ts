@@ -65,7 +65,14 @@ describe('MonthCounts', () => {
 })
 
 describe('environmentOf and only', () => {
-  const month = {month: '202212', environments: [{environment_namespace: 'prod', users: 2, events: 5, sources: []}, {environment_namespace: 'dev', users: 1, events: 1, sources: []}], total: {users: 3, events: 6}}
+  const month = {
+    month: '202212',
+    environments: [
+      {environment_namespace: 'prod', users: 2, events: 5, sources: []},
+      {environment_namespace: 'dev', users: 1, events: 1, sources: []},
+    ],
+    total: {users: 3, events: 6},
+  }
 
   it('answers zeros for an environment without events', () => {
     expect(environmentOf(month, 'prod')).toMatchObject({users: 2, events: 5})
@@ -73,7 +80,11 @@ describe('environmentOf and only', () => {
   })
 
   it('narrows to the environments asked for, with their total', () => {
-    expect(only(month, ['dev'])).toEqual({month: '202212', environments: [month.environments[1]], total: {users: 1, events: 1}})
+    expect(only(month, ['dev'])).toEqual({
+      month: '202212',
+      environments: [month.environments[1]],
+      total: {users: 1, events: 1},
+    })
     expect(only(month, [])).toBe(month)
   })
 })

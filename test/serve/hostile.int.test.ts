@@ -14,7 +14,16 @@ let served: Running
 
 beforeAll(async () => {
   db = await createTestDatabase({migrated: true})
-  served = await startServe({MAU_MYSQL_URL: db.url}, ['--request-timeout', '2', '--idle-seconds', '2', '--max-connections', '20', '--max-body', '1024'])
+  served = await startServe({MAU_MYSQL_URL: db.url}, [
+    '--request-timeout',
+    '2',
+    '--idle-seconds',
+    '2',
+    '--max-connections',
+    '20',
+    '--max-body',
+    '1024',
+  ])
 })
 afterAll(async () => {
   await served?.stop()
@@ -60,7 +69,10 @@ describe('mau serve with hostile requests', () => {
   it('refuses a chunked body past --max-body (413) and closes that connection', async () => {
     const chunk = 'x'.repeat(600)
     const body = `${(600).toString(16)}\r\n${chunk}\r\n`.repeat(3)
-    const {text, closedAfterMs} = await raw(served.httpPort, `GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body}`)
+    const {text, closedAfterMs} = await raw(
+      served.httpPort,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body}`,
+    )
     expect(statusLine(text)).toBe('HTTP/1.1 413 Payload Too Large')
     expect(text).toContain('the body is larger than 1024 bytes.')
     expect(closedAfterMs).not.toBeNull()
@@ -68,7 +80,10 @@ describe('mau serve with hostile requests', () => {
   })
 
   it('answers a chunked body within --max-body as usual', async () => {
-    const {text} = await raw(served.httpPort, `GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`)
+    const {text} = await raw(
+      served.httpPort,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+    )
     expect(statusLine(text)).toBe('HTTP/1.1 200 OK')
   })
 
@@ -88,7 +103,10 @@ describe('mau serve with hostile requests', () => {
     expect(closed.every((ms) => ms !== null && ms < 5000)).toBe(true)
     const {eventCounter} = grpcClients(served.grpcPort)
     try {
-      expect((await call(eventCounter.GetMAUCount, eventCounter, {environment_namespace: 'x', year_month: '202212'})).response).toEqual({event_count: '0', user_count: '0'})
+      expect(
+        (await call(eventCounter.GetMAUCount, eventCounter, {environment_namespace: 'x', year_month: '202212'}))
+          .response,
+      ).toEqual({event_count: '0', user_count: '0'})
     } finally {
       eventCounter.close()
     }

@@ -21,7 +21,10 @@ import {call, grpcClients} from '../helpers/serve.js'
 let db: TestDatabase
 beforeAll(async () => {
   db = await createTestDatabase({migrated: true})
-  await query(db.settings, "INSERT INTO mau_summary VALUES ('202212', 'prod', '', 2, 5), ('202212', 'prod', 'IOS', 2, 5)")
+  await query(
+    db.settings,
+    "INSERT INTO mau_summary VALUES ('202212', 'prod', '', 2, 5), ('202212', 'prod', 'IOS', 2, 5)",
+  )
 })
 afterAll(async () => {
   await db.drop()
@@ -60,7 +63,10 @@ describe('mau serve', () => {
       expect((await res.json()).error.code).toBe('MYSQL_UNAVAILABLE')
       expect((await served.http('/readyz')).status).toBe(503)
       await proxy.restore()
-      expect((await call(eventCounter.GetMAUCount, eventCounter, get)).response).toEqual({event_count: '5', user_count: '2'})
+      expect((await call(eventCounter.GetMAUCount, eventCounter, get)).response).toEqual({
+        event_count: '5',
+        user_count: '2',
+      })
     } finally {
       eventCounter.close()
       await served.stop()
@@ -84,7 +90,14 @@ describe('mau serve', () => {
   })
 
   it('refuses requests beyond --max-concurrent and cuts those past --request-timeout', async () => {
-    const served = await startServe({MAU_MYSQL_URL: db.url}, ['--max-staleness', '0', '--max-concurrent', '1', '--request-timeout', '1'])
+    const served = await startServe({MAU_MYSQL_URL: db.url}, [
+      '--max-staleness',
+      '0',
+      '--max-concurrent',
+      '1',
+      '--request-timeout',
+      '1',
+    ])
     const {eventCounter} = grpcClients(served.grpcPort)
     const lock = await lockSummary()
     try {
@@ -103,21 +116,54 @@ describe('mau serve', () => {
 
   it('serves both ports over TLS with a certificate and key, and reports health and its services', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mau-tls-'))
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], {stdio: 'ignore'})
-    const served = await startServe({MAU_MYSQL_URL: db.url}, ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')], 'https')
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      {stdio: 'ignore'},
+    )
+    const served = await startServe(
+      {MAU_MYSQL_URL: db.url},
+      ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')],
+      'https',
+    )
     const ca = readFileSync(join(dir, 'cert.pem'))
     const credentials = grpc.credentials.createSsl(ca)
     const {eventCounter} = grpcClients(served.grpcPort, credentials)
     const Health = grpc.makeGenericClientConstructor(healthService, 'Health')
-    const health = new Health(`127.0.0.1:${served.grpcPort}`, credentials) as unknown as grpc.Client & {check: (req: object, cb: (e: grpc.ServiceError | null, r: {status: string}) => void) => void}
+    const health = new Health(`127.0.0.1:${served.grpcPort}`, credentials) as unknown as grpc.Client & {
+      check: (req: object, cb: (e: grpc.ServiceError | null, r: {status: string}) => void) => void
+    }
     try {
-      expect((await call(eventCounter.GetMAUCount, eventCounter, get)).response).toEqual({event_count: '5', user_count: '2'})
+      expect((await call(eventCounter.GetMAUCount, eventCounter, get)).response).toEqual({
+        event_count: '5',
+        user_count: '2',
+      })
       expect(await httpsStatus(served.httpPort, ca)).toBe(200)
       for (const name of ['', 'bucketeer.eventcounter.EventCounterService', 'mau.v1.MAUService']) {
-        const status = await new Promise<string>((resolve, reject) => health.check({service: name}, (e, r) => (e ? reject(e) : resolve(r.status))))
+        const status = await new Promise<string>((resolve, reject) =>
+          health.check({service: name}, (e, r) => (e ? reject(e) : resolve(r.status))),
+        )
         expect(status).toBe('SERVING')
       }
-      expect(await reflectedServices(served.grpcPort, credentials)).toEqual(expect.arrayContaining(['bucketeer.eventcounter.EventCounterService', 'mau.v1.MAUService']))
+      expect(await reflectedServices(served.grpcPort, credentials)).toEqual(
+        expect.arrayContaining(['bucketeer.eventcounter.EventCounterService', 'mau.v1.MAUService']),
+      )
     } finally {
       eventCounter.close()
       health.close()
@@ -141,8 +187,15 @@ async function httpsStatus(port: number, ca: Buffer): Promise<number | undefined
 /** The services a server lists through gRPC server reflection (v1), as grpcurl asks for them. */
 async function reflectedServices(port: number, credentials: grpc.ChannelCredentials): Promise<string[]> {
   const proto = join(process.cwd(), 'node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto')
-  const loaded = grpc.loadPackageDefinition(protoLoader.loadSync(proto, {keepCase: true})) as unknown as {grpc: {reflection: {v1: {ServerReflection: grpc.ServiceClientConstructor}}}}
-  const client = new loaded.grpc.reflection.v1.ServerReflection(`127.0.0.1:${port}`, credentials) as unknown as grpc.Client & {ServerReflectionInfo: () => grpc.ClientDuplexStream<object, {list_services_response?: {service: {name: string}[]}}>}
+  const loaded = grpc.loadPackageDefinition(protoLoader.loadSync(proto, {keepCase: true})) as unknown as {
+    grpc: {reflection: {v1: {ServerReflection: grpc.ServiceClientConstructor}}}
+  }
+  const client = new loaded.grpc.reflection.v1.ServerReflection(
+    `127.0.0.1:${port}`,
+    credentials,
+  ) as unknown as grpc.Client & {
+    ServerReflectionInfo: () => grpc.ClientDuplexStream<object, {list_services_response?: {service: {name: string}[]}}>
+  }
   try {
     return await new Promise((resolve, reject) => {
       const stream = client.ServerReflectionInfo()

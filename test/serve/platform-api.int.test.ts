@@ -18,17 +18,42 @@ const TOKEN = 'a-serve-token-of-32-characters!!'
 let db: TestDatabase
 let served: Running
 let clients: ReturnType<typeof grpcClients>
-const counts = new Map<string, {environments: {environment_namespace: string; users: number; events: number; sources: {source_id: string; users: number; events: number}[]}[]}>()
+const counts = new Map<
+  string,
+  {
+    environments: {
+      environment_namespace: string
+      users: number
+      events: number
+      sources: {source_id: string; users: number; events: number}[]
+    }[]
+  }
+>()
 
 beforeAll(async () => {
   db = await createTestDatabase({migrated: true})
   const topic = await createTopic(1)
-  await produce(topic.topic, platformStream({events: 4_000, seed: 11, format: 'protobuf', from: DECEMBER_2022.from, to: DECEMBER_2022.to + 31 * 86_400}).messages)
+  await produce(
+    topic.topic,
+    platformStream({
+      events: 4_000,
+      seed: 11,
+      format: 'protobuf',
+      from: DECEMBER_2022.from,
+      to: DECEMBER_2022.to + 31 * 86_400,
+    }).messages,
+  )
   const pool = openDb(db.settings, writerPool(2))
   await consumeAll(pool, topic.topic, {format: 'protobuf'})
   await pool.end()
   await topic.drop()
-  for (const month of ['202212', '202301']) counts.set(month, JSON.parse((await mauAsync(['count', '--month', month, '--by', 'source', '--json'], {MAU_MYSQL_URL: db.url})).stdout))
+  for (const month of ['202212', '202301'])
+    counts.set(
+      month,
+      JSON.parse(
+        (await mauAsync(['count', '--month', month, '--by', 'source', '--json'], {MAU_MYSQL_URL: db.url})).stdout,
+      ),
+    )
   served = await startServe({MAU_MYSQL_URL: db.url, MAU_SERVE_TOKEN: TOKEN})
   clients = grpcClients(served.grpcPort)
 })
@@ -45,16 +70,41 @@ describe('GetMAUCount of both request generations', () => {
     for (const [month, c] of counts) {
       for (const e of c.environments) {
         const expected = {event_count: String(e.events), user_count: String(e.users)}
-        expect((await call(clients.eventCounter.GetMAUCount, clients.eventCounter, {environment_id: e.environment_namespace, year_month: month}, TOKEN)).response).toEqual(expected)
-        expect((await call(clients.eventCounter.GetMAUCount, clients.eventCounter, {environment_namespace: e.environment_namespace, year_month: month}, TOKEN)).response).toEqual(expected)
+        expect(
+          (
+            await call(
+              clients.eventCounter.GetMAUCount,
+              clients.eventCounter,
+              {environment_id: e.environment_namespace, year_month: month},
+              TOKEN,
+            )
+          ).response,
+        ).toEqual(expected)
+        expect(
+          (
+            await call(
+              clients.eventCounter.GetMAUCount,
+              clients.eventCounter,
+              {environment_namespace: e.environment_namespace, year_month: month},
+              TOKEN,
+            )
+          ).response,
+        ).toEqual(expected)
       }
     }
   })
 
   it('refuses both fields set and different with INVALID_ARGUMENT, naming them', async () => {
-    const r = await call(clients.eventCounter.GetMAUCount, clients.eventCounter, {environment_id: 'env-1', environment_namespace: 'env-2', year_month: '202212'}, TOKEN)
+    const r = await call(
+      clients.eventCounter.GetMAUCount,
+      clients.eventCounter,
+      {environment_id: 'env-1', environment_namespace: 'env-2', year_month: '202212'},
+      TOKEN,
+    )
     expect(r.error?.code).toBe(grpc.status.INVALID_ARGUMENT)
-    expect(r.error?.details).toBe('environment_id "env-1" and environment_namespace "env-2" differ: expected one of them, or both the same.')
+    expect(r.error?.details).toBe(
+      'environment_id "env-1" and environment_namespace "env-2" differ: expected one of them, or both the same.',
+    )
   })
 
   it('serves GET /v1/mau_count as grpc-gateway does: int64 as strings, errors as google.rpc.Status', async () => {
@@ -62,10 +112,16 @@ describe('GetMAUCount of both request generations', () => {
     const ok = await get(`/v1/mau_count?environment_id=${e.environment_namespace}&year_month=202212`)
     expect(ok.status).toBe(200)
     expect(await ok.json()).toEqual({eventCount: String(e.events), userCount: String(e.users)})
-    expect(await (await get(`/v1/mau_count?environmentNamespace=${e.environment_namespace}&yearMonth=202212`)).json()).toEqual({eventCount: String(e.events), userCount: String(e.users)})
+    expect(
+      await (await get(`/v1/mau_count?environmentNamespace=${e.environment_namespace}&yearMonth=202212`)).json(),
+    ).toEqual({eventCount: String(e.events), userCount: String(e.users)})
     const bad = await get('/v1/mau_count?environment_id=env-1&year_month=2022-12')
     expect(bad.status).toBe(400)
-    expect(await bad.json()).toEqual({code: 3, message: 'year_month "2022-12" is invalid: expected YYYYMM, such as 202212.', details: []})
+    expect(await bad.json()).toEqual({
+      code: 3,
+      message: 'year_month "2022-12" is invalid: expected YYYYMM, such as 202212.',
+      details: [],
+    })
     const anonymous = await get('/v1/mau_count?environment_id=env-1&year_month=202212', 'wrong-token-of-enough-length')
     expect(anonymous.status).toBe(401)
     expect((await anonymous.json()).code).toBe(16)
@@ -87,10 +143,18 @@ describe('InsightsService/GetInsightsMonthlySummary', () => {
         }
       }
     }
-    return [...series].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, data]) => {
-      const [environmentId, sourceId] = k.split('|') as [string, string]
-      return {environmentId, sourceId, environmentName: '', projectName: '', data: data.map((d) => ({...d, mau: String(d.mau), requests: String(d.requests)}))}
-    })
+    return [...series]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, data]) => {
+        const [environmentId, sourceId] = k.split('|') as [string, string]
+        return {
+          environmentId,
+          sourceId,
+          environmentName: '',
+          projectName: '',
+          data: data.map((d) => ({...d, mau: String(d.mau), requests: String(d.requests)})),
+        }
+      })
   }
 
   it('answers one series per environment and source with every month of mau count, over HTTP', async () => {
@@ -102,7 +166,9 @@ describe('InsightsService/GetInsightsMonthlySummary', () => {
   })
 
   it('filters by repeated environment_ids and source_ids, sources by name or number', async () => {
-    const r = await get('/v1/insights/monthly_summary?environment_ids=env-1&environment_ids=env-2&source_ids=FLUTTER&source_ids=3')
+    const r = await get(
+      '/v1/insights/monthly_summary?environment_ids=env-1&environment_ids=env-2&source_ids=FLUTTER&source_ids=3',
+    )
     expect((await r.json()).series).toEqual(expected(['env-1', 'env-2'], ['FLUTTER', 'WEB']))
     const bad = await get('/v1/insights/monthly_summary?source_ids=107')
     expect(bad.status).toBe(400)
@@ -110,9 +176,20 @@ describe('InsightsService/GetInsightsMonthlySummary', () => {
   })
 
   it('answers the same over gRPC, sources as SourceId numbers', async () => {
-    const r = await call(clients.insights.GetInsightsMonthlySummary, clients.insights, {environment_ids: ['env-0'], source_ids: [1, 8]}, TOKEN)
+    const r = await call(
+      clients.insights.GetInsightsMonthlySummary,
+      clients.insights,
+      {environment_ids: ['env-0'], source_ids: [1, 8]},
+      TOKEN,
+    )
     const numbers: Record<string, number> = {ANDROID: 1, FLUTTER: 8}
-    const want = expected(['env-0'], ['ANDROID', 'FLUTTER']).map((s) => ({environment_id: s.environmentId, source_id: numbers[s.sourceId], environment_name: '', project_name: '', data: s.data}))
+    const want = expected(['env-0'], ['ANDROID', 'FLUTTER']).map((s) => ({
+      environment_id: s.environmentId,
+      source_id: numbers[s.sourceId],
+      environment_name: '',
+      project_name: '',
+      data: s.data,
+    }))
     expect(r.response).toEqual({series: want})
   })
 })

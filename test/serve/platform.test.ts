@@ -9,8 +9,12 @@ describe('requestedEnvironment', () => {
   })
 
   it('refuses two that differ, and none, naming the fields', () => {
-    expect(() => requestedEnvironment({environment_namespace: 'a', environment_id: 'b'})).toThrow('environment_id "b" and environment_namespace "a" differ: expected one of them, or both the same.')
-    expect(() => requestedEnvironment({environment_id: '', environment_namespace: ''})).toThrow(/^environment_id \(or environment_namespace\) is required/)
+    expect(() => requestedEnvironment({environment_namespace: 'a', environment_id: 'b'})).toThrow(
+      'environment_id "b" and environment_namespace "a" differ: expected one of them, or both the same.',
+    )
+    expect(() => requestedEnvironment({environment_id: '', environment_namespace: ''})).toThrow(
+      /^environment_id \(or environment_namespace\) is required/,
+    )
   })
 })
 

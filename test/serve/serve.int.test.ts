@@ -41,14 +41,20 @@ const statusOf = (port: number, o: RequestOptions) =>
     req.end()
   })
 const bearer = {headers: {Authorization: `Bearer ${TOKEN}`}}
-const countJson = async (args: string[] = []) => JSON.parse((await mauAsync(['count', '--month', '202212', '--json', ...args], {MAU_MYSQL_URL: db.url})).stdout)
+const countJson = async (args: string[] = []) =>
+  JSON.parse((await mauAsync(['count', '--month', '202212', '--json', ...args], {MAU_MYSQL_URL: db.url})).stdout)
 
 describe('GetMAUCount over gRPC', () => {
   it('answers each environment with the numbers of mau count, and the staleness bound in its metadata', async () => {
     const expected = await countJson()
     expect(expected.environments.length).toBe(4)
     for (const e of expected.environments) {
-      const r = await call(clients.eventCounter.GetMAUCount, clients.eventCounter, {environment_namespace: e.environment_namespace, year_month: '202212'}, TOKEN)
+      const r = await call(
+        clients.eventCounter.GetMAUCount,
+        clients.eventCounter,
+        {environment_namespace: e.environment_namespace, year_month: '202212'},
+        TOKEN,
+      )
       expect(r.error).toBeUndefined()
       expect(r.response).toEqual({event_count: String(e.events), user_count: String(e.users)})
       expect(r.metadata.get('x-mau-max-staleness-seconds')).toEqual(['5'])
@@ -56,7 +62,12 @@ describe('GetMAUCount over gRPC', () => {
   })
 
   it('answers zeros for an environment without data, as the platform does', async () => {
-    const r = await call(clients.eventCounter.GetMAUCount, clients.eventCounter, {environment_namespace: 'no-such-env', year_month: '202212'}, TOKEN)
+    const r = await call(
+      clients.eventCounter.GetMAUCount,
+      clients.eventCounter,
+      {environment_namespace: 'no-such-env', year_month: '202212'},
+      TOKEN,
+    )
     expect(r.response).toEqual({event_count: '0', user_count: '0'})
   })
 
@@ -73,7 +84,12 @@ describe('GetMAUCount over gRPC', () => {
 
   it('wants the token', async () => {
     for (const token of [undefined, 'wrong-token-wrong-token-wrong-token']) {
-      const r = await call(clients.eventCounter.GetMAUCount, clients.eventCounter, {environment_namespace: 'env-0', year_month: '202212'}, token)
+      const r = await call(
+        clients.eventCounter.GetMAUCount,
+        clients.eventCounter,
+        {environment_namespace: 'env-0', year_month: '202212'},
+        token,
+      )
       expect(r.error?.code).toBe(grpc.status.UNAUTHENTICATED)
     }
   })
@@ -81,16 +97,32 @@ describe('GetMAUCount over gRPC', () => {
   it('lists every environment of a month in one call (mau.v1.MAUService/ListMAUCounts)', async () => {
     const expected = await countJson()
     const r = await call(clients.mau.ListMAUCounts, clients.mau, {year_month: '202212'}, TOKEN)
-    expect(r.response).toMatchObject({year_month: '202212', user_count: String(expected.total.users), event_count: String(expected.total.events)})
-    expect((r.response!.environments as {environment_namespace: string; user_count: string}[]).map((e) => [e.environment_namespace, Number(e.user_count)])).toEqual(
-      expected.environments.map((e: {environment_namespace: string; users: number}) => [e.environment_namespace, e.users]),
+    expect(r.response).toMatchObject({
+      year_month: '202212',
+      user_count: String(expected.total.users),
+      event_count: String(expected.total.events),
+    })
+    expect(
+      (r.response!.environments as {environment_namespace: string; user_count: string}[]).map((e) => [
+        e.environment_namespace,
+        Number(e.user_count),
+      ]),
+    ).toEqual(
+      expected.environments.map((e: {environment_namespace: string; users: number}) => [
+        e.environment_namespace,
+        e.users,
+      ]),
     )
   })
 })
 
 describe('the HTTP API', () => {
   it('GET /v1/mau returns the document mau count --json prints, for a month, an environment and by source', async () => {
-    for (const [query, args] of [['month=202212', []], ['month=202212&namespace=env-1&by=source', ['--namespace', 'env-1', '--by', 'source']], ['month=202212&namespace=env-1,env-2', ['--namespace', 'env-1,env-2']]] as const) {
+    for (const [query, args] of [
+      ['month=202212', []],
+      ['month=202212&namespace=env-1&by=source', ['--namespace', 'env-1', '--by', 'source']],
+      ['month=202212&namespace=env-1,env-2', ['--namespace', 'env-1,env-2']],
+    ] as const) {
       const res = await served.http(`/v1/mau?${query}`, bearer)
       expect(res.status).toBe(200)
       expect(res.headers.get('x-mau-max-staleness-seconds')).toBe('5')
@@ -107,14 +139,23 @@ describe('the HTTP API', () => {
 
   it('answers bad input with 400 and a code, an unknown environment with 404, no token with 401', async () => {
     const bad = await served.http('/v1/mau?month=2022-13', bearer)
-    expect([bad.status, await bad.json()]).toEqual([400, {error: {code: 'BAD_MONTH', message: 'month "2022-13" is invalid: expected YYYYMM, such as 202212.'}}])
+    expect([bad.status, await bad.json()]).toEqual([
+      400,
+      {error: {code: 'BAD_MONTH', message: 'month "2022-13" is invalid: expected YYYYMM, such as 202212.'}},
+    ])
     const range = await served.http('/v1/mau/months?from=202301&to=202212', bearer)
     expect(range.status).toBe(400)
     expect((await served.http('/v1/mau?month=202212&namespace=nope', bearer)).status).toBe(404)
     const anonymous = await served.http('/v1/mau?month=202212')
     expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([401, 'Bearer'])
     expect((await served.http('/v1/mau?month=202212', {method: 'POST', body: 'x', ...bearer})).status).toBe(405)
-    expect(await statusOf(served.httpPort, {method: 'GET', path: '/v1/mau?month=202212', headers: {...bearer.headers, 'Content-Length': '999999'}})).toBe(413)
+    expect(
+      await statusOf(served.httpPort, {
+        method: 'GET',
+        path: '/v1/mau?month=202212',
+        headers: {...bearer.headers, 'Content-Length': '999999'},
+      }),
+    ).toBe(413)
   })
 
   it('keeps /healthz, /readyz and /metrics open for probes and Prometheus', async () => {
@@ -130,13 +171,20 @@ describe('staleness', () => {
   it('never serves a count older than the bound', async () => {
     const fresh = await startServe({MAU_MYSQL_URL: db.url}, ['--max-staleness', '1'])
     try {
-      const users = async () => (await (await fresh.http('/v1/mau?month=202212&namespace=env-0')).json()).environments[0].users
+      const users = async () =>
+        (await (await fresh.http('/v1/mau?month=202212&namespace=env-0')).json()).environments[0].users
       const before = await users()
-      await query(db.settings, "UPDATE mau_summary SET users = users + 1000 WHERE environment_namespace = 'env-0' AND source_id = '' AND yearmonth = '202212'")
+      await query(
+        db.settings,
+        "UPDATE mau_summary SET users = users + 1000 WHERE environment_namespace = 'env-0' AND source_id = '' AND yearmonth = '202212'",
+      )
       await new Promise((r) => setTimeout(r, 1_100))
       expect(await users()).toBe(before + 1000)
     } finally {
-      await query(db.settings, "UPDATE mau_summary SET users = users - 1000 WHERE environment_namespace = 'env-0' AND source_id = '' AND yearmonth = '202212'")
+      await query(
+        db.settings,
+        "UPDATE mau_summary SET users = users - 1000 WHERE environment_namespace = 'env-0' AND source_id = '' AND yearmonth = '202212'",
+      )
       await fresh.stop()
     }
   })

@@ -15,7 +15,8 @@ interface GrantsResult {
 }
 
 export default class DbGrants extends MauCommand<GrantsResult> {
-  static override summary = 'Print (or apply) the CREATE USER and GRANT statements that make a MySQL user exactly one of mau\'s roles.'
+  static override summary =
+    "Print (or apply) the CREATE USER and GRANT statements that make a MySQL user exactly one of mau's roles."
   static override description = `Roles, each the least its commands need: ${ROLES.map((r) => `${r.name} (${r.commands.join(', ')})`).join('; ')}.
 
 Without --apply the statements are printed one per line (comments start with --), to pipe into the mysql client; the account is created locked, since mau never prints a password. --apply runs them with --mysql-url's credentials (a user that may create users and grant), then sets the password from MAU_GRANTS_PASSWORD or MAU_GRANTS_PASSWORD_FILE and unlocks the account. Run it after mau db migrate: MySQL grants on tables that exist.
@@ -29,8 +30,11 @@ The account is recorded as the role's (table mau_role_account): every later mau 
     ...flag.database,
     role: Flags.option({options: ROLE_NAMES, required: true, summary: 'The role to grant.'})(),
     user: Flags.string({required: true, summary: 'The MySQL user to create or change.'}),
-    host: Flags.string({default: '%', summary: 'The host part of the account (\'%\': any).'}),
-    apply: Flags.boolean({default: false, summary: 'Run the statements and set the password (MAU_GRANTS_PASSWORD or MAU_GRANTS_PASSWORD_FILE).'}),
+    host: Flags.string({default: '%', summary: "The host part of the account ('%': any)."}),
+    apply: Flags.boolean({
+      default: false,
+      summary: 'Run the statements and set the password (MAU_GRANTS_PASSWORD or MAU_GRANTS_PASSWORD_FILE).',
+    }),
   }
 
   async run(): Promise<GrantsResult> {
@@ -44,7 +48,10 @@ The account is recorded as the role's (table mau_role_account): every later mau 
       return {role: r.name, account: a, database, applied: false, statements}
     }
     const password = secretFromEnv('MAU_GRANTS_PASSWORD')
-    if (!password) throw configError('--apply needs the new user\'s password in MAU_GRANTS_PASSWORD or MAU_GRANTS_PASSWORD_FILE.', ['Mount it from the workload\'s Secret, or print the statements without --apply.'])
+    if (!password)
+      throw configError("--apply needs the new user's password in MAU_GRANTS_PASSWORD or MAU_GRANTS_PASSWORD_FILE.", [
+        "Mount it from the workload's Secret, or print the statements without --apply.",
+      ])
     const statements = await this.withDb(flags, (db) => applyGrants(db, r, a, database, password))
     this.log(`Granted role ${r.name} to '${a.user}'@'${a.host}' on ${database} (${statements.length} statements).`)
     return {role: r.name, account: a, database, applied: true, statements}

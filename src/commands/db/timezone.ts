@@ -7,7 +7,11 @@ import {setZone, showZone, type ZoneStatus} from '../../schema/timezone.js'
 export default class DbTimezone extends MauCommand<ZoneStatus> {
   static override summary = 'Show the time zone the database cuts months in, or change it.'
   static override description = `A month is a calendar month in this zone for every workload: the first \`db migrate\` given --timezone (or MAU_TIMEZONE), or the first workload, records it, and a workload given another zone exits 2. --set changes it while no month has counts; once months have counts, only with --force.`
-  static override examples = ['<%= config.bin %> db timezone', '<%= config.bin %> db timezone --set America/Los_Angeles', '<%= config.bin %> db timezone --set Asia/Tokyo --force --json']
+  static override examples = [
+    '<%= config.bin %> db timezone',
+    '<%= config.bin %> db timezone --set America/Los_Angeles',
+    '<%= config.bin %> db timezone --set Asia/Tokyo --force --json',
+  ]
   static override flags = {
     ...flag.database,
     set: Flags.string({summary: 'Record this IANA zone (such as UTC or Asia/Tokyo) as the one months are cut in.'}),
@@ -21,7 +25,11 @@ export default class DbTimezone extends MauCommand<ZoneStatus> {
 
   async run(): Promise<ZoneStatus> {
     const {flags} = await this.parse(DbTimezone)
-    const result = await this.withDb(flags, (db) => (flags.set === undefined ? showZone(db) : setZone(db, flags.set, {force: flags.force, lockWaitSeconds: flags['lock-wait']})))
+    const result = await this.withDb(flags, (db) =>
+      flags.set === undefined
+        ? showZone(db)
+        : setZone(db, flags.set, {force: flags.force, lockWaitSeconds: flags['lock-wait']}),
+    )
     this.log(zoneReport(result))
     return result
   }

@@ -11,11 +11,17 @@ export interface PurgeResult {
 
 export default class DeadletterPurge extends MauCommand<PurgeResult> {
   static override summary = 'Delete the dead letters set aside before an instant (--dry-run counts them).'
-  static override examples = ['<%= config.bin %> deadletter purge --before 2022-12-01 --dry-run', '<%= config.bin %> deadletter purge --before 2022-12-01T00:00:00Z --topic user-events']
+  static override examples = [
+    '<%= config.bin %> deadletter purge --before 2022-12-01 --dry-run',
+    '<%= config.bin %> deadletter purge --before 2022-12-01T00:00:00Z --topic user-events',
+  ]
   static override flags = {
     ...flag.database,
     timezone: flag.timezone,
-    before: flag.requiredInstant({summary: 'Delete entries set aside before this instant: ISO 8601, or a date and time read in the recorded time zone.'}),
+    before: flag.requiredInstant({
+      summary:
+        'Delete entries set aside before this instant: ISO 8601, or a date and time read in the recorded time zone.',
+    }),
     ...flag.deadLetterFilter,
     'dry-run': Flags.boolean({default: false, summary: 'Count what would be deleted; delete nothing.'}),
   }
@@ -24,10 +30,17 @@ export default class DeadletterPurge extends MauCommand<PurgeResult> {
     const {flags} = await this.parse(DeadletterPurge)
     const {before, purged} = await this.withZone(flags, async (db, zone) => {
       const filter = {before: flags.before.in(zone), topic: flags.topic, group: flags.group}
-      return {before: filter.before, purged: await (flags['dry-run'] ? countDeadLetters(db, filter) : purgeDeadLetters(db, filter))}
+      return {
+        before: filter.before,
+        purged: await (flags['dry-run'] ? countDeadLetters(db, filter) : purgeDeadLetters(db, filter)),
+      }
     })
     const at = new Date(before * 1000).toISOString()
-    this.log(flags['dry-run'] ? `Would delete ${purged.toLocaleString('en-US')} dead letters set aside before ${at}.` : `Deleted ${purged.toLocaleString('en-US')} dead letters set aside before ${at}.`)
+    this.log(
+      flags['dry-run']
+        ? `Would delete ${purged.toLocaleString('en-US')} dead letters set aside before ${at}.`
+        : `Deleted ${purged.toLocaleString('en-US')} dead letters set aside before ${at}.`,
+    )
     return {dryRun: flags['dry-run'], before: at, purged}
   }
 }

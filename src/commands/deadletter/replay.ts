@@ -6,9 +6,14 @@ import {replayDeadLetters, type ReplayResult} from '../../ingest/replay.js'
 import {writerPool} from '../../mau/rows.js'
 
 export default class DeadletterReplay extends MauCommand<ReplayResult> {
-  static override summary = 'Decode the set-aside events again and write the ones that now pass, exactly once; keep the rest.'
-  static override description = 'Run it after a fix to the decoder or the validation has been deployed. Each page of dead letters is written and removed in one transaction, so a crash or a second replay never counts an event twice. --dry-run only says what would pass.'
-  static override examples = ['<%= config.bin %> deadletter replay --dry-run', '<%= config.bin %> deadletter replay --topic user-events --since 2022-12-01']
+  static override summary =
+    'Decode the set-aside events again and write the ones that now pass, exactly once; keep the rest.'
+  static override description =
+    'Run it after a fix to the decoder or the validation has been deployed. Each page of dead letters is written and removed in one transaction, so a crash or a second replay never counts an event twice. --dry-run only says what would pass.'
+  static override examples = [
+    '<%= config.bin %> deadletter replay --dry-run',
+    '<%= config.bin %> deadletter replay --topic user-events --since 2022-12-01',
+  ]
   static override flags = {
     ...flag.database,
     timezone: flag.timezone,
@@ -29,7 +34,20 @@ export default class DeadletterReplay extends MauCommand<ReplayResult> {
       group: flags.group,
       dryRun: flags['dry-run'],
     }
-    const result = await this.withProgress('Replaying dead letters', 'letters', (report) => this.withZone(flags, (db, timezone) => replayDeadLetters(db, {...options, timezone, since: flags.since?.in(timezone), before: flags.before?.in(timezone), onProgress: report}), writerPool(1)))
+    const result = await this.withProgress('Replaying dead letters', 'letters', (report) =>
+      this.withZone(
+        flags,
+        (db, timezone) =>
+          replayDeadLetters(db, {
+            ...options,
+            timezone,
+            since: flags.since?.in(timezone),
+            before: flags.before?.in(timezone),
+            onProgress: report,
+          }),
+        writerPool(1),
+      ),
+    )
     this.log(replayFormat(result))
     return result
   }

@@ -8,8 +8,10 @@ export interface AckResult {
 }
 
 export default class OffsetsAckLoss extends MauCommand<AckResult> {
-  static override summary = 'Acknowledge the recorded losses of a topic (messages deleted from Kafka before they were applied), once you know why they happened.'
-  static override description = 'mau doctor exits 1 while a loss is unacknowledged. The loss stays recorded (mau offsets list --json), marked acknowledged.'
+  static override summary =
+    'Acknowledge the recorded losses of a topic (messages deleted from Kafka before they were applied), once you know why they happened.'
+  static override description =
+    'mau doctor exits 1 while a loss is unacknowledged. The loss stays recorded (mau offsets list --json), marked acknowledged.'
   static override examples = ['<%= config.bin %> offsets ack-loss --topic user-events --partition 3']
   static override flags = {...flag.database, group: flag.group, topic: flag.oneTopic, partition: flag.kafkaPartition}
 
@@ -18,7 +20,11 @@ export default class OffsetsAckLoss extends MauCommand<AckResult> {
     const filter = {group: flags.group, topic: flags.topic, partition: flags.partition}
     const acknowledged = await this.withDb(flags, (db) => acknowledgeLosses(db, filter, Math.floor(Date.now() / 1000)))
     const where = `group ${flags.group}, topic ${flags.topic}${flags.partition === undefined ? '' : ` partition ${flags.partition}`}`
-    this.log(acknowledged.length === 0 ? `No unacknowledged loss for ${where}.` : `Acknowledged ${acknowledged.length} loss${acknowledged.length === 1 ? '' : 'es'} of ${where}:\n${lossesTable(acknowledged)}`)
+    this.log(
+      acknowledged.length === 0
+        ? `No unacknowledged loss for ${where}.`
+        : `Acknowledged ${acknowledged.length} loss${acknowledged.length === 1 ? '' : 'es'} of ${where}:\n${lossesTable(acknowledged)}`,
+    )
     return {acknowledged}
   }
 }

@@ -17,14 +17,18 @@ const target = Flags.custom<ResetTarget>({
     try {
       return {to: 'time', at: parseInstant(input, DEFAULTS.timezone, '--to') * 1000}
     } catch {
-      throw configError(`--to "${input}" is invalid: expected earliest, latest, or an instant such as 2026-12-01T00:00:00Z.`)
+      throw configError(
+        `--to "${input}" is invalid: expected earliest, latest, or an instant such as 2026-12-01T00:00:00Z.`,
+      )
     }
   },
 })
 
 export default class OffsetsReset extends MauCommand<ResetResult> {
-  static override summary = "Move the consumer group's stored offsets of a topic in MySQL (prints the plan; changes nothing without --yes)."
-  static override description = "The way out when Kafka is behind MySQL (a recreated topic: --to earliest). Moving an offset back applies the messages between again, and those applied before are counted twice; moving it forward skips messages: the plan says how many of each. A running consumer reads from the new offsets at its next window; Kafka's committed offsets follow at its next commit."
+  static override summary =
+    "Move the consumer group's stored offsets of a topic in MySQL (prints the plan; changes nothing without --yes)."
+  static override description =
+    "The way out when Kafka is behind MySQL (a recreated topic: --to earliest). Moving an offset back applies the messages between again, and those applied before are counted twice; moving it forward skips messages: the plan says how many of each. A running consumer reads from the new offsets at its next window; Kafka's committed offsets follow at its next commit."
   static override examples = [
     '<%= config.bin %> offsets reset --topic user-events --to earliest',
     '<%= config.bin %> offsets reset --topic user-events --to earliest --yes',
@@ -45,7 +49,14 @@ export default class OffsetsReset extends MauCommand<ResetResult> {
 
   async run(): Promise<ResetResult> {
     const {flags} = await this.parse(OffsetsReset)
-    const o = {group: flags.group, brokers: flags.brokers, topic: flags.topic, partition: flags.partition, target: flags.to, apply: flags.yes}
+    const o = {
+      group: flags.group,
+      brokers: flags.brokers,
+      topic: flags.topic,
+      partition: flags.partition,
+      target: flags.to,
+      apply: flags.yes,
+    }
     const result = await this.withDb(flags, async (db) => {
       if (flags.source === 'kafka') return resetOffsets(await this.kafka(flags, 'mau-offsets'), db, o)
       // A stream key (goal-3{stream}) or a platform topic (goal: all its streams).
@@ -53,12 +64,20 @@ export default class OffsetsReset extends MauCommand<ResetResult> {
       const redis = createRedis(settings, 'mau-offsets')
       try {
         await connectRedis(redis, settings)
-        return await resetStreams(redis, db, {group: flags.group, keys: streamsOf([flags.topic], flags['redis-partitions']), target: flags.to, apply: flags.yes})
+        return await resetStreams(redis, db, {
+          group: flags.group,
+          keys: streamsOf([flags.topic], flags['redis-partitions']),
+          target: flags.to,
+          apply: flags.yes,
+        })
       } finally {
         redis.disconnect()
       }
     })
-    if (result.changes.length === 0) throw configError(`Topic ${flags.topic} has no partition ${flags.partition}.`, ['See its partitions: mau offsets list --topic ' + flags.topic])
+    if (result.changes.length === 0)
+      throw configError(`Topic ${flags.topic} has no partition ${flags.partition}.`, [
+        'See its partitions: mau offsets list --topic ' + flags.topic,
+      ])
     this.log(resetReport(result))
     return result
   }

@@ -14,7 +14,8 @@ export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo>
   try {
     reply = (await redis.call('XINFO', 'STREAM', key)) as unknown[]
   } catch (error) {
-    if (/no such key/i.test((error as Error).message)) return {exists: false, length: 0, entriesAdded: 0, lastId: FIRST_ID}
+    if (/no such key/i.test((error as Error).message))
+      return {exists: false, length: 0, entriesAdded: 0, lastId: FIRST_ID}
     throw error
   }
   const field = new Map<string, unknown>()
@@ -34,13 +35,30 @@ export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo>
 /** Pure: an XREAD reply (Buffers) as entries per stream. */
 export function parseXread(reply: [Buffer, [Buffer, Buffer[]][]][] | null): Map<string, Entry[]> {
   const out = new Map<string, Entry[]>()
-  for (const [key, entries] of reply ?? []) out.set(key.toString(), entries.map(([id, fields]) => ({id: id.toString(), value: fields[1] ?? null})))
+  for (const [key, entries] of reply ?? [])
+    out.set(
+      key.toString(),
+      entries.map(([id, fields]) => ({id: id.toString(), value: fields[1] ?? null})),
+    )
   return out
 }
 
 /** After these ids, at most `count` entries per stream, waiting up to blockMs for any. */
-export async function readAfter(redis: Redis, positions: [string, string][], count: number, blockMs: number): Promise<Map<string, Entry[]>> {
-  const reply = await redis.xreadBuffer('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...positions.map(([k]) => k), ...positions.map(([, id]) => id))
+export async function readAfter(
+  redis: Redis,
+  positions: [string, string][],
+  count: number,
+  blockMs: number,
+): Promise<Map<string, Entry[]>> {
+  const reply = await redis.xreadBuffer(
+    'COUNT',
+    count,
+    'BLOCK',
+    blockMs,
+    'STREAMS',
+    ...positions.map(([k]) => k),
+    ...positions.map(([, id]) => id),
+  )
   return parseXread(reply)
 }
 
@@ -53,7 +71,7 @@ export async function lastBefore(redis: Redis, key: string, id: string): Promise
 /** Entries from the first left up to `id` (included), paged: how many --since skips. */
 export async function countUpTo(redis: Redis, key: string, id: string, page = 10_000): Promise<number> {
   let n = 0
-  for (let from = '-'; ; ) {
+  for (let from = '-'; ;) {
     const entries = (await redis.xrange(key, from, id, 'COUNT', page)) as [string, string[]][]
     n += entries.length
     if (entries.length < page) return n

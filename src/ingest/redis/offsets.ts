@@ -12,9 +12,14 @@ import {STREAM_PARTITION, storedPositions, streamRef} from './positions.js'
 import {FIRST_ID, idBefore, removedOf, type StreamInfo, type StreamPosition, streamKeys} from './streams.js'
 
 /** A stream key is itself; a topic base is its streams. */
-export const streamsOf = (names: readonly string[], partitions: number): string[] => names.flatMap((n) => (n.endsWith('{stream}') ? [n] : streamKeys([n], partitions)))
+export const streamsOf = (names: readonly string[], partitions: number): string[] =>
+  names.flatMap((n) => (n.endsWith('{stream}') ? [n] : streamKeys([n], partitions)))
 
-export async function listStreamOffsets(redis: Redis, db: Db, o: {group: string; keys: string[]}): Promise<OffsetsList> {
+export async function listStreamOffsets(
+  redis: Redis,
+  db: Db,
+  o: {group: string; keys: string[]},
+): Promise<OffsetsList> {
   const stored = await storedPositions(db, o.group, o.keys)
   const partitions = []
   for (const key of o.keys) {
@@ -24,8 +29,13 @@ export async function listStreamOffsets(redis: Redis, db: Db, o: {group: string;
     const high = info.entriesAdded
     const from = s?.next ?? low
     partitions.push({
-      topic: key, partition: STREAM_PARTITION, stored: s?.next ?? null, low: info.exists ? low : null, high: info.exists ? high : null,
-      lag: info.exists && from <= high ? high - Math.max(from, low) : null, entryId: s ? s.id : null,
+      topic: key,
+      partition: STREAM_PARTITION,
+      stored: s?.next ?? null,
+      low: info.exists ? low : null,
+      high: info.exists ? high : null,
+      lag: info.exists && from <= high ? high - Math.max(from, low) : null,
+      entryId: s ? s.id : null,
     })
   }
   const losses = (await Promise.all(o.keys.map((topic) => listLosses(db, {group: o.group, topic})))).flat()
@@ -41,7 +51,11 @@ async function positionAt(redis: Redis, key: string, info: StreamInfo, target: R
 }
 
 /** Plans (and with `apply`, writes in one transaction) moving the streams' positions to the target. */
-export async function resetStreams(redis: Redis, db: Db, o: {group: string; keys: string[]; target: ResetTarget; apply: boolean}): Promise<ResetResult> {
+export async function resetStreams(
+  redis: Redis,
+  db: Db,
+  o: {group: string; keys: string[]; target: ResetTarget; apply: boolean},
+): Promise<ResetResult> {
   const targets = new Map<string, {info: StreamInfo; position: StreamPosition}>()
   for (const key of o.keys) {
     const info = await streamInfo(redis, key)
@@ -50,12 +64,27 @@ export async function resetStreams(redis: Redis, db: Db, o: {group: string; keys
   const plan = (stored: Map<string, number | null>) =>
     o.keys.map((key) => {
       const {info, position} = targets.get(key)!
-      return planReset({topic: key, partition: STREAM_PARTITION, stored: stored.get(key) ?? null, low: removedOf(info), high: info.entriesAdded, atTime: position.next}, {to: 'time', at: 0})
+      return planReset(
+        {
+          topic: key,
+          partition: STREAM_PARTITION,
+          stored: stored.get(key) ?? null,
+          low: removedOf(info),
+          high: info.entriesAdded,
+          atTime: position.next,
+        },
+        {to: 'time', at: 0},
+      )
     })
   const target = o.target.to === 'time' ? new Date(o.target.at).toISOString() : o.target.to
   if (!o.apply) {
     const stored = await storedPositions(db, o.group, o.keys)
-    return {group: o.group, target, applied: false, changes: plan(new Map(o.keys.map((k) => [k, stored.get(k)?.next ?? null])))}
+    return {
+      group: o.group,
+      target,
+      applied: false,
+      changes: plan(new Map(o.keys.map((k) => [k, stored.get(k)?.next ?? null]))),
+    }
   }
   const changes = await inTransaction(db, async (conn) => {
     const now = Math.floor(Date.now() / 1000)

@@ -23,7 +23,8 @@ export interface OwnershipDeps {
 }
 
 /** Lock names are server-wide and at most 64 characters: the database, group and stream hashed. */
-const lockName = (database: string, group: string, what: string) => `mau.rs.${createHash('sha1').update(`${database}\u0000${group}\u0000${what}`).digest('hex')}`
+const lockName = (database: string, group: string, what: string) =>
+  `mau.rs.${createHash('sha1').update(`${database}\u0000${group}\u0000${what}`).digest('hex')}`
 
 /** Pure: how many streams a replica takes when `replicas` share `streams`. */
 export const fairShare = (streams: number, replicas: number): number => Math.ceil(streams / Math.max(1, replicas))
@@ -39,7 +40,11 @@ export class Ownership {
   private names = new Map<string, string>()
   private memberNames: string[] = []
 
-  constructor(private readonly group: string, private readonly keys: readonly string[], private readonly deps: OwnershipDeps) {}
+  constructor(
+    private readonly group: string,
+    private readonly keys: readonly string[],
+    private readonly deps: OwnershipDeps,
+  ) {}
 
   get streams(): ReadonlySet<string> {
     return this.owned
@@ -100,7 +105,10 @@ export class Ownership {
         }
       }
       const holders = async (names: string[]) => {
-        const [[r]] = await conn.query<RowDataPacket[]>(`SELECT ${names.map((_, i) => `IS_USED_LOCK(?) AS h${i}`).join(', ')}`, names)
+        const [[r]] = await conn.query<RowDataPacket[]>(
+          `SELECT ${names.map((_, i) => `IS_USED_LOCK(?) AS h${i}`).join(', ')}`,
+          names,
+        )
         return names.map((_, i) => (r![`h${i}`] === null ? null : Number(r![`h${i}`])))
       }
       const members = (await holders(this.memberNames)).filter((h) => h !== null).length
@@ -134,7 +142,10 @@ export class Ownership {
         this.deps.acquired(taken)
       }
     } catch (error) {
-      this.deps.log.warn({err: error}, 'lost the connection holding the stream locks: giving up every stream until it is back')
+      this.deps.log.warn(
+        {err: error},
+        'lost the connection holding the stream locks: giving up every stream until it is back',
+      )
       this.conn?.destroy()
       this.conn = null
       this.drop()

@@ -27,8 +27,24 @@ import {type ConsumeSummary, Tally} from '../tally.js'
 import {WindowWriter} from '../windows.js'
 import {countUpTo, type Entry, lastBefore, readAfter, streamInfo} from './io.js'
 import {Ownership} from './ownership.js'
-import {requireStreamColumns, seedPosition, skipLost, STREAM_PARTITION, storedPositions, streamRef} from './positions.js'
-import {beginning, idBefore, judgeStreamStart, reached, redisBehind, removedOf, type StreamPosition, streamKeys} from './streams.js'
+import {
+  requireStreamColumns,
+  seedPosition,
+  skipLost,
+  STREAM_PARTITION,
+  storedPositions,
+  streamRef,
+} from './positions.js'
+import {
+  beginning,
+  idBefore,
+  judgeStreamStart,
+  reached,
+  redisBehind,
+  removedOf,
+  type StreamPosition,
+  streamKeys,
+} from './streams.js'
 
 export interface RedisConsumeOptions {
   redis: RedisSettings
@@ -96,7 +112,10 @@ class RedisRun {
     this.stopping = true
   }
 
-  constructor(private readonly opts: RedisConsumeOptions, private readonly deps: ConsumeDeps) {
+  constructor(
+    private readonly opts: RedisConsumeOptions,
+    private readonly deps: ConsumeDeps,
+  ) {
     this.keys = streamKeys(opts.topics, opts.partitions)
     this.tally = new Tally(deps)
     this.queue = chunkQueue(opts.batchSize)
@@ -114,7 +133,11 @@ class RedisRun {
 
   async start(): Promise<void> {
     const {opts, deps} = this
-    if (opts.topics.length === 0) throw new MauError('No Redis streams to read: set MAU_REDIS_STREAMS (or --redis-stream), e.g. evaluation,goal.', {exit: ExitCode.CONFIG, code: 'BAD_CONFIG'})
+    if (opts.topics.length === 0)
+      throw new MauError('No Redis streams to read: set MAU_REDIS_STREAMS (or --redis-stream), e.g. evaluation,goal.', {
+        exit: ExitCode.CONFIG,
+        code: 'BAD_CONFIG',
+      })
     await connectRedis(this.command, opts.redis)
     await connectRedis(this.reader, opts.redis)
     if (opts.stopAtEnd) {
@@ -142,7 +165,16 @@ class RedisRun {
     if (this.ownership.streams.size === 0) deps.health.joined = true
     this.reading = this.readLoop()
     this.marks = setInterval(() => void this.refreshMarks(), 1_000)
-    deps.log.info({streams: this.keys.length, topics: opts.topics, group: opts.group, redis: opts.redis.display, stopAtEnd: opts.stopAtEnd}, 'consuming Redis streams')
+    deps.log.info(
+      {
+        streams: this.keys.length,
+        topics: opts.topics,
+        group: opts.group,
+        redis: opts.redis.display,
+        stopAtEnd: opts.stopAtEnd,
+      },
+      'consuming Redis streams',
+    )
   }
 
   /** A chunk's key is partitionKey(stream, 0), as the writer and the tally name partitions; held is by stream. */
@@ -178,7 +210,10 @@ class RedisRun {
         if (decision.kind === 'ahead') return this.stopWith(redisBehind(group, key, decision.stored, decision.info))
         if (decision.kind === 'lost') {
           if (!(await skipLost(db, group, key, stored!, decision.lost, now()))) continue
-          log.error({stream: key, ...decision.lost}, 'entries were trimmed from the stream before they were applied: recorded in mau_offset_loss')
+          log.error(
+            {stream: key, ...decision.lost},
+            'entries were trimmed from the stream before they were applied: recorded in mau_offset_loss',
+          )
           metrics.lost.inc({topic: key}, decision.lost.messages)
           this.tally.lost.push({topic: key, partition: STREAM_PARTITION, ...decision.lost})
           position = decision.position
@@ -210,7 +245,10 @@ class RedisRun {
   /** MySQL is behind where these streams were read from (a failover, a restore): read them again from it. */
   private rewind(behind: Behind[]): void {
     for (const {ref, stored, expected} of behind) {
-      this.deps.log.warn({stream: ref.topic, stored: stored ?? null, expected}, 'MySQL is behind the consumer (failover or restore): reading the stream again from its stored position')
+      this.deps.log.warn(
+        {stream: ref.topic, stored: stored ?? null, expected},
+        'MySQL is behind the consumer (failover or restore): reading the stream again from its stored position',
+      )
       this.deps.metrics.rewinds.inc({topic: ref.topic})
       this.tally.rewinds++
     }
@@ -228,7 +266,12 @@ class RedisRun {
       }
       let read: Map<string, Entry[]>
       try {
-        read = await readAfter(this.reader, reading.map(([k, id]) => [k, id]), READ_COUNT, BLOCK_MS)
+        read = await readAfter(
+          this.reader,
+          reading.map(([k, id]) => [k, id]),
+          READ_COUNT,
+          BLOCK_MS,
+        )
       } catch (error) {
         const e = redisError(error, this.opts.redis)
         if (e.exitCode === ExitCode.CONFIG) return this.stopWith(e)
@@ -255,8 +298,16 @@ class RedisRun {
     for (const e of entries) bytes += e.value?.length ?? 0
     const lastId = entries.at(-1)!.id
     const chunk: Chunk = {
-      ref: streamRef(this.opts.group, key), key: partitionKey(key, STREAM_PARTITION), from, batch, lastId, events: entries.length, bytes,
-      highWatermark: Math.max(this.added.get(key) ?? 0, from + entries.length), generation, queuedAt: Date.now(),
+      ref: streamRef(this.opts.group, key),
+      key: partitionKey(key, STREAM_PARTITION),
+      from,
+      batch,
+      lastId,
+      events: entries.length,
+      bytes,
+      highWatermark: Math.max(this.added.get(key) ?? 0, from + entries.length),
+      generation,
+      queuedAt: Date.now(),
     }
     const wanted = () => !this.stopping && this.holds(chunk)
     h.id = lastId

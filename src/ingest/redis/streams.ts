@@ -77,20 +77,30 @@ export const beginning = (info: StreamInfo): StreamPosition => ({id: FIRST_ID, n
  *           (XREAD after the stored id returns the first entry left);
  *   start:  no stored position: `start` says where.
  */
-export function judgeStreamStart(stored: StreamPosition | undefined, info: StreamInfo, start: () => StreamPosition): StreamStart {
+export function judgeStreamStart(
+  stored: StreamPosition | undefined,
+  info: StreamInfo,
+  start: () => StreamPosition,
+): StreamStart {
   if (!stored) return {kind: 'start', position: start()}
   const applied = stored.id !== FIRST_ID
-  if ((applied && !info.exists) || compareIds(stored.id, info.lastId) > 0 || info.entriesAdded < stored.next) return {kind: 'ahead', stored, info}
+  if ((applied && !info.exists) || compareIds(stored.id, info.lastId) > 0 || info.entriesAdded < stored.next)
+    return {kind: 'ahead', stored, info}
   const removed = removedOf(info)
   const trimmedPast = info.firstId === undefined || compareIds(info.firstId, stored.id) > 0
   if (removed > stored.next && trimmedPast) {
-    return {kind: 'lost', position: {id: stored.id, next: removed}, lost: {from: stored.next, to: removed - 1, messages: removed - stored.next}}
+    return {
+      kind: 'lost',
+      position: {id: stored.id, next: removed},
+      lost: {from: stored.next, to: removed - 1, messages: removed - stored.next},
+    }
   }
   return {kind: 'resume', position: stored}
 }
 
 /** Pure: whether a stream's position has reached the last entry it had (--stop-at-end). */
-export const reached = (position: StreamPosition | undefined, target: string): boolean => compareIds(position?.id ?? FIRST_ID, target) >= 0
+export const reached = (position: StreamPosition | undefined, target: string): boolean =>
+  compareIds(position?.id ?? FIRST_ID, target) >= 0
 
 /** A stored position past a stream's end: Redis lost what MySQL applied. Refused, never skipped over. */
 export function redisBehind(group: string, key: string, stored: StreamPosition, info: StreamInfo): MauError {
@@ -100,7 +110,10 @@ export function redisBehind(group: string, key: string, stored: StreamPosition, 
     {
       exit: ExitCode.CONFIG,
       code: 'REDIS_BEHIND_MYSQL',
-      suggestions: [`See every stream: mau offsets list --source redis --group ${group}`, `If the stream was recreated, start it over from its first entry: mau offsets reset --source redis --group ${group} --topic '${key}' --to earliest --yes`],
+      suggestions: [
+        `See every stream: mau offsets list --source redis --group ${group}`,
+        `If the stream was recreated, start it over from its first entry: mau offsets reset --source redis --group ${group} --topic '${key}' --to earliest --yes`,
+      ],
     },
   )
 }

@@ -26,7 +26,10 @@ describe('mau db migrate', () => {
     const fromEnv = mau(['db', 'migrate', '--json'], {MAU_MYSQL_URL: db.url, MAU_TIMEZONE: 'Mars/Olympus'})
     expect(fromEnv.code).toBe(2)
     expect(fromEnv.stdout).toContain('Unknown time zone \\"Mars/Olympus\\"')
-    const flagWins = mau(['db', 'migrate', '--json', '--timezone', 'Asia/Tokyo'], {MAU_MYSQL_URL: db.url, MAU_TIMEZONE: 'Mars/Olympus'})
+    const flagWins = mau(['db', 'migrate', '--json', '--timezone', 'Asia/Tokyo'], {
+      MAU_MYSQL_URL: db.url,
+      MAU_TIMEZONE: 'Mars/Olympus',
+    })
     expect(flagWins.code).toBe(0)
   })
 
@@ -66,7 +69,10 @@ describe('mau db migrate', () => {
     const empty = mkdtempSync(join(tmpdir(), 'mau-no-migrations-'))
     const r = mau(['db', 'migrate', '--json', '--migrations-dir', empty], {MAU_MYSQL_URL: db.url})
     expect(r.code).toBe(2)
-    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'NO_MIGRATIONS', message: `No migration files in ${empty}: expected the NNN.do.name.sql files shipped with mau.`})
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'NO_MIGRATIONS',
+      message: `No migration files in ${empty}: expected the NNN.do.name.sql files shipped with mau.`,
+    })
   })
 
   it('exits 4 when MySQL cannot be reached', () => {

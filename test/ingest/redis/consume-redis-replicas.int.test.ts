@@ -32,11 +32,30 @@ afterEach(async () => {
 })
 
 const TWO_MONTHS = {from: DECEMBER_2022.from, to: DECEMBER_2022.to + 31 * 86_400}
-const args = () => ['consume', '--source', 'redis', '--redis-url', redis.url, '--redis-stream', 'evaluation,goal', '--format', 'protobuf', '--batch-size', '2000', '--group', 'mau-redis']
+const args = () => [
+  'consume',
+  '--source',
+  'redis',
+  '--redis-url',
+  redis.url,
+  '--redis-stream',
+  'evaluation,goal',
+  '--format',
+  'protobuf',
+  '--batch-size',
+  '2000',
+  '--group',
+  'mau-redis',
+]
 const env = () => ({MAU_MYSQL_URL: db.url, MAU_LOG_LEVEL: 'info'})
 const rows = async () => {
-  const r = await query<RowDataPacket>(db.settings, 'SELECT environment_namespace, yearmonth, source_id, user_id, event_count FROM mau')
-  return new Map(r.map((x) => [[x.environment_namespace, x.yearmonth, x.source_id, x.user_id].join('|'), Number(x.event_count)]))
+  const r = await query<RowDataPacket>(
+    db.settings,
+    'SELECT environment_namespace, yearmonth, source_id, user_id, event_count FROM mau',
+  )
+  return new Map(
+    r.map((x) => [[x.environment_namespace, x.yearmonth, x.source_id, x.user_id].join('|'), Number(x.event_count)]),
+  )
 }
 const total = (t: Map<string, number>) => [...t.values()].reduce((a, b) => a + b, 0)
 const sum = (...truths: Map<string, number>[]) => {
@@ -45,7 +64,7 @@ const sum = (...truths: Map<string, number>[]) => {
   return out
 }
 const until = async (what: () => Promise<boolean>, ms = 90_000) => {
-  for (const end = Date.now() + ms; !(await what()); ) {
+  for (const end = Date.now() + ms; !(await what());) {
     if (Date.now() > end) throw new Error(`timed out waiting (applied ${await eventsApplied(db.settings)})`)
     await new Promise((r) => setTimeout(r, 100))
   }
@@ -89,7 +108,11 @@ describe('mau consume --source redis, killed and shared', () => {
     const b = replica()
     // A gives up half for B: each reads 16 of the 32 streams.
     await until(async () => a.log().includes('gave up streams') && b.log().includes('took streams'))
-    const tookB = b.log().split('\n').filter((l) => l.includes('took streams')).map((l) => JSON.parse(l) as {streams: string[]})
+    const tookB = b
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('took streams'))
+      .map((l) => JSON.parse(l) as {streams: string[]})
     expect(tookB.flatMap((l) => l.streams)).toHaveLength(16)
     const second = platformStream({events: 20_000, seed: 42, format: 'protobuf', ...TWO_MONTHS})
     await publish(c, 'evaluation', second.messages, 16, 'second')
@@ -101,8 +124,18 @@ describe('mau consume --source redis, killed and shared', () => {
     await publish(c, 'goal', third.messages, 16, 'third')
     c.disconnect()
     // B takes A's streams once MySQL has freed A's locks (its connection closed with the process).
-    await until(async () => b.log().split('\n').filter((l) => l.includes('took streams')).length >= 2)
-    const tookAll = b.log().split('\n').filter((l) => l.includes('took streams')).flatMap((l) => (JSON.parse(l) as {streams: string[]}).streams)
+    await until(
+      async () =>
+        b
+          .log()
+          .split('\n')
+          .filter((l) => l.includes('took streams')).length >= 2,
+    )
+    const tookAll = b
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('took streams'))
+      .flatMap((l) => (JSON.parse(l) as {streams: string[]}).streams)
     expect(new Set(tookAll).size).toBe(32)
     const truth = sum(first.truth, second.truth, third.truth)
     await until(async () => (await eventsApplied(db.settings)) >= total(truth))

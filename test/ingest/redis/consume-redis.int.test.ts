@@ -36,8 +36,13 @@ afterEach(async () => {
 
 const TWO_MONTHS = {from: DECEMBER_2022.from, to: DECEMBER_2022.to + 31 * 86_400}
 const rows = async () => {
-  const r = await query<RowDataPacket>(db.settings, 'SELECT environment_namespace, yearmonth, source_id, user_id, event_count FROM mau')
-  return new Map(r.map((x) => [[x.environment_namespace, x.yearmonth, x.source_id, x.user_id].join('|'), Number(x.event_count)]))
+  const r = await query<RowDataPacket>(
+    db.settings,
+    'SELECT environment_namespace, yearmonth, source_id, user_id, event_count FROM mau',
+  )
+  return new Map(
+    r.map((x) => [[x.environment_namespace, x.yearmonth, x.source_id, x.user_id].join('|'), Number(x.event_count)]),
+  )
 }
 const sum = (...truths: Map<string, number>[]) => {
   const out = new Map<string, number>()
@@ -45,14 +50,33 @@ const sum = (...truths: Map<string, number>[]) => {
   return out
 }
 const options = (o: Partial<RedisConsumeOptions> = {}): RedisConsumeOptions => ({
-  redis: resolveRedis({'redis-url': redis.url}, {}), topics: ['evaluation', 'goal'], partitions: 16, group: 'mau-redis', format: 'protobuf',
-  timezone: 'UTC', batchSize: 2_000, stopAtEnd: true, concurrency: 2, rebalanceMs: 200, ...o,
+  redis: resolveRedis({'redis-url': redis.url}, {}),
+  topics: ['evaluation', 'goal'],
+  partitions: 16,
+  group: 'mau-redis',
+  format: 'protobuf',
+  timezone: 'UTC',
+  batchSize: 2_000,
+  stopAtEnd: true,
+  concurrency: 2,
+  rebalanceMs: 200,
+  ...o,
 })
-const run = (o: Partial<RedisConsumeOptions> = {}, signal = new AbortController().signal, metrics = new ConsumerMetrics()) =>
-  consumeRedis(options(o), {db: pool, log: createLogger('test', process.env.DEBUG_REDIS ? 'info' : 'silent', false), metrics, health: new Health(60), signal})
+const run = (
+  o: Partial<RedisConsumeOptions> = {},
+  signal = new AbortController().signal,
+  metrics = new ConsumerMetrics(),
+) =>
+  consumeRedis(options(o), {
+    db: pool,
+    log: createLogger('test', process.env.DEBUG_REDIS ? 'info' : 'silent', false),
+    metrics,
+    health: new Health(60),
+    signal,
+  })
 
 describe('mau consume --source redis', () => {
-  it('counts the platform\'s entries of two topics over 16 streams each exactly, without touching its consumer groups', async () => {
+  it("counts the platform's entries of two topics over 16 streams each exactly, without touching its consumer groups", async () => {
     const c = redis.client()
     const evaluation = platformStream({events: 8_000, seed: 5, format: 'protobuf', ...TWO_MONTHS})
     const goal = platformStream({events: 3_000, seed: 6, format: 'protobuf', ...TWO_MONTHS})
@@ -67,15 +91,26 @@ describe('mau consume --source redis', () => {
     const metrics = new ConsumerMetrics()
     const summary = await run({}, undefined, metrics)
     expect(await rows()).toEqual(sum(evaluation.truth, goal.truth))
-    expect(summary).toMatchObject({stoppedBy: 'end-of-topics', consumed: 11_000, deadLettered: evaluation.broken + goal.broken, ignored: {[METRICS_EVENT]: evaluation.ignored[METRICS_EVENT]! + goal.ignored[METRICS_EVENT]!}})
+    expect(summary).toMatchObject({
+      stoppedBy: 'end-of-topics',
+      consumed: 11_000,
+      deadLettered: evaluation.broken + goal.broken,
+      ignored: {[METRICS_EVENT]: evaluation.ignored[METRICS_EVENT]! + goal.ignored[METRICS_EVENT]!},
+    })
     expect(await c.xinfo('GROUPS', 'evaluation-0{stream}')).toEqual(groupsBefore)
     for (const month of ['202212', '202301']) expect(await checkSummary(pool, month)).toMatchObject({ok: true})
     // Each stream's position: its entry count and its last entry's id, stored with the rows.
-    const stored = await query<RowDataPacket>(db.settings, "SELECT next_offset, stream_entry_id FROM mau_consumer_offset WHERE consumer_group = 'mau-redis' AND topic = 'evaluation-0{stream}'")
+    const stored = await query<RowDataPacket>(
+      db.settings,
+      "SELECT next_offset, stream_entry_id FROM mau_consumer_offset WHERE consumer_group = 'mau-redis' AND topic = 'evaluation-0{stream}'",
+    )
     const last = (await c.xrevrange('evaluation-0{stream}', '+', '-', 'COUNT', 1))[0]![0]
     expect(stored[0]).toMatchObject({next_offset: perStream.get('evaluation-0{stream}'), stream_entry_id: last})
     // Dead letters name their stream and entry.
-    const [letter] = await query<RowDataPacket>(db.settings, 'SELECT topic, kafka_offset, stream_entry_id FROM mau_dead_letter ORDER BY id LIMIT 1')
+    const [letter] = await query<RowDataPacket>(
+      db.settings,
+      'SELECT topic, kafka_offset, stream_entry_id FROM mau_dead_letter ORDER BY id LIMIT 1',
+    )
     const entries = await c.xrange(letter!.topic, letter!.stream_entry_id, letter!.stream_entry_id)
     expect(entries).toHaveLength(1)
     // Lag in entries, per stream, 0 at the end.
@@ -99,7 +134,7 @@ describe('mau consume --source redis', () => {
     const running = run({stopAtEnd: false}, stop.signal)
     const counted = (s: typeof first) => [...s.truth.values()].reduce((a, b) => a + b, 0)
     const until = async (n: number) => {
-      for (const end = Date.now() + 60_000; (await eventsApplied(db.settings)) < n; ) {
+      for (const end = Date.now() + 60_000; (await eventsApplied(db.settings)) < n;) {
         if (Date.now() > end) throw new Error(`timed out at ${await eventsApplied(db.settings)} of ${n}`)
         await new Promise((r) => setTimeout(r, 100))
       }
@@ -122,14 +157,18 @@ describe('mau consume --source redis', () => {
       const parts = [21, 22, 23].map((seed) => platformStream({events: 3_000, seed, format: 'protobuf', ...TWO_MONTHS}))
       await publish(c, 'evaluation', parts[0]!.messages, 16, 'p0')
       const stop = new AbortController()
-      const running = run({stopAtEnd: false, redis: resolveRedis({'redis-url': `redis://127.0.0.1:${proxy.port}`}, {})}, stop.signal)
+      const running = run(
+        {stopAtEnd: false, redis: resolveRedis({'redis-url': `redis://127.0.0.1:${proxy.port}`}, {})},
+        stop.signal,
+      )
       const applied = (n: number) => async () => {
-        for (const end = Date.now() + 60_000; (await eventsApplied(db.settings)) < n; ) {
+        for (const end = Date.now() + 60_000; (await eventsApplied(db.settings)) < n;) {
           if (Date.now() > end) throw new Error(`timed out at ${await eventsApplied(db.settings)} of ${n}`)
           await new Promise((r) => setTimeout(r, 100))
         }
       }
-      const counted = (...ps: typeof parts) => ps.reduce((a, p) => a + [...p.truth.values()].reduce((x, y) => x + y, 0), 0)
+      const counted = (...ps: typeof parts) =>
+        ps.reduce((a, p) => a + [...p.truth.values()].reduce((x, y) => x + y, 0), 0)
       await applied(counted(parts[0]!))()
       await proxy.cut()
       await publish(c, 'evaluation', parts[1]!.messages, 16, 'p1')
@@ -158,7 +197,10 @@ describe('mau consume --source redis', () => {
     await c.xtrim('goal-0{stream}', 'MAXLEN', 10)
     const summary = await run({topics: ['goal'], partitions: 1})
     expect(summary.lost).toEqual([{topic: 'goal-0{stream}', partition: 0, from: 100, to: 139, messages: 40}])
-    const losses = await query<RowDataPacket>(db.settings, 'SELECT topic, from_offset, to_offset, messages FROM mau_offset_loss')
+    const losses = await query<RowDataPacket>(
+      db.settings,
+      'SELECT topic, from_offset, to_offset, messages FROM mau_offset_loss',
+    )
     expect(losses).toEqual([{topic: 'goal-0{stream}', from_offset: 100, to_offset: 139, messages: 40}])
     // The 10 left are applied, each once: events, or dead letters, or ignored metrics events.
     expect(summary.consumed).toBe(10)
@@ -180,7 +222,10 @@ describe('mau consume --source redis', () => {
     expect(summary.consumed).toBe(700)
     expect(await rows()).toEqual(after.truth)
     // Counted from each stream's beginning, so that its lag and losses stay exact.
-    const stored = await query<RowDataPacket>(db.settings, "SELECT CAST(SUM(next_offset) AS SIGNED) AS n FROM mau_consumer_offset WHERE consumer_group = 'mau-redis'")
+    const stored = await query<RowDataPacket>(
+      db.settings,
+      "SELECT CAST(SUM(next_offset) AS SIGNED) AS n FROM mau_consumer_offset WHERE consumer_group = 'mau-redis'",
+    )
     expect(Number(stored[0]!.n)).toBe(1_200)
     c.disconnect()
   })
@@ -192,7 +237,10 @@ describe('mau consume --source redis', () => {
     const before = await eventsApplied(db.settings)
     await c.del('goal-0{stream}')
     await publish(c, 'goal', platformStream({events: 5, seed: 4, format: 'protobuf', ...TWO_MONTHS}).messages, 1, 'new')
-    await expect(run({topics: ['goal'], partitions: 1})).rejects.toMatchObject({code: 'REDIS_BEHIND_MYSQL', exitCode: 2})
+    await expect(run({topics: ['goal'], partitions: 1})).rejects.toMatchObject({
+      code: 'REDIS_BEHIND_MYSQL',
+      exitCode: 2,
+    })
     expect(await eventsApplied(db.settings)).toBe(before)
     c.disconnect()
   })

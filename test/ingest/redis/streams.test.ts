@@ -1,11 +1,31 @@
 import {describe, expect, it} from 'vitest'
-import {beginning, compareIds, idBefore, judgeStreamStart, reached, streamKeys, type StreamInfo} from '../../../src/ingest/redis/streams.js'
+import {
+  beginning,
+  compareIds,
+  idBefore,
+  judgeStreamStart,
+  reached,
+  streamKeys,
+  type StreamInfo,
+} from '../../../src/ingest/redis/streams.js'
 
-const info = (o: Partial<StreamInfo>): StreamInfo => ({exists: true, length: 10, entriesAdded: 10, lastId: '100-0', firstId: '1-0', ...o})
+const info = (o: Partial<StreamInfo>): StreamInfo => ({
+  exists: true,
+  length: 10,
+  entriesAdded: 10,
+  lastId: '100-0',
+  firstId: '1-0',
+  ...o,
+})
 
-describe('the platform\'s stream names', () => {
+describe("the platform's stream names", () => {
   it('splits each topic into <topic>-<partition>{stream}', () => {
-    expect(streamKeys(['evaluation', 'goal'], 2)).toEqual(['evaluation-0{stream}', 'evaluation-1{stream}', 'goal-0{stream}', 'goal-1{stream}'])
+    expect(streamKeys(['evaluation', 'goal'], 2)).toEqual([
+      'evaluation-0{stream}',
+      'evaluation-1{stream}',
+      'goal-0{stream}',
+      'goal-1{stream}',
+    ])
   })
 })
 
@@ -33,21 +53,38 @@ describe('where a stream resumes', () => {
     expect(beginning(info({length: 4, entriesAdded: 10}))).toEqual({id: '0-0', next: 6})
   })
   it('resumes at the stored position while the stream still holds what follows it', () => {
-    expect(judgeStreamStart({id: '50-0', next: 5}, info({}), start)).toEqual({kind: 'resume', position: {id: '50-0', next: 5}})
+    expect(judgeStreamStart({id: '50-0', next: 5}, info({}), start)).toEqual({
+      kind: 'resume',
+      position: {id: '50-0', next: 5},
+    })
     // The stored entry itself trimmed, the one after it still there: nothing lost.
-    expect(judgeStreamStart({id: '50-0', next: 5}, info({length: 5, firstId: '51-0'}), start)).toEqual({kind: 'resume', position: {id: '50-0', next: 5}})
+    expect(judgeStreamStart({id: '50-0', next: 5}, info({length: 5, firstId: '51-0'}), start)).toEqual({
+      kind: 'resume',
+      position: {id: '50-0', next: 5},
+    })
   })
   it('records entries trimmed before they were applied as a loss, and moves the count past them', () => {
-    expect(judgeStreamStart({id: '50-0', next: 5}, info({length: 2, firstId: '90-0'}), start)).toEqual({kind: 'lost', position: {id: '50-0', next: 8}, lost: {from: 5, to: 7, messages: 3}})
+    expect(judgeStreamStart({id: '50-0', next: 5}, info({length: 2, firstId: '90-0'}), start)).toEqual({
+      kind: 'lost',
+      position: {id: '50-0', next: 8},
+      lost: {from: 5, to: 7, messages: 3},
+    })
     // Trimmed to nothing (MAXLEN 0).
-    expect(judgeStreamStart({id: '50-0', next: 5}, info({length: 0, firstId: undefined}), start)).toMatchObject({kind: 'lost', lost: {messages: 5}})
+    expect(judgeStreamStart({id: '50-0', next: 5}, info({length: 0, firstId: undefined}), start)).toMatchObject({
+      kind: 'lost',
+      lost: {messages: 5},
+    })
   })
   it('refuses a stream that ends before the stored id, was deleted, or had fewer entries than were applied (recreated)', () => {
     expect(judgeStreamStart({id: '200-0', next: 5}, info({}), start).kind).toBe('ahead')
-    expect(judgeStreamStart({id: '50-0', next: 5}, {exists: false, length: 0, entriesAdded: 0, lastId: '0-0'}, start).kind).toBe('ahead')
+    expect(
+      judgeStreamStart({id: '50-0', next: 5}, {exists: false, length: 0, entriesAdded: 0, lastId: '0-0'}, start).kind,
+    ).toBe('ahead')
     expect(judgeStreamStart({id: '50-0', next: 50}, info({entriesAdded: 10}), start).kind).toBe('ahead')
     // Nothing applied yet and no stream (the platform has not written to this partition): resume.
-    expect(judgeStreamStart({id: '0-0', next: 0}, {exists: false, length: 0, entriesAdded: 0, lastId: '0-0'}, start).kind).toBe('resume')
+    expect(
+      judgeStreamStart({id: '0-0', next: 0}, {exists: false, length: 0, entriesAdded: 0, lastId: '0-0'}, start).kind,
+    ).toBe('resume')
   })
   it('has reached the end once the position is at or past the target id', () => {
     expect(reached({id: '100-0', next: 1}, '100-0')).toBe(true)
