@@ -65,6 +65,11 @@ const NOT_FLAGS = [
     '',
     'The password `mau db grants --apply` sets for the user it grants a role to.',
   ],
+  [
+    'MAU_REDIS_PASSWORD, MAU_REDIS_PASSWORD_FILE',
+    '',
+    'Redis password (`--source redis`); the file wins, and is read again at every connection. Never in `MAU_REDIS_URL`: refused (exit 2).',
+  ],
   ['MAU_SLACK_WEBHOOK_URL, MAU_SLACK_WEBHOOK_URL_FILE', '', 'Slack incoming webhook for `report send --to slack`.'],
   [
     'MAU_WEBHOOK_SECRET, MAU_WEBHOOK_SECRET_FILE',

@@ -33,12 +33,12 @@ export const EXIT_CODE_MEANINGS: Record<ExitCodeValue, {meaning: string; job: st
   },
   [ExitCode.CONFIG]: {
     meaning:
-      'bad flags, settings or input (an unknown command or flag, an unknown time zone or one other than the zone the database records, a password in the MySQL URL, refused credentials or certificates, a privilege MySQL refused, a missing topic or database, a query Druid rejects)',
+      'bad flags, settings or input (an unknown command or flag, an unknown time zone or one other than the zone the database records, a password in the MySQL or Redis URL, refused credentials or certificates, a privilege MySQL refused, a missing topic or database, a query Druid rejects)',
     job: 'stop retrying (`podFailurePolicy` on exit code 2)',
   },
   [ExitCode.LOCKED]: {meaning: 'another run holds the named lock', job: 'retry later'},
   [ExitCode.UNAVAILABLE]: {
-    meaning: 'MySQL, Kafka or Druid unreachable, or Druid failed or timed out',
+    meaning: 'MySQL, Kafka, Redis or Druid unreachable, or Druid failed or timed out',
     job: 'retry with backoff',
   },
   [ExitCode.SCHEMA]: {
