@@ -16,7 +16,7 @@ describe('the exit-code table', () => {
     const lines: string[] = exitCodeTable(EXIT_CODE_MEANINGS).split('\n').slice(2)
     expect(lines.map((l) => Number(l.split('|')[1]))).toEqual(Object.values(ExitCode).sort())
     expect(lines[2]).toContain('stop retrying')
-    expect(lines[2]).toContain('a password in the MySQL URL')
+    expect(lines[2]).toContain('a password in the MySQL or Redis URL')
   })
 
   it('changes when a meaning changes', () => {
