@@ -1,9 +1,12 @@
 /**
- * npm run bench:ingest [-- --events N --partitions P --baseline-events M --batch-size B --concurrency C --profile DIR]
+ * npm run bench:ingest [-- --shape zipf|users --events N --partitions P --baseline-events M --batch-size B --concurrency C --profile DIR]
  * Produces N realistic user events to the real local Kafka, consumes them with `mau consume --stop-at-end`
  * (the built CLI, in its own process) into a fresh MariaDB database, checks the result against ground
  * truth, and in the same run times the design's one-upsert-per-event writer on the same events.
- * Writes bench/results/ingest.md.
+ * Shapes: `zipf` (the default) has few rows for its events (Zipf-skewed users, 60% in one environment) and
+ * writes bench/results/ingest.md; `users` is production's (issue 36): 10 environments of 10,000 users on
+ * 3 sources, events uniform over them, so 1,000,000 events make ~290,000 rows, ~3.5 events a row; it
+ * skips the replay and evaluation-event runs and writes bench/results/ingest-users.md.
  */
 import {schemaAt} from '../test/fixtures/services.js'
 import {writerPool} from '../src/mau/rows.js'
@@ -21,13 +24,15 @@ import {persistWindow, type WindowChunk} from '../src/ingest/writer.js'
 import {prepareBatch} from '../src/ingest/batch.js'
 import {encodeActivity} from '../src/ingest/encode.js'
 import {sourceNames} from '../src/core/platform.js'
-import {encode, sampleEvents, Truth, type SampleEvent} from '../test/fixtures/events.js'
+import {encode, rng, sampleEvents, Truth, type SampleEvent, type SampleOptions} from '../test/fixtures/events.js'
+import {sent} from '../src/mau/rows.js'
 import {cpuSeconds, machineCpu, peakRssMb} from './proc.js'
 import {publish} from './results.js'
 import {createTestDatabase, createTopic, kafka, serverPid} from '../test/fixtures/services.js'
 
 const {values: args} = parseArgs({
   options: {
+    shape: {type: 'string', default: 'zipf'},
     events: {type: 'string', default: '1000000'},
     partitions: {type: 'string', default: '4'},
     'baseline-events': {type: 'string', default: '20000'},
@@ -40,6 +45,9 @@ const {values: args} = parseArgs({
 const N = Number(args.events)
 const PARTITIONS = Number(args.partitions)
 const BASELINE_N = Number(args['baseline-events'])
+const SHAPE = args.shape
+if (SHAPE !== 'zipf' && SHAPE !== 'users') throw new Error(`--shape ${SHAPE}: zipf or users`)
+const USERS_SHAPE = {environments: 10, users: 10_000, sources: ['ANDROID', 'IOS', 'WEB']}
 
 const log = (msg: string) => console.error(`[bench:ingest] ${msg}`)
 const zone = 'UTC'
@@ -50,6 +58,32 @@ const to = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1) / 1000
 const yearMonth = new Date(from * 1000).toISOString().slice(0, 7).replace('-', '')
 const sample = {events: N, users: 200_000, namespaces: 50, from, to, seed: 2022}
 
+/** Many users, each with a few events in the month: nearly every event of a window is a row of its own. */
+function* usersEvents(o: SampleOptions): Generator<SampleEvent> {
+  const random = rng(o.seed ?? 42)
+  const {environments, users, sources} = USERS_SHAPE
+  for (let i = 0; i < o.events; i++)
+    yield {
+      environment_namespace: `env-${Math.floor(random() * environments)}`,
+      user_id: `user-${Math.floor(random() * users)}`,
+      source_id: sources[Math.floor(random() * sources.length)]!,
+      last_seen: o.from + Math.floor(random() * (o.to - o.from)),
+    }
+}
+const events = (o: SampleOptions) => (SHAPE === 'users' ? usersEvents(o) : sampleEvents(o))
+
+/** MariaDB's counters of statements the whole server ran (every client's: quiet the machine to read them). */
+async function serverStatements(settings: Parameters<typeof openDb>[0]): Promise<Record<string, number>> {
+  const conn = openDb(settings)
+  const [rows] = await conn.query<RowDataPacket[]>(
+    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_insert', 'Com_select', 'Com_update', 'Com_commit')",
+  )
+  await conn.end()
+  return Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]))
+}
+const statementsSince = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]))
+
 async function main() {
   const db = await createTestDatabase()
   const topic = await createTopic(PARTITIONS)
@@ -57,7 +91,7 @@ async function main() {
     await schemaAt(db.settings).migrate({timezone: zone})
     log(`producing ${N} events to ${topic.topic} (${PARTITIONS} partitions)`)
     const truth = new Truth(zone)
-    for (const e of sampleEvents(sample)) truth.add(e)
+    for (const e of events(sample)) truth.add(e)
     const {
       partitions,
       seconds: produceSeconds,
@@ -66,32 +100,38 @@ async function main() {
     } = await produceAll(topic.topic, (e) => encode(e, 'json'))
 
     log('consuming with mau consume --stop-at-end')
+    const statementsBefore = await serverStatements(db.settings)
     const consumed = await runConsumer(db.url, topic.topic, 'mau-bench')
+    const statements = statementsSince(statementsBefore, await serverStatements(db.settings))
     const check = await verify(db.settings, truth)
     log(
       `consumed ${consumed.summary.consumed} in ${consumed.wallSeconds.toFixed(2)}s wall; peak RSS ${consumed.peakRssMb} MB; ${check}`,
     )
 
-    log(
-      'evaluation events: the same activity as the platform sends it today (EvaluationEvent in the Event envelope, protobuf)',
-    )
-    const evaluations = await evaluationStream(truth)
-    log(
-      `evaluation events: consumer ${((evaluations.run.consumerCpu / N) * 1e6).toFixed(1)} µs/event against JSON's ${((consumed.consumerCpu / N) * 1e6).toFixed(1)}`,
-    )
+    // The zipf shape's other runs: the users shape is about the write side, which they share.
+    let evaluations: Awaited<ReturnType<typeof evaluationStream>> | undefined
+    let replay: Awaited<ReturnType<typeof runConsumer>> | undefined
+    if (SHAPE === 'zipf') {
+      log(
+        'evaluation events: the same activity as the platform sends it today (EvaluationEvent in the Event envelope, protobuf)',
+      )
+      evaluations = await evaluationStream(truth)
+      log(
+        `evaluation events: consumer ${((evaluations.run.consumerCpu / N) * 1e6).toFixed(1)} µs/event against JSON's ${((consumed.consumerCpu / N) * 1e6).toFixed(1)}`,
+      )
 
-    log(`replay: a new group with --since ${new Date(produceStart).toISOString()} into a fresh database`)
-    const replayDb = await createTestDatabase()
-    let replay: Awaited<ReturnType<typeof runConsumer>>
-    try {
-      await schemaAt(replayDb.settings).migrate({timezone: zone})
-      replay = await runConsumer(replayDb.url, topic.topic, 'mau-bench-replay', [
-        '--since',
-        new Date(produceStart - 1000).toISOString(),
-      ])
-      await verify(replayDb.settings, truth)
-    } finally {
-      await replayDb.drop()
+      log(`replay: a new group with --since ${new Date(produceStart).toISOString()} into a fresh database`)
+      const replayDb = await createTestDatabase()
+      try {
+        await schemaAt(replayDb.settings).migrate({timezone: zone})
+        replay = await runConsumer(replayDb.url, topic.topic, 'mau-bench-replay', [
+          '--since',
+          new Date(produceStart - 1000).toISOString(),
+        ])
+        await verify(replayDb.settings, truth)
+      } finally {
+        await replayDb.drop()
+      }
     }
 
     log('write path alone: the same messages through prepareBatch + persistBatch, no Kafka, into a second database')
@@ -99,7 +139,7 @@ async function main() {
     log(`write path alone: ${Math.round(N / writeOnly.seconds).toLocaleString('en-US')} events/s`)
 
     log(`baseline: one INSERT ... ON DUPLICATE KEY UPDATE per event, autocommit, ${BASELINE_N} events`)
-    const baseline = await perEventBaseline(db.settings, [...sampleEvents({...sample, events: BASELINE_N, seed: 7})])
+    const baseline = await perEventBaseline(db.settings, [...events({...sample, events: BASELINE_N, seed: 7})])
 
     const endToEnd = N / consumed.wallSeconds
     const us = (cpu: number) =>
@@ -110,13 +150,20 @@ async function main() {
       `| both cores busy (machine, while consuming) | ${Math.round(r.busy * 100)}% |`,
       `| peak RSS of the consumer process (VmHWM) | ${r.peakRssMb} MB |`,
     ]
+    const windows = consumed.summary.batches as number
+    const perWindow = (n: number, of = windows) => (n / of).toFixed(1)
+    const w = writeOnly
+    const events$ =
+      SHAPE === 'users'
+        ? `${N} JSON user events, uniform over ${USERS_SHAPE.environments} environments x ${USERS_SHAPE.users.toLocaleString('en-US')} users x ${USERS_SHAPE.sources.length} sources, one month`
+        : `${N} JSON user events, ${sample.namespaces} environments (60% in one), Zipf-skewed over ${sample.users} users, 3 sources, one month`
     const lines = [
-      `# bench:ingest`,
+      `# bench:ingest${SHAPE === 'users' ? ' --shape users' : ''}`,
       ``,
       `Run: ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version},`,
       `MariaDB ${await serverVersion(db.settings)} (defaults), Kafka 3.9.1 single node on loopback, all on this one machine.`,
       ``,
-      `Events: ${N} JSON user events, ${sample.namespaces} environments (60% in one), Zipf-skewed over ${sample.users} users, 3 sources, one month;`,
+      `Events: ${events$};`,
       `topic with ${PARTITIONS} partitions; mau consume --batch-size ${args['batch-size']} --concurrency ${args.concurrency} --stop-at-end.`,
       ``,
       `| measure | value |`,
@@ -125,21 +172,38 @@ async function main() {
       `| consume, wall clock from process start to exit (incl. start-up and group join) | ${consumed.wallSeconds.toFixed(2)} s |`,
       `| **end-to-end events/s** (events / wall clock) | **${Math.round(endToEnd).toLocaleString('en-US')}** |`,
       `| events/s while consuming (mau's own summary, after the group join) | ${consumed.summary.eventsPerSecond.toLocaleString('en-US')} |`,
-      `| rows upserted (aggregated per transaction) | ${consumed.summary.rowsUpserted.toLocaleString('en-US')} (${Math.round(consumed.summary.rowsUpserted / consumed.wallSeconds).toLocaleString('en-US')} rows/s) |`,
-      `| transactions | ${consumed.summary.batches.toLocaleString('en-US')} (${Math.round(N / consumed.summary.batches).toLocaleString('en-US')} events each) |`,
-      `| distinct rows in mau at the end | ${truth.rows.size.toLocaleString('en-US')} |`,
+      `| rows upserted (aggregated per transaction) | ${consumed.summary.rowsUpserted.toLocaleString('en-US')} (${Math.round(consumed.summary.rowsUpserted / consumed.wallSeconds).toLocaleString('en-US')} rows/s; ${(consumed.summary.rowsUpserted / N).toFixed(3)} per event) |`,
+      `| transactions (windows) | ${windows.toLocaleString('en-US')} (${Math.round(N / windows).toLocaleString('en-US')} events each) |`,
+      `| distinct rows in mau at the end | ${truth.rows.size.toLocaleString('en-US')} (${(truth.rows.size / N).toFixed(3)} per event) |`,
+      `| statements a window, server-wide (MariaDB's Questions; INSERT / SELECT / UPDATE / COMMIT) | ${perWindow(statements.Questions!)} (${perWindow(statements.Com_insert!)} / ${perWindow(statements.Com_select!)} / ${perWindow(statements.Com_update!)} / ${perWindow(statements.Com_commit!)}) |`,
       ...perRun(consumed),
       `| result check against ground truth | ${check} |`,
-      `| **replay**: a new group, \`--since\` the first message, into a fresh database | **${Math.round(N / replay.wallSeconds).toLocaleString('en-US')} events/s** (${replay.wallSeconds.toFixed(2)} s; consumer ${us(replay.consumerCpu)}; MariaDB ${us(replay.mariadbCpu)}; cores ${Math.round(replay.busy * 100)}% busy; peak RSS ${replay.peakRssMb} MB; exact) |`,
-      `| the write path alone: the same messages decoded, aggregated and written in windows of ${args['batch-size']} across partitions, one after another, no Kafka | ${Math.round(N / writeOnly.seconds).toLocaleString('en-US')} events/s (${writeOnly.seconds.toFixed(2)} s; node ${us(writeOnly.nodeCpu)}; MariaDB ${us(writeOnly.mariadbCpu)}) |`,
-      `| **enveloped evaluation events** (protobuf, ${Math.round(evaluations.bytes / N)} bytes each against JSON's ${Math.round(jsonBytes / N)}; --format protobuf; same activity, exact) | **${Math.round(N / evaluations.run.wallSeconds).toLocaleString('en-US')} events/s**; consumer ${us(evaluations.run.consumerCpu)}, **${(evaluations.run.consumerCpu / consumed.consumerCpu).toFixed(2)}x JSON's**; MariaDB ${us(evaluations.run.mariadbCpu)}; peak RSS ${evaluations.run.peakRssMb} MB |`,
+      ...(replay
+        ? [
+            `| **replay**: a new group, \`--since\` the first message, into a fresh database | **${Math.round(N / replay.wallSeconds).toLocaleString('en-US')} events/s** (${replay.wallSeconds.toFixed(2)} s; consumer ${us(replay.consumerCpu)}; MariaDB ${us(replay.mariadbCpu)}; cores ${Math.round(replay.busy * 100)}% busy; peak RSS ${replay.peakRssMb} MB; exact) |`,
+          ]
+        : []),
+      `| the write path alone: the same messages decoded, aggregated and written in windows of ${args['batch-size']} across partitions, one after another, no Kafka | ${Math.round(N / w.seconds).toLocaleString('en-US')} events/s (${w.seconds.toFixed(2)} s; node ${us(w.nodeCpu)}; MariaDB ${us(w.mariadbCpu)}) |`,
+      `| the write path alone, a window (${w.windows} windows): rows; row-writing statements in round trips; bytes sent (upper bound); server-wide statements | ${perWindow(w.rows, w.windows)} rows; ${perWindow(w.sent.statements, w.windows)} statements in ${perWindow(w.sent.roundTrips, w.windows)} round trips; ${Math.round(w.sent.bytes / w.windows).toLocaleString('en-US')} bytes; ${perWindow(w.statements.Questions!, w.windows)} statements (Questions) |`,
+      ...(evaluations
+        ? [
+            `| **enveloped evaluation events** (protobuf, ${Math.round(evaluations.bytes / N)} bytes each against JSON's ${Math.round(jsonBytes / N)}; --format protobuf; same activity, exact) | **${Math.round(N / evaluations.run.wallSeconds).toLocaleString('en-US')} events/s**; consumer ${us(evaluations.run.consumerCpu)}, **${(evaluations.run.consumerCpu / consumed.consumerCpu).toFixed(2)}x JSON's**; MariaDB ${us(evaluations.run.mariadbCpu)}; peak RSS ${evaluations.run.peakRssMb} MB |`,
+          ]
+        : []),
       `| baseline: one upsert per event, autocommit (${BASELINE_N} events) | ${Math.round(baseline).toLocaleString('en-US')} events/s |`,
       `| **speed-up over the baseline** (end-to-end vs baseline) | **${(endToEnd / baseline).toFixed(1)}x** |`,
       ``,
-      `Targets (issue 15), this machine, shared by Kafka, MariaDB and mau: consumer CPU <= 10 µs/event; end to end >= 70,000 events/s and >= 45x the`,
-      `per-event baseline; peak RSS < 300 MB; counts exact. Issue 20: consumer CPU per enveloped evaluation event within 1.5x of JSON's.`,
+      ...(SHAPE === 'users'
+        ? [
+            `Targets (issue 36), this machine: consumer CPU <= 6 µs/event; MariaDB CPU per event down by a third and end to end`,
+            `up 1.5x against main's run of this shape; counts exact.`,
+          ]
+        : [
+            `Targets (issue 15), this machine, shared by Kafka, MariaDB and mau: consumer CPU <= 10 µs/event; end to end >= 70,000 events/s and >= 45x the`,
+            `per-event baseline; peak RSS < 300 MB; counts exact. Issue 20: consumer CPU per enveloped evaluation event within 1.5x of JSON's.`,
+          ]),
     ]
-    publish('ingest', lines)
+    publish(SHAPE === 'users' ? 'ingest-users' : 'ingest', lines)
   } finally {
     await topic.drop()
     await db.drop()
@@ -159,7 +223,7 @@ async function produceAll(
   let bytes = 0
   const started = Date.now()
   const partitions: Buffer[][] = Array.from({length: PARTITIONS}, () => [])
-  for (const e of sampleEvents(sample)) {
+  for (const e of events(sample)) {
     const value = encode(e)
     partitions[i % PARTITIONS]!.push(value)
     batch.push({value, partition: i++ % PARTITIONS})
@@ -258,7 +322,15 @@ async function runConsumer(url: string, topic: string, group: string, extra: str
 async function writePathAlone(
   partitions: Buffer[][],
   truth: Truth,
-): Promise<{seconds: number; nodeCpu: number; mariadbCpu: number}> {
+): Promise<{
+  seconds: number
+  nodeCpu: number
+  mariadbCpu: number
+  windows: number
+  rows: number
+  sent: typeof sent
+  statements: Record<string, number>
+}> {
   const db = await createTestDatabase()
   try {
     await schemaAt(db.settings).migrate({timezone: zone})
@@ -281,8 +353,12 @@ async function writePathAlone(
     )
     const mariadb = await serverPid()
     const mariadbBefore = cpuSeconds(mariadb)!
+    const sentBefore = {...sent}
+    const statementsBefore = await serverStatements(db.settings)
     const cpuBefore = process.cpuUsage()
     const started = Date.now()
+    let windows = 0
+    let rows = 0
     for (let i = 0; i < chunks.length;) {
       const window: WindowChunk[] = []
       for (let events = 0; i < chunks.length && events < Number(args['batch-size']); i++) {
@@ -299,14 +375,22 @@ async function writePathAlone(
         })
         events += c.messages.length
       }
-      await persistWindow(pool, window, months, Math.floor(Date.now() / 1000))
+      const r = await persistWindow(pool, window, months, Math.floor(Date.now() / 1000))
+      windows++
+      rows += r.rowsUpserted
     }
     const seconds = (Date.now() - started) / 1000
     const cpu = process.cpuUsage(cpuBefore)
     const mariadbCpu = cpuSeconds(mariadb)! - mariadbBefore
+    const statements = statementsSince(statementsBefore, await serverStatements(db.settings))
+    const sentNow = {
+      statements: sent.statements - sentBefore.statements,
+      roundTrips: sent.roundTrips - sentBefore.roundTrips,
+      bytes: sent.bytes - sentBefore.bytes,
+    }
     await pool.end()
     await verify(db.settings, truth)
-    return {seconds, nodeCpu: (cpu.user + cpu.system) / 1e6, mariadbCpu}
+    return {seconds, nodeCpu: (cpu.user + cpu.system) / 1e6, mariadbCpu, windows, rows, sent: sentNow, statements}
   } finally {
     await db.drop()
   }

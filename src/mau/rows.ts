@@ -49,6 +49,12 @@ interface Statement {
   delta: (affectedRows: number) => SummaryDelta
 }
 
+/**
+ * What the write side sent since the process started: benchmarks read it (bench/ingest.ts) to give
+ * statements, round trips and bytes per window, figures that do not depend on the machine's load.
+ */
+export const sent = {statements: 0, roundTrips: 0, bytes: 0}
+
 /** Statements per round trip, at most; typical rows are ~300 bytes, so bytes rarely decide. */
 const ROWS_PER_ROUND_TRIP = 5000
 
@@ -71,8 +77,14 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
  * reports the rows it inserted. A concurrent transaction inserting the same key waits for ours, then sees
  * it: no user is ever new twice.
  */
-async function writeRows(conn: PoolConnection, rows: Row[], maxBytes: number): Promise<SummaryDelta[]> {
+async function writeRows(
+  conn: PoolConnection,
+  rows: Row[],
+  maxBytes: number,
+  known?: UserKnown,
+): Promise<SummaryDelta[]> {
   const statements: Statement[] = []
+  const deltas: SummaryDelta[] = []
   const rowBytes = (r: Row) => textBytes(r.environmentNamespace, r.sourceId, r.userId)
   for (const group of groupBy(rows, (r) => `${r.environmentNamespace}\u0000${r.yearmonth}\u0000${r.sourceId}`)) {
     for (const piece of pieces(group, rowBytes, maxBytes)) {
@@ -96,10 +108,13 @@ async function writeRows(conn: PoolConnection, rows: Row[], maxBytes: number): P
   }
   for (const group of groupBy(rows, (r) => `${r.environmentNamespace}\u0000${r.yearmonth}`)) {
     const {environmentNamespace, yearmonth} = group[0]!
-    const users = [...new Set(group.map((r) => r.userId))]
+    let users = [...new Set(group.map((r) => r.userId))]
+    if (known) users = users.filter((u) => !known(environmentNamespace, yearmonth, u))
     const userBytes = (u: string) => textBytes(environmentNamespace, u)
     let events = 0
     for (const r of group) events += r.count
+    // Every user known present: no statement, but the events still count.
+    if (users.length === 0) deltas.push({environmentNamespace, yearmonth, sourceId: ALL_SOURCES, users: 0, events})
     // The group's events go with its first piece; the other pieces add only users.
     pieces(users, userBytes, maxBytes).forEach((piece, i) => {
       const values: unknown[] = []
@@ -119,7 +134,6 @@ async function writeRows(conn: PoolConnection, rows: Row[], maxBytes: number): P
       })
     })
   }
-  const deltas: SummaryDelta[] = []
   // Round trips of several statements: rows and bytes both bounded.
   const trips = pieces(statements, (t) => t.bytes, maxBytes).flatMap((run) =>
     pieces(run, (t) => t.rows, ROWS_PER_ROUND_TRIP),
@@ -128,6 +142,9 @@ async function writeRows(conn: PoolConnection, rows: Row[], maxBytes: number): P
     const values: unknown[] = []
     for (const t of trip) for (const v of t.values) values.push(v)
     const [result] = await conn.query(trip.map((t) => t.sql).join(';\n'), values)
+    sent.roundTrips++
+    sent.statements += trip.length
+    for (const t of trip) sent.bytes += t.bytes
     const headers = (trip.length === 1 ? [result] : result) as ResultSetHeader[]
     trip.forEach((t, j) => deltas.push(t.delta(headers[j]!.affectedRows)))
   }
@@ -148,6 +165,9 @@ async function addToSummary(conn: PoolConnection, deltas: SummaryDelta[], maxByt
   }
   const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d)
   for (const piece of pieces(sorted, (d) => textBytes(d.environmentNamespace, d.sourceId), maxBytes)) {
+    sent.roundTrips++
+    sent.statements++
+    sent.bytes += UPSERT_SUMMARY.length + piece.reduce((a, d) => a + textBytes(d.environmentNamespace, d.sourceId), 0)
     await conn.query(
       UPSERT_SUMMARY.replace('{rows}', placeholders(piece.length, 5)),
       piece.flatMap((d) => [d.yearmonth, d.environmentNamespace, d.sourceId, d.users, d.events]),
@@ -155,13 +175,20 @@ async function addToSummary(conn: PoolConnection, deltas: SummaryDelta[], maxByt
   }
 }
 
+/**
+ * Whether a user is known to be in mau_user_month for the month already, in the state the caller's
+ * transaction sees (ingest/known-users.ts says when that holds): it is then left out of the insert.
+ */
+export type UserKnown = (environmentNamespace: string, yearmonth: string, userId: string) => boolean
+
 /** Adds rows to `mau` and their effect to the summary counters, in the caller's transaction (a writer pool's connection). */
 export async function applyRows(
   conn: PoolConnection,
   rows: Row[],
   maxStatementBytes = DEFAULT_STATEMENT_BYTES,
+  known?: UserKnown,
 ): Promise<void> {
-  await addToSummary(conn, await writeRows(conn, rows, maxStatementBytes), maxStatementBytes)
+  await addToSummary(conn, await writeRows(conn, rows, maxStatementBytes, known), maxStatementBytes)
 }
 
 /** A pool that writes rows: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */

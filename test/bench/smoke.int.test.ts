@@ -12,8 +12,8 @@ const out = '.cache/bench-smoke'
 // Its own secured broker (a port no other test uses), so that the security tests' one may stop while this runs.
 const secureKafkaPort = '19392'
 
-function bench(name: string, args: string[]): Promise<{code: number | null; stderr: string}> {
-  rmSync(`${out}/${name}.md`, {force: true})
+function bench(name: string, args: string[], report: string): Promise<{code: number | null; stderr: string}> {
+  rmSync(`${out}/${report}.md`, {force: true})
   return new Promise((resolve) => {
     const child = spawn('npx', ['tsx', `bench/${name}.ts`, ...args], {
       env: {...process.env, MAU_BENCH_RESULTS: out, MAU_TEST_SECURE_KAFKA_PORT: secureKafkaPort},
@@ -33,8 +33,10 @@ afterAll(() => {
 })
 
 describe('the benchmarks, run small', () => {
-  it.each([
+  // [benchmark, its arguments, its report when not named after it]
+  it.each<[string, string[], string?]>([
     ['ingest', ['--events', '5000', '--baseline-events', '500']],
+    ['ingest', ['--shape', 'users', '--events', '5000', '--baseline-events', '500'], 'ingest-users'],
     ['partitions', ['--rows', '20000']],
     ['count', ['--largest', '20000']],
     ['serve', ['--seconds', '1', '--warm-up', '0', '--largest', '20000']],
@@ -43,11 +45,11 @@ describe('the benchmarks, run small', () => {
     ['sizing', ['--users', '2000,5000']],
     ['sources', ['--events', '3000']],
   ])(
-    'bench:%s runs to its report',
-    async (name, args) => {
-      const r = await bench(name, args)
+    'bench:%s %j runs to its report',
+    async (name, args, report = name) => {
+      const r = await bench(name, args, report)
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
-      expect(existsSync(`${out}/${name}.md`)).toBe(true)
+      expect(existsSync(`${out}/${report}.md`)).toBe(true)
     },
     240_000,
   )
