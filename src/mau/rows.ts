@@ -77,14 +77,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
  * reports the rows it inserted. A concurrent transaction inserting the same key waits for ours, then sees
  * it: no user is ever new twice.
  */
-async function writeRows(
-  conn: PoolConnection,
-  rows: Row[],
-  maxBytes: number,
-  known?: UserKnown,
-): Promise<SummaryDelta[]> {
+async function writeRows(conn: PoolConnection, rows: Row[], maxBytes: number): Promise<SummaryDelta[]> {
   const statements: Statement[] = []
-  const deltas: SummaryDelta[] = []
   const rowBytes = (r: Row) => textBytes(r.environmentNamespace, r.sourceId, r.userId)
   for (const group of groupBy(rows, (r) => `${r.environmentNamespace}\u0000${r.yearmonth}\u0000${r.sourceId}`)) {
     for (const piece of pieces(group, rowBytes, maxBytes)) {
@@ -108,13 +102,10 @@ async function writeRows(
   }
   for (const group of groupBy(rows, (r) => `${r.environmentNamespace}\u0000${r.yearmonth}`)) {
     const {environmentNamespace, yearmonth} = group[0]!
-    let users = [...new Set(group.map((r) => r.userId))]
-    if (known) users = users.filter((u) => !known(environmentNamespace, yearmonth, u))
+    const users = [...new Set(group.map((r) => r.userId))]
     const userBytes = (u: string) => textBytes(environmentNamespace, u)
     let events = 0
     for (const r of group) events += r.count
-    // Every user known present: no statement, but the events still count.
-    if (users.length === 0) deltas.push({environmentNamespace, yearmonth, sourceId: ALL_SOURCES, users: 0, events})
     // The group's events go with its first piece; the other pieces add only users.
     pieces(users, userBytes, maxBytes).forEach((piece, i) => {
       const values: unknown[] = []
@@ -134,6 +125,7 @@ async function writeRows(
       })
     })
   }
+  const deltas: SummaryDelta[] = []
   // Round trips of several statements: rows and bytes both bounded.
   const trips = pieces(statements, (t) => t.bytes, maxBytes).flatMap((run) =>
     pieces(run, (t) => t.rows, ROWS_PER_ROUND_TRIP),
@@ -175,20 +167,13 @@ async function addToSummary(conn: PoolConnection, deltas: SummaryDelta[], maxByt
   }
 }
 
-/**
- * Whether a user is known to be in mau_user_month for the month already, in the state the caller's
- * transaction sees (ingest/known-users.ts says when that holds): it is then left out of the insert.
- */
-export type UserKnown = (environmentNamespace: string, yearmonth: string, userId: string) => boolean
-
 /** Adds rows to `mau` and their effect to the summary counters, in the caller's transaction (a writer pool's connection). */
 export async function applyRows(
   conn: PoolConnection,
   rows: Row[],
   maxStatementBytes = DEFAULT_STATEMENT_BYTES,
-  known?: UserKnown,
 ): Promise<void> {
-  await addToSummary(conn, await writeRows(conn, rows, maxStatementBytes, known), maxStatementBytes)
+  await addToSummary(conn, await writeRows(conn, rows, maxStatementBytes), maxStatementBytes)
 }
 
 /** A pool that writes rows: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */
