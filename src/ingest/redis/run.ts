@@ -11,7 +11,7 @@ import type {Redis} from 'ioredis'
 import {statementBytes} from '../../core/db.js'
 import {ExitCode, MauError} from '../../core/errors.js'
 import {MonthResolver} from '../../core/month.js'
-import {connectRedis, createRedis, redisError, type RedisSettings} from '../../core/redis.js'
+import {connectRedis, createRedis, redisError, type RedisSettings, requireRedis7} from '../../core/redis.js'
 import type {ActivityKind} from '../../core/platform.js'
 import {prepareBatch} from '../batch.js'
 import type {Behind} from '../continuity.js'
@@ -25,7 +25,7 @@ import {type Policy, watchPolicy} from '../policy-watch.js'
 import {chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from '../run-parts.js'
 import {type ConsumeSummary, Tally} from '../tally.js'
 import {WindowWriter} from '../windows.js'
-import {countUpTo, type Entry, lastBefore, readAfter, streamInfo} from './io.js'
+import {countUpTo, type Entry, lastBefore, lastEntry, readAfter, streamInfo, streamInfos} from './io.js'
 import {Ownership} from './ownership.js'
 import {
   requireStreamColumns,
@@ -42,8 +42,10 @@ import {
   reached,
   redisBehind,
   removedOf,
+  type StreamEnd,
   type StreamPosition,
-  streamKeys,
+  streamsOf,
+  trimmedPast,
 } from './streams.js'
 
 export interface RedisConsumeOptions {
@@ -63,11 +65,15 @@ export interface RedisConsumeOptions {
   fromTime?: number
   /** How often a replica looks for streams to take or give up (default 2 s). */
   rebalanceMs?: number
+  /** How long a replica lost without closing its connection keeps its streams (--session-timeout; default 30 s). */
+  sessionTimeoutMs?: number
 }
 
 /** Entries per stream per XREAD; XREAD waits this long for new ones. */
 const READ_COUNT = 1_000
 const BLOCK_MS = 500
+/** XINFO, XRANGE pages and the like, on the command connection. */
+const COMMAND_TIMEOUT_MS = 10_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Held extends StreamPosition {
@@ -100,7 +106,7 @@ class RedisRun {
   private generation = 0
   /** Entries ever added per stream, refreshed every second: the lag. */
   private readonly added = new Map<string, number>()
-  private targets: Map<string, string> | null = null
+  private targets: Map<string, StreamEnd> | null = null
   private policy: Policy = {keepFrom: () => undefined, reported: () => new Set(), stop: () => {}}
   private stopWatching = () => {}
   private fatal: Error | null = null
@@ -116,18 +122,20 @@ class RedisRun {
     private readonly opts: RedisConsumeOptions,
     private readonly deps: ConsumeDeps,
   ) {
-    this.keys = streamKeys(opts.topics, opts.partitions)
+    this.keys = streamsOf(opts.topics, opts.partitions)
     this.tally = new Tally(deps)
     this.queue = chunkQueue(opts.batchSize)
     this.decode = decoder(opts.format, opts.activity)
     this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES
-    this.command = createRedis(opts.redis, `mau-consume-${opts.group}`)
-    this.reader = createRedis(opts.redis, `mau-consume-${opts.group}-read`)
+    this.command = createRedis(opts.redis, `mau-consume-${opts.group}`, {commandTimeoutMs: COMMAND_TIMEOUT_MS})
+    // XREAD answers within BLOCK_MS: one that has not after 5 s more is on a connection that died silently.
+    this.reader = createRedis(opts.redis, `mau-consume-${opts.group}-read`, {commandTimeoutMs: BLOCK_MS + 5_000})
     this.ownership = new Ownership(opts.group, this.keys, {
       db: deps.db,
       log: deps.log,
       acquired: (keys) => keys.forEach((k) => void this.position(k)),
       released: (keys) => this.release(keys),
+      sessionTimeoutSeconds: Math.ceil((opts.sessionTimeoutMs ?? 30_000) / 1000),
     })
   }
 
@@ -138,11 +146,16 @@ class RedisRun {
         exit: ExitCode.CONFIG,
         code: 'BAD_CONFIG',
       })
-    await connectRedis(this.command, opts.redis)
-    await connectRedis(this.reader, opts.redis)
-    if (opts.stopAtEnd) {
-      this.targets = new Map()
-      for (const k of this.keys) this.targets.set(k, (await streamInfo(this.command, k)).lastId)
+    try {
+      await connectRedis(this.command, opts.redis)
+      await connectRedis(this.reader, opts.redis)
+      await requireRedis7(this.command, opts.redis)
+      if (opts.stopAtEnd) this.targets = await this.ends()
+    } catch (error) {
+      // Otherwise they would keep reconnecting behind a run that never started.
+      this.command.disconnect()
+      this.reader.disconnect()
+      throw error
     }
     this.policy = await watchPolicy(deps.db, opts.timezone, deps.log)
     requireDeadLetterFits(this.deadLetterMaxBytes, await statementBytes(deps.db))
@@ -175,6 +188,21 @@ class RedisRun {
       },
       'consuming Redis streams',
     )
+  }
+
+  /** Where --stop-at-end stops: each stream's last entry that exists now, not last-generated-id, which XDEL and XTRIM can leave behind. */
+  private async ends(): Promise<Map<string, StreamEnd>> {
+    const ends = new Map<string, StreamEnd>()
+    try {
+      for (const k of this.keys) {
+        const {entriesAdded} = await streamInfo(this.command, k)
+        const lastId = await lastEntry(this.command, k)
+        ends.set(k, lastId === undefined ? {entriesAdded} : {lastId, entriesAdded})
+      }
+    } catch (error) {
+      throw redisError(error, this.opts.redis)
+    }
+    return ends
   }
 
   /** A chunk's key is partitionKey(stream, 0), as the writer and the tally name partitions; held is by stream. */
@@ -238,6 +266,10 @@ class RedisRun {
     for (const k of keys) {
       this.held.delete(k)
       this.pending.delete(k)
+      this.added.delete(k)
+      // Its next reader reports its lag: a series left here would count it twice.
+      this.deps.metrics.lag.remove({group: this.opts.group, topic: k, partition: String(STREAM_PARTITION)})
+      this.deps.health.setLag(partitionKey(k, STREAM_PARTITION), 0)
     }
     this.deps.metrics.abandoned.inc(this.queue.abandon((c) => this.holds(c)))
   }
@@ -272,6 +304,7 @@ class RedisRun {
           READ_COUNT,
           BLOCK_MS,
         )
+        read = await this.dropTrimmed(read, reading)
       } catch (error) {
         const e = redisError(error, this.opts.redis)
         if (e.exitCode === ExitCode.CONFIG) return this.stopWith(e)
@@ -284,6 +317,39 @@ class RedisRun {
         if (entries && entries.length > 0 && !(await this.queueEntries(key, generation, entries))) break
       }
     }
+  }
+
+  /**
+   * XREAD after an id that was trimmed away returns the first entry left, silently: the entries between
+   * were never read and what came cannot be numbered from the position. Such a stream's entries are dropped
+   * and it is positioned again like a rewind, which records the loss under its row lock (skipLost). The
+   * streams' state is asked after the XREAD, so a trim that the read saw is seen here too.
+   */
+  private async dropTrimmed(
+    read: Map<string, Entry[]>,
+    reading: (readonly [string, string, number])[],
+  ): Promise<Map<string, Entry[]>> {
+    const returned = reading.filter(([k]) => (read.get(k)?.length ?? 0) > 0)
+    const infos = await streamInfos(
+      this.command,
+      returned.map(([k]) => k),
+    )
+    const trimmed: string[] = []
+    for (const [key, , generation] of returned) {
+      const h = this.held.get(key)
+      if (!h || h.generation !== generation || !trimmedPast(h, infos.get(key)!)) continue
+      this.deps.log.warn(
+        {stream: key, id: h.id, next: h.next, firstId: infos.get(key)!.firstId ?? null},
+        'entries after the read position were trimmed before they were read: positioning the stream again',
+      )
+      read.delete(key)
+      trimmed.push(key)
+    }
+    if (trimmed.length > 0) {
+      this.release(trimmed)
+      for (const k of trimmed) void this.position(k)
+    }
+    return read
   }
 
   /** Decodes the entries read after a stream's position and queues them as one chunk; false once stopping. */
