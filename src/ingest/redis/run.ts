@@ -43,6 +43,7 @@ import {
   redisBehind,
   removedOf,
   type StreamEnd,
+  type StreamInfo,
   type StreamPosition,
   streamsOf,
   trimmedPast,
@@ -114,6 +115,7 @@ class RedisRun {
   private reading: Promise<void> = Promise.resolve()
   private writing: Promise<void> = Promise.resolve()
   private marks: NodeJS.Timeout | undefined
+  private refreshing = false
   private readonly onAbort = () => {
     this.stopping = true
   }
@@ -334,22 +336,28 @@ class RedisRun {
       this.command,
       returned.map(([k]) => k),
     )
+    for (const [key, , generation] of returned) if (this.held.get(key)?.generation !== generation) infos.delete(key)
+    for (const key of this.positionTrimmed(infos)) read.delete(key)
+    return read
+  }
+
+  /** The held streams trimmed past their read position: released and positioned again (see dropTrimmed). */
+  private positionTrimmed(infos: ReadonlyMap<string, StreamInfo>): string[] {
     const trimmed: string[] = []
-    for (const [key, , generation] of returned) {
+    for (const [key, info] of infos) {
       const h = this.held.get(key)
-      if (!h || h.generation !== generation || !trimmedPast(h, infos.get(key)!)) continue
+      if (!h || !trimmedPast(h, info)) continue
       this.deps.log.warn(
-        {stream: key, id: h.id, next: h.next, firstId: infos.get(key)!.firstId ?? null},
+        {stream: key, id: h.id, next: h.next, firstId: info.firstId ?? null},
         'entries after the read position were trimmed before they were read: positioning the stream again',
       )
-      read.delete(key)
       trimmed.push(key)
     }
     if (trimmed.length > 0) {
       this.release(trimmed)
       for (const k of trimmed) void this.position(k)
     }
-    return read
+    return trimmed
   }
 
   /** Decodes the entries read after a stream's position and queues them as one chunk; false once stopping. */
@@ -383,10 +391,20 @@ class RedisRun {
     return true
   }
 
+  /**
+   * The lag's high-water marks; and a stream trimmed past its read position with nothing after it (emptied)
+   * returns nothing to XREAD, so only this look sees it.
+   */
   private async refreshMarks(): Promise<void> {
-    for (const key of this.held.keys()) {
-      const info = await streamInfo(this.command, key).catch(() => undefined)
-      if (info) this.added.set(key, info.entriesAdded)
+    if (this.refreshing || this.stopping) return
+    this.refreshing = true
+    try {
+      const infos = await streamInfos(this.command, [...this.held.keys()]).catch(() => undefined)
+      if (!infos || this.stopping) return
+      for (const [key, info] of infos) if (this.held.has(key)) this.added.set(key, info.entriesAdded)
+      this.positionTrimmed(infos)
+    } finally {
+      this.refreshing = false
     }
   }
 
