@@ -36,8 +36,6 @@ const lockName = (database: string, group: string, what: string) =>
 /** Pure: how many streams a replica takes when `replicas` share `streams`. */
 export const fairShare = (streams: number, replicas: number): number => Math.ceil(streams / Math.max(1, replicas))
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 export class Ownership {
   private conn: PoolConnection | null = null
   private connectionId = 0
@@ -75,7 +73,9 @@ export class Ownership {
     this.stopped = true
     clearTimeout(this.timer)
     // A look stuck on a silent connection ends at its query timeout; the connection is destroyed below anyway.
-    await Promise.race([this.ticking, sleep(this.queryTimeout + 1_000)])
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.ticking, new Promise((r) => (timer = setTimeout(r, this.queryTimeout + 1_000)))])
+    clearTimeout(timer)
     const conn = this.conn
     this.conn = null
     this.drop()

@@ -166,6 +166,18 @@ describe('mau consume --source redis, streams trimmed while it reads', () => {
 })
 
 describe('mau consume --source redis --stop-at-end, the last entries gone', () => {
+  it('ends when the stream is emptied (XTRIM MAXLEN 0) while it reads, what it had not read recorded lost', async () => {
+    const users = await publishUsers('goal', 1, 30_000)
+    const c = redis.client()
+    const running = endsWithin(60_000, (signal) => run({batchSize: 100, concurrency: 1}, signal))
+    await until(async () => (await eventsApplied(db.settings)) >= 1_000)
+    await c.xtrim(streamKey('goal', 0), 'MAXLEN', 0)
+    const summary = await running
+    c.disconnect()
+    expect(summary.stoppedBy).toBe('end-of-topics')
+    expect(await expectExact(users)).toBeGreaterThan(0)
+  })
+
   it('returns at once on a stream emptied by XTRIM MAXLEN 0', async () => {
     await publishUsers('goal', 1, 100)
     const c = redis.client()
