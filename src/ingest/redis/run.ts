@@ -136,7 +136,7 @@ class RedisRun {
       db: deps.db,
       log: deps.log,
       acquired: (keys) => keys.forEach((k) => void this.position(k)),
-      released: (keys) => this.release(keys),
+      released: (keys) => this.giveUp(keys),
       sessionTimeoutSeconds: Math.ceil((opts.sessionTimeoutMs ?? 30_000) / 1000),
     })
   }
@@ -268,12 +268,20 @@ class RedisRun {
     for (const k of keys) {
       this.held.delete(k)
       this.pending.delete(k)
+    }
+    this.deps.metrics.abandoned.inc(this.queue.abandon((c) => this.holds(c)))
+  }
+
+  /** Streams another replica reads from now on: it reports their lag, which a series left here would count twice. */
+  private giveUp(keys: string[]): void {
+    this.release(keys)
+    // At the end of the run every stream is given up: its last lag stays, as Kafka's does.
+    if (this.stopping) return
+    for (const k of keys) {
       this.added.delete(k)
-      // Its next reader reports its lag: a series left here would count it twice.
       this.deps.metrics.lag.remove({group: this.opts.group, topic: k, partition: String(STREAM_PARTITION)})
       this.deps.health.setLag(partitionKey(k, STREAM_PARTITION), 0)
     }
-    this.deps.metrics.abandoned.inc(this.queue.abandon((c) => this.holds(c)))
   }
 
   /** MySQL is behind where these streams were read from (a failover, a restore): read them again from it. */

@@ -47,11 +47,15 @@ const options = (o: Partial<RedisConsumeOptions> = {}): RedisConsumeOptions => (
   rebalanceMs: 200,
   ...o,
 })
-const run = (o: Partial<RedisConsumeOptions> = {}, signal = new AbortController().signal) =>
+const run = (
+  o: Partial<RedisConsumeOptions> = {},
+  signal = new AbortController().signal,
+  metrics = new ConsumerMetrics(),
+) =>
   consumeRedis(options(o), {
     db: pool,
     log: createLogger('test', process.env.DEBUG_REDIS ? 'info' : 'silent', false),
-    metrics: new ConsumerMetrics(),
+    metrics,
     health: new Health(60),
     signal,
   })
@@ -149,12 +153,17 @@ describe('mau consume --source redis, streams trimmed while it reads', () => {
     const users = await publishUsers('goal', 4, 15_000)
     const c = redis.client()
     const stopA = new AbortController()
-    const a = run({partitions: 4, batchSize: 100, concurrency: 1, stopAtEnd: false}, stopA.signal)
+    const metricsA = new ConsumerMetrics()
+    const a = run({partitions: 4, batchSize: 100, concurrency: 1, stopAtEnd: false}, stopA.signal, metricsA)
     await until(async () => (await eventsApplied(db.settings)) >= 500)
     const b = run({partitions: 4, batchSize: 100, concurrency: 1})
     await until(async () => (await eventsApplied(db.settings)) >= 2_000)
     for (const key of users.keys()) await c.xtrim(key, 'MAXLEN', 8_000)
     await sleep(300)
+    // A reports the lag of the 2 streams it kept, not of those B took (B reports theirs).
+    const lagA = (await metricsA.lag.get()).values.map((v) => v.labels.topic)
+    expect(lagA.length).toBeGreaterThan(0)
+    expect(lagA.length).toBeLessThanOrEqual(2)
     // A stops: B takes its streams from where MySQL has them.
     stopA.abort()
     expect((await a).stoppedBy).toBe('signal')
