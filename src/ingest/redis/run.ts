@@ -167,7 +167,11 @@ class RedisRun {
       maxStatementBytes: await statementBytes(deps.db),
       keepFrom: () => this.policy.keepFrom(),
       holds: (c) => this.holds(c),
-      written: (window, result) => this.tally.window(window, result, this.policy.reported()),
+      written: (window, result) => {
+        this.tally.window(window, result, this.policy.reported())
+        // A window that committed after its stream was given up set the lag that the new owner reports.
+        this.forgetLag(result.partitions.map((p) => p.ref.topic).filter((k) => !this.ownership.streams.has(k)))
+      },
       rewind: (behind) => this.rewind(behind),
       failed: (error) => this.stopWith(error),
     })
@@ -275,6 +279,10 @@ class RedisRun {
   /** Streams another replica reads from now on: it reports their lag, which a series left here would count twice. */
   private giveUp(keys: string[]): void {
     this.release(keys)
+    this.forgetLag(keys)
+  }
+
+  private forgetLag(keys: string[]): void {
     // At the end of the run every stream is given up: its last lag stays, as Kafka's does.
     if (this.stopping) return
     for (const k of keys) {
