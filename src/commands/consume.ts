@@ -64,8 +64,8 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       default: 30,
       min: 6,
       max: 3600,
-      summary: 'Seconds a dead replica holds its partitions (the Kafka group session timeout).',
-      helpGroup: 'KAFKA',
+      summary:
+        "Seconds a dead replica holds its partitions (the Kafka group session timeout) or, with --source redis, its streams (its lock connection's MySQL wait_timeout).",
     }),
     since: flag.instant({
       env: 'MAU_CONSUME_SINCE',

@@ -90,8 +90,10 @@ export function resolveRedis(flags: RedisFlags, env: NodeJS.ProcessEnv = process
 /**
  * A client that connects when first used, fails a command at once while Redis is down (the caller decides
  * on retries), and reconnects with a capped backoff. The password getter replaces ioredis' copy of it.
+ * TCP keepalive and `commandTimeoutMs` make a connection that died silently (a node or network lost, no
+ * reset) fail its commands, so that it is retried, rather than freeze a read and the shutdown after it.
  */
-export function createRedis(s: RedisSettings, name: string): Redis {
+export function createRedis(s: RedisSettings, name: string, o: {commandTimeoutMs?: number} = {}): Redis {
   const options: RedisOptions = {
     host: s.host,
     port: s.port,
@@ -102,6 +104,8 @@ export function createRedis(s: RedisSettings, name: string): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 5_000,
+    keepAlive: 10_000,
+    ...(o.commandTimeoutMs ? {commandTimeout: o.commandTimeoutMs} : {}),
     retryStrategy: (times) => Math.min(times * 200, 5_000),
     ...(s.tls ? {tls: {host: s.host, servername: s.host, ...(s.ca ? {ca: s.ca} : {})}} : {}),
   }
@@ -127,6 +131,39 @@ export async function connectRedis(redis: Redis, s: RedisSettings): Promise<void
   }
 }
 
+/** mau reads entries-added (XINFO STREAM), which Redis counts since 7.0: without it, trimmed entries go unseen. */
+export const REDIS_MIN_MAJOR = 7
+
+/** Pure: the redis_version of an INFO server reply ("" when absent). */
+export const redisVersionOf = (info: string): string => /^redis_version:(\S+)/m.exec(info)?.[1] ?? ''
+
+/** Pure: undefined when the version will do, else the refusal (exit 2). */
+export function redisTooOld(version: string, s: Pick<RedisSettings, 'display'>): MauError | undefined {
+  const major = Number(/^(\d+)\./.exec(version)?.[1])
+  if (major >= REDIS_MIN_MAJOR) return undefined
+  return new MauError(
+    `Redis at ${s.display} is version ${version || 'unknown'}; mau needs Redis ${REDIS_MIN_MAJOR} or later, whose XINFO STREAM counts the entries ever added (entries-added), without which entries trimmed before they were applied would go unrecorded.`,
+    {
+      exit: ExitCode.CONFIG,
+      code: 'REDIS_TOO_OLD',
+      suggestions: [`Upgrade Redis to ${REDIS_MIN_MAJOR}.0 or later.`],
+    },
+  )
+}
+
+/** Reads the server's version (INFO server) and refuses one before Redis 7 with exit 2. */
+export async function requireRedis7(redis: Redis, s: RedisSettings): Promise<string> {
+  let version: string
+  try {
+    version = redisVersionOf(await redis.info('server'))
+  } catch (error) {
+    throw redisError(error, s)
+  }
+  const refusal = redisTooOld(version, s)
+  if (refusal) throw refusal
+  return version
+}
+
 /** A Redis error as mau shows it: AUTH and TLS refusals are configuration (exit 2), the rest an outage (exit 4). */
 export function redisError(error: unknown, s: RedisSettings): MauError {
   if (error instanceof MauError) return error
@@ -138,7 +175,7 @@ export function redisError(error: unknown, s: RedisSettings): MauError {
         exit: ExitCode.CONFIG,
         code: 'REDIS_AUTH_REFUSED',
         suggestions: [
-          "Check MAU_REDIS_USERNAME and MAU_REDIS_PASSWORD(_FILE) against the server's requirepass or ACL user; the user needs +xread +xinfo +ping on the streams' keys.",
+          "Check MAU_REDIS_USERNAME and MAU_REDIS_PASSWORD(_FILE) against the server's requirepass or ACL user; the user needs +xread +xinfo +xrange +xrevrange +ping +info on the streams' keys.",
         ],
       },
     )

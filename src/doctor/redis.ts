@@ -1,7 +1,7 @@
 /** doctor with --source redis: Redis answers (how: TLS, login), and every stream the consumer reads exists. */
 import type {TLSSocket} from 'node:tls'
 import {ExitCode, type ExitCodeValue, type MauError} from '../core/errors.js'
-import {connectRedis, createRedis, redisError, type RedisSettings} from '../core/redis.js'
+import {connectRedis, createRedis, redisError, redisTooOld, redisVersionOf, type RedisSettings} from '../core/redis.js'
 import {describeTransport, type Transport, transportOf} from '../core/tls.js'
 import {streamInfo} from '../ingest/redis/io.js'
 
@@ -27,10 +27,13 @@ export async function redisChecks(
     const socket = (redis as unknown as {stream?: TLSSocket}).stream
     const transport: Transport = s.tls && socket ? transportOf(socket, 'identity', false) : {tls: false}
     const login = s.username ? `, AUTH as ${s.username}` : s.readPassword() ? ', AUTH' : ''
+    const version = redisVersionOf(await redis.info('server'))
+    const tooOld = redisTooOld(version, s)
+    if (tooOld) return fail({name: 'redis', detail: tooOld.message, fix: tooOld.suggestions?.[0]}, ExitCode.CONFIG)
     checks.push({
       name: 'redis',
       ok: true,
-      detail: `reachable at ${s.display} (${describeTransport(transport)}${login})`,
+      detail: `Redis ${version} reachable at ${s.display} (${describeTransport(transport)}${login})`,
       transport,
     })
     const missing: string[] = []

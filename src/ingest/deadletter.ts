@@ -1,7 +1,15 @@
 /** Events the consumer could not use, set aside in mau_dead_letter with the reason, and read back. */
 import type {PoolConnection, ResultSetHeader, RowDataPacket} from 'mysql2/promise'
 import {createHash} from 'node:crypto'
-import {DEFAULT_STATEMENT_BYTES, type Db, pieces, placeholders, type Queryable, textBytes} from '../core/db.js'
+import {
+  DEFAULT_STATEMENT_BYTES,
+  type Db,
+  pieces,
+  placeholders,
+  type Queryable,
+  schemaMissing,
+  textBytes,
+} from '../core/db.js'
 import type {Rejection} from './decode.js'
 import type {PartitionRef} from './offsets.js'
 
@@ -120,10 +128,16 @@ export async function listDeadLetters(
   q: DeadLetterQuery,
 ): Promise<{total: number; entries: DeadLetterEntry[]}> {
   const w = where(q)
-  const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, stream_entry_id, reason, payload, payload_bytes, payload_sha256, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
-    [...w.values, q.limit],
-  )
+  const [rows] = await db
+    .query<RowDataPacket[]>(
+      `SELECT id, consumer_group, topic, kafka_partition, kafka_offset, stream_entry_id, reason, payload, payload_bytes, payload_sha256, created_at FROM mau_dead_letter ${w.sql} ORDER BY id DESC LIMIT ?`,
+      [...w.values, q.limit],
+    )
+    .catch((error: unknown) => {
+      if ((error as {code?: string}).code === 'ER_BAD_FIELD_ERROR')
+        throw schemaMissing('mau_dead_letter has no stream_entry_id (migration 011).')
+      throw error
+    })
   return {
     total: await countDeadLetters(db, q),
     entries: rows.map((r) => ({

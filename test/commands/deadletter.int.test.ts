@@ -57,4 +57,17 @@ describe('mau deadletter list', () => {
     expect(r.code).toBe(2)
     expect(JSON.parse(r.stdout).error.message).toMatch(/^Invalid --since "yesterday": expected an ISO 8601 time/)
   })
+
+  it('exits 5 asking for db migrate on a database without migration 011 (no stream_entry_id)', async () => {
+    const old = await createTestDatabase({migrated: true})
+    try {
+      await query(old.settings, 'ALTER TABLE mau_dead_letter DROP COLUMN stream_entry_id')
+      const r = await mauAsync(['deadletter', 'list', '--json'], {MAU_MYSQL_URL: old.url})
+      expect(r.code, r.stderr).toBe(5)
+      expect(JSON.parse(r.stdout)).toMatchObject({error: {code: 'SCHEMA_MISSING'}})
+      expect(r.stdout).toContain('mau db migrate')
+    } finally {
+      await old.drop()
+    }
+  })
 })

@@ -13,12 +13,14 @@ import {openDb} from '../../src/core/db.js'
 import {createLogger} from '../../src/core/log.js'
 import {connectRedis, createRedis, resolveRedis} from '../../src/core/redis.js'
 import {ConsumerMetrics, Health} from '../../src/ingest/metrics.js'
+import {readAfter} from '../../src/ingest/redis/io.js'
 import {consumeRedis} from '../../src/ingest/redis/run.js'
 import {writerPool} from '../../src/mau/rows.js'
 import {DECEMBER_2022, query} from '../fixtures/mau.js'
 import {platformStream} from '../fixtures/platform.js'
 import {publish} from '../fixtures/redis-streams.js'
 import {createTestDatabase} from '../fixtures/services.js'
+import {CuttableProxy} from '../helpers/proxy.js'
 import {REDIS_CERTS, type RedisServer, startRedis} from '../helpers/redis-server.js'
 
 let server: RedisServer | undefined
@@ -164,6 +166,27 @@ describe('Redis over TLS', () => {
     } finally {
       await pool.end()
       await db.drop()
+    }
+  })
+})
+
+describe('a Redis connection that dies silently', () => {
+  it('fails a blocking read that gets no answer within its command timeout, rather than wait for ever', async () => {
+    server = await startRedis()
+    const proxy = new CuttableProxy({host: '127.0.0.1', port: server.port})
+    await proxy.start()
+    try {
+      const s = resolveRedis({'redis-url': `redis://127.0.0.1:${proxy.port}`}, {})
+      const redis = createRedis(s, 'test', {commandTimeoutMs: 1_500})
+      await connectRedis(redis, s)
+      // Nothing passes either way and no socket closes: a node or network lost.
+      proxy.freeze()
+      const started = Date.now()
+      await expect(readAfter(redis, [['goal-0{stream}', '0-0']], 10, 500)).rejects.toThrow(/timed out/i)
+      expect(Date.now() - started).toBeLessThan(3_000)
+      redis.disconnect()
+    } finally {
+      await proxy.stop()
     }
   })
 })

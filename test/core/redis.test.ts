@@ -2,7 +2,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {redisError, resolveRedis} from '../../src/core/redis.js'
+import {redisError, redisTooOld, redisVersionOf, resolveRedis} from '../../src/core/redis.js'
 import {redact} from '../../src/core/secrets.js'
 
 describe('the Redis settings', () => {
@@ -55,5 +55,29 @@ describe('the Redis settings', () => {
     expect(
       redisError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {code: 'ECONNREFUSED'}), s),
     ).toMatchObject({code: 'REDIS_UNAVAILABLE', exitCode: 4})
+  })
+})
+
+describe('the Redis version', () => {
+  const info = (version: string) =>
+    `# Server\r\nredis_version:${version}\r\nredis_git_sha1:00000000\r\nredis_mode:standalone\r\n`
+  it('reads redis_version from INFO server', () => {
+    expect(redisVersionOf(info('7.0.15'))).toBe('7.0.15')
+    expect(redisVersionOf('# Server\r\nredis_mode:standalone\r\n')).toBe('')
+  })
+  it('takes Redis 7 and later, and refuses an older one (exit 2) naming its version and the one needed', () => {
+    const s = {display: 'redis://redis:6379'}
+    expect(redisTooOld('7.0.0', s)).toBeUndefined()
+    expect(redisTooOld('7.2.4', s)).toBeUndefined()
+    expect(redisTooOld('10.0.1', s)).toBeUndefined()
+    expect(redisTooOld('6.2.14', s)).toMatchObject({
+      code: 'REDIS_TOO_OLD',
+      exitCode: 2,
+      message: expect.stringMatching(/^Redis at redis:\/\/redis:6379 is version 6\.2\.14; mau needs Redis 7 or later/),
+    })
+    expect(redisTooOld('', s)).toMatchObject({
+      code: 'REDIS_TOO_OLD',
+      message: expect.stringContaining('version unknown'),
+    })
   })
 })

@@ -4,6 +4,8 @@ import {createServer, connect, type Server, type Socket} from 'node:net'
 export class CuttableProxy {
   private server: Server | null = null
   private readonly sockets = new Set<Socket>()
+  private readonly pairs = new Set<[Socket, Socket]>()
+  private frozen = false
   port = 0
 
   constructor(private target: {host: string; port: number}) {}
@@ -16,6 +18,10 @@ export class CuttableProxy {
         s.on('close', () => this.sockets.delete(s))
         s.on('error', () => undefined)
       }
+      const pair: [Socket, Socket] = [client, upstream]
+      this.pairs.add(pair)
+      client.on('close', () => this.pairs.delete(pair))
+      if (this.frozen) return void (client.pause(), upstream.pause())
       client.pipe(upstream).pipe(client)
     })
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve))
@@ -28,8 +34,20 @@ export class CuttableProxy {
   }
 
   async cut(): Promise<void> {
+    this.frozen = false
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => this.server!.close(() => resolve()))
+  }
+
+  /** Silence: every connection stays open but nothing passes either way (a peer lost without closing its sockets). */
+  freeze(): void {
+    this.frozen = true
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream)
+      upstream.unpipe(client)
+      client.pause()
+      upstream.pause()
+    }
   }
 
   async restore(): Promise<void> {

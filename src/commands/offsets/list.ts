@@ -3,7 +3,8 @@ import * as flag from '../../core/flags.js'
 import {connectRedis, createRedis, resolveRedis} from '../../core/redis.js'
 import {listOf} from '../../core/settings.js'
 import {offsetsReport} from '../../ingest/format.js'
-import {listStreamOffsets, streamsOf} from '../../ingest/redis/offsets.js'
+import {listStreamOffsets} from '../../ingest/redis/offsets.js'
+import {streamsOf} from '../../ingest/redis/streams.js'
 import {listOffsets, type OffsetsList as Result} from '../../ingest/reset.js'
 
 export default class OffsetsList extends MauCommand<Result> {

@@ -7,7 +7,8 @@ import {DEFAULTS} from '../../core/settings.js'
 import {resetReport} from '../../ingest/format.js'
 import {resetOffsets, type ResetResult, type ResetTarget} from '../../ingest/reset.js'
 import {connectRedis, createRedis, resolveRedis} from '../../core/redis.js'
-import {resetStreams, streamsOf} from '../../ingest/redis/offsets.js'
+import {resetStreams} from '../../ingest/redis/offsets.js'
+import {streamsOf} from '../../ingest/redis/streams.js'
 
 const target = Flags.custom<ResetTarget>({
   required: true,

@@ -10,14 +10,34 @@ export interface Entry {
 
 /** XINFO STREAM; a missing key is a stream that does not exist (yet), not an error. */
 export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo> {
-  let reply: unknown[]
   try {
-    reply = (await redis.call('XINFO', 'STREAM', key)) as unknown[]
+    return parseStreamInfo((await redis.call('XINFO', 'STREAM', key)) as unknown[])
   } catch (error) {
-    if (/no such key/i.test((error as Error).message))
-      return {exists: false, length: 0, entriesAdded: 0, lastId: FIRST_ID}
-    throw error
+    return missingStream(error)
   }
+}
+
+/** XINFO STREAM of several streams in one round trip. */
+export async function streamInfos(redis: Redis, keys: readonly string[]): Promise<Map<string, StreamInfo>> {
+  const out = new Map<string, StreamInfo>()
+  if (keys.length === 0) return out
+  const pipe = redis.pipeline()
+  for (const key of keys) pipe.call('XINFO', 'STREAM', key)
+  const replies = (await pipe.exec()) ?? []
+  keys.forEach((key, i) => {
+    const [error, reply] = replies[i] ?? [new Error('no reply to XINFO STREAM'), null]
+    out.set(key, error ? missingStream(error) : parseStreamInfo(reply as unknown[]))
+  })
+  return out
+}
+
+function missingStream(error: unknown): StreamInfo {
+  if (/no such key/i.test((error as Error).message))
+    return {exists: false, length: 0, entriesAdded: 0, lastId: FIRST_ID}
+  throw error
+}
+
+function parseStreamInfo(reply: unknown[]): StreamInfo {
   const field = new Map<string, unknown>()
   for (let i = 0; i + 1 < reply.length; i += 2) field.set(String(reply[i]), reply[i + 1])
   const first = field.get('first-entry') as [string, unknown] | null | undefined
@@ -25,11 +45,17 @@ export async function streamInfo(redis: Redis, key: string): Promise<StreamInfo>
   return {
     exists: true,
     length,
-    // Redis 7 counts every entry ever added; before 7, only the length is known (nothing trimmed is seen).
+    // Redis 7 counts every entry ever added (mau requires it: core/redis.ts requireRedis7).
     entriesAdded: field.has('entries-added') ? Number(field.get('entries-added')) : length,
     lastId: String(field.get('last-generated-id')),
     ...(first ? {firstId: String(first[0])} : {}),
   }
+}
+
+/** The id of the stream's last entry left, if any (XDEL and XTRIM can leave none after last-generated-id). */
+export async function lastEntry(redis: Redis, key: string): Promise<string | undefined> {
+  const reply = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [string, string[]][]
+  return reply[0]?.[0]
 }
 
 /** Pure: an XREAD reply (Buffers) as entries per stream. */

@@ -9,11 +9,7 @@ import {lockStoredOffset} from '../offsets.js'
 import {type OffsetsList, planReset, type ResetResult, type ResetTarget} from '../reset.js'
 import {countUpTo, lastBefore, streamInfo} from './io.js'
 import {STREAM_PARTITION, storedPositions, streamRef} from './positions.js'
-import {FIRST_ID, idBefore, removedOf, type StreamInfo, type StreamPosition, streamKeys} from './streams.js'
-
-/** A stream key is itself; a topic base is its streams. */
-export const streamsOf = (names: readonly string[], partitions: number): string[] =>
-  names.flatMap((n) => (n.endsWith('{stream}') ? [n] : streamKeys([n], partitions)))
+import {FIRST_ID, idBefore, removedOf, type StreamInfo, type StreamPosition} from './streams.js'
 
 export async function listStreamOffsets(
   redis: Redis,

@@ -1,7 +1,10 @@
 /**
  * Which replica reads which stream: each stream is owned through a MySQL named lock (GET_LOCK), all held
  * on one connection of this replica's own. A replica that dies closes that connection and MySQL frees its
- * locks at once; the others take the streams at their next look. Replicas count themselves by holding
+ * locks at once; the others take the streams at their next look. One lost without closing it (its node or
+ * network gone) stops sending the looks that keep the connection busy, and MySQL ends it after the session
+ * timeout (the connection's wait_timeout); a replica whose lock connection stops answering gives up every
+ * stream at once, since MySQL may already have freed its locks. Replicas count themselves by holding
  * one of N "member" locks, so that each takes a fair share: ceil(streams / replicas), giving up streams
  * beyond it for a replica that joined later.
  *
@@ -20,6 +23,10 @@ export interface OwnershipDeps {
   acquired: (keys: string[]) => void
   /** Streams it no longer owns (given up, or the lock connection lost): stop reading them at once. */
   released: (keys: string[]) => void
+  /** Seconds MySQL keeps the lock connection, and so the streams, of a replica gone silent (default 30). */
+  sessionTimeoutSeconds?: number
+  /** Most ms a lock query may take before the connection counts as lost (default 5 s). */
+  queryTimeoutMs?: number
 }
 
 /** Lock names are server-wide and at most 64 characters: the database, group and stream hashed. */
@@ -65,7 +72,10 @@ export class Ownership {
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.timer)
-    await this.ticking
+    // A look stuck on a silent connection ends at its query timeout; the connection is destroyed below anyway.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.ticking, new Promise((r) => (timer = setTimeout(r, this.queryTimeout + 1_000)))])
+    clearTimeout(timer)
     const conn = this.conn
     this.conn = null
     this.drop()
@@ -81,10 +91,29 @@ export class Ownership {
     this.deps.released(keys)
   }
 
+  private get queryTimeout(): number {
+    return this.deps.queryTimeoutMs ?? 5_000
+  }
+
+  /** A lock query that fails, rather than waits, when the connection stopped answering. */
+  private query(conn: PoolConnection, sql: string, values: unknown[] = []) {
+    return conn.query<RowDataPacket[]>({sql, values, timeout: this.queryTimeout})
+  }
+
   private async connect(): Promise<PoolConnection> {
     if (this.conn) return this.conn
     const conn = await this.deps.db.getConnection()
-    const [[row]] = await conn.query<RowDataPacket[]>('SELECT DATABASE() AS db, CONNECTION_ID() AS id')
+    let row: RowDataPacket | undefined
+    try {
+      await this.query(conn, 'SET SESSION wait_timeout = ?', [this.deps.sessionTimeoutSeconds ?? 30])
+      ;[[row]] = await this.query(conn, 'SELECT DATABASE() AS db, CONNECTION_ID() AS id')
+      // stop() has already destroyed what it found: this one would be left holding whatever it takes.
+      if (this.stopped) throw new Error('the ownership of the streams was stopped')
+    } catch (error) {
+      // Its session may hold nothing yet, but back in the pool it would be a connection in an unknown state.
+      conn.destroy()
+      throw error
+    }
     this.connectionId = Number(row!.id)
     this.names = new Map(this.keys.map((k) => [k, lockName(String(row!.db), this.group, `stream:${k}`)]))
     this.memberNames = this.keys.map((_, i) => lockName(String(row!.db), this.group, `member:${i}`))
@@ -97,7 +126,7 @@ export class Ownership {
       const conn = await this.connect()
       if (!this.member) {
         for (const name of this.memberNames) {
-          const [[r]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [name])
+          const [[r]] = await this.query(conn, 'SELECT GET_LOCK(?, 0) AS got', [name])
           if (Number(r!.got) === 1) {
             this.member = true
             break
@@ -105,7 +134,8 @@ export class Ownership {
         }
       }
       const holders = async (names: string[]) => {
-        const [[r]] = await conn.query<RowDataPacket[]>(
+        const [[r]] = await this.query(
+          conn,
           `SELECT ${names.map((_, i) => `IS_USED_LOCK(?) AS h${i}`).join(', ')}`,
           names,
         )
@@ -125,7 +155,7 @@ export class Ownership {
         for (const k of extra) this.owned.delete(k)
         // Stop reading before the lock is free: the next owner starts from what MySQL has.
         this.deps.released(extra)
-        for (const k of extra) await conn.query('SELECT RELEASE_LOCK(?)', [this.names.get(k)])
+        for (const k of extra) await this.query(conn, 'SELECT RELEASE_LOCK(?)', [this.names.get(k)])
         this.deps.log.info({streams: extra, share, replicas: members}, 'gave up streams for another replica')
         return
       }
@@ -133,10 +163,11 @@ export class Ownership {
       for (const [i, k] of this.keys.entries()) {
         if (this.owned.size + taken.length >= share) break
         if (byStream[i] !== null) continue
-        const [[r]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [this.names.get(k)])
+        const [[r]] = await this.query(conn, 'SELECT GET_LOCK(?, 0) AS got', [this.names.get(k)])
         if (Number(r!.got) === 1) taken.push(k)
       }
-      if (taken.length > 0) {
+      // Stopped meanwhile: the connection, and with it these locks, is destroyed by stop().
+      if (taken.length > 0 && !this.stopped) {
         for (const k of taken) this.owned.add(k)
         this.deps.log.info({streams: taken, share, replicas: members}, 'took streams')
         this.deps.acquired(taken)

@@ -11,7 +11,7 @@ import type {Redis} from 'ioredis'
 import {statementBytes} from '../../core/db.js'
 import {ExitCode, MauError} from '../../core/errors.js'
 import {MonthResolver} from '../../core/month.js'
-import {connectRedis, createRedis, redisError, type RedisSettings} from '../../core/redis.js'
+import {connectRedis, createRedis, redisError, type RedisSettings, requireRedis7} from '../../core/redis.js'
 import type {ActivityKind} from '../../core/platform.js'
 import {prepareBatch} from '../batch.js'
 import type {Behind} from '../continuity.js'
@@ -25,7 +25,7 @@ import {type Policy, watchPolicy} from '../policy-watch.js'
 import {chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from '../run-parts.js'
 import {type ConsumeSummary, Tally} from '../tally.js'
 import {WindowWriter} from '../windows.js'
-import {countUpTo, type Entry, lastBefore, readAfter, streamInfo} from './io.js'
+import {countUpTo, type Entry, lastBefore, lastEntry, readAfter, streamInfo, streamInfos} from './io.js'
 import {Ownership} from './ownership.js'
 import {
   requireStreamColumns,
@@ -42,8 +42,11 @@ import {
   reached,
   redisBehind,
   removedOf,
+  type StreamEnd,
+  type StreamInfo,
   type StreamPosition,
-  streamKeys,
+  streamsOf,
+  trimmedPast,
 } from './streams.js'
 
 export interface RedisConsumeOptions {
@@ -63,11 +66,15 @@ export interface RedisConsumeOptions {
   fromTime?: number
   /** How often a replica looks for streams to take or give up (default 2 s). */
   rebalanceMs?: number
+  /** How long a replica lost without closing its connection keeps its streams (--session-timeout; default 30 s). */
+  sessionTimeoutMs?: number
 }
 
 /** Entries per stream per XREAD; XREAD waits this long for new ones. */
 const READ_COUNT = 1_000
 const BLOCK_MS = 500
+/** XINFO, XRANGE pages and the like, on the command connection. */
+const COMMAND_TIMEOUT_MS = 10_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Held extends StreamPosition {
@@ -100,7 +107,7 @@ class RedisRun {
   private generation = 0
   /** Entries ever added per stream, refreshed every second: the lag. */
   private readonly added = new Map<string, number>()
-  private targets: Map<string, string> | null = null
+  private targets: Map<string, StreamEnd> | null = null
   private policy: Policy = {keepFrom: () => undefined, reported: () => new Set(), stop: () => {}}
   private stopWatching = () => {}
   private fatal: Error | null = null
@@ -108,6 +115,7 @@ class RedisRun {
   private reading: Promise<void> = Promise.resolve()
   private writing: Promise<void> = Promise.resolve()
   private marks: NodeJS.Timeout | undefined
+  private refreshing = false
   private readonly onAbort = () => {
     this.stopping = true
   }
@@ -116,18 +124,20 @@ class RedisRun {
     private readonly opts: RedisConsumeOptions,
     private readonly deps: ConsumeDeps,
   ) {
-    this.keys = streamKeys(opts.topics, opts.partitions)
+    this.keys = streamsOf(opts.topics, opts.partitions)
     this.tally = new Tally(deps)
     this.queue = chunkQueue(opts.batchSize)
     this.decode = decoder(opts.format, opts.activity)
     this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES
-    this.command = createRedis(opts.redis, `mau-consume-${opts.group}`)
-    this.reader = createRedis(opts.redis, `mau-consume-${opts.group}-read`)
+    this.command = createRedis(opts.redis, `mau-consume-${opts.group}`, {commandTimeoutMs: COMMAND_TIMEOUT_MS})
+    // XREAD answers within BLOCK_MS: one that has not after 5 s more is on a connection that died silently.
+    this.reader = createRedis(opts.redis, `mau-consume-${opts.group}-read`, {commandTimeoutMs: BLOCK_MS + 5_000})
     this.ownership = new Ownership(opts.group, this.keys, {
       db: deps.db,
       log: deps.log,
       acquired: (keys) => keys.forEach((k) => void this.position(k)),
-      released: (keys) => this.release(keys),
+      released: (keys) => this.giveUp(keys),
+      sessionTimeoutSeconds: Math.ceil((opts.sessionTimeoutMs ?? 30_000) / 1000),
     })
   }
 
@@ -138,11 +148,16 @@ class RedisRun {
         exit: ExitCode.CONFIG,
         code: 'BAD_CONFIG',
       })
-    await connectRedis(this.command, opts.redis)
-    await connectRedis(this.reader, opts.redis)
-    if (opts.stopAtEnd) {
-      this.targets = new Map()
-      for (const k of this.keys) this.targets.set(k, (await streamInfo(this.command, k)).lastId)
+    try {
+      await connectRedis(this.command, opts.redis)
+      await connectRedis(this.reader, opts.redis)
+      await requireRedis7(this.command, opts.redis)
+      if (opts.stopAtEnd) this.targets = await this.ends()
+    } catch (error) {
+      // Otherwise they would keep reconnecting behind a run that never started.
+      this.command.disconnect()
+      this.reader.disconnect()
+      throw error
     }
     this.policy = await watchPolicy(deps.db, opts.timezone, deps.log)
     requireDeadLetterFits(this.deadLetterMaxBytes, await statementBytes(deps.db))
@@ -152,7 +167,11 @@ class RedisRun {
       maxStatementBytes: await statementBytes(deps.db),
       keepFrom: () => this.policy.keepFrom(),
       holds: (c) => this.holds(c),
-      written: (window, result) => this.tally.window(window, result, this.policy.reported()),
+      written: (window, result) => {
+        this.tally.window(window, result, this.policy.reported())
+        // A window that committed after its stream was given up set the lag that the new owner reports.
+        this.forgetLag(result.partitions.map((p) => p.ref.topic).filter((k) => !this.ownership.streams.has(k)))
+      },
       rewind: (behind) => this.rewind(behind),
       failed: (error) => this.stopWith(error),
     })
@@ -175,6 +194,21 @@ class RedisRun {
       },
       'consuming Redis streams',
     )
+  }
+
+  /** Where --stop-at-end stops: each stream's last entry that exists now, not last-generated-id, which XDEL and XTRIM can leave behind. */
+  private async ends(): Promise<Map<string, StreamEnd>> {
+    const ends = new Map<string, StreamEnd>()
+    try {
+      for (const k of this.keys) {
+        const {entriesAdded} = await streamInfo(this.command, k)
+        const lastId = await lastEntry(this.command, k)
+        ends.set(k, lastId === undefined ? {entriesAdded} : {lastId, entriesAdded})
+      }
+    } catch (error) {
+      throw redisError(error, this.opts.redis)
+    }
+    return ends
   }
 
   /** A chunk's key is partitionKey(stream, 0), as the writer and the tally name partitions; held is by stream. */
@@ -242,6 +276,22 @@ class RedisRun {
     this.deps.metrics.abandoned.inc(this.queue.abandon((c) => this.holds(c)))
   }
 
+  /** Streams another replica reads from now on: it reports their lag, which a series left here would count twice. */
+  private giveUp(keys: string[]): void {
+    this.release(keys)
+    this.forgetLag(keys)
+  }
+
+  private forgetLag(keys: string[]): void {
+    // At the end of the run every stream is given up: its last lag stays, as Kafka's does.
+    if (this.stopping) return
+    for (const k of keys) {
+      this.added.delete(k)
+      this.deps.metrics.lag.remove({group: this.opts.group, topic: k, partition: String(STREAM_PARTITION)})
+      this.deps.health.setLag(partitionKey(k, STREAM_PARTITION), 0)
+    }
+  }
+
   /** MySQL is behind where these streams were read from (a failover, a restore): read them again from it. */
   private rewind(behind: Behind[]): void {
     for (const {ref, stored, expected} of behind) {
@@ -272,6 +322,7 @@ class RedisRun {
           READ_COUNT,
           BLOCK_MS,
         )
+        read = await this.dropTrimmed(read, reading)
       } catch (error) {
         const e = redisError(error, this.opts.redis)
         if (e.exitCode === ExitCode.CONFIG) return this.stopWith(e)
@@ -284,6 +335,45 @@ class RedisRun {
         if (entries && entries.length > 0 && !(await this.queueEntries(key, generation, entries))) break
       }
     }
+  }
+
+  /**
+   * XREAD after an id that was trimmed away returns the first entry left, silently: the entries between
+   * were never read and what came cannot be numbered from the position. Such a stream's entries are dropped
+   * and it is positioned again like a rewind, which records the loss under its row lock (skipLost). The
+   * streams' state is asked after the XREAD, so a trim that the read saw is seen here too.
+   */
+  private async dropTrimmed(
+    read: Map<string, Entry[]>,
+    reading: (readonly [string, string, number])[],
+  ): Promise<Map<string, Entry[]>> {
+    const returned = reading.filter(([k]) => (read.get(k)?.length ?? 0) > 0)
+    const infos = await streamInfos(
+      this.command,
+      returned.map(([k]) => k),
+    )
+    for (const [key, , generation] of returned) if (this.held.get(key)?.generation !== generation) infos.delete(key)
+    for (const key of this.positionTrimmed(infos)) read.delete(key)
+    return read
+  }
+
+  /** The held streams trimmed past their read position: released and positioned again (see dropTrimmed). */
+  private positionTrimmed(infos: ReadonlyMap<string, StreamInfo>): string[] {
+    const trimmed: string[] = []
+    for (const [key, info] of infos) {
+      const h = this.held.get(key)
+      if (!h || !trimmedPast(h, info)) continue
+      this.deps.log.warn(
+        {stream: key, id: h.id, next: h.next, firstId: info.firstId ?? null},
+        'entries after the read position were trimmed before they were read: positioning the stream again',
+      )
+      trimmed.push(key)
+    }
+    if (trimmed.length > 0) {
+      this.release(trimmed)
+      for (const k of trimmed) void this.position(k)
+    }
+    return trimmed
   }
 
   /** Decodes the entries read after a stream's position and queues them as one chunk; false once stopping. */
@@ -317,10 +407,20 @@ class RedisRun {
     return true
   }
 
+  /**
+   * The lag's high-water marks; and a stream trimmed past its read position with nothing after it (emptied)
+   * returns nothing to XREAD, so only this look sees it.
+   */
   private async refreshMarks(): Promise<void> {
-    for (const key of this.held.keys()) {
-      const info = await streamInfo(this.command, key).catch(() => undefined)
-      if (info) this.added.set(key, info.entriesAdded)
+    if (this.refreshing || this.stopping) return
+    this.refreshing = true
+    try {
+      const infos = await streamInfos(this.command, [...this.held.keys()]).catch(() => undefined)
+      if (!infos || this.stopping) return
+      for (const [key, info] of infos) if (this.held.has(key)) this.added.set(key, info.entriesAdded)
+      this.positionTrimmed(infos)
+    } finally {
+      this.refreshing = false
     }
   }
 

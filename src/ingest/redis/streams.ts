@@ -16,6 +16,10 @@ export function streamKeys(topics: readonly string[], partitions: number): strin
   return topics.flatMap((t) => Array.from({length: partitions}, (_, p) => streamKey(t, p)))
 }
 
+/** A stream key is itself; a topic base is its streams. */
+export const streamsOf = (names: readonly string[], partitions: number): string[] =>
+  names.flatMap((n) => (n.endsWith('{stream}') ? [n] : streamKeys([n], partitions)))
+
 export const FIRST_ID = '0-0'
 const MAX_SEQ = '18446744073709551615'
 
@@ -66,6 +70,14 @@ export type StreamStart =
 /** Pure: the entries trimmed before the first one left (XTRIM, MAXLEN); exact while nothing is XDEL'ed from the middle. */
 export const removedOf = (info: StreamInfo): number => Math.max(0, info.entriesAdded - info.length)
 
+/**
+ * Pure: whether entries after `position` were trimmed before they were read: the stream's first entry left
+ * lies after the position's id, and more entries were removed than the position counts. XREAD after such a
+ * position silently returns the first entry left, so what it returns cannot be numbered from `next`.
+ */
+export const trimmedPast = (position: StreamPosition, info: StreamInfo): boolean =>
+  removedOf(info) > position.next && (info.firstId === undefined || compareIds(info.firstId, position.id) > 0)
+
 /** Where a stream never read starts: its first entry, counted after those already trimmed. */
 export const beginning = (info: StreamInfo): StreamPosition => ({id: FIRST_ID, next: removedOf(info)})
 
@@ -86,9 +98,8 @@ export function judgeStreamStart(
   const applied = stored.id !== FIRST_ID
   if ((applied && !info.exists) || compareIds(stored.id, info.lastId) > 0 || info.entriesAdded < stored.next)
     return {kind: 'ahead', stored, info}
-  const removed = removedOf(info)
-  const trimmedPast = info.firstId === undefined || compareIds(info.firstId, stored.id) > 0
-  if (removed > stored.next && trimmedPast) {
+  if (trimmedPast(stored, info)) {
+    const removed = removedOf(info)
     return {
       kind: 'lost',
       position: {id: stored.id, next: removed},
@@ -98,9 +109,19 @@ export function judgeStreamStart(
   return {kind: 'resume', position: stored}
 }
 
-/** Pure: whether a stream's position has reached the last entry it had (--stop-at-end). */
-export const reached = (position: StreamPosition | undefined, target: string): boolean =>
-  compareIds(position?.id ?? FIRST_ID, target) >= 0
+/** Where --stop-at-end stops a stream: its last entry at start (none: an empty stream) and the entries added by then. */
+export interface StreamEnd {
+  lastId?: string
+  entriesAdded: number
+}
+
+/**
+ * Pure: whether a stream's position has reached the end it had at start (--stop-at-end). An entry trimmed
+ * or deleted after the start is never read, so the count reaching what had been added counts as well.
+ */
+export const reached = (position: StreamPosition | undefined, end: StreamEnd): boolean =>
+  end.lastId === undefined ||
+  (position !== undefined && (position.next >= end.entriesAdded || compareIds(position.id, end.lastId) >= 0))
 
 /** A stored position past a stream's end: Redis lost what MySQL applied. Refused, never skipped over. */
 export function redisBehind(group: string, key: string, stored: StreamPosition, info: StreamInfo): MauError {

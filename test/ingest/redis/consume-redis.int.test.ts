@@ -186,6 +186,37 @@ describe('mau consume --source redis', () => {
     }
   })
 
+  it('stops within seconds of its signal while Redis has gone silent (no answer, no socket closed)', async () => {
+    const proxy = new CuttableProxy({host: '127.0.0.1', port: redis.port})
+    await proxy.start()
+    try {
+      const c = redis.client()
+      await publish(c, 'goal', platformStream({events: 500, seed: 24, format: 'protobuf', ...TWO_MONTHS}).messages, 2)
+      c.disconnect()
+      const stop = new AbortController()
+      const running = run(
+        {
+          stopAtEnd: false,
+          topics: ['goal'],
+          partitions: 2,
+          redis: resolveRedis({'redis-url': `redis://127.0.0.1:${proxy.port}`}, {}),
+        },
+        stop.signal,
+      )
+      for (const end = Date.now() + 30_000; (await eventsApplied(db.settings)) === 0 && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 100))
+      proxy.freeze()
+      await new Promise((r) => setTimeout(r, 500))
+      const stopping = Date.now()
+      stop.abort()
+      expect((await running).stoppedBy).toBe('signal')
+      // The blocked XREAD fails at its command timeout (BLOCK + 5 s), well within Kubernetes' 30 s.
+      expect(Date.now() - stopping).toBeLessThan(10_000)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('records entries trimmed before they were applied as a loss, and counts what is left exactly', async () => {
     const c = redis.client()
     const a = platformStream({events: 100, seed: 1, format: 'protobuf', ...TWO_MONTHS})

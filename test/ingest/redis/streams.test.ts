@@ -5,7 +5,9 @@ import {
   idBefore,
   judgeStreamStart,
   reached,
+  trimmedPast,
   streamKeys,
+  streamsOf,
   type StreamInfo,
 } from '../../../src/ingest/redis/streams.js'
 
@@ -86,9 +88,35 @@ describe('where a stream resumes', () => {
       judgeStreamStart({id: '0-0', next: 0}, {exists: false, length: 0, entriesAdded: 0, lastId: '0-0'}, start).kind,
     ).toBe('resume')
   })
-  it('has reached the end once the position is at or past the target id', () => {
-    expect(reached({id: '100-0', next: 1}, '100-0')).toBe(true)
-    expect(reached({id: '99-5', next: 1}, '100-0')).toBe(false)
-    expect(reached(undefined, '0-0')).toBe(true)
+  it('has reached the end once the position is at or past the last entry, or has counted every entry added by then', () => {
+    const end = {lastId: '100-0', entriesAdded: 10}
+    expect(reached({id: '100-0', next: 1}, end)).toBe(true)
+    expect(reached({id: '99-5', next: 1}, end)).toBe(false)
+    expect(reached(undefined, end)).toBe(false)
+    // The last entries trimmed or deleted after the start: the count passes what had been added.
+    expect(reached({id: '0-0', next: 10}, end)).toBe(true)
+    // An empty stream (emptied by XTRIM MAXLEN 0, or its entries deleted): nothing to wait for.
+    expect(reached(undefined, {entriesAdded: 7})).toBe(true)
+    expect(reached({id: '0-0', next: 0}, {entriesAdded: 7})).toBe(true)
+  })
+  it('sees entries trimmed past a read position, but not only the read entry itself trimmed', () => {
+    // 10 added, 2 left from 90-0: 8 removed; read up to the 5th (50-0).
+    expect(trimmedPast({id: '50-0', next: 5}, info({length: 2, firstId: '90-0'}))).toBe(true)
+    expect(trimmedPast({id: '50-0', next: 5}, info({length: 0, firstId: undefined}))).toBe(true)
+    // Trimmed up to the read entry itself, or not to it: XREAD returns the entry that follows.
+    expect(trimmedPast({id: '50-0', next: 5}, info({length: 5, firstId: '51-0'}))).toBe(false)
+    expect(trimmedPast({id: '50-0', next: 5}, info({length: 8, firstId: '30-0'}))).toBe(false)
+    // Never read: the count starts after what was trimmed by then, and more trimmed since.
+    expect(trimmedPast({id: '0-0', next: 3}, info({length: 5, firstId: '60-0'}))).toBe(true)
+  })
+})
+
+describe('the streams named', () => {
+  it('takes a topic base as its streams and a stream key as itself', () => {
+    expect(streamsOf(['goal', 'evaluation-3{stream}'], 2)).toEqual([
+      'goal-0{stream}',
+      'goal-1{stream}',
+      'evaluation-3{stream}',
+    ])
   })
 })
