@@ -6,7 +6,7 @@
  */
 import {Redis, type RedisOptions} from 'ioredis'
 import {ExitCode, MauError, configError} from './errors.js'
-import {redact, registerSecret, secretFromEnv} from './secrets.js'
+import {redact, refusePasswordInUrl, secretFromEnv} from './secrets.js'
 import {readPem, tlsRefusal} from './tls.js'
 
 export const EVENT_SOURCES = ['kafka', 'redis'] as const
@@ -47,20 +47,12 @@ export function resolveRedis(flags: RedisFlags, env: NodeJS.ProcessEnv = process
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
     throw configError(`Invalid Redis URL "${redact(url)}": the scheme must be redis:// or rediss:// (TLS).`)
-  if (parsed.password) {
-    registerSecret(parsed.password)
-    registerSecret(decodeURIComponent(parsed.password))
-    throw new MauError(
-      `Redis URL "${redact(url)}" holds a password: a URL shows in \`ps\`, in a pod's spec and in shell history, so mau takes passwords only from the environment or a file.`,
-      {
-        exit: ExitCode.CONFIG,
-        code: 'PASSWORD_IN_URL',
-        suggestions: [
-          'Remove the password from the URL and set MAU_REDIS_PASSWORD_FILE (a file, such as a mounted Secret) or MAU_REDIS_PASSWORD.',
-        ],
-      },
-    )
-  }
+  refusePasswordInUrl(
+    parsed,
+    url,
+    'Redis',
+    'MAU_REDIS_PASSWORD_FILE (a file, such as a mounted Secret) or MAU_REDIS_PASSWORD',
+  )
   const path = parsed.pathname.replace(/^\//, '')
   if (path !== '' && !/^\d{1,2}$/.test(path))
     throw configError(`Invalid Redis URL "${redact(url)}": the path, if any, is the database number (0 to 15).`)

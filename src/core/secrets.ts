@@ -3,7 +3,7 @@
  * secret read is registered, and `redact` keeps them out of logs, errors and JSON.
  */
 import {readFileSync} from 'node:fs'
-import {configError} from './errors.js'
+import {configError, ExitCode, MauError} from './errors.js'
 
 /** A secret from NAME, or from the file NAME_FILE points to (a mounted Kubernetes secret); registered for redaction. */
 export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -42,4 +42,26 @@ export function redact(text: string): string {
   let out = text.replace(/(\/\/[^:/@\s[\]]*:)[^@\s]*@/g, '$1***@')
   for (const secret of secrets) out = out.split(secret).join('***')
   return out
+}
+
+/**
+ * Refuses a URL that holds a password (exit 2): a URL shows in `ps`, in a pod's spec and in shell history.
+ * The password is registered first, as written and as decoded, so that the refusal never prints it.
+ */
+export function refusePasswordInUrl(parsed: URL, url: string, service: string, passwordSettings: string): void {
+  if (!parsed.password) return
+  registerSecret(parsed.password)
+  try {
+    registerSecret(decodeURIComponent(parsed.password))
+  } catch {
+    // Not percent-encoded text: registered as written above.
+  }
+  throw new MauError(
+    `${service} URL "${redact(url)}" holds a password: a URL shows in \`ps\`, in a pod's spec and in shell history, so mau takes passwords only from the environment or a file.`,
+    {
+      exit: ExitCode.CONFIG,
+      code: 'PASSWORD_IN_URL',
+      suggestions: [`Remove the password from the URL and set ${passwordSettings}.`],
+    },
+  )
 }

@@ -2,8 +2,8 @@
  * Settings that are not a single flag's business: defaults, lists given in one env var, and the MySQL
  * connection URL resolved with its password (MAU_MYSQL_PASSWORD_FILE or MAU_MYSQL_PASSWORD; never the URL's).
  */
-import {configError, ExitCode, MauError} from './errors.js'
-import {redact, registerSecret, secretFromEnv} from './secrets.js'
+import {configError} from './errors.js'
+import {redact, refusePasswordInUrl, secretFromEnv} from './secrets.js'
 import {readPem} from './tls.js'
 
 export const DEFAULTS = {
@@ -90,14 +90,6 @@ export interface MysqlSettings {
   display: string
 }
 
-const safeDecode = (s: string) => {
-  try {
-    return decodeURIComponent(s)
-  } catch {
-    return s
-  }
-}
-
 const withUser = (url: string, user: string) =>
   url.replace(/^mysql:\/\/(?:[^@/]*@)?/, `mysql://${encodeURIComponent(user)}@`)
 
@@ -119,21 +111,12 @@ export function resolveMysql(
   if (!database) {
     throw configError(`MySQL URL "${redact(url)}" names no database: expected mysql://user@host:port/database.`)
   }
-  if (parsed.password) {
-    // Scrubbed from every output all the same, as written and as decoded: the refusal must not print it.
-    registerSecret(parsed.password)
-    registerSecret(safeDecode(parsed.password))
-    throw new MauError(
-      `MySQL URL "${redact(url)}" holds a password: a URL shows in \`ps\`, in a pod's spec and in shell history, so mau takes passwords only from the environment or a file.`,
-      {
-        exit: ExitCode.CONFIG,
-        code: 'PASSWORD_IN_URL',
-        suggestions: [
-          'Remove the password from the URL and set MAU_MYSQL_PASSWORD_FILE (a file, such as a mounted Secret) or MAU_MYSQL_PASSWORD.',
-        ],
-      },
-    )
-  }
+  refusePasswordInUrl(
+    parsed,
+    url,
+    'MySQL',
+    'MAU_MYSQL_PASSWORD_FILE (a file, such as a mounted Secret) or MAU_MYSQL_PASSWORD',
+  )
   const readPassword = () => secretFromEnv('MAU_MYSQL_PASSWORD', env)
   const password = readPassword()
   return {
