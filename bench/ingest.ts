@@ -1,5 +1,6 @@
 /**
- * npm run bench:ingest [-- --shape zipf|users --events N --partitions P --baseline-events M --batch-size B --concurrency C --profile DIR]
+ * npm run bench:ingest [-- --shape zipf|users --events N --partitions P --baseline-events M --batch-size B --concurrency C --profile DIR
+ *   --against CHECKOUT --rounds R]
  * Produces N realistic user events to the real local Kafka, consumes them with `mau consume --stop-at-end`
  * (the built CLI, in its own process) into a fresh MariaDB database, checks the result against ground
  * truth, and in the same run times the design's one-upsert-per-event writer on the same events.
@@ -10,7 +11,9 @@
  */
 import {schemaAt} from '../test/fixtures/services.js'
 import {writerPool} from '../src/mau/rows.js'
-import {spawn} from 'node:child_process'
+import {execSync, spawn} from 'node:child_process'
+import {join} from 'node:path'
+import {alternate} from './against.js'
 import {cpus, totalmem} from 'node:os'
 import {parseArgs} from 'node:util'
 import type {RowDataPacket} from 'mysql2/promise'
@@ -21,6 +24,8 @@ import {decoder} from '../src/ingest/decode.js'
 import {openDb} from '../src/core/db.js'
 import {seedOffsets} from '../src/ingest/offsets.js'
 import {persistWindow, type WindowChunk} from '../src/ingest/writer.js'
+import {knownUsers} from '../src/ingest/known-users.js'
+import {createLogger} from '../src/core/log.js'
 import {prepareBatch} from '../src/ingest/batch.js'
 import {encodeActivity} from '../src/ingest/encode.js'
 import {sourceNames} from '../src/core/platform.js'
@@ -40,6 +45,9 @@ const {values: args} = parseArgs({
     concurrency: {type: 'string', default: '2'},
     /** A folder: the end-to-end consumer writes a V8 CPU profile there (node --cpu-prof). */
     profile: {type: 'string'},
+    /** Another built checkout (e.g. a worktree of main): consumed against this one, rounds alternating (bench/against.ts). */
+    against: {type: 'string'},
+    rounds: {type: 'string', default: '3'},
   },
 })
 const N = Number(args.events)
@@ -51,10 +59,14 @@ const USERS_SHAPE = {environments: 10, users: 10_000, sources: ['ANDROID', 'IOS'
 
 const log = (msg: string) => console.error(`[bench:ingest] ${msg}`)
 const zone = 'UTC'
-// Last month's events: within any retention `db migrate` records (December 2022's were skipped as expired).
+// The zipf shape: last month's events, within any retention `db migrate` records (December 2022's were
+// skipped as expired).
 const today = new Date()
-const from = Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1) / 1000
-const to = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1) / 1000
+// The users shape: this month's so far, as production's are (the consumer remembers users of the current
+// month only: src/ingest/known-users.ts); never before the month's first minute.
+const monthStart = (delta: number) => Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + delta, 1) / 1000
+const from = SHAPE === 'users' ? monthStart(0) : monthStart(-1)
+const to = SHAPE === 'users' ? Math.max(from + 60, Math.floor(today.getTime() / 1000) - 60) : monthStart(0)
 const yearMonth = new Date(from * 1000).toISOString().slice(0, 7).replace('-', '')
 const sample = {events: N, users: 200_000, namespaces: 50, from, to, seed: 2022}
 
@@ -134,6 +146,37 @@ async function main() {
       }
     }
 
+    let against: string[] = []
+    if (args.against) {
+      log(`before and after: ${args.rounds} rounds each of ${args.against} and this checkout, alternating`)
+      const sides = [
+        {label: 'before', root: args.against},
+        {label: 'after', root: '.'},
+      ]
+      const table = await alternate(Number(args.rounds), sides, N, async (root, label) => {
+        const fresh = await createTestDatabase()
+        try {
+          await schemaAt(fresh.settings).migrate({timezone: zone})
+          const r = await runConsumer(fresh.url, topic.topic, `mau-bench-${label}`, [], root)
+          await verify(fresh.settings, truth)
+          return r
+        } finally {
+          await fresh.drop()
+        }
+      })
+      const commit = (root: string) => execSync('git rev-parse --short HEAD', {cwd: root}).toString().trim()
+      against = [
+        ``,
+        `## Before and after, alternating rounds (--against)`,
+        ``,
+        `The same topic consumed ${args.rounds} times each by \`${args.against}\` (before, commit ${commit(args.against)}) and by this`,
+        `checkout (after, commit ${commit('.')}${execSync('git status --porcelain src').length > 0 ? ' with uncommitted changes' : ''}), rounds alternating, each into a fresh database and`,
+        `checked exact.`,
+        ``,
+        ...table,
+      ]
+    }
+
     log('write path alone: the same messages through prepareBatch + persistBatch, no Kafka, into a second database')
     const writeOnly = await writePathAlone(partitions, truth)
     log(`write path alone: ${Math.round(N / writeOnly.seconds).toLocaleString('en-US')} events/s`)
@@ -203,7 +246,7 @@ async function main() {
             `per-event baseline; peak RSS < 300 MB; counts exact. Issue 20: consumer CPU per enveloped evaluation event within 1.5x of JSON's.`,
           ]),
     ]
-    publish(SHAPE === 'users' ? 'ingest-users' : 'ingest', lines)
+    publish(SHAPE === 'users' ? 'ingest-users' : 'ingest', [...lines, ...against])
   } finally {
     await topic.drop()
     await db.drop()
@@ -266,7 +309,7 @@ async function evaluationStream(truth: Truth) {
   }
 }
 
-async function runConsumer(url: string, topic: string, group: string, extra: string[] = []) {
+async function runConsumer(url: string, topic: string, group: string, extra: string[] = [], root = '.') {
   const mariadb = await serverPid()
   const mariadbBefore = cpuSeconds(mariadb)!
   const machineBefore = machineCpu()
@@ -275,7 +318,7 @@ async function runConsumer(url: string, topic: string, group: string, extra: str
     'node',
     [
       ...(args.profile && group === 'mau-bench' ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []),
-      'bin/run.js',
+      join(root, 'bin/run.js'),
       'consume',
       '--topic',
       topic,
@@ -337,6 +380,8 @@ async function writePathAlone(
     const pool = openDb(db.settings, writerPool(2))
     const decode = decoder('json')
     const months = new MonthResolver(zone)
+    // As the consumer: its users of this month remembered (src/ingest/known-users.ts).
+    const known = knownUsers(DEFAULTS.knownUsers, zone, createLogger('bench', 'silent'))
     const chunks: {partition: number; from: number; messages: Buffer[]}[] = []
     for (let from = 0; partitions.some((p) => from < p.length); from += 5000) {
       partitions.forEach(
@@ -375,7 +420,7 @@ async function writePathAlone(
         })
         events += c.messages.length
       }
-      const r = await persistWindow(pool, window, months, Math.floor(Date.now() / 1000))
+      const r = await persistWindow(pool, window, months, Math.floor(Date.now() / 1000), {known})
       windows++
       rows += r.rowsUpserted
     }

@@ -53,6 +53,16 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       summary:
         'Windows taken at once: one is written while the next is aggregated (transactions run one at a time, in order).',
     }),
+    'known-users': Flags.integer({
+      env: 'MAU_KNOWN_USERS',
+      default: DEFAULTS.knownUsers,
+      min: 0,
+      max: 100_000_000,
+      summary:
+        'Users of the current month remembered as already counted, whose mau_user_month insert is then left out; 0 turns it off.',
+      description:
+        "Where users are many this is a third of MySQL's work per event (bench/results/ingest-users.md). About 100 bytes of memory a user. Forgotten whenever MySQL no longer holds an offset this replica stored (a failover, a restore, an offset reset) and when the month ends, so counts stay exact.",
+    }),
     'stop-at-end': Flags.boolean({
       env: 'MAU_STOP_AT_END',
       default: false,
@@ -133,6 +143,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       concurrency: flags.concurrency,
       sessionTimeoutMs: flags['session-timeout'] * 1000,
       deadLetterMaxBytes: flags['dead-letter-max-bytes'],
+      knownUsers: flags['known-users'],
     }
     try {
       const onProgress = (s: ConsumeSummary, end?: {done: number; total: number}) =>

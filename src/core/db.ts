@@ -263,3 +263,25 @@ export function pieces<T>(
 
 /** "(?,?),(?,?)" for n rows of width columns; built by repetition because it runs for every group of every batch. */
 export const placeholders = (n: number, width: number): string => `,(${'?,'.repeat(width - 1)}?)`.repeat(n).slice(1)
+
+const SPECIAL = /[\0\b\t\n\r\x1a"'\\]/
+const SPECIALS = /[\0\b\t\n\r\x1a"'\\]/g
+const ESCAPED: Record<string, string> = {
+  '\0': '\\0',
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\x1a': '\\Z',
+  '"': '\\"',
+  "'": "\\'",
+  '\\': '\\\\',
+}
+
+/**
+ * Pure: a string as a MySQL literal, escaped as the driver's own placeholders escape it (backslash escapes).
+ * For the bulk writes, which build their text directly: a window's 20,000 rows through placeholders made
+ * one values array and a scan of the whole statement for `?`, a fifth of the consumer's CPU.
+ */
+export const sqlString = (s: string): string =>
+  SPECIAL.test(s) ? `'${s.replace(SPECIALS, (c) => ESCAPED[c]!)}'` : `'${s}'`

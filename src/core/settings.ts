@@ -13,6 +13,7 @@ export const DEFAULTS = {
   kafkaGroup: 'mau-persister',
   timezone: 'UTC',
   batchSize: 20_000,
+  knownUsers: 1_000_000,
   aheadMonths: 3,
   retainMonths: 13,
 } as const

@@ -6,14 +6,13 @@
  * (pipeline.ts): kafkajs fetches the next batches while MySQL writes the current window.
  * `consume` starts a run, waits until it should stop (a signal, or the end of the topics), then stops it.
  */
-import type {Consumer, EachBatchPayload, Kafka} from 'kafkajs'
+import type {Consumer, Kafka} from 'kafkajs'
 import {type Db, statementBytes} from '../core/db.js'
 import {ExitCode, MauError} from '../core/errors.js'
 import {consumerGaveUp, createKafka, type KafkaSettings} from '../core/kafka.js'
 import {kafkaRefusal, probeKafka} from '../core/kafka-security.js'
 import type {Logger} from '../core/log.js'
 import {MonthResolver} from '../core/month.js'
-import {prepareBatch} from './batch.js'
 import {DEAD_LETTER_MAX_BYTES} from './deadletter.js'
 import type {ActivityKind} from '../core/platform.js'
 import {decoder, type EventFormat} from './decode.js'
@@ -31,8 +30,11 @@ import {
 } from './positions.js'
 import {watchPartitions} from './partition-watch.js'
 import {type Chunk, type ChunkQueue, type WindowLimits} from './pipeline.js'
-import {CHUNK_EVENTS, chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from './run-parts.js'
+import {chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from './run-parts.js'
+import {knownUsers} from './known-users.js'
+import {DEFAULTS} from '../core/settings.js'
 import {WindowWriter} from './windows.js'
+import {Fetcher, fetchingConsumer} from './fetch.js'
 import {type Policy, watchPolicy} from './policy-watch.js'
 import type {PartitionResult, WindowResult} from './writer.js'
 import {type ConsumeSummary, Tally} from './tally.js'
@@ -56,6 +58,8 @@ export interface ConsumeOptions {
   activity?: readonly ActivityKind[]
   /** A dead letter keeps at most this many bytes of its message, with the whole one's length and SHA-256. */
   deadLetterMaxBytes?: number
+  /** Users of the current month remembered as in mau_user_month (known-users.ts); 0 turns it off. */
+  knownUsers?: number
   /** Unix ms: where partitions without stored offsets start (the first message at or after it), instead of the beginning. */
   fromTime?: number
   /** How long positioning a partition (MySQL's offset, Kafka's watermarks) may fail before the run ends with exit 4. */
@@ -74,9 +78,6 @@ export interface ConsumeDeps {
   onProgress?: (s: ConsumeSummary, end?: {done: number; total: number}) => void
 }
 
-/** kafkajs refreshes topic metadata this often: partitions added to a topic are read within a minute. */
-const METADATA_MAX_AGE_MS = 30_000
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<ConsumeSummary> {
@@ -89,7 +90,6 @@ export async function consume(opts: ConsumeOptions, deps: ConsumeDeps): Promise<
 
 class ConsumeRun {
   private readonly months: MonthResolver
-  private readonly decode: ReturnType<typeof decoder>
   private readonly kafka: Kafka
   private readonly settings: KafkaSettings
   private readonly consumer: Consumer
@@ -101,6 +101,7 @@ class ConsumeRun {
   private readonly queue: ChunkQueue
   private readonly window: WindowLimits
   private readonly holdings: Holdings
+  private readonly fetcher: Fetcher
   private writing: Promise<void> = Promise.resolve()
   private readonly deadLetterMaxBytes: number
   private policy: Policy = {keepFrom: () => undefined, reported: () => new Set(), stop: () => {}}
@@ -115,24 +116,14 @@ class ConsumeRun {
   ) {
     this.tally = new Tally(deps)
     this.months = new MonthResolver(opts.timezone)
-    this.decode = decoder(opts.format, opts.activity)
     this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? DEAD_LETTER_MAX_BYTES
     this.settings = {protocol: 'PLAINTEXT', ...opts.security, brokers: opts.brokers}
     this.kafka = createKafka(this.settings, `mau-consume-${opts.group}`, deps.log, opts.sessionTimeoutMs ?? 30_000)
     this.window = windowLimits(opts.batchSize)
     this.queue = chunkQueue(opts.batchSize)
-    this.consumer = this.kafka.consumer({
-      groupId: opts.group,
-      sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: 3_000,
-      // Fetch buffers dominate memory: 1 MB a partition (~8,000 events) cut peak RSS by 80 MB and, with less GC, raised throughput.
-      maxBytesPerPartition: 1024 * 1024,
-      maxBytes: 8 * 1024 * 1024,
-      maxWaitTimeInMs: 500,
-      metadataMaxAge: METADATA_MAX_AGE_MS,
-      // A refused certificate or login is configuration: kafkajs would retry it for ever.
-      retry: {restartOnFailure: async (error) => !kafkaRefusal(error, this.settings)},
-    })
+    this.consumer = fetchingConsumer(this.kafka, opts.group, opts.sessionTimeoutMs ?? 30_000, (error) =>
+      Boolean(kafkaRefusal(error, this.settings)),
+    )
     this.holdings = new Holdings({
       ...deps,
       kafka: this.kafka,
@@ -145,6 +136,16 @@ class ConsumeRun {
       abandon: (keep) => this.queue.abandon(keep),
       stopping: () => this.stopping,
       failed: (error) => this.stopWith(error),
+    })
+    this.fetcher = new Fetcher({
+      group: opts.group,
+      log: deps.log,
+      decode: decoder(opts.format, opts.activity),
+      deadLetterMaxBytes: this.deadLetterMaxBytes,
+      queue: this.queue,
+      holdings: this.holdings,
+      metrics: deps.metrics,
+      stopping: () => this.stopping,
     })
   }
 
@@ -164,7 +165,10 @@ class ConsumeRun {
     deps.signal.addEventListener('abort', this.onAbort, {once: true})
     this.stopWatching = watchPartitions(deps.db, deps.metrics, opts.timezone, deps.log)
     zeroSeries(deps.metrics, opts.topics)
-    this.watchGroup()
+    this.fetcher.watch(this.consumer, (error) => {
+      deps.health.crashed = error.message
+      this.stopWith(consumerGaveUp(this.settings, error))
+    })
     try {
       await this.consumer.connect()
       await this.consumer.subscribe({topics: opts.topics, fromBeginning: true})
@@ -172,7 +176,7 @@ class ConsumeRun {
       // autoCommit off: kafkajs resolves offsets as chunks are queued, ahead of MySQL; commits follow MySQL (commitWritten).
       // Several partitions' batches at once: while one waits for room in the queue, another is decoded.
       await this.consumer.run({
-        eachBatch: (p) => this.eachBatch(p),
+        eachBatch: (p) => this.fetcher.eachBatch(p),
         eachBatchAutoResolve: false,
         autoCommit: false,
         partitionsConsumedConcurrently: 4,
@@ -195,25 +199,6 @@ class ConsumeRun {
       {topics: opts.topics, group: opts.group, format: opts.format, timezone: opts.timezone, stopAtEnd: opts.stopAtEnd},
       'consuming',
     )
-  }
-
-  private watchGroup(): void {
-    const {consumer} = this
-    const {log, health} = this.deps
-    consumer.on(consumer.events.GROUP_JOIN, ({payload}) => {
-      log.info({assignment: payload.memberAssignment}, 'joined consumer group')
-      this.holdings.joined(payload.memberAssignment)
-    })
-    consumer.on(consumer.events.START_BATCH_PROCESS, ({payload}) => {
-      if (payload.batchSize === 0) this.queueSkipped(payload)
-    })
-    consumer.on(consumer.events.CRASH, ({payload}) => {
-      log.error({err: payload.error, restart: payload.restart}, 'consumer crashed')
-      if (payload.restart) return
-      // kafkajs will not restart it: the run ends, so a pod is never up while consuming nothing.
-      health.crashed = payload.error.message
-      this.stopWith(consumerGaveUp(this.settings, payload.error))
-    })
   }
 
   /** The first error that ends the run (logged where it happened); stop() throws it. */
@@ -268,91 +253,6 @@ class ConsumeRun {
     return result
   }
 
-  private isGone(p: EachBatchPayload): boolean {
-    return this.stopping || !p.isRunning() || p.isStale()
-  }
-
-  /**
-   * The fetch side: cuts the batch into chunks, decodes and validates each (pure CPU, while MySQL writes
-   * earlier windows) and queues it, resolving its offsets so that kafkajs fetches on. Waits while the queue
-   * is full. Nothing here is written: MySQL's stored offsets, not kafkajs', say what is applied.
-   */
-  private async eachBatch(p: EachBatchPayload): Promise<void> {
-    const {batch} = p
-    const ref = {group: this.opts.group, topic: batch.topic, partition: batch.partition}
-    const key = partitionKey(batch.topic, batch.partition)
-    const generation = this.holdings.generation
-    const wanted = () => !this.isGone(p) && this.holdings.holds({key, generation})
-    // Not positioned yet (a join or a rewind under way): kafkajs fetches this again, from where it is seeked to.
-    if (!wanted()) {
-      await sleep(100)
-      return
-    }
-    // Where this fetch started reading (kafkajs' Batch has it, its type does not): what continuity is judged by.
-    let from = Number((batch as {fetchedOffset?: string}).fetchedOffset ?? batch.firstOffset())
-    for (let i = 0; i < batch.messages.length; i += CHUNK_EVENTS) {
-      if (!wanted()) return
-      const messages = batch.messages.slice(i, i + CHUNK_EVENTS)
-      const prepared = prepareBatch(messages, this.decode, Math.floor(Date.now() / 1000), this.deadLetterMaxBytes)
-      // The last chunk covers the fetch's trailing offsets without messages too (a transaction's marker).
-      if (i + CHUNK_EVENTS >= batch.messages.length)
-        prepared.lastOffset = Math.max(prepared.lastOffset, Number(batch.lastOffset()))
-      let bytes = 0
-      for (const m of messages) bytes += m.value?.length ?? 0
-      const chunk: Chunk = {
-        ref,
-        key,
-        from,
-        batch: prepared,
-        events: messages.length,
-        bytes,
-        highWatermark: Number(batch.highWatermark),
-        generation,
-        queuedAt: Date.now(),
-      }
-      if (!(await this.queue.push(chunk, wanted, () => p.heartbeat()))) return
-      this.deps.metrics.queued.set(this.queue.size.events)
-      p.resolveOffset(String(prepared.lastOffset))
-      from = prepared.lastOffset + 1
-      await p.heartbeat()
-    }
-  }
-
-  /**
-   * A fetch that held only offsets without messages (transaction markers, aborted records): kafkajs moves past
-   * them without calling eachBatch. A chunk of no messages carries the stored offset past them too, so that a
-   * partition ending in a marker reaches its end, and the next fetch continues the stored offset.
-   */
-  private queueSkipped(b: {
-    topic: string
-    partition: number
-    firstOffset: string | null
-    lastOffset: string
-    highWatermark: string
-  }): void {
-    const key = partitionKey(b.topic, b.partition)
-    const generation = this.holdings.generation
-    if (this.stopping || !this.holdings.holds({key, generation})) return
-    const lastOffset = Number(b.lastOffset)
-    // Its first offset is where the fetch started unless compaction removed records before it: then the
-    // window is judged behind and the partition read again, never skipped over.
-    const from = b.firstOffset === null ? lastOffset : Number(b.firstOffset)
-    const batch = {...prepareBatch([], this.decode, 0), firstOffset: from, lastOffset}
-    const chunk: Chunk = {
-      ref: {group: this.opts.group, topic: b.topic, partition: b.partition},
-      key,
-      from,
-      batch,
-      events: 0,
-      bytes: 0,
-      highWatermark: Number(b.highWatermark),
-      generation,
-      queuedAt: Date.now(),
-    }
-    // No events, no bytes: it always fits, so it is queued before this handler returns, in offset order.
-    void this.queue.push(chunk, () => this.holdings.holds(chunk))
-  }
-
   private windowWriter(maxStatementBytes: number): WindowWriter {
     requireDeadLetterFits(this.deadLetterMaxBytes, maxStatementBytes)
     return new WindowWriter(this.queue, this.window, {
@@ -360,6 +260,7 @@ class ConsumeRun {
       months: this.months,
       maxStatementBytes,
       keepFrom: () => this.policy.keepFrom(),
+      known: knownUsers(this.opts.knownUsers ?? DEFAULTS.knownUsers, this.opts.timezone, this.deps.log),
       holds: (c) => this.holdings.holds(c),
       written: (window, result) => this.record(window, result),
       rewind: (behind) => this.holdings.rewind(behind),

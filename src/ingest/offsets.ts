@@ -36,6 +36,35 @@ export async function lockStoredOffset(conn: Queryable, ref: PartitionRef): Prom
   return rows[0] ? Number(rows[0].next_offset) : undefined
 }
 
+/**
+ * lockStoredOffset for several partitions in one round trip (one statement per group and topic, rows locked
+ * in the key's order), by partitionKey; a partition without a row is absent. Each round trip of a window
+ * waits for Node's other work to end before its answer is read: one, not one per partition.
+ */
+export async function lockStoredOffsets(conn: Queryable, refs: readonly PartitionRef[]): Promise<Map<string, number>> {
+  const byTopic = new Map<string, PartitionRef[]>()
+  for (const r of refs) {
+    const k = `${r.group}\u0000${r.topic}`
+    byTopic.set(k, [...(byTopic.get(k) ?? []), r])
+  }
+  const groups = [...byTopic.values()]
+  if (groups.length === 0) return new Map()
+  const sql = groups
+    .map(
+      (g) =>
+        `SELECT topic, kafka_partition, next_offset FROM mau_consumer_offset WHERE consumer_group = ? AND topic = ? AND kafka_partition IN (${g.map(() => '?').join(',')}) ORDER BY kafka_partition FOR UPDATE`,
+    )
+    .join(';\n')
+  const [result] = await conn.query<RowDataPacket[] | RowDataPacket[][]>(
+    sql,
+    groups.flatMap((g) => [g[0]!.group, g[0]!.topic, ...g.map((r) => r.partition)]),
+  )
+  const sets = (groups.length === 1 ? [result] : result) as RowDataPacket[][]
+  return new Map(
+    sets.flat().map((r) => [partitionKey(String(r.topic), Number(r.kafka_partition)), Number(r.next_offset)]),
+  )
+}
+
 /** Sets a partition's stored offset, creating its row if the database has none. */
 export async function setOffset(conn: Queryable, ref: PartitionRef, nextOffset: number, now: number): Promise<void> {
   await conn.query(
@@ -67,7 +96,7 @@ export async function storeOffset(
 }
 
 /** The offsets this consumer group has applied, by partitionKey: where to resume after a restart or rebalance. */
-export async function storedOffsets(db: Db, group: string, topics: string[]): Promise<Map<string, number>> {
+export async function storedOffsets(db: Queryable, group: string, topics: string[]): Promise<Map<string, number>> {
   if (topics.length === 0) return new Map()
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT topic, kafka_partition, next_offset FROM mau_consumer_offset WHERE consumer_group = ? AND topic IN (${topics.map(() => '?').join(',')})`,

@@ -197,3 +197,28 @@ export class Turns {
     }
   }
 }
+
+/**
+ * When a window may be aggregated: once the window before it is sending its rows, MySQL's longest step,
+ * while Node would otherwise wait, or is done. Aggregating as soon as a window was taken kept Node busy
+ * through the previous window's short round trips (BEGIN, the offset locks), each answer waiting for it:
+ * a third of the transactions' time went there where users are many (bench/results/ingest-users.md).
+ */
+export class Overlap {
+  private reached = -1
+  private waiters: {seq: number; wake: () => void}[] = []
+
+  /** Window seq is sending its rows, or is done. */
+  reach(seq: number): void {
+    if (seq <= this.reached) return
+    this.reached = seq
+    const ready = this.waiters.filter((w) => w.seq - 1 <= seq)
+    this.waiters = this.waiters.filter((w) => w.seq - 1 > seq)
+    for (const w of ready) w.wake()
+  }
+
+  wait(seq: number): Promise<void> {
+    if (seq - 1 <= this.reached) return Promise.resolve()
+    return new Promise((wake) => this.waiters.push({seq, wake}))
+  }
+}

@@ -14,7 +14,8 @@ import type {MonthResolver, YearMonth} from '../core/month.js'
 import type {ConsumerMetrics} from './metrics.js'
 import {type Behind, DatabaseBehind} from './continuity.js'
 import {partitionKey} from './offsets.js'
-import {AfterFailedTurn, type Chunk, type ChunkQueue, Turns, type WindowLimits} from './pipeline.js'
+import {AfterFailedTurn, type Chunk, type ChunkQueue, Overlap, Turns, type WindowLimits} from './pipeline.js'
+import type {KnownUsers} from './known-users.js'
 import {type Aggregated, aggregateWindow, persistWindow, type WindowResult} from './writer.js'
 
 export interface WindowWriterDeps {
@@ -26,6 +27,8 @@ export interface WindowWriterDeps {
   maxStatementBytes: number
   /** The oldest month still written (retention, read from MySQL); older events are counted as expired. */
   keepFrom: () => YearMonth | undefined
+  /** Users known present this month, whose mau_user_month insert is left out (off when absent). */
+  known?: KnownUsers
   /** Whether a chunk may still be written (its partition held since it was fetched). */
   holds: (c: Chunk) => boolean
   /** After a window committed. */
@@ -88,6 +91,7 @@ export function windowFailure(window: Pick<Chunk, 'ref' | 'batch'>[], error: unk
 
 export class WindowWriter {
   private readonly turns = new Turns()
+  private readonly overlap = new Overlap()
   private failure: MauError | null = null
 
   constructor(
@@ -107,14 +111,20 @@ export class WindowWriter {
       this.deps.metrics.queued.set(this.queue.size.events)
       try {
         // A failure here must still take its turn: it is what refuses every later window.
+        await this.overlap.wait(seq)
         const keepFrom = this.deps.keepFrom()
-        const rows = attempt(() => aggregateWindow(window, this.deps.months, keepFrom))
+        const {months, maxStatementBytes, known} = this.deps
+        const rows = attempt(() => aggregateWindow(window, months, {keepFrom, maxStatementBytes, known}))
         const result = await this.turns.run(seq, async () => {
-          if (rows instanceof Error) throw rows
-          const stopTimer = this.deps.metrics.batchSeconds.startTimer()
-          const r = await this.persistWithRetry(window, rows, keepFrom)
-          stopTimer()
-          return r
+          try {
+            if (rows instanceof Error) throw rows
+            const stopTimer = this.deps.metrics.batchSeconds.startTimer()
+            const r = await this.persistWithRetry(window, rows, keepFrom, () => this.overlap.reach(seq))
+            stopTimer()
+            return r
+          } finally {
+            this.overlap.reach(seq)
+          }
         })
         if (result) this.deps.written(window, result)
       } catch (error) {
@@ -140,6 +150,7 @@ export class WindowWriter {
     window: Chunk[],
     rows: Aggregated,
     keepFrom: YearMonth | undefined,
+    sendingRows: () => void,
   ): Promise<WindowResult | undefined> {
     const {db, log, metrics} = this.deps
     const taken = window.length
@@ -155,15 +166,13 @@ export class WindowWriter {
       // A revoked or rewound partition's chunks left out: the rows aggregated with them no longer fit.
       const aggregated = held.length === taken ? rows : undefined
       try {
-        return await persistWindow(
-          db,
-          held,
-          this.deps.months,
-          Math.floor(Date.now() / 1000),
+        return await persistWindow(db, held, this.deps.months, Math.floor(Date.now() / 1000), {
           aggregated,
-          this.deps.maxStatementBytes,
+          maxStatementBytes: this.deps.maxStatementBytes,
           keepFrom,
-        )
+          known: this.deps.known,
+          sendingRows,
+        })
       } catch (error) {
         if (error instanceof DatabaseBehind) {
           // Not a failure: the rest of the window goes at once, without the partitions read again.

@@ -1,10 +1,10 @@
 /**
  * Writes a window of prepared chunks into MySQL exactly once. Inside one transaction:
- *   1. lock each partition's stored offset (SELECT ... FOR UPDATE, partitions in key order), skip
- *      messages already applied, and refuse chunks the database is behind (continuity.ts: the whole
+ *   1. lock the partitions' stored offsets (SELECT ... FOR UPDATE, one round trip, rows in key order),
+ *      skip messages already applied, and refuse chunks the database is behind (continuity.ts: the whole
  *      window rolls back with DatabaseBehind, and the consumer reads those partitions again),
  *   2. upsert the window's rows, merged across its chunks, and add what they changed to the summary
- *      counters (mau/rows.ts),
+ *      counters (mau/rows.ts); users known present this month are not recorded again (known-users.ts),
  *   3. set aside rejected messages in mau_dead_letter,
  *   4. advance each partition's stored offset.
  * A crash anywhere rolls all four back; a redelivered or concurrently processed chunk finds the offset
@@ -12,11 +12,12 @@
  */
 import {DEFAULT_STATEMENT_BYTES, type Db, inTransaction} from '../core/db.js'
 import type {MonthResolver, YearMonth} from '../core/month.js'
-import {applyRows, type Row} from '../mau/rows.js'
+import {applyPlan, planRows, type Row, type RowPlan} from '../mau/rows.js'
 import {aggregate, deadLettersOf, firstFresh, ignoredOf, type Part, type PreparedBatch} from './batch.js'
 import {type DeadLetter, insertDeadLetters} from './deadletter.js'
 import {type Behind, DatabaseBehind, judgeChunk} from './continuity.js'
-import {lockStoredOffset, partitionKey, storeOffset, type PartitionRef} from './offsets.js'
+import {type KnownUsers, storedKey} from './known-users.js'
+import {lockStoredOffsets, partitionKey, storeOffset, type PartitionRef} from './offsets.js'
 
 export interface WindowChunk {
   ref: PartitionRef
@@ -51,10 +52,25 @@ export interface WindowResult {
   eventsByMonth: Record<YearMonth, number>
 }
 
-/** The rows of a window aggregated ahead, with what retention left out of them. */
+/** The rows of a window aggregated ahead, with what retention left out of them, and their statements. */
 export interface Aggregated {
   rows: Row[]
   expired: Record<YearMonth, number>
+  /** Planned with the known users of this generation (KnownUsers.generation). */
+  plan?: RowPlan & {generation: number}
+}
+
+export interface PersistOptions {
+  /** From aggregateWindow, computed while another window's transaction ran. */
+  aggregated?: Aggregated
+  /** What one statement may take (core/db.ts statementBytes). */
+  maxStatementBytes?: number
+  /** The oldest month still written: older events are counted as expired. */
+  keepFrom?: YearMonth
+  /** Users known present this month: their mau_user_month insert is left out (known-users.ts). */
+  known?: KnownUsers
+  /** Called once the rows are on their way to MySQL (windows.ts Overlap). */
+  sendingRows?: () => void
 }
 
 /** One partition's chunks, in offset order. */
@@ -69,17 +85,23 @@ function byPartition(chunks: WindowChunk[]): [PartitionRef, WindowChunk[]][] {
   return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, g]) => g)
 }
 
-/** Pure: the window's rows as if none of it was applied yet; persistWindow uses them when that holds. */
-export function aggregateWindow(chunks: WindowChunk[], months: MonthResolver, keepFrom?: YearMonth): Aggregated {
-  const expired: Record<YearMonth, number> = {}
-  return {
-    rows: aggregate(
-      chunks.map((c) => ({batch: c.batch, from: 0})),
-      months,
-      keepFrom ? {keepFrom, expired} : undefined,
-    ),
-    expired,
-  }
+/**
+ * Pure but for reading `known`: the window's rows as if none of it was applied yet, and their statements;
+ * persistWindow uses them when that holds and `known` was not forgotten since.
+ */
+export function aggregateWindow(
+  chunks: WindowChunk[],
+  months: MonthResolver,
+  opts: Omit<PersistOptions, 'aggregated'> = {},
+): Aggregated {
+  const aggregated = aggregatePart(
+    chunks.map((c) => ({batch: c.batch, from: 0})),
+    months,
+    opts.keepFrom,
+  )
+  opts.known?.refresh()
+  const plan = planRows(aggregated.rows, opts.maxStatementBytes ?? DEFAULT_STATEMENT_BYTES, opts.known)
+  return {...aggregated, plan: {...plan, generation: opts.known?.generation ?? 0}}
 }
 
 function aggregatePart(parts: Part[], months: MonthResolver, keepFrom?: YearMonth): Aggregated {
@@ -87,27 +109,27 @@ function aggregatePart(parts: Part[], months: MonthResolver, keepFrom?: YearMont
   return {rows: aggregate(parts, months, keepFrom ? {keepFrom, expired} : undefined), expired}
 }
 
-/**
- * `aggregated`: the rows of aggregateWindow, computed before (while another window's transaction ran); used
- * unless part of the window turns out to be applied already, when the rest is aggregated again here.
- * `maxStatementBytes`: what one statement may take (core/db.ts statementBytes).
- */
+/** Writes the window exactly once (see the top of this file). */
 export async function persistWindow(
   db: Db,
   chunks: WindowChunk[],
   months: MonthResolver,
   nowSeconds: number,
-  aggregated?: Aggregated,
-  maxStatementBytes = DEFAULT_STATEMENT_BYTES,
-  keepFrom?: YearMonth,
+  opts: PersistOptions = {},
 ): Promise<WindowResult> {
+  const {aggregated, known, keepFrom} = opts
+  const maxStatementBytes = opts.maxStatementBytes ?? DEFAULT_STATEMENT_BYTES
   const partitions = byPartition(chunks)
-  return inTransaction(db, async (conn) => {
+  const written = await inTransaction(db, async (conn) => {
     const parts: Part[] = []
     const results: PartitionResult[] = []
     const behind: Behind[] = []
+    const locked = await lockStoredOffsets(
+      conn,
+      partitions.map(([ref]) => ref),
+    )
     for (const [ref, own] of partitions) {
-      const found = await lockStoredOffset(conn, ref)
+      const found = locked.get(partitionKey(ref.topic, ref.partition))
       let stored = found ?? -1
       const r: PartitionResult = {
         ref,
@@ -143,8 +165,21 @@ export async function persistWindow(
     }
     if (behind.length > 0) throw new DatabaseBehind(behind)
     const whole = results.every((r) => r.skipped === 0)
-    const {rows, expired} = whole && aggregated ? aggregated : aggregatePart(parts, months, keepFrom)
-    if (rows.length > 0) await applyRows(conn, rows, maxStatementBytes)
+    const {rows, expired, plan} = whole && aggregated ? aggregated : aggregatePart(parts, months, keepFrom)
+    if (known) {
+      known.refresh()
+      await known.certify(
+        conn,
+        new Map(partitions.map(([ref]) => [storedKey(ref), locked.get(partitionKey(ref.topic, ref.partition))])),
+      )
+    }
+    const current = plan && plan.generation === (known?.generation ?? 0)
+    const used = current ? plan : planRows(rows, maxStatementBytes, known)
+    if (rows.length > 0) {
+      const sending = applyPlan(conn, used, maxStatementBytes)
+      opts.sendingRows?.()
+      await sending
+    }
     for (const r of results) {
       // A chunk of transaction markers applies no message but moves the offset past them.
       if (!r.advanced) continue
@@ -153,6 +188,11 @@ export async function persistWindow(
     }
     const eventsByMonth: Record<YearMonth, number> = {}
     for (const r of rows) eventsByMonth[r.yearmonth] = (eventsByMonth[r.yearmonth] ?? 0) + r.count
-    return {rowsUpserted: rows.length, partitions: results, expired, eventsByMonth}
+    return {inserted: used.inserted, result: {rowsUpserted: rows.length, partitions: results, expired, eventsByMonth}}
   })
+  known?.learn(
+    written.inserted,
+    written.result.partitions.filter((r) => r.advanced),
+  )
+  return written.result
 }

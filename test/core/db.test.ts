@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {resolveMysql} from '../../src/core/settings.js'
-import {asServiceError, privilegeRefused} from '../../src/core/db.js'
+import {format} from 'mysql2'
+import {asServiceError, privilegeRefused, sqlString} from '../../src/core/db.js'
 import {sslOptions} from '../../src/core/db-tls.js'
 
 const settings = resolveMysql('mysql://mau@db:3306/mau', {MAU_MYSQL_PASSWORD: 'pw-of-mau'})
@@ -107,5 +108,24 @@ describe('sslOptions', () => {
     expect(sslOptions({mode: 'REQUIRED'})).toMatchObject({rejectUnauthorized: false, verifyIdentity: false})
     expect(sslOptions({mode: 'VERIFY_CA'})).toMatchObject({rejectUnauthorized: true, verifyIdentity: false})
     expect(sslOptions({mode: 'VERIFY_IDENTITY'})).toMatchObject({rejectUnauthorized: true, verifyIdentity: true})
+  })
+})
+
+describe('sqlString', () => {
+  it("writes every string as the driver's placeholders would, special characters and all", () => {
+    const strings = [
+      'alice',
+      '',
+      "o'brien",
+      'back\\slash',
+      '"quoted"',
+      'nul\u0000byte',
+      'tab\tnew\nline\rret',
+      '\b\x1a',
+      '日本語 ✓',
+      '?',
+      '😀',
+    ]
+    for (const s of strings) expect(sqlString(s)).toBe(format('?', [s]))
   })
 })

@@ -13,7 +13,7 @@ import {ConsumerMetrics, Health} from '../../src/ingest/metrics.js'
 import {checkSummary} from '../../src/mau/summary.js'
 import {writerPool} from '../../src/mau/rows.js'
 import {encode} from '../fixtures/events.js'
-import {eventsApplied, generate, produce, readRows} from '../fixtures/mau.js'
+import {eventsApplied, generate, produce, readRows, thisMonthSoFar} from '../fixtures/mau.js'
 import {createTopic, groupOf, schemaAt} from '../fixtures/services.js'
 import {ReplicatedPair} from '../helpers/mariadb-pair.js'
 import {CuttableProxy} from '../helpers/proxy.js'
@@ -49,7 +49,7 @@ describe('mau consume through a MySQL failover to a replica that was behind', ()
       await setup.end()
 
       topic = await createTopic(4)
-      const {events, truth} = generate({events: 90_000, users: 6_000, namespaces: 4, seed: 28})
+      const {events, truth} = generate({events: 90_000, users: 6_000, namespaces: 4, seed: 28, ...thisMonthSoFar()})
       const values = events.map((e) => encode(e, 'json'))
       const [a, b] = [30_000, 70_000]
 

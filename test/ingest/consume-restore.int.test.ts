@@ -14,7 +14,7 @@ import {ConsumerMetrics, Health} from '../../src/ingest/metrics.js'
 import {checkSummary} from '../../src/mau/summary.js'
 import {writerPool} from '../../src/mau/rows.js'
 import {encode} from '../fixtures/events.js'
-import {eventsApplied, generate, produce, readRows} from '../fixtures/mau.js'
+import {eventsApplied, generate, produce, readRows, thisMonthSoFar} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 import {CuttableProxy} from '../helpers/proxy.js'
 
@@ -57,7 +57,7 @@ describe('mau consume when a backup is restored under it', () => {
     ['taken before anything was consumed (no offsets at all)', 0],
   ])('reads again what a backup %s lacks and ends exactly at the ground truth', async (_, backupAt) => {
     topic = await createTopic(3)
-    const {events, truth} = generate({events: 80_000, users: 5_000, namespaces: 4, seed: 29})
+    const {events, truth} = generate({events: 80_000, users: 5_000, namespaces: 4, seed: 29, ...thisMonthSoFar()})
     const values = events.map((e) => encode(e, 'json'))
     const beforeRestore = 60_000
     const pool = openDb(resolveMysql(proxy.urlFor(db.url)), writerPool(4))

@@ -232,7 +232,7 @@ describe('persistWindow', () => {
       {ref: other, from: 0, batch: prepareBatch(messages, decodeJson, now)},
       {ref, from: 2, batch: prepareBatch(messages.slice(2), decodeJson, now)},
     ]
-    const w = await persistWindow(pool, chunks, months, now, aggregateWindow(chunks, months))
+    const w = await persistWindow(pool, chunks, months, now, {aggregated: aggregateWindow(chunks, months)})
     expect(w.partitions).toMatchObject([
       {ref, applied: 2, skipped: 2, nextOffset: 4},
       {ref: other, applied: 4, skipped: 0, nextOffset: 4},

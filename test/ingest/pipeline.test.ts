@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {prepareBatch} from '../../src/ingest/batch.js'
 import {decodeJson} from '../../src/ingest/decode.js'
-import {AfterFailedTurn, type Chunk, ChunkQueue, pickWindow, Turns} from '../../src/ingest/pipeline.js'
+import {AfterFailedTurn, type Chunk, ChunkQueue, Overlap, pickWindow, Turns} from '../../src/ingest/pipeline.js'
 
 const chunk = (key: string, events: number, bytes = events * 100): Chunk => ({
   ref: {group: 'g', topic: 't', partition: Number(key.split(':')[1])},
@@ -136,5 +136,34 @@ describe('Turns', () => {
     expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(AfterFailedTurn)
     expect((settled[1] as PromiseRejectedResult).reason.message).toBe('job 1')
     expect(late).toBeInstanceOf(AfterFailedTurn)
+  })
+})
+
+describe('Overlap', () => {
+  it('lets a window be aggregated once the window before it sends its rows, and the first at once', async () => {
+    const overlap = new Overlap()
+    const order: string[] = []
+    await overlap.wait(0)
+    order.push('0 aggregated')
+    const second = overlap.wait(1).then(() => order.push('1 aggregated'))
+    const third = overlap.wait(2).then(() => order.push('2 aggregated'))
+    await new Promise((r) => setTimeout(r, 5))
+    expect(order).toEqual(['0 aggregated'])
+    overlap.reach(0)
+    await second
+    overlap.reach(1)
+    await third
+    expect(order).toEqual(['0 aggregated', '1 aggregated', '2 aggregated'])
+  })
+
+  it('never goes back: reaching an earlier window again changes nothing', async () => {
+    const overlap = new Overlap()
+    overlap.reach(3)
+    overlap.reach(1)
+    await overlap.wait(4)
+    let waited = false
+    void overlap.wait(5).then(() => (waited = true))
+    await new Promise((r) => setTimeout(r, 5))
+    expect(waited).toBe(false)
   })
 })

@@ -25,6 +25,8 @@ import {type Policy, watchPolicy} from '../policy-watch.js'
 import {chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from '../run-parts.js'
 import {type ConsumeSummary, Tally} from '../tally.js'
 import {WindowWriter} from '../windows.js'
+import {knownUsers} from '../known-users.js'
+import {DEFAULTS} from '../../core/settings.js'
 import {countUpTo, type Entry, lastBefore, lastEntry, readAfter, streamInfo, streamInfos} from './io.js'
 import {Ownership} from './ownership.js'
 import {
@@ -62,6 +64,8 @@ export interface RedisConsumeOptions {
   concurrency: number
   activity?: readonly ActivityKind[]
   deadLetterMaxBytes?: number
+  /** Users of the current month remembered as in mau_user_month (known-users.ts); 0 turns it off. */
+  knownUsers?: number
   /** Unix ms: where streams without a stored position start (the first entry added at or after it). */
   fromTime?: number
   /** How often a replica looks for streams to take or give up (default 2 s). */
@@ -166,6 +170,7 @@ class RedisRun {
       months: new MonthResolver(opts.timezone),
       maxStatementBytes: await statementBytes(deps.db),
       keepFrom: () => this.policy.keepFrom(),
+      known: knownUsers(this.opts.knownUsers ?? DEFAULTS.knownUsers, this.opts.timezone, this.deps.log),
       holds: (c) => this.holds(c),
       written: (window, result) => {
         this.tally.window(window, result, this.policy.reported())
