@@ -58,7 +58,13 @@ const appliedSoFar = () => eventsApplied(db.settings)
 describe('mau consume under kill -9', () => {
   it('ends with exactly the ground truth after being killed at random points and restarted', async () => {
     topic = await createTopic(3)
-    const truth = await produceSample(topic.topic, 3, {events: 60_000, users: 5_000, namespaces: 4, seed: 7, ...thisMonthSoFar()})
+    const truth = await produceSample(topic.topic, 3, {
+      events: 60_000,
+      users: 5_000,
+      namespaces: 4,
+      seed: 7,
+      ...thisMonthSoFar(),
+    })
 
     const random = rng(Date.now())
     const killedAt: number[] = []
