@@ -3,7 +3,7 @@
  * errors into MauErrors with the right exit code (never leaking the password). Domain code takes the
  * handle, never connection settings. Also the two primitives everything shares: transactions and named locks.
  */
-import mysql, {type Pool, type PoolConnection, type RowDataPacket} from 'mysql2/promise'
+import mysql, {type Pool, type PoolConnection, type RowDataPacket, type SqlValue, type Timezone} from 'mysql2/promise'
 import {ExitCode, MauError, isTransient, unavailable} from './errors.js'
 import type {MysqlSettings} from './settings.js'
 import {perConnection, tlsMismatch} from './db-tls.js'
@@ -42,6 +42,10 @@ export function openDb(settings: MysqlSettings, opts: OpenOptions = {}): Db {
     connectionLimit: opts.connectionLimit ?? 2,
     enableKeepAlive: true,
     typeCast,
+    // A statement without values goes as it is: the driver would scan a whole window's text (mau/rows.ts)
+    // for placeholders to replace none, 3% of the consumer's time. With values, the driver's own format.
+    queryFormat: (sql: string, values: unknown, timezone?: Timezone) =>
+      Array.isArray(values) && values.length === 0 ? sql : mysql.format(sql, values as SqlValue[], false, timezone),
   })
   perConnection(pool, settings)
   return pool
