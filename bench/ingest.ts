@@ -26,6 +26,7 @@ import {seedOffsets} from '../src/ingest/offsets.js'
 import {persistWindow, type WindowChunk} from '../src/ingest/writer.js'
 import {knownUsers} from '../src/ingest/known-users.js'
 import {createLogger} from '../src/core/log.js'
+import {ConsumerMetrics} from '../src/ingest/metrics.js'
 import {prepareBatch} from '../src/ingest/batch.js'
 import {encodeActivity} from '../src/ingest/encode.js'
 import {sourceNames} from '../src/core/platform.js'
@@ -381,7 +382,10 @@ async function writePathAlone(
     const decode = decoder('json')
     const months = new MonthResolver(zone)
     // As the consumer: its users of this month remembered (src/ingest/known-users.ts).
-    const known = knownUsers(DEFAULTS.knownUsers, zone, createLogger('bench', 'silent'))
+    const known = knownUsers(DEFAULTS.knownUsers, zone, {
+      log: createLogger('bench', 'silent'),
+      metrics: new ConsumerMetrics(),
+    })
     const chunks: {partition: number; from: number; messages: Buffer[]}[] = []
     for (let from = 0; partitions.some((p) => from < p.length); from += 5000) {
       partitions.forEach(

@@ -260,7 +260,7 @@ class ConsumeRun {
       months: this.months,
       maxStatementBytes,
       keepFrom: () => this.policy.keepFrom(),
-      known: knownUsers(this.opts.knownUsers ?? DEFAULTS.knownUsers, this.opts.timezone, this.deps.log),
+      known: knownUsers(this.opts.knownUsers ?? DEFAULTS.knownUsers, this.opts.timezone, this.deps),
       holds: (c) => this.holdings.holds(c),
       written: (window, result) => this.record(window, result),
       rewind: (behind) => this.holdings.rewind(behind),

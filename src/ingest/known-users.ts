@@ -16,6 +16,7 @@ import type {Queryable} from '../core/db.js'
 import type {Logger} from '../core/log.js'
 import {currentMonth, type YearMonth} from '../core/month.js'
 import type {KnownUserMonths, UserMonths} from '../mau/rows.js'
+import type {ConsumerMetrics} from './metrics.js'
 import {partitionKey, storedOffsets, type PartitionRef} from './offsets.js'
 
 /** A partition of a group, as certify's `locked` is keyed. */
@@ -38,6 +39,7 @@ export class KnownUsers implements KnownUserMonths {
     private readonly limit: number,
     private readonly currentMonth: () => YearMonth,
     private readonly forgotten: (why: {users: number; reason: string}) => void = () => {},
+    private readonly counted: (users: number) => void = () => {},
   ) {}
 
   has(environmentNamespace: string, yearmonth: string, userId: string): boolean {
@@ -62,6 +64,7 @@ export class KnownUsers implements KnownUserMonths {
     this.stored.clear()
     this.size = 0
     this.generation++
+    this.counted(0)
   }
 
   /** After a window committed: the users its plan recorded in mau_user_month, and the offsets stored with them. */
@@ -77,12 +80,13 @@ export class KnownUsers implements KnownUserMonths {
       let known = this.users.get(environmentNamespace)
       if (!known) this.users.set(environmentNamespace, (known = new Set()))
       for (const u of users) {
-        if (this.size >= this.limit) return
+        if (this.size >= this.limit) break
         if (known.has(u)) continue
         known.add(u)
         this.size++
       }
     }
+    this.counted(this.size)
   }
 
   /**
@@ -111,12 +115,21 @@ export class KnownUsers implements KnownUserMonths {
   }
 }
 
-/** The consumer's set: none when limit is 0 (--known-users 0). */
-export const knownUsers = (limit: number, zone: string, log: Logger): KnownUsers | undefined =>
-  limit > 0
-    ? new KnownUsers(
-        limit,
-        () => currentMonth(zone),
-        (why) => log.info(why, 'known users forgotten: every user is recorded again until they are known anew'),
-      )
-    : undefined
+/** The consumer's set: none when limit is 0 (--known-users 0); its size and forgetting in the metrics and the log. */
+export function knownUsers(
+  limit: number,
+  zone: string,
+  deps: {log: Logger; metrics: Pick<ConsumerMetrics, 'knownUsers' | 'knownUsersForgotten'>},
+): KnownUsers | undefined {
+  if (limit === 0) return undefined
+  const known = new KnownUsers(
+    limit,
+    () => currentMonth(zone),
+    (why) => {
+      deps.metrics.knownUsersForgotten.inc()
+      deps.log.info(why, 'known users forgotten: every user is recorded again until they are known anew')
+    },
+    (count) => deps.metrics.knownUsers.set(count),
+  )
+  return known
+}

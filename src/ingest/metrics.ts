@@ -91,6 +91,16 @@ export class ConsumerMetrics {
     help: 'Events fetched and decoded, waiting for a window',
     registers: [this.registry],
   })
+  readonly knownUsers = new Gauge({
+    name: 'mau_known_users',
+    help: 'Users of the current month this replica knows are in mau_user_month, whose insert it leaves out (--known-users)',
+    registers: [this.registry],
+  })
+  readonly knownUsersForgotten = new Counter({
+    name: 'mau_known_users_forgotten_total',
+    help: 'Times the known users were forgotten: the month ended, or MySQL no longer held an offset this replica stored (a failover, a restore)',
+    registers: [this.registry],
+  })
   readonly dbRetries = new Counter({
     name: 'mau_db_retries_total',
     help: 'Batch transactions retried after a transient MySQL error',

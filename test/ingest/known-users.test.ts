@@ -1,6 +1,9 @@
 import {describe, expect, it} from 'vitest'
 import type {Queryable} from '../../src/core/db.js'
-import {KnownUsers, storedKey} from '../../src/ingest/known-users.js'
+import {createLogger} from '../../src/core/log.js'
+import {currentMonth} from '../../src/core/month.js'
+import {KnownUsers, knownUsers, storedKey} from '../../src/ingest/known-users.js'
+import {ConsumerMetrics} from '../../src/ingest/metrics.js'
 import type {PartitionRef} from '../../src/ingest/offsets.js'
 
 const p0: PartitionRef = {group: 'g', topic: 't', partition: 0}
@@ -99,5 +102,20 @@ describe('KnownUsers', () => {
     expect(await k.certify(storedIn({1: 7}), new Map([[storedKey(p0), 10]]))).toBe(true)
     expect(await k.certify(storedIn({}), new Map([[storedKey(p0), 10]]))).toBe(false)
     expect(k.count).toBe(0)
+  })
+
+  it('reports its size and each time it is forgotten in the metrics, and is off at a limit of 0', async () => {
+    const metrics = new ConsumerMetrics()
+    const deps = {log: createLogger('test', 'silent'), metrics}
+    expect(knownUsers(0, 'UTC', deps)).toBeUndefined()
+    const k = knownUsers(10, 'UTC', deps)!
+    k.refresh()
+    k.learn([users('prod', currentMonth('UTC'), 'a', 'b')], [{ref: p0, nextOffset: 5}])
+    const value = async (m: typeof metrics.knownUsers | typeof metrics.knownUsersForgotten) =>
+      (await m.get()).values[0]?.value
+    expect(await value(metrics.knownUsers)).toBe(2)
+    await k.certify(nothingRead, new Map([[storedKey(p0), 1]]))
+    expect(await value(metrics.knownUsers)).toBe(0)
+    expect(await value(metrics.knownUsersForgotten)).toBe(1)
   })
 })

@@ -170,7 +170,7 @@ class RedisRun {
       months: new MonthResolver(opts.timezone),
       maxStatementBytes: await statementBytes(deps.db),
       keepFrom: () => this.policy.keepFrom(),
-      known: knownUsers(this.opts.knownUsers ?? DEFAULTS.knownUsers, this.opts.timezone, this.deps.log),
+      known: knownUsers(this.opts.knownUsers ?? DEFAULTS.knownUsers, this.opts.timezone, this.deps),
       holds: (c) => this.holds(c),
       written: (window, result) => {
         this.tally.window(window, result, this.policy.reported())
