@@ -61,7 +61,7 @@ export default class Consume extends MauCommand<ConsumeSummary> {
       summary:
         'Users of the current month remembered as already counted, whose mau_user_month insert is then left out; 0 turns it off.',
       description:
-        "Where users are many this is a third of MySQL's work per event (bench/results/ingest-users.md). About 80 bytes of memory a user with 36-character ids. Forgotten whenever MySQL no longer holds an offset this replica stored (a failover, a restore, an offset reset) and when the month ends, so counts stay exact.",
+        "Where users are many this is a third of MySQL's work per event (bench/results/ingest-users.md). About 80 bytes of memory a user with 36-character ids. Forgotten whenever an offset this replica stored is written by anything else (a failover, a restore, an offset reset, another replica after a rebalance) and when the month ends, so counts stay exact.",
     }),
     'stop-at-end': Flags.boolean({
       env: 'MAU_STOP_AT_END',

@@ -4,13 +4,13 @@
  * that insert of a user already present was a third of MySQL's work (bench/results/ingest-users.md).
  *
  * Exactness rests on one rule: a user is known only from events this process applied, learned after their
- * transaction committed, and the whole set holds only while MySQL still has every offset this process
- * stored since the set began. A failover to a replica behind, a restored dump or an offset moved back
- * leaves some stored offset below ours: certify() finds it in the next window's transaction and the set
- * is forgotten before anything is skipped. (Another replica that applied the same events again since
- * leaves the offset at or past ours, and its rows are there.) Only the current month is kept: `backfill`
- * replaces only months that are over and `partitions rotate` drops only expired ones, the two statements
- * that delete from mau_user_month.
+ * transaction committed, and the whole set holds only while MySQL holds exactly the offsets this process
+ * stored since the set began. Any other write of one of them is found by certify() in the next window's
+ * transaction, and the set is forgotten before anything is skipped: lower, a failover to a replica behind
+ * or a restored dump lost windows it learned from; higher, another replica wrote the partition after a
+ * rebalance, or `offsets reset` or a recorded loss moved it on, and such a move after a lost window cannot
+ * be told from progress. Only the current month is kept: `backfill` replaces only months that are over and
+ * `partitions rotate` drops only expired ones, the two statements that delete from mau_user_month.
  */
 import type {Queryable} from '../core/db.js'
 import type {Logger} from '../core/log.js'
@@ -90,7 +90,7 @@ export class KnownUsers implements KnownUserMonths {
   }
 
   /**
-   * Inside a window's transaction, before its plan is used: whether MySQL still holds every offset this
+   * Inside a window's transaction, before its plan is used: whether MySQL holds exactly the offsets this
    * process stored since the set began; if not, the set is forgotten (and false returned). `locked`: the
    * window's own partitions' offsets, just read; others are read here (none, when a window covers them all).
    */
@@ -104,9 +104,9 @@ export class KnownUsers implements KnownUserMonths {
     }
     for (const [k, {nextOffset}] of this.stored) {
       const now = (locked.has(k) ? locked.get(k) : read.get(k)) ?? -1
-      if (now < nextOffset) {
+      if (now !== nextOffset) {
         this.forget(
-          `MySQL's stored offset of ${k.replace('\u0000', ' ')} is ${now}, below the ${nextOffset} this consumer stored`,
+          `MySQL's stored offset of ${k.replace('\u0000', ' ')} is ${now}, not the ${nextOffset} this consumer stored`,
         )
         return false
       }

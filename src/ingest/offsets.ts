@@ -45,7 +45,9 @@ export async function lockStoredOffsets(conn: Queryable, refs: readonly Partitio
   const byTopic = new Map<string, PartitionRef[]>()
   for (const r of refs) {
     const k = `${r.group}\u0000${r.topic}`
-    byTopic.set(k, [...(byTopic.get(k) ?? []), r])
+    const same = byTopic.get(k)
+    if (same) same.push(r)
+    else byTopic.set(k, [r])
   }
   const groups = [...byTopic.values()]
   if (groups.length === 0) return new Map()

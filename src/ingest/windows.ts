@@ -116,19 +116,18 @@ export class WindowWriter {
         const {months, maxStatementBytes, known} = this.deps
         const rows = attempt(() => aggregateWindow(window, months, {keepFrom, maxStatementBytes, known}))
         const result = await this.turns.run(seq, async () => {
-          try {
-            if (rows instanceof Error) throw rows
-            const stopTimer = this.deps.metrics.batchSeconds.startTimer()
-            const r = await this.persistWithRetry(window, rows, keepFrom, () => this.overlap.reach(seq))
-            stopTimer()
-            return r
-          } finally {
-            this.overlap.reach(seq)
-          }
+          if (rows instanceof Error) throw rows
+          const stopTimer = this.deps.metrics.batchSeconds.startTimer()
+          const r = await this.persistWithRetry(window, rows, keepFrom, () => this.overlap.reach(seq))
+          stopTimer()
+          return r
         })
         if (result) this.deps.written(window, result)
       } catch (error) {
         this.fail(error instanceof AfterFailedTurn ? null : windowFailure(window, error))
+      } finally {
+        // Also for a window refused after a failed turn: a later one taken meanwhile must not wait for ever.
+        this.overlap.reach(seq)
       }
     }
   }

@@ -235,29 +235,34 @@ describe('WindowWriter', () => {
       )[0]?.next_offset ?? -1,
     )
 
-  it('never commits a window taken after one that failed for good, of the same partition or another', async () => {
-    const queue = new ChunkQueue({maxEvents: 100, maxBytes: Infinity})
-    const messages = (from: number) =>
-      Array.from({length: 10}, (_, i) => ({offset: from + i, value: Buffer.from(i === 5 ? '{bad' : good(from + i))}))
-    // Four windows of ten: partition 0 (succeeds), partition 0 (fails), partition 1 and partition 0 (must not commit).
-    for (const [partition, from] of [
-      [0, 0],
-      [0, 10],
-      [1, 0],
-      [0, 20],
-    ] as const)
-      await queue.push(chunkOf(partition, messages(from)), () => true)
-    await startPartitions(
-      pool,
-      [0, 1].map((partition) => ({ref: {group: 'g', topic: 't', partition}, from: 0})),
-    )
-    await refuseLetterAt(15)
-    const failures: MauError[] = []
-    await writerOf(queue, failures).run(2)
-    expect(failures.map((f) => f.message.split(':')[0])).toEqual(['Could not write topic t partition 0 offsets 10..19'])
-    expect([await offsetOf(0), await offsetOf(1)]).toEqual([10, 0])
-    expect(await counts()).toMatchObject({events: 9, letters: 1})
-  })
+  it.each([2, 3])(
+    'never commits a window taken after one that failed for good, of the same partition or another, and all %i writers return',
+    async (writers) => {
+      const queue = new ChunkQueue({maxEvents: 100, maxBytes: Infinity})
+      const messages = (from: number) =>
+        Array.from({length: 10}, (_, i) => ({offset: from + i, value: Buffer.from(i === 5 ? '{bad' : good(from + i))}))
+      // Four windows of ten: partition 0 (succeeds), partition 0 (fails), partition 1 and partition 0 (must not commit).
+      for (const [partition, from] of [
+        [0, 0],
+        [0, 10],
+        [1, 0],
+        [0, 20],
+      ] as const)
+        await queue.push(chunkOf(partition, messages(from)), () => true)
+      await startPartitions(
+        pool,
+        [0, 1].map((partition) => ({ref: {group: 'g', topic: 't', partition}, from: 0})),
+      )
+      await refuseLetterAt(15)
+      const failures: MauError[] = []
+      await writerOf(queue, failures).run(writers)
+      expect(failures.map((f) => f.message.split(':')[0])).toEqual([
+        'Could not write topic t partition 0 offsets 10..19',
+      ])
+      expect([await offsetOf(0), await offsetOf(1)]).toEqual([10, 0])
+      expect(await counts()).toMatchObject({events: 9, letters: 1})
+    },
+  )
 
   it('gives up on a window MySQL keeps dropping the connection for while it answers everything else, naming where', async () => {
     const queue = new ChunkQueue({maxEvents: 10, maxBytes: Infinity})
