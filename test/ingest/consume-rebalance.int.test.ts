@@ -11,7 +11,8 @@ import {resolveMysql} from '../../src/core/settings.js'
 import {consume, type ConsumeOptions} from '../../src/ingest/consume.js'
 import {ConsumerMetrics, Health} from '../../src/ingest/metrics.js'
 import {writerPool} from '../../src/mau/rows.js'
-import {eventsApplied, produceSample, readRows} from '../fixtures/mau.js'
+import {checkSummary} from '../../src/mau/summary.js'
+import {eventsApplied, produceSample, readRows, thisMonthSoFar} from '../fixtures/mau.js'
 import {createTestDatabase, createTopic, groupOf, type TestDatabase} from '../fixtures/services.js'
 import {CuttableProxy} from '../helpers/proxy.js'
 
@@ -68,7 +69,13 @@ describe('mau consume when a partition is revoked while its chunks wait in the p
     const runA = consume(options, deps(poolA, metricsA, healthA, stopA.signal))
     await until(() => healthA.joined)
     await proxy.cut()
-    const truth = await produceSample(topic.topic, 4, {events: 40_000, users: 3_000, namespaces: 3, seed: 21})
+    const truth = await produceSample(topic.topic, 4, {
+      events: 40_000,
+      users: 3_000,
+      namespaces: 3,
+      seed: 21,
+      ...thisMonthSoFar(),
+    })
     // Everything fetched is in A's pipeline, queued or in windows waiting to be written.
     await until(async () => (await metricsA.queued.get()).values[0]!.value > 0)
     const beforeB = await applied()
@@ -92,5 +99,10 @@ describe('mau consume when a partition is revoked while its chunks wait in the p
     // Every event applied once, by one member: A's abandoned chunks were applied by B, never by both.
     expect(a.consumed + b.consumed).toBe(truth.events)
     expect(await readRows(db.settings)).toEqual(truth.rows)
+    // The users counters too: each member's known users were forgotten when the other wrote its partitions.
+    const check = openDb(db.settings)
+    for (const month of new Set([...truth.rows.keys()].map((k) => k.split('|')[1]!)))
+      expect(await checkSummary(check, month)).toMatchObject({ok: true})
+    await check.end()
   })
 })
