@@ -32,7 +32,6 @@ import {watchPartitions} from './partition-watch.js'
 import {type Chunk, type ChunkQueue, type WindowLimits} from './pipeline.js'
 import {chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from './run-parts.js'
 import {knownUsers} from './known-users.js'
-import {DEFAULTS} from '../core/settings.js'
 import {WindowWriter} from './windows.js'
 import {Fetcher, fetchingConsumer} from './fetch.js'
 import {type Policy, watchPolicy} from './policy-watch.js'
@@ -260,7 +259,7 @@ class ConsumeRun {
       months: this.months,
       maxStatementBytes,
       keepFrom: () => this.policy.keepFrom(),
-      known: knownUsers(this.opts.knownUsers ?? DEFAULTS.knownUsers, this.opts.timezone, this.deps),
+      known: knownUsers(this.opts.knownUsers, this.opts.timezone, this.deps),
       holds: (c) => this.holdings.holds(c),
       written: (window, result) => this.record(window, result),
       rewind: (behind) => this.holdings.rewind(behind),

@@ -15,9 +15,10 @@
 import type {Queryable} from '../core/db.js'
 import type {Logger} from '../core/log.js'
 import {currentMonth, type YearMonth} from '../core/month.js'
+import {DEFAULTS} from '../core/settings.js'
 import type {KnownUserMonths, UserMonths} from '../mau/rows.js'
 import type {ConsumerMetrics} from './metrics.js'
-import {partitionKey, storedOffsets, type PartitionRef} from './offsets.js'
+import {parseKey, partitionKey, storedOffsets, type PartitionRef} from './offsets.js'
 
 /** A partition of a group, as certify's `locked` is keyed. */
 export const storedKey = (ref: PartitionRef): string => `${ref.group}\u0000${partitionKey(ref.topic, ref.partition)}`
@@ -100,7 +101,7 @@ export class KnownUsers implements KnownUserMonths {
     for (const group of new Set(missing.map(([, s]) => s.ref.group))) {
       const refs = missing.filter(([, s]) => s.ref.group === group).map(([, s]) => s.ref)
       for (const [k, v] of await storedOffsets(conn, group, [...new Set(refs.map((r) => r.topic))]))
-        read.set(`${group}\u0000${k}`, v)
+        read.set(storedKey({group, ...parseKey(k)}), v)
     }
     for (const [k, {nextOffset}] of this.stored) {
       const now = (locked.has(k) ? locked.get(k) : read.get(k)) ?? -1
@@ -115,15 +116,15 @@ export class KnownUsers implements KnownUserMonths {
   }
 }
 
-/** The consumer's set: none when limit is 0 (--known-users 0); its size and forgetting in the metrics and the log. */
+/** The consumer's set (limit: --known-users, its default when absent): none at 0; its size and forgetting in the metrics and the log. */
 export function knownUsers(
-  limit: number,
+  limit: number | undefined,
   zone: string,
   deps: {log: Logger; metrics: Pick<ConsumerMetrics, 'knownUsers' | 'knownUsersForgotten'>},
 ): KnownUsers | undefined {
   if (limit === 0) return undefined
-  const known = new KnownUsers(
-    limit,
+  return new KnownUsers(
+    limit ?? DEFAULTS.knownUsers,
     () => currentMonth(zone),
     (why) => {
       deps.metrics.knownUsersForgotten.inc()
@@ -131,5 +132,4 @@ export function knownUsers(
     },
     (count) => deps.metrics.knownUsers.set(count),
   )
-  return known
 }

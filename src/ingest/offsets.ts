@@ -27,19 +27,11 @@ export async function requireOffsetsTable(db: Db): Promise<void> {
   await db.query('SELECT 1 FROM mau_consumer_offset LIMIT 1')
 }
 
-/** The stored offset (undefined: no row), locked until the transaction ends: a second writer of the partition waits here. */
-export async function lockStoredOffset(conn: Queryable, ref: PartitionRef): Promise<number | undefined> {
-  const [rows] = await conn.query<RowDataPacket[]>(
-    'SELECT next_offset FROM mau_consumer_offset WHERE consumer_group = ? AND topic = ? AND kafka_partition = ? FOR UPDATE',
-    [ref.group, ref.topic, ref.partition],
-  )
-  return rows[0] ? Number(rows[0].next_offset) : undefined
-}
-
 /**
- * lockStoredOffset for several partitions in one round trip (one statement per group and topic, rows locked
- * in the key's order), by partitionKey; a partition without a row is absent. Each round trip of a window
- * waits for Node's other work to end before its answer is read: one, not one per partition.
+ * The stored offsets of several partitions (a partition without a row is absent), by partitionKey, locked
+ * until the transaction ends: a second writer of a partition waits here. One round trip (one statement per
+ * group and topic, rows locked in the key's order): each round trip of a window waits for Node's other work
+ * to end before its answer is read.
  */
 export async function lockStoredOffsets(conn: Queryable, refs: readonly PartitionRef[]): Promise<Map<string, number>> {
   const byTopic = new Map<string, PartitionRef[]>()
@@ -65,6 +57,11 @@ export async function lockStoredOffsets(conn: Queryable, refs: readonly Partitio
   return new Map(
     sets.flat().map((r) => [partitionKey(String(r.topic), Number(r.kafka_partition)), Number(r.next_offset)]),
   )
+}
+
+/** One partition's stored offset (undefined: no row), locked as lockStoredOffsets locks it. */
+export async function lockStoredOffset(conn: Queryable, ref: PartitionRef): Promise<number | undefined> {
+  return (await lockStoredOffsets(conn, [ref])).get(partitionKey(ref.topic, ref.partition))
 }
 
 /** Sets a partition's stored offset, creating its row if the database has none. */

@@ -110,8 +110,8 @@ export class WindowWriter {
       const {chunks: window, seq} = taken
       this.deps.metrics.queued.set(this.queue.size.events)
       try {
-        // A failure here must still take its turn: it is what refuses every later window.
         await this.overlap.wait(seq)
+        // A failure here must still take its turn: it is what refuses every later window.
         const keepFrom = this.deps.keepFrom()
         const {months, maxStatementBytes, known} = this.deps
         const rows = attempt(() => aggregateWindow(window, months, {keepFrom, maxStatementBytes, known}))

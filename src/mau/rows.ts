@@ -238,7 +238,7 @@ export async function applyRows(
   await applyPlan(conn, planRows(rows, maxStatementBytes), maxStatementBytes)
 }
 
-/** A pool that writes rows: writeRows sends a batch's statements in one round trip, which needs multipleStatements. */
+/** A pool that writes rows: applyPlan sends a window's statements in one round trip, which needs multipleStatements. */
 export const writerPool = (connections: number): OpenOptions => ({
   connectionLimit: connections,
   multipleStatements: true,

@@ -26,7 +26,6 @@ import {chunkQueue, requireDeadLetterFits, windowLimits, zeroSeries} from '../ru
 import {type ConsumeSummary, Tally} from '../tally.js'
 import {WindowWriter} from '../windows.js'
 import {knownUsers} from '../known-users.js'
-import {DEFAULTS} from '../../core/settings.js'
 import {countUpTo, type Entry, lastBefore, lastEntry, readAfter, streamInfo, streamInfos} from './io.js'
 import {Ownership} from './ownership.js'
 import {
@@ -170,7 +169,7 @@ class RedisRun {
       months: new MonthResolver(opts.timezone),
       maxStatementBytes: await statementBytes(deps.db),
       keepFrom: () => this.policy.keepFrom(),
-      known: knownUsers(this.opts.knownUsers ?? DEFAULTS.knownUsers, this.opts.timezone, this.deps),
+      known: knownUsers(this.opts.knownUsers, this.opts.timezone, this.deps),
       holds: (c) => this.holds(c),
       written: (window, result) => {
         this.tally.window(window, result, this.policy.reported())
