@@ -26,11 +26,14 @@ start() {
   command -v mariadb-install-db >/dev/null || die "mariadb-install-db is missing (Debian package mariadb-server)"
   [[ -x /usr/sbin/mariadbd ]] || die "/usr/sbin/mariadbd is missing (Debian package mariadb-server)"
   running && stop_it TERM
-  rm -rf "$dir" && mkdir -p "$dir/data"
-  mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --auth-root-authentication-method=normal >"$dir/install.log" 2>&1 \
+  rm -rf "$dir" && mkdir -p "$dir/data" "$dir/tmp"
+  # Each instance's temporary files in its own directory: in a full test run, one bootstrap sharing /tmp with
+  # the others found its temporary table (/tmp/#sql-temptable-PID-...) gone and aborted.
+  mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --tmpdir="$dir/tmp" \
+    --auth-root-authentication-method=normal >"$dir/install.log" 2>&1 \
     || die "mariadb-install-db failed: see $dir/install.log"
   # server_id from the port: unique among the instances, never the machine server's 1.
-  /usr/sbin/mariadbd --no-defaults --user=root --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
+  /usr/sbin/mariadbd --no-defaults --user=root --datadir="$dir/data" --tmpdir="$dir/tmp" --port="$port" --bind-address=127.0.0.1 \
     --socket="$dir/mariadbd.sock" --pid-file="$pidfile" --log-error="$dir/error.log" --server-id="$port" \
     --log-bin="$dir/data/binlog" --log-slave-updates=ON --binlog-format=ROW --skip-name-resolve \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=48M --innodb-flush-log-at-trx-commit=2 --max-connections=200 \
